@@ -1,0 +1,184 @@
+"""Reading and checking files: images with Pillow, audio with soundfile, text as UTF-8.
+
+The ``check_*`` functions return a plain reason when a file is unusable, else ``None``; they
+decode fully (so truncated files are caught) but never write anything.
+"""
+from __future__ import annotations
+
+import os
+import struct
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+IMAGE_EXTS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
+AUDIO_EXTS = frozenset({".wav", ".flac", ".ogg", ".mp3"})
+TEXT_EXTS = frozenset({".txt"})
+MANIFEST_EXTS = frozenset({".csv", ".tsv", ".jsonl", ".ndjson"})
+
+
+def modality_of(path: str | os.PathLike) -> str | None:
+    """"image", "audio" or "text" from a file name's extension, else None."""
+    ext = os.path.splitext(str(path))[1].lower()
+    if ext in IMAGE_EXTS:
+        return "image"
+    if ext in AUDIO_EXTS:
+        return "audio"
+    if ext in TEXT_EXTS:
+        return "text"
+    return None
+
+
+def read_image(path: str | os.PathLike, max_pixels: int | None = 50_000_000):
+    """Decode an image fully; returns a Pillow image in mode "L" or "RGB" (alpha dropped on white)."""
+    from PIL import Image
+
+    with _pixel_limit(max_pixels), Image.open(path) as img:
+        img.load()
+        if img.mode in ("L", "RGB"):
+            return img.copy()
+        if img.mode in ("RGBA", "LA", "P", "PA"):
+            rgba = img.convert("RGBA")
+            background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            return Image.alpha_composite(background, rgba).convert("RGB")
+        if img.mode in ("I;16", "I", "F", "1"):
+            return img.convert("L")
+        return img.convert("RGB")
+
+
+def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Decode audio to mono float32 in [-1, 1] and its sample rate."""
+    import soundfile as sf
+
+    data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    return data.mean(axis=1), int(rate)
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """Read UTF-8 text (a BOM is allowed); raises UnicodeDecodeError on anything else."""
+    with open(path, "rb") as fh:
+        return fh.read().decode("utf-8-sig").strip()
+
+
+class _pixel_limit:
+    """Temporarily sets Pillow's decompression-bomb limit and turns its warning into an error."""
+
+    def __init__(self, max_pixels: int | None) -> None:
+        self.max_pixels = max_pixels
+
+    def __enter__(self) -> None:
+        from PIL import Image
+
+        self._saved = Image.MAX_IMAGE_PIXELS
+        # Pillow raises DecompressionBombError above 2x the limit and only warns between 1x-2x;
+        # halving the limit makes it raise at exactly ``max_pixels``.
+        Image.MAX_IMAGE_PIXELS = None if self.max_pixels is None else max(1, self.max_pixels // 2)
+        self._warnings = warnings.catch_warnings()
+        self._warnings.__enter__()
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+
+    def __exit__(self, *exc) -> None:
+        from PIL import Image
+
+        self._warnings.__exit__(*exc)
+        Image.MAX_IMAGE_PIXELS = self._saved
+
+
+def check_image(path: str, max_pixels: int = 50_000_000) -> str | None:
+    """Why the image at ``path`` can't be used, or None. Decodes it fully to catch truncation."""
+    from PIL import Image, UnidentifiedImageError
+
+    reason = _check_file(path)
+    if reason:
+        return reason
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            if max_pixels and width * height > max_pixels:
+                return (f"image is {width}x{height} = {width * height:,} pixels, over the limit of "
+                        f"{max_pixels:,} (possible decompression bomb)")
+            img.load()
+    except UnidentifiedImageError:
+        return "not a readable image (unknown or corrupt format)"
+    except Image.DecompressionBombError as exc:
+        return f"possible decompression bomb: {exc}"
+    except (OSError, SyntaxError, ValueError) as exc:
+        text = str(exc)
+        if "truncated" in text.lower() or "broken data stream" in text.lower():
+            return "image is truncated"
+        return f"image could not be decoded: {text}"
+    return None
+
+
+def check_audio(path: str) -> str | None:
+    """Why the audio file at ``path`` can't be used, or None."""
+    import soundfile as sf
+
+    reason = _check_file(path)
+    if reason:
+        return reason
+    if path.lower().endswith(".wav"):
+        reason = _wav_truncation(path)
+        if reason:
+            return reason
+    try:
+        data, _ = sf.read(path, dtype="float32", always_2d=True)
+    except Exception as exc:  # soundfile raises LibsndfileError, RuntimeError, TypeError...
+        return f"audio could not be decoded: {str(exc).strip() or type(exc).__name__}"
+    if data.shape[0] == 0:
+        return "audio has no samples"
+    if not np.isfinite(data).all():
+        return "audio holds NaN or infinite samples"
+    return None
+
+
+def check_text_file(path: str) -> tuple[str | None, str | None]:
+    """(text, None) for a usable UTF-8 text file, else (None, reason)."""
+    reason = _check_file(path)
+    if reason:
+        return None, reason
+    try:
+        text = read_text(path)
+    except UnicodeDecodeError as exc:
+        return None, f"text is not UTF-8 (bad byte at offset {exc.start})"
+    if not text:
+        return None, "text is empty"
+    return text, None
+
+
+def _check_file(path: str) -> str | None:
+    try:
+        size = os.path.getsize(path)
+    except FileNotFoundError:
+        return "file not found"
+    except OSError as exc:
+        return f"file cannot be read: {exc.strerror or exc}"
+    if os.path.isdir(path):
+        return "is a folder, not a file"
+    if size == 0:
+        return "file is empty (0 bytes)"
+    return None
+
+
+def _wav_truncation(path: str) -> str | None:
+    """libsndfile quietly reads a cut-off WAV; compare the data chunk's declared size to the file."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+            if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+                return None  # not RIFF/WAVE: let soundfile judge it
+            endian = "<" if head[:4] == b"RIFF" else ">"
+            while True:
+                chunk = fh.read(8)
+                if len(chunk) < 8:
+                    return "audio is truncated (no data chunk)"
+                cid, size = chunk[:4], struct.unpack(endian + "I", chunk[4:])[0]
+                if cid == b"data":
+                    remaining = Path(path).stat().st_size - fh.tell()
+                    if size != 0xFFFFFFFF and remaining < size:
+                        return f"audio is truncated ({remaining:,} of {size:,} data bytes present)"
+                    return None
+                fh.seek(size + (size & 1), os.SEEK_CUR)
+    except OSError as exc:
+        return f"file cannot be read: {exc}"

@@ -1,0 +1,247 @@
+"""Turning what the user dropped into raw records, one function per layout.
+
+A raw record names files (not yet checked) and where it came from, so every later problem can
+name the file and row. :func:`detect_layout` guesses the layout; the user can override it.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from mmstudio.config import DatasetSpec
+from mmstudio.data.formats import MANIFEST_EXTS, modality_of
+from mmstudio.data.items import Problem
+from mmstudio.data.manifest import SPLIT_NAMES, Manifest, guess_roles, read_manifest
+
+MODALITY_DIRS = {
+    "image": ("images", "image", "img", "imgs", "pictures", "photos"),
+    "text": ("texts", "text", "txt", "captions", "transcripts"),
+    "audio": ("audio", "audios", "sounds", "sound", "wav", "wavs", "speech", "recordings"),
+}
+
+
+@dataclass
+class Record:
+    """One candidate item before its files are checked."""
+
+    id: str
+    source: str  # the file this record came from (a manifest or a media file)
+    image: str | None = None
+    audio: str | None = None
+    text: str | None = None  # inline text
+    text_path: str | None = None  # a .txt file to read
+    label: str | None = None
+    split: str | None = None
+    row: int | None = None
+
+
+@dataclass
+class Layout:
+    """Raw records plus what the layout found out along the way."""
+
+    name: str
+    root: str
+    records: list[Record]
+    problems: list[Problem]
+    columns: dict[str, str]
+    column_names: list[str]
+
+
+def detect_layout(path: str) -> tuple[str, str]:
+    """(layout name, the file or folder it applies to) for a dropped path."""
+    if os.path.isfile(path):
+        ext = os.path.splitext(path)[1].lower()
+        if ext in MANIFEST_EXTS or ext == ".txt":
+            return "manifest", path
+        raise ValueError(f"{path}: not a dataset (drop a folder or a .csv, .tsv or .jsonl manifest)")
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    manifest = find_manifest(path)
+    if manifest:
+        return "manifest", manifest
+    subdirs = [e.name for e in os.scandir(path) if e.is_dir() and not e.name.startswith(".")]
+    if any(d.lower() in names for d in subdirs for names in MODALITY_DIRS.values()):
+        return "paired_folders", path
+    top_media = [e.name for e in os.scandir(path) if e.is_file() and modality_of(e.name)]
+    if subdirs and len(top_media) <= len(subdirs):
+        return "class_folders", path
+    return "filename_labels", path
+
+
+def find_manifest(folder: str) -> str | None:
+    """The manifest in ``folder`` whose path columns point at the most existing files, if any."""
+    best, best_score = None, 0
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        ext = os.path.splitext(entry.name)[1].lower()
+        if not entry.is_file() or not (ext in MANIFEST_EXTS or (ext == ".txt" and _is_tabbed(entry.path))):
+            continue
+        if entry.stat().st_size > 200_000_000:
+            continue
+        try:
+            manifest = read_manifest(entry.path)
+        except OSError:
+            continue
+        roles = guess_roles(manifest)
+        media = [c for c, r in roles.items() if r in ("image", "audio")]
+        score = sum(1 for _, row in manifest.rows[:50] for c in media
+                    if os.path.isfile(os.path.join(folder, row.get(c, ""))))
+        if score > best_score:
+            best, best_score = entry.path, score
+    return best
+
+
+def _is_tabbed(path: str) -> bool:
+    with open(path, "rb") as fh:
+        return b"\t" in fh.readline(65536)
+
+
+def build(spec: DatasetSpec) -> Layout:
+    """Raw records for ``spec``: the guessed layout unless the spec names one."""
+    path = os.path.abspath(os.path.expanduser(spec.path))
+    detected, target = detect_layout(path)
+    layout = spec.layout if spec.layout != "auto" else detected
+    if layout in ("manifest", "captions", "transcripts"):
+        if os.path.isdir(target):
+            raise ValueError(f"{path}: no manifest (.csv, .tsv, .jsonl) with file paths found in this folder")
+        return from_manifest(target, spec, layout if spec.layout != "auto" else None)
+    if not os.path.isdir(path):
+        raise ValueError(f"{path}: the {layout} layout needs a folder")
+    if layout == "paired_folders":
+        return from_paired_folders(path)
+    if layout == "class_folders":
+        return from_class_folders(path)
+    return from_filename_labels(path, spec.label_pattern)
+
+
+def from_manifest(path: str, spec: DatasetSpec, forced: str | None) -> Layout:
+    manifest = read_manifest(path)
+    roles = guess_roles(manifest, dict(spec.columns))
+    root = os.path.dirname(os.path.abspath(path))
+    records = list(_manifest_records(manifest, roles, root))
+    name = forced or _manifest_kind(roles)
+    return Layout(name, root, records, list(manifest.problems), roles, manifest.columns)
+
+
+def _manifest_kind(roles: dict[str, str]) -> str:
+    used = set(roles.values())
+    if {"image", "text"} <= used and "audio" not in used:
+        return "captions"
+    if {"audio", "text"} <= used and "image" not in used:
+        return "transcripts"
+    return "manifest"
+
+
+def _manifest_records(manifest: Manifest, roles: dict[str, str], root: str):
+    by_role: dict[str, list[str]] = {}
+    for col, role in roles.items():
+        by_role.setdefault(role, []).append(col)
+    id_col = (by_role.get("id") or [None])[0]
+    path_col = {m: (by_role.get(m) or [None])[0] for m in ("image", "audio")}
+    for number, row in manifest.rows:
+        rec = Record(id=row.get(id_col, "").strip() if id_col else "", source=manifest.path, row=number)
+        for modality, col in path_col.items():
+            value = row.get(col, "").strip() if col else ""
+            if value:
+                setattr(rec, modality, os.path.join(root, value))
+        texts = [row.get(c, "").strip() for c in by_role.get("text", [])]
+        if len(texts) == 1 and texts[0].lower().endswith(".txt") and "\n" not in texts[0]:
+            rec.text_path = os.path.join(root, texts[0])
+        elif by_role.get("text"):
+            rec.text = " ".join(t for t in texts if t)
+        for role in ("label", "split"):
+            cols = by_role.get(role)
+            value = row.get(cols[0], "").strip() if cols else ""
+            if value:
+                setattr(rec, role, normalise_split(value) if role == "split" else value)
+        if not rec.id:
+            first = rec.image or rec.audio or rec.text_path
+            rec.id = os.path.splitext(os.path.relpath(first, root))[0] if first else f"row{number}"
+        yield rec
+
+
+def normalise_split(value: str) -> str:
+    return SPLIT_NAMES.get(value.strip().lower(), value.strip())
+
+
+def from_class_folders(root: str) -> Layout:
+    """label/<files>; files of different modalities sharing a base name become one item."""
+    groups: dict[tuple[str, str], Record] = {}
+    for label in sorted(e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith(".")):
+        for path in _walk_files(os.path.join(root, label)):
+            _add_file(groups, root, path, key=(label, _stem(path, os.path.join(root, label))), label=label)
+    return Layout("class_folders", root, list(groups.values()), [], {}, [])
+
+
+def from_paired_folders(root: str) -> Layout:
+    """images/, texts/, audio/ (any subset), optionally with class subfolders, joined by base name."""
+    groups: dict[tuple[str, str], Record] = {}
+    for entry in sorted(os.scandir(root), key=lambda e: e.name):
+        wanted = next((m for m, names in MODALITY_DIRS.items() if entry.name.lower() in names), None)
+        if not entry.is_dir() or wanted is None:
+            continue
+        for path in _walk_files(entry.path):
+            if modality_of(path) != wanted:
+                continue
+            rel = os.path.relpath(path, entry.path)
+            parts = rel.split(os.sep)
+            label = parts[0] if len(parts) > 1 else None
+            # Joined on the base name alone: class subfolders may exist under only some modalities.
+            _add_file(groups, root, path, key=("", _stem(path, entry.path)), label=label)
+    return Layout("paired_folders", root, list(groups.values()), [], {}, [])
+
+
+def from_filename_labels(root: str, pattern: str) -> Layout:
+    """A flat folder whose label is part of each file name, taken by ``pattern``'s group "label"."""
+    try:
+        regex = re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"label pattern {pattern!r} is not a valid regular expression: {exc}") from None
+    if "label" not in regex.groupindex:
+        raise ValueError(f"label pattern {pattern!r} needs a named group (?P<label>...)")
+    groups: dict[tuple[str, str], Record] = {}
+    for path in _walk_files(root, recursive=False):
+        match = regex.search(os.path.basename(path))
+        _add_file(groups, root, path, key=("", _stem(path, root)), label=match.group("label") if match else None)
+    return Layout("filename_labels", root, list(groups.values()), [], {}, [])
+
+
+def _add_file(groups: dict, root: str, path: str, key: tuple[str, str], label: str | None) -> None:
+    modality = modality_of(path)
+    if modality is None:
+        return
+    rec = groups.get(key)
+    if rec is None:
+        rec = groups[key] = Record(id="/".join(p for p in key if p), source=path, label=label)
+    elif rec.label is None:
+        rec.label = label
+    if modality == "text":
+        rec.text_path = path
+    else:
+        setattr(rec, modality, path)
+
+
+def _stem(path: str, base: str) -> str:
+    rel = os.path.relpath(path, base)
+    parts = rel.split(os.sep)
+    return os.path.splitext(parts[-1])[0]
+
+
+def _walk_files(folder: str, recursive: bool = True) -> list[str]:
+    out: list[str] = []
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                if recursive:
+                    stack.append(entry.path)
+            elif entry.is_file():
+                out.append(entry.path)
+    return sorted(out)

@@ -1,0 +1,44 @@
+"""Train/val/test splits: kept when the data names them, else stratified by label from a seed."""
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections import defaultdict
+
+from mmstudio.config import SplitSpec
+from mmstudio.data.items import Item
+
+SPLITS = ("train", "val", "test")
+
+
+def assign_splits(items: list[Item], spec: SplitSpec) -> tuple[list[Item], bool]:
+    """Items with a split; returns (items, True) when the data's own splits were used.
+
+    Items that already carry a split keep it; the others are split per label so every class
+    keeps the requested proportions. The same items, ratios and seed always give the same split.
+    """
+    pending = [i for i, it in enumerate(items) if not it.split]
+    if not pending:
+        return items, bool(items)
+    by_label: dict[str | None, list[int]] = defaultdict(list)
+    for i in pending:
+        by_label[items[i].label].append(i)
+    rng = random.Random(spec.seed)
+    ratios = (spec.train, spec.val, spec.test)
+    total = sum(ratios)
+    out = list(items)
+    for label in sorted(by_label, key=lambda v: (v is None, str(v))):
+        members = sorted(by_label[label], key=lambda i: items[i].id)
+        rng.shuffle(members)
+        for i, split in zip(members, _allocate(len(members), ratios, total)):
+            out[i] = dataclasses.replace(items[i], split=split)
+    return out, len(pending) < len(items)
+
+
+def _allocate(n: int, ratios: tuple[float, float, float], total: float) -> list[str]:
+    """Split names for n items by largest remainders, so counts add up exactly to n."""
+    exact = [n * r / total for r in ratios]
+    counts = [int(x) for x in exact]
+    for j in sorted(range(3), key=lambda j: exact[j] - counts[j], reverse=True)[: n - sum(counts)]:
+        counts[j] += 1
+    return [name for name, c in zip(SPLITS, counts) for _ in range(c)]

@@ -1,0 +1,105 @@
+"""Checking raw records: every unusable or suspicious input becomes a Problem, the rest loads.
+
+Each distinct file is decoded once (many rows may share one audio clip), on a few threads since
+Pillow and libsndfile release the GIL while decoding. Nothing on disk is written.
+"""
+from __future__ import annotations
+
+import os
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+from mmstudio.data.formats import check_audio, check_image, check_text_file
+from mmstudio.data.items import Item, Problem
+from mmstudio.data.layouts import Layout, Record
+
+Progress = Callable[[float, str], None]
+
+
+def validate(layout: Layout, max_pixels: int, progress: Progress | None = None) -> tuple[list[Item], list[Problem]]:
+    problems = list(layout.problems)
+    records = [r for r in layout.records if _inside(r, layout.root, problems)]
+    verdicts = _check_files(records, max_pixels, progress)
+    items: list[Item] = []
+    seen_ids: dict[str, Record] = {}
+    for rec in records:
+        where = f"row {rec.row}: " if rec.row is not None else ""
+        if rec.id in seen_ids:
+            problems.append(Problem(rec.source, f"{where}duplicate id {rec.id!r} (first used "
+                                                f"{_origin(seen_ids[rec.id])}); row skipped", row=rec.row))
+            continue
+        seen_ids[rec.id] = rec
+        fields: dict[str, str | None] = {}
+        for modality in ("image", "audio"):
+            path = getattr(rec, modality)
+            reason = verdicts.get(path) if path else None
+            if reason:
+                problems.append(Problem(path, reason, row=rec.row))
+            fields[modality] = path if path and not reason else None
+        text = rec.text
+        if rec.text_path:
+            text, reason = verdicts.get(rec.text_path, (None, "file not checked"))
+            if reason:
+                problems.append(Problem(rec.text_path, reason, row=rec.row))
+        elif rec.text is not None and not rec.text.strip():
+            problems.append(Problem(rec.source, f"{where}text is empty", row=rec.row,
+                                    severity="warning" if (rec.image or rec.audio) else "error"))
+            text = None
+        item = Item(id=rec.id, image=fields["image"], audio=fields["audio"], text=text or None,
+                    label=rec.label, split=rec.split)
+        if item.modalities:
+            items.append(item)
+        elif not (rec.image or rec.audio or rec.text_path or rec.text is not None):
+            problems.append(Problem(rec.source, f"{where}no image, audio or text in this row", row=rec.row))
+    problems.extend(_label_warnings(items))
+    return items, problems
+
+
+def _inside(rec: Record, root: str, problems: list[Problem]) -> bool:
+    """A path that leaves the dataset folder (``../``, absolute elsewhere) is refused."""
+    root = os.path.normpath(root)
+    for attr in ("image", "audio", "text_path"):
+        path = getattr(rec, attr)
+        if path and os.path.commonpath([root, os.path.normpath(path)]) != root:
+            problems.append(Problem(path, "path escapes the dataset folder; skipped", row=rec.row))
+            setattr(rec, attr, None)
+    return True
+
+
+def _check_files(records: list[Record], max_pixels: int, progress: Progress | None) -> dict:
+    jobs: dict[str, Callable] = {}
+    for rec in records:
+        if rec.image:
+            jobs[rec.image] = lambda p=rec.image: check_image(p, max_pixels)
+        if rec.audio:
+            jobs[rec.audio] = lambda p=rec.audio: check_audio(p)
+        if rec.text_path:
+            jobs[rec.text_path] = lambda p=rec.text_path: check_text_file(p)
+    verdicts: dict = {}
+    total = len(jobs)
+    if not total:
+        return verdicts
+    workers = min(8, (os.cpu_count() or 2) * 2)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mmstudio-check") as pool:
+        for done, (path, verdict) in enumerate(zip(jobs, pool.map(lambda f: f(), jobs.values())), 1):
+            verdicts[path] = verdict
+            if progress and (done % 256 == 0 or done == total):
+                progress(done / total, f"checked {done:,} of {total:,} files")
+    return verdicts
+
+
+def _origin(rec: Record) -> str:
+    return f"at row {rec.row}" if rec.row is not None else f"by {rec.source}"
+
+
+def _label_warnings(items: list[Item]) -> list[Problem]:
+    counts = Counter(it.label for it in items if it.label is not None)
+    out = []
+    for label, n in counts.items():
+        if n == 1:
+            first = next(it for it in items if it.label == label)
+            path = first.image or first.audio or first.id
+            out.append(Problem(path, f"label {label!r} has only one sample: it cannot be both "
+                                     f"trained on and tested", severity="warning"))
+    return out
