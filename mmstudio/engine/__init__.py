@@ -1,0 +1,61 @@
+"""MMStudio's engine: torch models, training, evaluation, bundles, retrieval and export.
+
+This is the public face the GUI and the CLI use. Names resolve lazily, so ``import
+mmstudio.engine`` is cheap and torch is imported only when a name is first used.
+
+- ``train(run, out_dir, control=None, resume=False, dataset=None)``: a generator of events
+  (``RunStarted``, ``DataPrepared``, ``StepLogged``, ``EpochDone``, ``CheckpointSaved``,
+  ``Paused``, ``Resumed``, ``RunFinished``) returning a ``RunResult``; ``Control`` pauses/stops.
+- ``evaluate(bundle, data, split="test")`` -> metrics dict.
+- ``load_bundle(path)`` -> ``Bundle``; ``BundleError`` for unusable bundles.
+- ``build_index(bundle, data, out=None)``, ``query(bundle, text=|image=|audio=, target=, top=)``.
+- ``export(bundle, format="onnx"|"pt2", out=...)``.
+- ``encoder_names()``, ``fusion_names()``, ``describe(kind, name)``, ``parameter_count(run, ...)``.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_NAMES = {
+    "train": "mmstudio.engine.trainer",
+    "evaluate": "mmstudio.engine.evaluation",
+    "load_bundle": "mmstudio.engine.bundle",
+    "Bundle": "mmstudio.engine.bundle",
+    "BundleError": "mmstudio.engine.bundle",
+    "build_index": "mmstudio.engine.retrieval",
+    "load_index": "mmstudio.engine.retrieval",
+    "query": "mmstudio.engine.retrieval",
+    "export": "mmstudio.engine.exporting",
+    "encoder_names": "mmstudio.engine.catalog",
+    "fusion_names": "mmstudio.engine.catalog",
+    "describe": "mmstudio.engine.catalog",
+    "catalog": "mmstudio.engine.catalog",
+    "parameter_count": "mmstudio.engine.catalog",
+    "Event": "mmstudio.engine.events",
+    "RunStarted": "mmstudio.engine.events",
+    "DataPrepared": "mmstudio.engine.events",
+    "StepLogged": "mmstudio.engine.events",
+    "EpochDone": "mmstudio.engine.events",
+    "CheckpointSaved": "mmstudio.engine.events",
+    "Paused": "mmstudio.engine.events",
+    "Resumed": "mmstudio.engine.events",
+    "RunFinished": "mmstudio.engine.events",
+    "RunResult": "mmstudio.engine.events",
+    "Control": "mmstudio.engine.events",
+}
+
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str) -> Any:
+    module = _NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mmstudio.engine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,204 @@
+"""Model bundles: ``model.safetensors`` + ``bundle.json``, and training checkpoints built on them.
+
+Loading rebuilds the model from the JSON alone and reads tensors with safetensors: nothing is
+unpickled. The JSON records the weights' SHA-256, so a changed or truncated file is caught and
+named. Writes go to a temporary directory that then replaces the old one, so an interrupted save
+leaves the previous bundle intact.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+import mmstudio
+from mmstudio.config import RunConfig
+from mmstudio.engine.model import ModelShape, MultimodalModel
+from mmstudio.engine.preprocess import Preprocessor
+from mmstudio.engine.tokenizer import Tokenizer
+
+BUNDLE_FORMAT = "mmstudio.bundle"
+BUNDLE_VERSION = 1
+WEIGHTS, META = "model.safetensors", "bundle.json"
+
+
+class BundleError(ValueError):
+    """A bundle or checkpoint that cannot be used; the message names the file and why."""
+
+
+@dataclass
+class Bundle:
+    """A loaded bundle: the model (eval mode) and everything needed to feed it."""
+
+    path: str
+    model: MultimodalModel
+    run: RunConfig
+    shape: ModelShape
+    class_names: list[str]
+    preprocessor: Preprocessor
+    metrics: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        return self.shape.modalities
+
+
+def versions() -> dict[str, str]:
+    import torchaudio
+    import torchvision
+
+    return {"mmstudio": mmstudio.__version__, "torch": torch.__version__,
+            "torchvision": torchvision.__version__, "torchaudio": torchaudio.__version__,
+            "python": platform.python_version()}
+
+
+def write_bundle_files(folder: str, model: MultimodalModel, run: RunConfig, shape: ModelShape,
+                       class_names: list[str], pre: Preprocessor,
+                       metrics: dict[str, Any] | None = None) -> None:
+    """Write the two bundle files into an existing (temporary) folder."""
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    weights = os.path.join(folder, WEIGHTS)
+    save_file(state, weights, metadata={"format": BUNDLE_FORMAT})
+    meta = {"format": BUNDLE_FORMAT, "bundle_version": BUNDLE_VERSION,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "config": run.to_dict(),
+            "shape": shape.to_dict(), "class_names": list(class_names),
+            "preprocessing": pre.to_dict(), "metrics": metrics or {}, "versions": versions(),
+            "weights": {"file": WEIGHTS, "sha256": _sha256(weights),
+                        "bytes": os.path.getsize(weights), "tensors": len(state)}}
+    with open(os.path.join(folder, META), "w", encoding="utf-8") as fh:
+        json.dump(meta, fh, indent=2)
+
+
+def save_bundle(path: str, model: MultimodalModel, run: RunConfig, shape: ModelShape,
+                class_names: list[str], pre: Preprocessor, metrics: dict[str, Any] | None = None,
+                extra: dict[str, Any] | None = None) -> str:
+    """Atomically (re)write the bundle folder ``path``; ``extra`` maps file names to writers."""
+    def fill(tmp: str) -> None:
+        write_bundle_files(tmp, model, run, shape, class_names, pre, metrics)
+        for name, writer in (extra or {}).items():
+            writer(os.path.join(tmp, name))
+
+    return atomic_dir(path, fill)
+
+
+def atomic_dir(path: str, fill) -> str:
+    """Build a folder in a temporary sibling, then swap it in place of ``path``."""
+    path = os.path.abspath(path)
+    parent = os.path.dirname(path)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".tmp-" + os.path.basename(path) + "-", dir=parent)
+    try:
+        fill(tmp)
+        old = path + ".old"
+        if os.path.exists(path):
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(path, old)
+        os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def resolve(path: str) -> str:
+    """The bundle folder for ``path``: a bundle, a run folder holding ``bundle/``, or
+    ``bundle.json`` itself; falls back to the ``.old`` copy a crashed swap left behind."""
+    path = os.path.abspath(path)
+    if os.path.basename(path) == META:
+        path = os.path.dirname(path)
+    for cand in (path, os.path.join(path, "bundle"), path + ".old"):
+        if os.path.isfile(os.path.join(cand, META)):
+            return cand
+    raise BundleError(f"{path}: not a model bundle (no {META} found)")
+
+
+def read_meta(path: str) -> tuple[str, dict[str, Any]]:
+    folder = resolve(path)
+    meta_path = os.path.join(folder, META)
+    try:
+        with open(meta_path, encoding="utf-8") as fh:
+            meta = json.load(fh)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{meta_path}: unreadable or truncated ({exc})") from exc
+    if not isinstance(meta, dict) or meta.get("format") != BUNDLE_FORMAT:
+        raise BundleError(f"{meta_path}: not an MMStudio bundle description")
+    if int(meta.get("bundle_version", 0)) > BUNDLE_VERSION:
+        raise BundleError(f"{meta_path}: written by a newer MMStudio (bundle version "
+                          f"{meta['bundle_version']}); this one reads up to {BUNDLE_VERSION}")
+    return folder, meta
+
+
+def load_bundle(path: str, device: str = "cpu") -> Bundle:
+    """Open a bundle: rebuild the model from ``bundle.json`` and load its checked weights."""
+    folder, meta = read_meta(path)
+    meta_path = os.path.join(folder, META)
+    try:
+        run = RunConfig.from_dict(meta["config"])
+        shape = ModelShape.from_dict(meta["shape"])
+        prep = meta["preprocessing"]
+        tok = Tokenizer.from_dict(prep["tokenizer"]) if prep.get("tokenizer") else None
+        pre = Preprocessor.from_model_spec(run.model, shape.modalities, shape.channels, tok)
+        model = MultimodalModel(run.model, shape, dropout=run.train.dropout)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BundleError(f"{meta_path}: incompatible bundle description ({exc})") from exc
+    weights = os.path.join(folder, meta.get("weights", {}).get("file", WEIGHTS))
+    load_weights(model, weights, meta.get("weights", {}).get("sha256"))
+    model.to(device).eval()
+    return Bundle(folder, model, run, shape, list(meta.get("class_names", [])), pre,
+                  dict(meta.get("metrics", {})), meta)
+
+
+def load_weights(model: torch.nn.Module, weights: str, sha256: str | None) -> None:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    if not os.path.isfile(weights):
+        raise BundleError(f"{weights}: weights file is missing")
+    if sha256 and _sha256(weights) != sha256:
+        raise BundleError(f"{weights}: does not match the checksum in {META} "
+                          "(the file was changed, truncated or corrupted)")
+    try:
+        state = load_file(weights)
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise BundleError(f"{weights}: unreadable or truncated safetensors file ({exc})") from exc
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise BundleError(f"{weights}: weights do not fit the model described in {META}: "
+                          f"{str(exc).splitlines()[0]}") from exc
+
+
+def update_metrics(path: str, metrics: dict[str, Any]) -> None:
+    """Merge ``metrics`` into a bundle's JSON (atomic replace of the one file)."""
+    folder, meta = read_meta(path)
+    meta["metrics"] = {**meta.get("metrics", {}), **metrics}
+    atomic_write_text(os.path.join(folder, META), json.dumps(meta, indent=2))
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,140 @@
+"""Decoded inputs, kept in memory so that only the first epoch reads files.
+
+``prepare`` decodes a list of items into :class:`Features` (stacked tensors plus a per-sample
+mask per modality). Decoded files are also kept in a process-wide store keyed by path and
+preprocessing, so a second run on the same data (the GUI's "train again", the results script)
+decodes nothing. On a 2-core CPU this is what makes epoch 2+ fast.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import torch
+
+from mmstudio.engine.events import DataPrepared
+from mmstudio.engine.preprocess import Preprocessor
+
+
+class _Store:
+    """A byte-bounded LRU of decoded inputs: (cache key, path) -> tensor."""
+
+    def __init__(self, max_bytes: int = 2 << 30) -> None:
+        self.max_bytes = max_bytes
+        self._data: OrderedDict[tuple, torch.Tensor] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> torch.Tensor | None:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: tuple, value: torch.Tensor) -> None:
+        size = value.numel() * value.element_size()
+        with self._lock:
+            if key in self._data:
+                return
+            self._data[key] = value
+            self._bytes += size
+            while self._bytes > self.max_bytes and self._data:
+                _, old = self._data.popitem(last=False)
+                self._bytes -= old.numel() * old.element_size()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self._bytes = 0
+
+
+STORE = _Store(int(os.environ.get("MMSTUDIO_CACHE_BYTES", 2 << 30)))
+
+
+@dataclass
+class Features:
+    """Model inputs for N items: ``inputs[m]`` stacked, ``mask[m]`` True where present."""
+
+    inputs: dict[str, torch.Tensor]
+    mask: dict[str, torch.Tensor]
+    labels: torch.Tensor  # int64, -1 where unlabelled
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def batch(self, index: torch.Tensor) -> tuple[dict, dict, torch.Tensor]:
+        return ({m: x[index] for m, x in self.inputs.items()},
+                {m: x[index] for m, x in self.mask.items()}, self.labels[index])
+
+
+def prepare(items: list, pre: Preprocessor, class_index: dict[str, int],
+            threads: int | None = None) -> Iterator[DataPrepared]:
+    """Decode ``items`` for the model's modalities; yields progress, returns :class:`Features`.
+
+    A file that fails to decode here is treated as missing for that item (masked), not fatal:
+    the data layer has already reported it.
+    """
+    inputs: dict[str, torch.Tensor] = {}
+    mask: dict[str, torch.Tensor] = {}
+    for m in pre.modalities:
+        present = torch.tensor([getattr(it, m) is not None for it in items], dtype=torch.bool)
+        if m == "text":
+            texts = [it.text or "" for it in items]
+            inputs[m] = pre.text_batch(texts) if items else torch.zeros(0, pre.text.max_tokens,
+                                                                        dtype=torch.int64)
+        else:
+            paths = [getattr(it, m) for it in items]
+            out = yield from _decode_files(m, paths, pre, threads)
+            tensor, ok = out
+            inputs[m] = tensor
+            present &= ok
+        mask[m] = present
+    labels = torch.tensor([class_index.get(it.label, -1) if it.label is not None else -1
+                           for it in items], dtype=torch.int64)
+    return Features(inputs, mask, labels)
+
+
+def _decode_files(modality: str, paths: list[str | None], pre: Preprocessor,
+                  threads: int | None) -> Iterator[DataPrepared]:
+    key = pre.cache_key(modality)
+    unique = sorted({p for p in paths if p is not None and STORE.get((key, p)) is None})
+    loader: Callable[[str], torch.Tensor] = pre.load_image if modality == "image" else pre.load_audio
+    shape = ((pre.channels, pre.image.size, pre.image.size) if modality == "image"
+             else pre.audio_shape)
+    dtype = torch.uint8 if modality == "image" else torch.float16
+    failed: set[str] = set()
+    start = last = time.monotonic()
+    total = len(unique)
+    if total:
+        yield DataPrepared(modality, 0, total, 0.0)
+
+    def load(path: str) -> None:
+        try:
+            STORE.put((key, path), loader(path))
+        except Exception:  # noqa: BLE001 - unreadable file: masked, reported by the data layer
+            failed.add(path)
+
+    workers = threads or min(8, (os.cpu_count() or 2) * 2)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for done, _ in enumerate(pool.map(load, unique), start=1):
+            now = time.monotonic()
+            if now - last >= 0.5 or done == total:
+                last = now
+                yield DataPrepared(modality, done, total, round(now - start, 3))
+    tensor = torch.zeros((len(paths), *shape), dtype=dtype)
+    ok = torch.zeros(len(paths), dtype=torch.bool)
+    for i, p in enumerate(paths):
+        if p is None or p in failed:
+            continue
+        value = STORE.get((key, p))
+        if value is None:  # evicted meanwhile (tiny cache): decode again
+            value = loader(p)
+        tensor[i] = value
+        ok[i] = True
+    return tensor, ok

@@ -1,0 +1,60 @@
+"""Training checkpoints: a bundle (loadable on its own) plus optimiser state and loop state.
+
+``trainer.pt`` holds only tensors and plain values and is read with ``weights_only=True``;
+``state.json`` holds the loop position, the best score so far and the history.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import torch
+
+from mmstudio.engine.bundle import BundleError, load_weights, read_meta, save_bundle
+
+TRAINER, STATE = "trainer.pt", "state.json"
+
+
+def save_checkpoint(path: str, model, run, shape, class_names, pre, optimizer, scheduler,
+                    state: dict[str, Any], metrics: dict[str, Any] | None = None) -> str:
+    def write_trainer(p: str) -> None:
+        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, p)
+
+    def write_state(p: str) -> None:
+        with open(p, "w", encoding="utf-8") as fh:
+            json.dump(state, fh, indent=1)
+
+    return save_bundle(path, model, run, shape, class_names, pre, metrics,
+                       extra={TRAINER: write_trainer, STATE: write_state})
+
+
+def find_checkpoint(out_dir: str, kind: str = "last") -> str | None:
+    base = os.path.join(out_dir, "checkpoints", kind)
+    for cand in (base, base + ".old"):
+        if os.path.isfile(os.path.join(cand, STATE)):
+            return cand
+    return None
+
+
+def load_checkpoint(path: str, model, optimizer, scheduler) -> dict[str, Any]:
+    """Restore model, optimiser and scheduler in place; returns the loop state."""
+    folder, meta = read_meta(path)
+    load_weights(model, os.path.join(folder, meta["weights"]["file"]), meta["weights"].get("sha256"))
+    trainer = os.path.join(folder, TRAINER)
+    try:
+        blob = torch.load(trainer, map_location="cpu", weights_only=True)
+        optimizer.load_state_dict(blob["optimizer"])
+        scheduler.load_state_dict(blob["scheduler"])
+    except Exception as exc:  # noqa: BLE001 - any failure here means the file is unusable
+        raise BundleError(f"{trainer}: unreadable, truncated or not plain tensors ({exc})") from exc
+    state_path = os.path.join(folder, STATE)
+    try:
+        with open(state_path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{state_path}: unreadable or truncated ({exc})") from exc
+
+
+def checkpoint_meta(path: str) -> dict[str, Any]:
+    return read_meta(path)[1]

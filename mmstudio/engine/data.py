@@ -1,0 +1,53 @@
+"""From the data layer's :class:`Dataset` to what a model needs: items per split, class names,
+image channels and the text tokenizer."""
+from __future__ import annotations
+
+from typing import Any
+
+from mmstudio.config import DatasetSpec, ModelSpec
+from mmstudio.engine.tokenizer import Tokenizer
+
+
+def load_dataset(data: Any):
+    """Accepts a :class:`mmstudio.data.Dataset`, a :class:`DatasetSpec` or a path."""
+    from mmstudio.data import Dataset, open_dataset
+
+    if isinstance(data, Dataset):
+        return data
+    if isinstance(data, (DatasetSpec, str)):
+        return open_dataset(data)
+    return open_dataset(str(data))
+
+
+def choose_modalities(spec: ModelSpec, dataset) -> tuple[str, ...]:
+    have = dataset.modalities
+    if spec.modalities:
+        missing = [m for m in spec.modalities if m not in have]
+        if missing:
+            raise ValueError(f"the dataset has no {', '.join(missing)} (it has "
+                             f"{', '.join(have) or 'nothing usable'})")
+        return tuple(m for m in ("image", "text", "audio") if m in spec.modalities)
+    if not have:
+        raise ValueError("the dataset has no usable image, text or audio")
+    return tuple(have)
+
+
+def choose_channels(spec: ModelSpec, items: list, probe: int = 32) -> int:
+    """The configured channel count, else 1 when the first ``probe`` images are all grey."""
+    if spec.image.channels:
+        return spec.image.channels
+    from mmstudio.data import read_image
+
+    paths = [it.image for it in items if it.image is not None][:probe]
+    for path in paths:
+        try:
+            if read_image(path).mode != "L":
+                return 3
+        except Exception:  # noqa: BLE001 - unreadable files are masked later
+            continue
+    return 1
+
+
+def build_tokenizer(spec: ModelSpec, items: list) -> Tokenizer:
+    return Tokenizer.build((it.text for it in items if it.text), spec.text.level,
+                           spec.text.vocab_size)

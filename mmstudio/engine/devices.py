@@ -1,0 +1,46 @@
+"""Choosing the device and precision. Mixed precision is for CUDA only: on this class of CPU,
+bf16 autocast made training about 20x slower than fp32 (DESIGN.md)."""
+from __future__ import annotations
+
+import contextlib
+from typing import Callable
+
+import torch
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name in ("auto", ""):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for, but no CUDA GPU is available")
+    return device
+
+
+def pick_precision(name: str, device: torch.device) -> str:
+    if device.type != "cuda":
+        return "fp32"
+    if name == "auto":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return name
+
+
+def autocast_factory(precision: str, device: torch.device) -> Callable | None:
+    if precision == "fp32" or device.type != "cuda":
+        return None
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return lambda: torch.autocast(device.type, dtype=dtype)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Temporarily set torch's CPU thread count (0 leaves it alone)."""
+    if not n:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)

@@ -1,0 +1,78 @@
+"""Text encoders over token ids ``(B, L)`` (0 = padding): bag of embeddings, GRU, LSTM,
+transformer. Recurrent outputs are mean-pooled over real tokens, which also exports to ONNX."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from mmstudio.engine.encoders.base import TEXT_ENCODERS, masked_mean, projection
+
+
+class BagEncoder(nn.Module):
+    """Mean of token embeddings: order-free, tiny and fast."""
+
+    def __init__(self, vocab_size: int, dim: int = 128, dropout: float = 0.1, embed: int = 64) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, embed, padding_idx=0)
+        self.proj = projection(embed, dim, dropout)
+        self.out_dim = dim
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.proj(masked_mean(self.embed(ids), ids != 0))
+
+
+class RecurrentEncoder(nn.Module):
+    def __init__(self, cell: str, vocab_size: int, dim: int = 128, dropout: float = 0.1,
+                 embed: int = 64, hidden: int = 128, layers: int = 1,
+                 bidirectional: bool = False) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, embed, padding_idx=0)
+        rnn = nn.GRU if cell == "gru" else nn.LSTM
+        self.rnn = rnn(embed, hidden, num_layers=layers, batch_first=True,
+                       bidirectional=bidirectional, dropout=dropout if layers > 1 else 0.0)
+        self.proj = projection(hidden * (2 if bidirectional else 1), dim, dropout)
+        self.out_dim = dim
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(self.embed(ids))
+        return self.proj(masked_mean(out, ids != 0))
+
+
+class TransformerTextEncoder(nn.Module):
+    def __init__(self, vocab_size: int, dim: int = 128, dropout: float = 0.1, width: int = 64,
+                 heads: int = 4, layers: int = 2, max_len: int = 512) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, width, padding_idx=0)
+        self.pos = nn.Parameter(torch.zeros(1, max_len, width))
+        nn.init.normal_(self.pos, std=0.02)
+        layer = nn.TransformerEncoderLayer(width, heads, 4 * width, dropout, batch_first=True,
+                                           norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.proj = projection(width, dim, dropout)
+        self.out_dim = dim
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        keep = ids != 0
+        x = self.embed(ids) + self.pos[:, : ids.shape[1]]
+        x = self.encoder(x, src_key_padding_mask=~keep)
+        return self.proj(masked_mean(x, keep))
+
+
+@TEXT_ENCODERS.register("bag", "Mean of word embeddings (order-free, fastest)")
+def _bag(**kw) -> nn.Module:
+    return BagEncoder(**kw)
+
+
+@TEXT_ENCODERS.register("gru", "GRU over embeddings, mean-pooled")
+def _gru(**kw) -> nn.Module:
+    return RecurrentEncoder("gru", **kw)
+
+
+@TEXT_ENCODERS.register("lstm", "LSTM over embeddings (option bidirectional), mean-pooled")
+def _lstm(**kw) -> nn.Module:
+    return RecurrentEncoder("lstm", **kw)
+
+
+@TEXT_ENCODERS.register("transformer", "Small transformer encoder with learned positions")
+def _transformer(**kw) -> nn.Module:
+    return TransformerTextEncoder(**kw)

@@ -1,0 +1,128 @@
+"""Evaluating a model on a dataset split: classification metrics, per-modality ablation and
+cross-modal retrieval. Used by the training loop (validation) and by ``mmstudio eval``."""
+from __future__ import annotations
+
+import itertools
+from typing import Any, Callable
+
+import torch
+
+from mmstudio.engine.cache import Features, prepare
+from mmstudio.engine.metrics import accuracy, classification_metrics, retrieval_metrics
+
+
+@torch.no_grad()
+def run_model(model, feats: Features, device: str | torch.device = "cpu", batch_size: int = 256,
+              drop: str | None = None, autocast=None) -> dict[str, Any]:
+    """Logits and embeddings for every item (on the CPU); ``drop`` masks out one modality."""
+    model.eval()
+    logits, emb = [], {m: [] for m in model.modalities}
+    for start in range(0, len(feats), batch_size):
+        idx = torch.arange(start, min(start + batch_size, len(feats)))
+        inputs, mask, _ = feats.batch(idx)
+        inputs = {m: x.to(device, non_blocking=True) for m, x in inputs.items()}
+        mask = {m: x.to(device) for m, x in mask.items()}
+        if drop is not None:
+            mask[drop] = torch.zeros_like(mask[drop])
+        ctx = autocast() if autocast else _null()
+        with ctx:
+            out = model(inputs, mask)
+        if "logits" in out:
+            logits.append(out["logits"].float().cpu())
+        for m, e in out.get("embeddings", {}).items():
+            emb[m].append(e.float().cpu())
+    result: dict[str, Any] = {"logits": torch.cat(logits) if logits else None}
+    if model.align:
+        result["embeddings"] = {m: torch.cat(v) for m, v in emb.items() if v}
+    return result
+
+
+def quick_scores(model, feats: Features, device, batch_size: int, autocast=None) -> dict[str, float]:
+    """Validation figures for each epoch: accuracy (classify) and mean exact Recall@1 (align)."""
+    out = run_model(model, feats, device, batch_size, autocast=autocast)
+    scores: dict[str, float] = {}
+    if out["logits"] is not None:
+        scores["accuracy"] = round(accuracy(out["logits"], feats.labels), 6)
+        scores["loss"] = round(float(torch.nn.functional.cross_entropy(
+            out["logits"][feats.labels >= 0], feats.labels[feats.labels >= 0])), 6) \
+            if bool((feats.labels >= 0).any()) else 0.0
+    if "embeddings" in out:
+        r1 = [v["exact"]["recall@1"] for v in _retrieval(out["embeddings"], feats, None).values()]
+        scores["recall@1"] = round(sum(r1) / max(1, len(r1)), 6)
+    return scores
+
+
+def metrics_from_features(model, feats: Features, class_names: list[str], device="cpu",
+                          batch_size: int = 256, ablation: bool = True) -> dict[str, Any]:
+    out = run_model(model, feats, device, batch_size)
+    result: dict[str, Any] = {"items": len(feats)}
+    labelled = bool((feats.labels >= 0).any())
+    if out["logits"] is not None and labelled:
+        result.update(classification_metrics(out["logits"], feats.labels, class_names))
+        if ablation and len(model.modalities) > 1:
+            result["ablation"] = {
+                f"without_{m}": round(accuracy(run_model(model, feats, device, batch_size,
+                                                         drop=m)["logits"], feats.labels), 6)
+                for m in model.modalities}
+    if "embeddings" in out:
+        result["retrieval"] = _retrieval(out["embeddings"], feats,
+                                         feats.labels if labelled else None)
+    weights = model.modality_weights()
+    if weights:
+        result["modality_weights"] = weights
+    return result
+
+
+def _retrieval(emb: dict[str, torch.Tensor], feats: Features, labels) -> dict[str, Any]:
+    out = {}
+    for a, b in itertools.permutations(sorted(emb), 2):
+        both = feats.mask[a] & feats.mask[b]
+        if int(both.sum()) < 2:
+            continue
+        lab = labels[both] if labels is not None else None
+        if lab is not None and bool((lab < 0).any()):
+            lab = None
+        out[f"{a}->{b}"] = retrieval_metrics(emb[a][both], emb[b][both], lab)
+    return out
+
+
+def evaluate(bundle, data, split: str = "test", batch_size: int = 256, ablation: bool = True,
+             device: str = "cpu", on_event: Callable | None = None) -> dict[str, Any]:
+    """Metrics of a bundle (or its path) on one split of a dataset (or its path/spec).
+
+    ``split="all"`` uses every item. ``on_event`` receives the decoding progress events.
+    """
+    from mmstudio.engine.bundle import Bundle, load_bundle
+    from mmstudio.engine.data import load_dataset
+
+    if not isinstance(bundle, Bundle):
+        bundle = load_bundle(bundle, device=device)
+    dataset = load_dataset(data)
+    items = dataset.items if split == "all" else dataset.subset(split)
+    if not items:
+        raise ValueError(f"split {split!r} of {dataset.spec.path} has no items "
+                         f"(splits: {', '.join(dataset.splits())})")
+    index = {name: i for i, name in enumerate(bundle.class_names)}
+    gen = prepare(items, bundle.preprocessor, index)
+    feats = _drain(gen, on_event)
+    result = metrics_from_features(bundle.model, feats, bundle.class_names, device, batch_size,
+                                   ablation)
+    return {"split": split, "dataset": dataset.spec.path, **result}
+
+
+def _drain(gen, on_event):
+    while True:
+        try:
+            event = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        if on_event is not None:
+            on_event(event)
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

@@ -1,0 +1,136 @@
+"""The small vocabulary a training run speaks: frozen events, the control flags, the result.
+
+Events hold plain Python values only (never tensors), so the GUI can keep them, a CLI can print
+them as JSON lines, and another thread can read them without touching torch.
+"""
+from __future__ import annotations
+
+import dataclasses
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every event; ``as_dict`` is what ``mmstudio train --json`` prints per line."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"event": type(self).__name__, **dataclasses.asdict(self)}
+
+
+@dataclass(frozen=True)
+class RunStarted(Event):
+    out_dir: str
+    device: str
+    precision: str
+    modalities: tuple[str, ...]
+    class_names: tuple[str, ...]
+    train_items: int
+    val_items: int
+    parameters: int
+    epochs: int
+    steps_per_epoch: int
+    start_epoch: int = 0
+
+
+@dataclass(frozen=True)
+class DataPrepared(Event):
+    """Progress of decoding inputs into the cache (``done`` of ``total`` files)."""
+
+    modality: str
+    done: int
+    total: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class StepLogged(Event):
+    epoch: int
+    step: int  # global step, counted from 1
+    loss: float
+    lr: float
+    samples_per_s: float
+
+
+@dataclass(frozen=True)
+class EpochDone(Event):
+    epoch: int  # counted from 1
+    step: int
+    train_loss: float
+    metrics: dict[str, float]  # val (or train when there is no val split) metrics
+    seconds: float
+    samples_per_s: float
+    best: bool = False
+
+
+@dataclass(frozen=True)
+class CheckpointSaved(Event):
+    path: str
+    kind: str  # "last" or "best"
+    epoch: int
+
+
+@dataclass(frozen=True)
+class Paused(Event):
+    step: int
+
+
+@dataclass(frozen=True)
+class Resumed(Event):
+    step: int
+
+
+@dataclass(frozen=True)
+class RunFinished(Event):
+    bundle: str
+    reason: str  # "completed", "stopped", "early_stopping", "max_steps"
+    epochs: int
+    steps: int
+    seconds: float
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What ``train`` returns (the generator's ``StopIteration.value``)."""
+
+    bundle: str
+    out_dir: str
+    reason: str
+    epochs: int
+    steps: int
+    seconds: float
+    metrics: dict[str, Any]
+    history: list[dict[str, Any]]
+
+
+class Control:
+    """Pause/stop flags the GUI sets from another thread; training checks them at each yield."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # a paused run must wake up to stop
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_while_paused(self, timeout: float = 0.5) -> bool:
+        """Block up to ``timeout`` seconds while paused; True when no longer paused."""
+        return self._running.wait(timeout)

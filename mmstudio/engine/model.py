@@ -1,0 +1,127 @@
+"""The composite model: one encoder per modality, a fusion, and the task's heads.
+
+Built from plain values only (:class:`ModelShape` + :class:`ModelSpec`), which is what makes a
+bundle loadable from its JSON without unpickling anything.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mmstudio.config import ModelSpec
+from mmstudio.engine.encoders import ENCODERS
+from mmstudio.engine.fusion import FUSIONS
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """What the data decides about a model: modalities, sizes and the number of classes."""
+
+    modalities: tuple[str, ...]
+    num_classes: int = 0
+    channels: int = 1
+    vocab_size: int = 2
+    n_mels: int = 40
+    frames: int = 51
+    image_mean: tuple[float, ...] = (0.5,)
+    image_std: tuple[float, ...] = (0.5,)
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelShape":
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+class MultimodalModel(nn.Module):
+    """``forward(inputs, mask)`` returns ``{"logits": (B, C)}`` and/or
+    ``{"embeddings": {m: (B, E) unit vectors}}`` depending on the task.
+
+    Images come in as uint8 (or 0-255 float) and are normalised here, so exported models and
+    queries take the same raw inputs as training.
+    """
+
+    def __init__(self, spec: ModelSpec, shape: ModelShape, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.spec, self.shape = spec, shape
+        self.modalities = tuple(shape.modalities)
+        self.classify = spec.task in ("classify", "classify+align")
+        self.align = spec.task in ("align", "classify+align")
+        self.encoders = nn.ModuleDict({m: _encoder(m, spec, shape, dropout) for m in self.modalities})
+        self.register_buffer("image_mean", torch.tensor(shape.image_mean).view(1, -1, 1, 1) * 255,
+                             persistent=False)
+        self.register_buffer("image_std", torch.tensor(shape.image_std).view(1, -1, 1, 1) * 255,
+                             persistent=False)
+        self.fusion = self.head = None
+        if self.classify:
+            if shape.num_classes < 2:
+                raise ValueError("the classify task needs labels with at least 2 classes")
+            self.fusion = FUSIONS.create(spec.fusion, modalities=self.modalities, dim=spec.dim,
+                                         dropout=dropout, num_classes=shape.num_classes,
+                                         **dict(spec.fusion_options))
+            if not self.fusion.produces_logits:
+                self.head = _head(self.fusion.out_dim, spec.head_hidden, shape.num_classes, dropout)
+        if self.align:
+            if len(self.modalities) < 2:
+                raise ValueError("the align task needs at least two modalities")
+            self.projections = nn.ModuleDict({m: nn.Linear(spec.dim, spec.embed_dim)
+                                              for m in self.modalities})
+            self.logit_scale = nn.Parameter(torch.tensor(math.log(1.0 / spec.temperature)))
+
+    def encode(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Features ``(B, dim)`` for each modality given in ``inputs``."""
+        out = {}
+        for m, x in inputs.items():
+            if m == "image":
+                x = (x.float() - self.image_mean) / self.image_std
+            out[m] = self.encoders[m](x)
+        return out
+
+    def embed(self, feats: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Unit-length embeddings for retrieval (the align space, else the encoder features)."""
+        if self.align:
+            return {m: F.normalize(self.projections[m](f), dim=-1) for m, f in feats.items()}
+        return {m: F.normalize(f, dim=-1) for m, f in feats.items()}
+
+    def logits(self, feats: dict[str, torch.Tensor], mask: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.fusion(feats, mask) if self.head is None else self.head(self.fusion(feats, mask))
+
+    def forward(self, inputs: dict[str, torch.Tensor], mask: dict[str, torch.Tensor]) -> dict:
+        feats = self.encode(inputs)
+        out: dict = {}
+        if self.classify:
+            out["logits"] = self.logits(feats, mask)
+        if self.align:
+            out["embeddings"] = self.embed(feats)
+        return out
+
+    def modality_weights(self) -> dict[str, float] | None:
+        return self.fusion.modality_weights() if self.fusion is not None else None
+
+
+def _encoder(modality: str, spec: ModelSpec, shape: ModelShape, dropout: float) -> nn.Module:
+    sub = getattr(spec, modality)
+    kw: dict = {"dim": spec.dim, "dropout": dropout, **dict(sub.options)}
+    if modality == "image":
+        kw.update(in_channels=shape.channels, weights=sub.weights)
+    elif modality == "text":
+        kw.update(vocab_size=shape.vocab_size)
+    else:
+        kw.update(n_mels=shape.n_mels, frames=shape.frames)
+    return ENCODERS[modality].create(sub.encoder, **kw)
+
+
+def _head(in_dim: int, hidden: int, num_classes: int, dropout: float) -> nn.Module:
+    if hidden:
+        return nn.Sequential(nn.Dropout(dropout), nn.Linear(in_dim, hidden), nn.GELU(),
+                             nn.Dropout(dropout), nn.Linear(hidden, num_classes))
+    return nn.Sequential(nn.Dropout(dropout), nn.Linear(in_dim, num_classes))
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,296 @@
+"""``train(run)``: the training loop as a generator of events (DESIGN.md, "The flow of one run").
+
+Read top to bottom: prepare data (decoded once into the cache), build the model, then epochs of
+steps. It yields a :class:`StepLogged` about every ``log_every_s`` seconds, so pause and stop
+(:class:`Control`) act within a second; it calls ``.item()`` only when it logs.
+"""
+from __future__ import annotations
+
+import math
+import os
+import random
+import time
+from typing import Any, Generator
+
+import numpy as np
+import torch
+
+from mmstudio.config import RunConfig
+from mmstudio.engine import checkpoint as ckpt
+from mmstudio.engine.bundle import atomic_dir, update_metrics
+from mmstudio.engine.cache import prepare
+from mmstudio.engine.data import build_tokenizer, choose_channels, choose_modalities, load_dataset
+from mmstudio.engine.devices import autocast_factory, pick_device, pick_precision
+from mmstudio.engine.evaluation import quick_scores
+from mmstudio.engine.events import (CheckpointSaved, Control, EpochDone, Event, Paused, Resumed,
+                                    RunFinished, RunResult, RunStarted, StepLogged)
+from mmstudio.engine.losses import classify_loss, info_nce, l1_penalty
+from mmstudio.engine.model import ModelShape, MultimodalModel, count_parameters
+from mmstudio.engine.preprocess import Preprocessor, augment_images
+
+
+def train(run: RunConfig, out_dir: str, control: Control | None = None, resume: bool = False,
+          dataset: Any = None) -> Generator[Event, None, RunResult]:
+    """Train ``run``, writing checkpoints and the final bundle under ``out_dir``.
+
+    ``resume=True`` continues from ``out_dir/checkpoints/last`` when there is one. ``dataset`` may
+    pass an already opened :class:`mmstudio.data.Dataset` (else ``run.dataset`` is opened).
+    """
+    control = control or Control()
+    t_start = time.monotonic()
+    tr, spec = run.train, run.model
+    _seed_everything(tr.seed)
+    if tr.num_threads:
+        torch.set_num_threads(tr.num_threads)
+    device = pick_device(tr.device)
+    precision = pick_precision(tr.precision, device)
+    autocast = autocast_factory(precision, device)
+    os.makedirs(out_dir, exist_ok=True)
+    run.save(os.path.join(out_dir, "run.toml"))
+
+    # ---- data ------------------------------------------------------------------------------
+    dataset = load_dataset(dataset if dataset is not None else run.dataset)
+    modalities = choose_modalities(spec, dataset)
+    train_items, val_items = dataset.subset("train"), dataset.subset(tr.val_split)
+    if not train_items:
+        raise ValueError(f"{dataset.spec.path}: no items in the train split")
+    class_names = dataset.class_names if "classify" in spec.task else []
+    last = ckpt.find_checkpoint(out_dir) if resume else None
+    tokenizer = None
+    if "text" in modalities:
+        tokenizer = _checkpoint_tokenizer(last) or build_tokenizer(spec, train_items)
+    channels = choose_channels(spec, train_items) if "image" in modalities else 1
+    pre = Preprocessor.from_model_spec(spec, modalities, channels, tokenizer)
+    index = {name: i for i, name in enumerate(class_names)}
+    train_feats = yield from prepare(train_items, pre, index)
+    val_feats = (yield from prepare(val_items, pre, index)) if val_items else None
+
+    # ---- model and optimiser ---------------------------------------------------------------
+    shape = ModelShape(modalities, len(class_names), channels, len(tokenizer) if tokenizer else 2,
+                       *pre.audio_shape, pre.mean, pre.std)
+    torch.manual_seed(tr.seed)
+    model = MultimodalModel(spec, shape, dropout=tr.dropout).to(device)
+    if device.type == "cuda" and "image" in modalities:
+        model = model.to(memory_format=torch.channels_last)
+    step_model = torch.compile(model) if tr.compile else model
+    n = len(train_feats)
+    batch = min(tr.batch_size, n)
+    steps_per_epoch = max(1, n // batch if n % batch < 2 else n // batch + 1)
+    optimizer = _optimizer(model, tr)
+    scheduler = _scheduler(optimizer, tr, steps_per_epoch)
+    scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
+    class_weight = _class_weights(train_feats.labels, len(class_names), device) \
+        if spec.class_weights and class_names else None
+    state: dict[str, Any] = {"epoch": 0, "step": 0, "best": None, "best_epoch": 0, "bad": 0,
+                             "history": []}
+    if last:
+        state = ckpt.load_checkpoint(last, model, optimizer, scheduler)
+    yield RunStarted(os.path.abspath(out_dir), str(device), precision, modalities,
+                     tuple(class_names), n, len(val_items), count_parameters(model), tr.epochs,
+                     steps_per_epoch, state["epoch"])
+
+    # ---- epochs ------------------------------------------------------------------------------
+    reason = "completed"
+    save = (model, run, shape, class_names, pre, optimizer, scheduler)
+    for epoch in range(state["epoch"] + 1, tr.epochs + 1):
+        _seed_everything(tr.seed * 1000 + epoch)  # same batches and dropout whether resumed or not
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(tr.seed * 1000 + epoch))
+        model.train()
+        t_epoch = t_log = time.monotonic()
+        loss_sum, loss_count, seen, logged_seen = torch.zeros((), device=device), 0, 0, 0
+        for b in range(steps_per_epoch):
+            if control.paused:
+                yield Paused(state["step"])
+                while not control.wait_while_paused(0.5):
+                    pass
+                yield Resumed(state["step"])
+            if control.stopped:
+                reason = "stopped"
+                break
+            idx = order[b * batch:(b + 1) * batch]
+            loss = _step(step_model, model, train_feats, idx, pre, tr, spec, device, autocast,
+                         scaler, optimizer, class_weight)
+            scheduler.step()
+            state["step"] += 1
+            seen += idx.numel()
+            loss_sum += loss.detach()
+            loss_count += 1
+            now = time.monotonic()
+            if now - t_log >= tr.log_every_s or b == steps_per_epoch - 1:
+                yield StepLogged(epoch, state["step"], round(loss.item(), 6),
+                                 optimizer.param_groups[0]["lr"],
+                                 round((seen - logged_seen) / max(now - t_log, 1e-9), 1))
+                t_log, logged_seen = now, seen
+            if tr.max_steps and state["step"] >= tr.max_steps:
+                reason = "max_steps"
+                break
+        if reason == "stopped" and loss_count == 0:
+            break
+        seconds = time.monotonic() - t_epoch
+        train_loss = round(float(loss_sum) / max(1, loss_count), 6)
+        scores = quick_scores(model, val_feats, device, 256, autocast) if val_feats else {}
+        score = _monitor(scores, train_loss)
+        best = state["best"] is None or score > state["best"]
+        if best:
+            state.update(best=score, best_epoch=epoch, bad=0)
+        else:
+            state["bad"] += 1
+        state["epoch"] = epoch
+        state["history"].append({"epoch": epoch, "train_loss": train_loss, **scores,
+                                 "seconds": round(seconds, 3)})
+        yield EpochDone(epoch, state["step"], train_loss, scores, round(seconds, 3),
+                        round(seen / max(seconds, 1e-9), 1), best)
+        path = ckpt.save_checkpoint(os.path.join(out_dir, "checkpoints", "last"), *save, state)
+        yield CheckpointSaved(path, "last", epoch)
+        if best and val_feats is not None:
+            path = ckpt.save_checkpoint(os.path.join(out_dir, "checkpoints", "best"), *save, state)
+            yield CheckpointSaved(path, "best", epoch)
+        if reason != "completed":
+            break
+        if tr.early_stopping and state["bad"] >= tr.early_stopping:
+            reason = "early_stopping"
+            break
+
+    # ---- the bundle ---------------------------------------------------------------------------
+    source = ckpt.find_checkpoint(out_dir, "best") or ckpt.find_checkpoint(out_dir, "last")
+    bundle = os.path.join(out_dir, "bundle")
+    if source is None:  # stopped before the first step: save what there is
+        ckpt.save_checkpoint(os.path.join(out_dir, "checkpoints", "last"), *save, state)
+        source = ckpt.find_checkpoint(out_dir, "last")
+    atomic_dir(bundle, lambda tmp: _copy_bundle(source, tmp))
+    metrics = {"best_epoch": state["best_epoch"], "epochs": state["epoch"], "steps": state["step"],
+               "train_seconds": round(time.monotonic() - t_start, 3), "reason": reason,
+               "history": state["history"]}
+    if state["history"]:
+        best_row = state["history"][max(0, state["best_epoch"] - 1)] \
+            if state["best_epoch"] <= len(state["history"]) else state["history"][-1]
+        metrics["val"] = {k: v for k, v in best_row.items() if k not in ("epoch", "seconds")}
+    if model.modality_weights():
+        metrics["modality_weights"] = model.modality_weights()
+    update_metrics(bundle, metrics)
+    seconds = round(time.monotonic() - t_start, 3)
+    yield RunFinished(bundle, reason, state["epoch"], state["step"], seconds,
+                      {k: v for k, v in metrics.items() if k != "history"})
+    return RunResult(bundle, os.path.abspath(out_dir), reason, state["epoch"], state["step"],
+                     seconds, metrics, state["history"])
+
+
+def _step(step_model, model, feats, idx, pre, tr, spec, device, autocast, scaler, optimizer,
+          class_weight) -> torch.Tensor:
+    inputs, mask, labels = feats.batch(idx)
+    if "image" in inputs:
+        inputs["image"] = _augment(inputs["image"], pre)
+    inputs = {m: x.to(device, non_blocking=True) for m, x in inputs.items()}
+    mask = {m: x.to(device, non_blocking=True) for m, x in mask.items()}
+    labels = labels.to(device, non_blocking=True)
+    if tr.modality_dropout > 0 and len(mask) > 1:
+        mask = _modality_dropout(mask, tr.modality_dropout)
+    with (autocast() if autocast else _Null()):
+        out = step_model(inputs, mask)
+        loss = torch.zeros((), device=device)
+        if "logits" in out:
+            loss = loss + classify_loss(out["logits"], labels, class_weight, spec.label_smoothing)
+        if "embeddings" in out:
+            weight = spec.align_weight if "logits" in out else 1.0
+            loss = loss + weight * info_nce(out["embeddings"], mask, model.logit_scale)
+    if tr.l1:
+        loss = loss + tr.l1 * l1_penalty(model)
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+    else:
+        loss.backward()
+    if tr.grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), tr.grad_clip)
+    if scaler is not None:
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        optimizer.step()
+    return loss
+
+
+def _augment(images: torch.Tensor, pre: Preprocessor) -> torch.Tensor:
+    return augment_images(images) if pre.image.augment else images
+
+
+def _modality_dropout(mask: dict[str, torch.Tensor], p: float) -> dict[str, torch.Tensor]:
+    """Hide each present modality with probability ``p``, keeping at least one per sample."""
+    names = list(mask)
+    present = torch.stack([mask[m] for m in names], 1)
+    dropped = present & (torch.rand(present.shape, device=present.device) >= p)
+    empty = ~dropped.any(1) & present.any(1)
+    if bool(empty.any()):  # restore one random present modality where all were dropped
+        pick = torch.multinomial(present[empty].float(), 1).squeeze(1)
+        dropped[empty] = torch.nn.functional.one_hot(pick, len(names)).bool()
+    return {m: dropped[:, i] for i, m in enumerate(names)}
+
+
+def _optimizer(model, tr) -> torch.optim.Optimizer:
+    decay = [p for p in model.parameters() if p.requires_grad and p.dim() > 1]
+    rest = [p for p in model.parameters() if p.requires_grad and p.dim() <= 1]
+    groups = [{"params": decay, "weight_decay": tr.weight_decay},
+              {"params": rest, "weight_decay": 0.0}]
+    if tr.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=tr.lr, momentum=tr.momentum, nesterov=True)
+    return torch.optim.AdamW(groups, lr=tr.lr)
+
+
+def _scheduler(optimizer, tr, steps_per_epoch: int):
+    total = max(1, tr.epochs * steps_per_epoch)
+    warmup = min(total - 1, int(tr.warmup_epochs * steps_per_epoch))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        if tr.schedule == "constant":
+            return 1.0
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _class_weights(labels: torch.Tensor, n: int, device) -> torch.Tensor:
+    counts = torch.bincount(labels[labels >= 0], minlength=n).float().clamp_min(1)
+    return (counts.sum() / (n * counts)).to(device)
+
+
+def _monitor(scores: dict[str, float], train_loss: float) -> float:
+    """Higher is better: validation accuracy, else validation Recall@1, else -train loss."""
+    if "accuracy" in scores:
+        return scores["accuracy"]
+    if "recall@1" in scores:
+        return scores["recall@1"]
+    return -train_loss
+
+
+def _checkpoint_tokenizer(path: str | None):
+    if not path:
+        return None
+    from mmstudio.engine.tokenizer import Tokenizer
+
+    tok = ckpt.checkpoint_meta(path).get("preprocessing", {}).get("tokenizer")
+    return Tokenizer.from_dict(tok) if tok else None
+
+
+def _copy_bundle(source: str, tmp: str) -> None:
+    import shutil
+
+    for name in ("model.safetensors", "bundle.json"):
+        shutil.copy2(os.path.join(source, name), os.path.join(tmp, name))
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (2 ** 32))
+    torch.manual_seed(seed)
+
+
+class _Null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
