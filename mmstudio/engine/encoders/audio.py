@@ -47,11 +47,13 @@ class MelLSTM(nn.Module):
         return self.proj(out.mean(1))
 
 
-@AUDIO_ENCODERS.register("mel_cnn", "Conv net over the log-mel map")
+@AUDIO_ENCODERS.register("mel_cnn")
 def _mel_cnn(**kw) -> nn.Module:
+    """Conv net over the log-mel map."""
     return MelCNN(**kw)
 
 
-@AUDIO_ENCODERS.register("mel_lstm", "Bidirectional LSTM over log-mel frames")
+@AUDIO_ENCODERS.register("mel_lstm")
 def _mel_lstm(**kw) -> nn.Module:
+    """Bidirectional LSTM over log-mel frames."""
     return MelLSTM(**kw)

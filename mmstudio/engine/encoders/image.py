@@ -90,21 +90,25 @@ def load_backbone_weights(module: nn.Module, path: str) -> None:
     module.load_state_dict(fitting, strict=False)
 
 
-@IMAGE_ENCODERS.register("cnn", "Small 3-block conv net; fast on CPU for small images (28-64 px)")
+@IMAGE_ENCODERS.register("cnn")
 def _cnn(**kw) -> nn.Module:
+    """Small 3-block conv net; fast on CPU for small images (28-64 px)."""
     return SmallCNN(**kw)
 
 
-@IMAGE_ENCODERS.register("resnet18", "ResNet-18 (torchvision, 11 M parameters)")
+@IMAGE_ENCODERS.register("resnet18")
 def _resnet18(**kw) -> nn.Module:
+    """ResNet-18 (torchvision, 11 M parameters)."""
     return TorchvisionBackbone("resnet18", **kw)
 
 
-@IMAGE_ENCODERS.register("resnet34", "ResNet-34 (torchvision, 21 M parameters)")
+@IMAGE_ENCODERS.register("resnet34")
 def _resnet34(**kw) -> nn.Module:
+    """ResNet-34 (torchvision, 21 M parameters)."""
     return TorchvisionBackbone("resnet34", **kw)
 
 
-@IMAGE_ENCODERS.register("mobilenet_v3_small", "MobileNetV3-Small (torchvision, 1.5 M parameters)")
+@IMAGE_ENCODERS.register("mobilenet_v3_small")
 def _mobilenet(**kw) -> nn.Module:
+    """MobileNetV3-Small (torchvision, 1.5 M parameters)."""
     return TorchvisionBackbone("mobilenet_v3_small", **kw)

@@ -58,21 +58,25 @@ class TransformerTextEncoder(nn.Module):
         return self.proj(masked_mean(x, keep))
 
 
-@TEXT_ENCODERS.register("bag", "Mean of word embeddings (order-free, fastest)")
+@TEXT_ENCODERS.register("bag")
 def _bag(**kw) -> nn.Module:
+    """Mean of word embeddings (order-free, fastest)."""
     return BagEncoder(**kw)
 
 
-@TEXT_ENCODERS.register("gru", "GRU over embeddings, mean-pooled")
+@TEXT_ENCODERS.register("gru")
 def _gru(**kw) -> nn.Module:
+    """GRU over embeddings, mean-pooled."""
     return RecurrentEncoder("gru", **kw)
 
 
-@TEXT_ENCODERS.register("lstm", "LSTM over embeddings (option bidirectional), mean-pooled")
+@TEXT_ENCODERS.register("lstm")
 def _lstm(**kw) -> nn.Module:
+    """LSTM over embeddings (option bidirectional), mean-pooled."""
     return RecurrentEncoder("lstm", **kw)
 
 
-@TEXT_ENCODERS.register("transformer", "Small transformer encoder with learned positions")
+@TEXT_ENCODERS.register("transformer")
 def _transformer(**kw) -> nn.Module:
+    """Small transformer encoder with learned positions."""
     return TransformerTextEncoder(**kw)

@@ -7,8 +7,9 @@ from torch import nn
 from mmstudio.engine.fusion.base import FUSIONS, Fusion, masked_softmax
 
 
-@FUSIONS.register("concat", "Concatenate modality features (missing ones as zeros)")
+@FUSIONS.register("concat")
 class ConcatFusion(Fusion):
+    """Concatenate modality features (missing ones as zeros)."""
     def __init__(self, modalities, dim, dropout=0.1, num_classes=0) -> None:
         super().__init__(modalities, dim, dropout, num_classes)
         self.out_dim = dim * len(self.modalities)
@@ -18,8 +19,9 @@ class ConcatFusion(Fusion):
         return x.flatten(1)
 
 
-@FUSIONS.register("early", "Concatenate features early, then one shared deep network")
+@FUSIONS.register("early")
 class EarlyFusion(ConcatFusion):
+    """Concatenate features early, then one shared deep network."""
     def __init__(self, modalities, dim, dropout=0.1, num_classes=0, hidden: int = 0) -> None:
         super().__init__(modalities, dim, dropout, num_classes)
         hidden = hidden or 2 * dim
@@ -33,8 +35,9 @@ class EarlyFusion(ConcatFusion):
         return self.net(torch.cat([super().forward(feats, mask), present], 1))
 
 
-@FUSIONS.register("weighted_sum", "Sum of features with learned, readable modality weights")
+@FUSIONS.register("weighted_sum")
 class WeightedSumFusion(Fusion):
+    """Sum of features with learned, readable modality weights."""
     def __init__(self, modalities, dim, dropout=0.1, num_classes=0) -> None:
         super().__init__(modalities, dim, dropout, num_classes)
         self.logits = nn.Parameter(torch.zeros(len(self.modalities)))
@@ -49,8 +52,9 @@ class WeightedSumFusion(Fusion):
         return {m: round(float(v), 4) for m, v in zip(self.modalities, w)}
 
 
-@FUSIONS.register("product", "Element-wise product of features (missing ones as 1)")
+@FUSIONS.register("product")
 class ProductFusion(Fusion):
+    """Element-wise product of features (missing ones as 1)."""
     def __init__(self, modalities, dim, dropout=0.1, num_classes=0) -> None:
         super().__init__(modalities, dim, dropout, num_classes)
         self.norm = nn.LayerNorm(dim)

@@ -7,8 +7,9 @@ from torch import nn
 from mmstudio.engine.fusion.base import FUSIONS, Fusion, masked_softmax
 
 
-@FUSIONS.register("gated", "Gated multimodal unit: a learned gate per sample weighs modalities")
+@FUSIONS.register("gated")
 class GatedFusion(Fusion):
+    """Gated multimodal unit: a learned gate per sample weighs modalities."""
     def __init__(self, modalities, dim, dropout=0.1, num_classes=0) -> None:
         super().__init__(modalities, dim, dropout, num_classes)
         n = len(self.modalities)
@@ -24,8 +25,9 @@ class GatedFusion(Fusion):
         return (z.unsqueeze(-1) * h).sum(1)
 
 
-@FUSIONS.register("attention", "Transformer over one token per modality, read from a CLS token")
+@FUSIONS.register("attention")
 class AttentionFusion(Fusion):
+    """Transformer over one token per modality, read from a CLS token."""
     def __init__(self, modalities, dim, dropout=0.1, num_classes=0, heads: int = 4,
                  layers: int = 1) -> None:
         super().__init__(modalities, dim, dropout, num_classes)
@@ -45,8 +47,9 @@ class AttentionFusion(Fusion):
         return self.norm(self.encoder(tokens, src_key_padding_mask=~keep)[:, 0])
 
 
-@FUSIONS.register("tensor", "Low-rank tensor fusion: multiplicative interactions of all orders")
+@FUSIONS.register("tensor")
 class TensorFusion(Fusion):
+    """Low-rank tensor fusion: multiplicative interactions of all orders."""
     def __init__(self, modalities, dim, dropout=0.1, num_classes=0, rank: int = 4) -> None:
         super().__init__(modalities, dim, dropout, num_classes)
         self.factors = nn.ParameterDict({
@@ -69,8 +72,9 @@ class TensorFusion(Fusion):
         return self.norm(fused)
 
 
-@FUSIONS.register("late", "Decision level: one classifier per modality, averaged (or learned weights)")
+@FUSIONS.register("late")
 class LateFusion(Fusion):
+    """Decision level: one classifier per modality, averaged (or learned weights)."""
     produces_logits = True
 
     def __init__(self, modalities, dim, dropout=0.1, num_classes=2, learned: bool = True) -> None:
