@@ -34,7 +34,62 @@ def build_parser() -> argparse.ArgumentParser:
                    help="set a manifest column's role (id, image, audio, text, label, split, ignore)")
     p.add_argument("--label-pattern", default=None, help="regex with (?P<label>...) for file-name labels")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    _engine_parsers(sub)
     return parser
+
+
+def _engine_parsers(sub) -> None:
+    p = sub.add_parser("train", help="train a model; writes run.toml, checkpoints and a bundle")
+    p.add_argument("--data", help="dataset folder or manifest (overrides the config's)")
+    p.add_argument("--config", help="a run.toml (or .json) to start from")
+    for m in ("image", "text", "audio"):
+        p.add_argument(f"--{m}", metavar="ENC", help=f"use the {m} modality with this encoder")
+    p.add_argument("--fusion", help="early, concat, weighted_sum, product, gated, attention, "
+                                    "tensor or late")
+    p.add_argument("--task", choices=["classify", "align", "classify+align"])
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--device", help="auto, cpu or cuda")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--max-steps", type=int, help="stop after this many steps (quick checks)")
+    p.add_argument("--val-split", help="the split used for validation (default val)")
+    p.add_argument("--column", action="append", default=[], metavar="NAME=ROLE")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last")
+    p.add_argument("--out", required=True, help="run folder (the bundle is OUT/bundle)")
+    p.add_argument("--json", action="store_true", help="events as JSON lines")
+
+    p = sub.add_parser("eval", help="evaluate a bundle on a dataset split")
+    p.add_argument("bundle")
+    p.add_argument("--data", required=True)
+    p.add_argument("--split", default="test", help="train, val, test or all")
+    p.add_argument("--no-ablation", action="store_true", help="skip the per-modality ablation")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("index", help="embed a dataset with a bundle, for queries")
+    p.add_argument("bundle")
+    p.add_argument("--data", required=True)
+    p.add_argument("--split", default="all")
+    p.add_argument("--out", help="index file (default: index.safetensors in the bundle)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("query", help="rank an index against a text, image or audio query")
+    p.add_argument("bundle")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--text")
+    group.add_argument("--image", metavar="FILE")
+    group.add_argument("--audio", metavar="FILE")
+    p.add_argument("--target", choices=["image", "audio", "text"])
+    p.add_argument("--index", metavar="FILE")
+    p.add_argument("--top", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("export", help="export a bundle to ONNX or torch.export (.pt2)")
+    p.add_argument("bundle")
+    p.add_argument("--format", choices=["onnx", "pt2"], default="onnx")
+    p.add_argument("--out", required=True)
+    p.add_argument("--no-check", action="store_true", help="skip comparing outputs")
+    p.add_argument("--json", action="store_true")
 
 
 @command("inspect")
@@ -58,6 +113,134 @@ def _inspect(args: argparse.Namespace) -> int:
     print(f"  problems: {len(summary['problems'])}")
     for p in summary["problems"]:
         print(f"    {p['severity']}: {p['path']}" + (f" (row {p['row']})" if "row" in p else "") + f": {p['reason']}")
+    return 0
+
+
+def run_config_from_args(args: argparse.Namespace):
+    """A :class:`RunConfig` from ``--config`` (if any) with the command-line options on top."""
+    from mmstudio.config import DatasetSpec, ModelSpec, RunConfig, TrainSpec
+
+    run = RunConfig.load(args.config) if args.config else None
+    if run is None and not args.data:
+        raise ValueError("give --data PATH or --config run.toml")
+    dataset = run.dataset if run else DatasetSpec(args.data)
+    if args.data:
+        dataset = dataset.replace(path=args.data)
+    if args.column:
+        dataset = dataset.replace(columns={**dataset.columns, **dict(_pair(c) for c in args.column)})
+    model = run.model if run else ModelSpec()
+    chosen = [m for m in ("image", "text", "audio") if getattr(args, m)]
+    if chosen:
+        subs = {m: getattr(model, m).__class__(**{**vars(getattr(model, m)),
+                                                  "encoder": getattr(args, m)}) for m in chosen}
+        model = model.replace(modalities=tuple(chosen), **subs)
+    if args.fusion:
+        model = model.replace(fusion=args.fusion)
+    if args.task:
+        model = model.replace(task=args.task)
+    train = run.train if run else TrainSpec()
+    changes = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
+                                 ("lr", args.lr), ("device", args.device), ("seed", args.seed),
+                                 ("max_steps", args.max_steps), ("val_split", args.val_split))
+               if v is not None}
+    return RunConfig(dataset, model, train.replace(**changes), run.name if run else "")
+
+
+@command("train")
+def _train(args: argparse.Namespace) -> int:
+    import signal
+
+    from mmstudio import engine
+
+    run = run_config_from_args(args)
+    control = engine.Control()
+    previous = signal.signal(signal.SIGINT, lambda *_: (control.stop(),
+                                                        signal.signal(signal.SIGINT, previous)))
+    gen = engine.train(run, args.out, control=control, resume=args.resume)
+    while True:
+        try:
+            event = next(gen)
+        except StopIteration as stop:
+            result = stop.value
+            break
+        if args.json:
+            print(json.dumps(event.as_dict()), flush=True)
+        else:
+            _print_event(event)
+    signal.signal(signal.SIGINT, previous)
+    if not args.json:
+        print(f"bundle: {result.bundle} ({result.reason}, {result.seconds:.1f} s)")
+    return 0
+
+
+def _print_event(event) -> None:
+    name = type(event).__name__
+    if name == "RunStarted":
+        print(f"training {', '.join(event.modalities)} on {event.device} ({event.precision}): "
+              f"{event.train_items:,} train / {event.val_items:,} val items, "
+              f"{event.parameters:,} parameters")
+    elif name == "EpochDone":
+        extra = " ".join(f"{k} {v:.4f}" for k, v in event.metrics.items())
+        print(f"epoch {event.epoch}: loss {event.train_loss:.4f} {extra} "
+              f"({event.seconds:.1f} s, {event.samples_per_s:.0f}/s){' *' if event.best else ''}",
+              flush=True)
+    elif name == "DataPrepared" and event.done == event.total:
+        print(f"decoded {event.total:,} {event.modality} files in {event.seconds:.1f} s")
+
+
+@command("eval")
+def _eval(args: argparse.Namespace) -> int:
+    from mmstudio import engine
+
+    result = engine.evaluate(args.bundle, args.data, split=args.split,
+                             ablation=not args.no_ablation)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"{result['split']}: {result['items']:,} items")
+    for key in ("accuracy", "macro_f1"):
+        if key in result:
+            print(f"  {key}: {result[key]:.4f}")
+    for key, value in result.get("ablation", {}).items():
+        print(f"  {key.replace('_', ' ')}: accuracy {value:.4f}")
+    for pair, r in result.get("retrieval", {}).items():
+        for kind in ("exact", "label"):
+            if kind in r:
+                print(f"  {pair} ({kind}): " + ", ".join(
+                    f"{k} {v:.4f}" for k, v in r[kind].items() if not k.startswith("random")))
+    return 0
+
+
+@command("index")
+def _index(args: argparse.Namespace) -> int:
+    from mmstudio import engine
+
+    path = engine.build_index(args.bundle, args.data, out=args.out, split=args.split)
+    print(json.dumps({"index": path}) if args.json else f"index: {path}")
+    return 0
+
+
+@command("query")
+def _query(args: argparse.Namespace) -> int:
+    from mmstudio import engine
+
+    result = engine.query(args.bundle, text=args.text, image=args.image, audio=args.audio,
+                          target=args.target, index=args.index, top=args.top)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    for r in result["results"]:
+        where = r["path"] or r["text"]
+        print(f"{r['rank']:3d}  {r['score']:.4f}  {r['label'] or '-':>10}  {where}")
+    return 0
+
+
+@command("export")
+def _export(args: argparse.Namespace) -> int:
+    from mmstudio import engine
+
+    info = engine.export(args.bundle, format=args.format, out=args.out, check=not args.no_check)
+    print(json.dumps(info, indent=2) if args.json else f"exported {info['path']}")
     return 0
 
 
