@@ -102,7 +102,9 @@ def evaluate(bundle, data, split: str = "test", batch_size: int = 256, ablation:
     if not items:
         raise ValueError(f"split {split!r} of {dataset.spec.path} has no items "
                          f"(splits: {', '.join(dataset.splits())})")
-    index = {name: i for i, name in enumerate(bundle.class_names)}
+    # Align-only bundles have no classes; the dataset's labels still give same-label recall.
+    names = bundle.class_names or dataset.class_names
+    index = {name: i for i, name in enumerate(names)}
     gen = prepare(items, bundle.preprocessor, index)
     feats = _drain(gen, on_event)
     result = metrics_from_features(bundle.model, feats, bundle.class_names, device, batch_size,

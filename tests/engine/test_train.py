@@ -1,0 +1,113 @@
+"""The training generator: it learns, speaks plain events, pauses/stops, resumes exactly."""
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import pytest
+import torch
+
+from mmstudio import engine
+from mmstudio.engine import events as ev
+
+from conftest import drain, tiny_run
+
+
+def _plain(value) -> bool:
+    if isinstance(value, (str, int, float, bool, type(None))):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+def test_training_learns_and_reports(trained):
+    events, result = trained["events"], trained["result"]
+    kinds = [type(e).__name__ for e in events]
+    assert kinds.index("RunStarted") < kinds.index("StepLogged") < kinds.index("EpochDone")
+    assert kinds[-1] == "RunFinished" and "CheckpointSaved" in kinds
+    assert all(_plain(dataclasses.asdict(e)) for e in events)
+    assert all(dataclasses.is_dataclass(e) and e.__dataclass_params__.frozen for e in events)
+    metrics = engine.evaluate(result.bundle, str(trained["manifest"]), split="test")
+    assert metrics["accuracy"] >= 0.9  # chance is 1/3
+    assert set(metrics["ablation"]) == {"without_image", "without_text", "without_audio"}
+    assert len(metrics["confusion"]) == 3 and "macro_f1" in metrics
+    assert set(metrics["retrieval"]) >= {"audio->image", "image->audio", "text->image"}
+    assert metrics["retrieval"]["image->text"]["label"]["recall@1"] >= 0.9
+
+
+def test_later_epochs_reuse_decoded_inputs(trained):
+    decoded = [e for e in trained["events"] if isinstance(e, ev.DataPrepared)]
+    assert decoded, "the first run decodes files"
+    events, _ = drain(engine.train(trained["run"].replace(train=trained["run"].train.replace(
+        epochs=1)), str(trained["out"] / "again")))
+    assert not [e for e in events if isinstance(e, ev.DataPrepared)]  # cached in the process
+
+
+def test_same_seed_same_result_on_cpu(synth_manifest, tmp_path):
+    run = tiny_run(synth_manifest, modalities=("image", "audio"), fusion="gated",
+                   train={"epochs": 2})
+    losses = []
+    for name in ("a", "b"):
+        events, _ = drain(engine.train(run, str(tmp_path / name)))
+        losses.append([e.train_loss for e in events if isinstance(e, ev.EpochDone)])
+    assert losses[0] == losses[1]
+
+
+def test_stop_then_resume_matches_uninterrupted(synth_manifest, tmp_path):
+    run = tiny_run(synth_manifest, modalities=("image", "text"), fusion="attention",
+                   train={"epochs": 4, "modality_dropout": 0.2})
+    _, full = drain(engine.train(run, str(tmp_path / "full")))
+
+    control = engine.Control()
+    gen = engine.train(run, str(tmp_path / "cut"), control=control)
+    events = []
+    for event in gen:
+        events.append(event)
+        if isinstance(event, ev.EpochDone) and event.epoch == 2:
+            control.stop()
+    finished = [e for e in events if isinstance(e, ev.RunFinished)][0]
+    assert finished.reason == "stopped" and finished.epochs == 2
+
+    events, resumed = drain(engine.train(run, str(tmp_path / "cut"), resume=True))
+    assert [e for e in events if isinstance(e, ev.RunStarted)][0].start_epoch == 2
+    assert resumed.epochs == 4 and resumed.reason == "completed"
+    a = engine.load_bundle(full.bundle).model.state_dict()
+    b = engine.load_bundle(resumed.bundle).model.state_dict()
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-6) for k in a)
+
+
+def test_pause_blocks_until_resumed(synth_manifest, tmp_path):
+    run = tiny_run(synth_manifest, modalities=("audio",), train={"epochs": 1, "log_every_s": 0.0})
+    control = engine.Control()
+    gen = engine.train(run, str(tmp_path / "p"), control=control)
+    seen = []
+    for event in gen:
+        seen.append(type(event).__name__)
+        if isinstance(event, ev.StepLogged) and "Paused" not in seen:
+            control.pause()
+            threading.Timer(0.3, control.resume).start()
+    assert seen.index("Paused") < seen.index("Resumed") < seen.index("RunFinished")
+
+
+def test_early_stopping_and_max_steps(synth_manifest, tmp_path):
+    run = tiny_run(synth_manifest, modalities=("image",), train={"epochs": 50, "max_steps": 3})
+    _, result = drain(engine.train(run, str(tmp_path / "m")))
+    assert result.reason == "max_steps" and result.steps == 3
+
+
+def test_sgd_l1_class_weights_and_smoothing(synth_manifest, tmp_path):
+    run = tiny_run(synth_manifest, modalities=("text",), class_weights=True, label_smoothing=0.1,
+                   train={"epochs": 2, "optimizer": "sgd", "l1": 1e-5, "schedule": "constant"})
+    _, result = drain(engine.train(run, str(tmp_path / "s")))
+    assert result.reason == "completed"
+
+
+def test_bad_configs_are_clear_errors(synth_manifest, tmp_path):
+    with pytest.raises(ValueError, match="align task needs at least two"):
+        drain(engine.train(tiny_run(synth_manifest, modalities=("image",), task="align"),
+                           str(tmp_path / "x")))
+    with pytest.raises(ValueError, match="unknown task"):
+        tiny_run(synth_manifest, task="regress")
