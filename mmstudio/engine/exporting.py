@@ -56,6 +56,16 @@ def example_inputs(bundle: Bundle, batch: int = 2) -> tuple[torch.Tensor, ...]:
 
 def export(bundle, format: str = "onnx", out: str | None = None, check: bool = True) -> dict[str, Any]:
     """Write the exported model to ``out``; returns what was written and the check result."""
+    import warnings
+
+    with warnings.catch_warnings():
+        # torch.export/onnx warn about their own internals (deprecations, read-only buffers);
+        # they say nothing actionable to a user exporting a model.
+        warnings.simplefilter("ignore")
+        return _export(bundle, format, out, check)
+
+
+def _export(bundle, format: str, out: str | None, check: bool) -> dict[str, Any]:
     bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
     wrapper = ExportWrapper(bundle.model.eval()).eval()
     args = example_inputs(bundle)

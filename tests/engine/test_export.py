@@ -1,0 +1,22 @@
+"""Export to torch.export (.pt2) and ONNX, checked against PyTorch's own outputs."""
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from mmstudio import engine
+
+
+def test_export_pt2(trained, tmp_path):
+    info = engine.export(trained["result"].bundle, format="pt2", out=str(tmp_path / "m.pt2"))
+    assert info["inputs"] == ["image", "text", "audio"]
+    assert info["outputs"][0] == "logits" and info["max_abs_diff"] < 1e-4
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnxscript") is None, reason="needs onnxscript")
+def test_export_onnx(trained, tmp_path):
+    info = engine.export(trained["result"].bundle, format="onnx", out=str(tmp_path / "m.onnx"))
+    assert (tmp_path / "m.onnx").stat().st_size > 1000
+    if importlib.util.find_spec("onnxruntime"):
+        assert info["checked"] and info["ok"], info
