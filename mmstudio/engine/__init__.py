@@ -10,7 +10,8 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
 - ``load_bundle(path)`` -> ``Bundle``; ``BundleError`` for unusable bundles.
 - ``build_index(bundle, data, out=None)``, ``query(bundle, text=|image=|audio=, target=, top=)``.
 - ``export(bundle, format="onnx"|"pt2", out=...)``.
-- ``encoder_names()``, ``fusion_names()``, ``describe(kind, name)``, ``parameter_count(run, ...)``.
+- ``encoder_names()``, ``fusion_names()``, ``describe(kind, name)``, ``parameter_count(run, ...)``,
+  ``suggest_run(dataset)`` (a first RunConfig for a dataset).
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ _NAMES = {
     "describe": "mmstudio.engine.catalog",
     "catalog": "mmstudio.engine.catalog",
     "parameter_count": "mmstudio.engine.catalog",
+    "suggest_run": "mmstudio.engine.catalog",
     "Event": "mmstudio.engine.events",
     "RunStarted": "mmstudio.engine.events",
     "DataPrepared": "mmstudio.engine.events",

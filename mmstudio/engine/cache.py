@@ -68,6 +68,15 @@ class Features:
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
+    def to(self, device) -> "Features":
+        """A copy on ``device`` (e.g. the whole cache on the GPU, so batches never cross PCIe)."""
+        return Features({m: x.to(device) for m, x in self.inputs.items()},
+                        {m: x.to(device) for m, x in self.mask.items()}, self.labels.to(device))
+
+    def nbytes(self) -> int:
+        tensors = [*self.inputs.values(), *self.mask.values(), self.labels]
+        return sum(t.numel() * t.element_size() for t in tensors)
+
     def batch(self, index: torch.Tensor) -> tuple[dict, dict, torch.Tensor]:
         return ({m: x[index] for m, x in self.inputs.items()},
                 {m: x[index] for m, x in self.mask.items()}, self.labels[index])

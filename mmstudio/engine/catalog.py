@@ -49,3 +49,38 @@ def parameter_count(run: RunConfig | ModelSpec, modalities: tuple[str, ...] | No
     with torch.device("meta"):
         model = MultimodalModel(spec, shape)
     return count_parameters(model)
+
+
+def suggest_run(dataset, device: str = "auto") -> RunConfig:
+    """A sensible first run for a dataset: its modalities, ``classify`` when it has labels
+    (else ``align``), small encoders at small sizes on CPU, validation on ``val`` when present."""
+    from mmstudio.config import ImageSpec, TrainSpec
+    from mmstudio.engine.data import load_dataset
+    from mmstudio.engine.devices import pick_device
+
+    dataset = load_dataset(dataset)
+    modalities = tuple(dataset.modalities)
+    labelled = len(dataset.class_names) >= 2
+    if not labelled and len(modalities) < 2:
+        raise ValueError("this dataset has no labels and one modality: nothing to learn")
+    cuda = pick_device(device).type == "cuda"
+    side = _first_image_side(dataset)
+    size = 28 if side and side <= 32 else (128 if cuda else 64)
+    image = ImageSpec("resnet18" if cuda and size >= 64 else "cnn", size=size)
+    model = ModelSpec(modalities=modalities, image=image, task="classify" if labelled else "align",
+                      fusion="concat", dim=64 if not cuda else 128)
+    train = TrainSpec(epochs=10, batch_size=256 if cuda else 64, lr=2e-3,
+                      val_split="val" if "val" in dataset.splits() else "none", device=device)
+    return RunConfig(dataset.spec, model, train, name="")
+
+
+def _first_image_side(dataset) -> int | None:
+    from mmstudio.data import read_image
+
+    for item in dataset.items[:8]:
+        if item.image:
+            try:
+                return max(read_image(item.image).size)
+            except Exception:  # noqa: BLE001 - an unreadable file: try the next one
+                continue
+    return None

@@ -28,6 +28,9 @@ from mmstudio.engine.losses import classify_loss, info_nce, l1_penalty
 from mmstudio.engine.model import ModelShape, MultimodalModel, count_parameters
 from mmstudio.engine.preprocess import Preprocessor, augment_images
 
+#: Decoded training inputs smaller than this are kept on the GPU for the whole run.
+GPU_CACHE_BYTES = 4 << 30
+
 
 def train(run: RunConfig, out_dir: str, control: Control | None = None, resume: bool = False,
           dataset: Any = None) -> Generator[Event, None, RunResult]:
@@ -64,6 +67,8 @@ def train(run: RunConfig, out_dir: str, control: Control | None = None, resume: 
     index = {name: i for i, name in enumerate(class_names)}
     train_feats = yield from prepare(train_items, pre, index)
     val_feats = (yield from prepare(val_items, pre, index)) if val_items else None
+    if device.type == "cuda" and train_feats.nbytes() < GPU_CACHE_BYTES:
+        train_feats = train_feats.to(device)  # decoded inputs live on the GPU: no copies per step
 
     # ---- model and optimiser ---------------------------------------------------------------
     shape = ModelShape(modalities, len(class_names), channels, len(tokenizer) if tokenizer else 2,
@@ -107,7 +112,7 @@ def train(run: RunConfig, out_dir: str, control: Control | None = None, resume: 
             if control.stopped:
                 reason = "stopped"
                 break
-            idx = order[b * batch:(b + 1) * batch]
+            idx = order[b * batch:(b + 1) * batch].to(train_feats.labels.device)
             loss = _step(step_model, model, train_feats, idx, pre, tr, spec, device, autocast,
                          scaler, optimizer, class_weight)
             scheduler.step()

@@ -98,6 +98,19 @@ def test_early_stopping_and_max_steps(synth_manifest, tmp_path):
     assert result.reason == "max_steps" and result.steps == 3
 
 
+def test_early_stopping_stops_when_validation_stalls(synth_manifest, tmp_path):
+    run = tiny_run(synth_manifest, modalities=("text",), train={"epochs": 30, "early_stopping": 2})
+    events, result = drain(engine.train(run, str(tmp_path / "e")))
+    assert result.reason == "early_stopping" and result.epochs < 30
+    assert engine.load_bundle(result.bundle).metrics["best_epoch"] == result.metrics["best_epoch"]
+
+
+def test_suggest_run(synth_manifest):
+    run = engine.suggest_run(str(synth_manifest), device="cpu")
+    assert run.model.task == "classify" and run.model.image.size == 28
+    assert set(run.model.modalities) == {"image", "text", "audio"}
+
+
 def test_sgd_l1_class_weights_and_smoothing(synth_manifest, tmp_path):
     run = tiny_run(synth_manifest, modalities=("text",), class_weights=True, label_smoothing=0.1,
                    train={"epochs": 2, "optimizer": "sgd", "l1": 1e-5, "schedule": "constant"})
