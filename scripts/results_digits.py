@@ -17,10 +17,16 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from mmstudio import engine  # noqa: E402
-from mmstudio.config import (DatasetSpec, ImageSpec, ModelSpec, RunConfig, SplitSpec,  # noqa: E402
-                             TrainSpec)
-from mmstudio.data import open_dataset  # noqa: E402
+from mmstudio import engine
+from mmstudio.config import (
+    DatasetSpec,
+    ImageSpec,
+    ModelSpec,
+    RunConfig,
+    SplitSpec,
+    TrainSpec,
+)
+from mmstudio.data import open_dataset
 
 SHARED = os.path.join(os.path.dirname(os.path.dirname(HERE)), "shared", "datasets")
 FUSIONS = ["early", "concat", "weighted_sum", "product", "gated", "attention", "tensor", "late"]

@@ -47,7 +47,7 @@ _NAMES = {
     "Control": "mmstudio.engine.events",
 }
 
-__all__ = sorted(_NAMES)
+__all__ = list(sorted(_NAMES))
 
 
 def __getattr__(name: str) -> Any:

@@ -11,9 +11,9 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import torch
 
@@ -54,7 +54,7 @@ class _Store:
             self._bytes = 0
 
 
-STORE = _Store(int(os.environ.get("MMSTUDIO_CACHE_BYTES", 2 << 30)))
+STORE = _Store(int(os.environ.get("MMSTUDIO_CACHE_BYTES", str(2 << 30))))
 
 
 @dataclass
@@ -68,7 +68,7 @@ class Features:
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
-    def to(self, device) -> "Features":
+    def to(self, device) -> Features:
         """A copy on ``device`` (e.g. the whole cache on the GPU, so batches never cross PCIe)."""
         return Features({m: x.to(device) for m, x in self.inputs.items()},
                         {m: x.to(device) for m, x in self.mask.items()}, self.labels.to(device))

@@ -46,7 +46,7 @@ def load_checkpoint(path: str, model, optimizer, scheduler) -> dict[str, Any]:
         blob = torch.load(trainer, map_location="cpu", weights_only=True)
         optimizer.load_state_dict(blob["optimizer"])
         scheduler.load_state_dict(blob["scheduler"])
-    except Exception as exc:  # noqa: BLE001 - any failure here means the file is unusable
+    except Exception as exc:
         raise BundleError(f"{trainer}: unreadable, truncated or not plain tensors ({exc})") from exc
     state_path = os.path.join(folder, STATE)
     try:

@@ -3,7 +3,7 @@ bf16 autocast made training about 20x slower than fp32 (DESIGN.md)."""
 from __future__ import annotations
 
 import contextlib
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -3,7 +3,8 @@ cross-modal retrieval. Used by the training loop (validation) and by ``mmstudio 
 from __future__ import annotations
 
 import itertools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 

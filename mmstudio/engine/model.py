@@ -34,7 +34,7 @@ class ModelShape:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ModelShape":
+    def from_dict(cls, data: dict) -> ModelShape:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 

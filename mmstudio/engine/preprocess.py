@@ -34,7 +34,7 @@ class Preprocessor:
 
     @classmethod
     def from_model_spec(cls, spec: ModelSpec, modalities: tuple[str, ...], channels: int = 1,
-                        tokenizer: Tokenizer | None = None) -> "Preprocessor":
+                        tokenizer: Tokenizer | None = None) -> Preprocessor:
         return cls(tuple(modalities), spec.image, spec.text, spec.audio, channels, tokenizer)
 
     # ---- one input ------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -28,8 +29,9 @@ def _bundle(bundle) -> Bundle:
 def build_index(bundle, data, out: str | None = None, split: str = "all", batch_size: int = 256,
                 on_event: Callable | None = None) -> str:
     """Embed every item of ``data`` (or one split) and save the index; returns its path."""
-    from mmstudio.engine.data import load_dataset
     from safetensors.torch import save_file
+
+    from mmstudio.engine.data import load_dataset
 
     bundle = _bundle(bundle)
     dataset = load_dataset(data)
@@ -64,7 +66,7 @@ def load_index(path: str) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]
     try:
         with safe_open(path, "pt") as fh:
             meta = fh.metadata() or {}
-            tensors = {k: fh.get_tensor(k) for k in fh.keys()}
+            tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118 - safe_open has no __iter__
     except (SafetensorError, OSError) as exc:
         raise BundleError(f"{path}: unreadable or truncated index ({exc})") from exc
     if meta.get("format") != "mmstudio.index":

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 PAD, UNK = "<pad>", "<unk>"
 _WORD = re.compile(r"\w+|[^\w\s]", re.UNICODE)
@@ -26,7 +27,7 @@ class Tokenizer:
 
     @classmethod
     def build(cls, texts: Iterable[str], level: str = "word", max_size: int = 5000,
-              min_count: int = 1) -> "Tokenizer":
+              min_count: int = 1) -> Tokenizer:
         """The ``max_size`` most frequent tokens of ``texts`` (ties broken alphabetically)."""
         counts: Counter[str] = Counter()
         probe = cls([PAD, UNK], level)
@@ -51,5 +52,5 @@ class Tokenizer:
         return {"level": self.level, "lower": self.lower, "vocab": self.vocab}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Tokenizer":
+    def from_dict(cls, data: dict[str, Any]) -> Tokenizer:
         return cls(list(data["vocab"]), data.get("level", "word"), bool(data.get("lower", True)))

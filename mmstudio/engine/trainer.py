@@ -10,7 +10,8 @@ import math
 import os
 import random
 import time
-from typing import Any, Generator
+from collections.abc import Generator
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,11 +20,26 @@ from mmstudio.config import RunConfig
 from mmstudio.engine import checkpoint as ckpt
 from mmstudio.engine.bundle import atomic_dir, update_metrics
 from mmstudio.engine.cache import prepare
-from mmstudio.engine.data import build_tokenizer, choose_channels, choose_modalities, load_dataset
+from mmstudio.engine.data import (
+    build_tokenizer,
+    choose_channels,
+    choose_modalities,
+    load_dataset,
+)
 from mmstudio.engine.devices import autocast_factory, pick_device, pick_precision
 from mmstudio.engine.evaluation import quick_scores
-from mmstudio.engine.events import (CheckpointSaved, Control, EpochDone, Event, Paused, Resumed,
-                                    RunFinished, RunResult, RunStarted, StepLogged)
+from mmstudio.engine.events import (
+    CheckpointSaved,
+    Control,
+    EpochDone,
+    Event,
+    Paused,
+    Resumed,
+    RunFinished,
+    RunResult,
+    RunStarted,
+    StepLogged,
+)
 from mmstudio.engine.losses import classify_loss, info_nce, l1_penalty
 from mmstudio.engine.model import ModelShape, MultimodalModel, count_parameters
 from mmstudio.engine.preprocess import Preprocessor, augment_images

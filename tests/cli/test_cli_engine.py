@@ -9,9 +9,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from synth import make_triplet_dataset  # noqa: E402
+from synth import make_triplet_dataset
 
-from mmstudio import cli  # noqa: E402
+from mmstudio import cli
 
 
 @pytest.fixture(scope="module")

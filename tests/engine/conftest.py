@@ -8,9 +8,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from synth import make_triplet_dataset  # noqa: E402
+from synth import make_triplet_dataset
 
-from mmstudio.config import DatasetSpec, ModelSpec, RunConfig, TrainSpec  # noqa: E402
+from mmstudio.config import DatasetSpec, ModelSpec, RunConfig, TrainSpec
 
 
 def drain(gen):

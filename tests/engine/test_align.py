@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import drain, tiny_run
 
 from mmstudio import engine
 from mmstudio.engine.metrics import random_label_recall, retrieval_metrics
-
-from conftest import drain, tiny_run
 
 
 def test_align_image_audio_retrieves_same_label(synth_manifest, tmp_path):

@@ -5,8 +5,16 @@ import json
 
 import pytest
 
-from mmstudio.config import (AudioSpec, DatasetSpec, ImageSpec, ModelSpec, RunConfig, SplitSpec,
-                             TextSpec, TrainSpec)
+from mmstudio.config import (
+    AudioSpec,
+    DatasetSpec,
+    ImageSpec,
+    ModelSpec,
+    RunConfig,
+    SplitSpec,
+    TextSpec,
+    TrainSpec,
+)
 
 
 def _run() -> RunConfig:

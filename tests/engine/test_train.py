@@ -6,11 +6,10 @@ import threading
 
 import pytest
 import torch
+from conftest import drain, tiny_run
 
 from mmstudio import engine
 from mmstudio.engine import events as ev
-
-from conftest import drain, tiny_run
 
 
 def _plain(value) -> bool:
@@ -100,7 +99,7 @@ def test_early_stopping_and_max_steps(synth_manifest, tmp_path):
 
 def test_early_stopping_stops_when_validation_stalls(synth_manifest, tmp_path):
     run = tiny_run(synth_manifest, modalities=("text",), train={"epochs": 30, "early_stopping": 2})
-    events, result = drain(engine.train(run, str(tmp_path / "e")))
+    _, result = drain(engine.train(run, str(tmp_path / "e")))
     assert result.reason == "early_stopping" and result.epochs < 30
     assert engine.load_bundle(result.bundle).metrics["best_epoch"] == result.metrics["best_epoch"]
 

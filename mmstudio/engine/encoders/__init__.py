@@ -6,7 +6,12 @@ and any ``options`` from the config.
 """
 from __future__ import annotations
 
-from mmstudio.engine.encoders.base import AUDIO_ENCODERS, ENCODERS, IMAGE_ENCODERS, TEXT_ENCODERS
 from mmstudio.engine.encoders import audio, image, text  # noqa: F401  (registers the encoders)
+from mmstudio.engine.encoders.base import (
+    AUDIO_ENCODERS,
+    ENCODERS,
+    IMAGE_ENCODERS,
+    TEXT_ENCODERS,
+)
 
 __all__ = ["AUDIO_ENCODERS", "ENCODERS", "IMAGE_ENCODERS", "TEXT_ENCODERS"]

@@ -3,7 +3,7 @@
 never dropped. ``late`` returns class logits itself (``produces_logits``)."""
 from __future__ import annotations
 
-from mmstudio.engine.fusion.base import FUSIONS, Fusion
 from mmstudio.engine.fusion import basic, learned  # noqa: F401  (registers the fusions)
+from mmstudio.engine.fusion.base import FUSIONS, Fusion
 
 __all__ = ["FUSIONS", "Fusion"]
