@@ -183,7 +183,14 @@ def main() -> int:
         clip = align_clipart(args)
         if clip:
             aligns.append(clip)
-    with open(os.path.splitext(args.doc)[0] + ".json", "w", encoding="utf-8") as fh:
+    store = os.path.splitext(args.doc)[0] + ".json"
+    if args.only and os.path.isfile(store):  # re-ran a few rows: keep the others
+        with open(store, encoding="utf-8") as fh:
+            previous = json.load(fh)
+        fresh = {r["name"]: r for r in rows}
+        rows = [fresh.pop(r["name"], r) for r in previous["digits"]] + list(fresh.values())
+        aligns = aligns or previous.get("align", [])
+    with open(store, "w", encoding="utf-8") as fh:
         json.dump({"digits": rows, "align": aligns}, fh, indent=1)
     write_markdown(rows, aligns, args.doc, args)
     print(f"wrote {args.doc}")

@@ -9,20 +9,24 @@ from mmstudio.engine.fusion.base import FUSIONS, Fusion, masked_softmax
 
 @FUSIONS.register("gated")
 class GatedFusion(Fusion):
-    """Gated multimodal unit: a learned gate per sample weighs modalities."""
+    """Gated multimodal unit: learned per-sample, per-feature gates weigh the modalities."""
+
     def __init__(self, modalities, dim, dropout=0.1, num_classes=0) -> None:
         super().__init__(modalities, dim, dropout, num_classes)
         n = len(self.modalities)
         self.transform = nn.ModuleDict({m: nn.Linear(dim, dim) for m in self.modalities})
-        self.gate = nn.Linear(n * dim, n)
+        self.gate = nn.Linear(n * dim, n * dim)
+        self.norm = nn.LayerNorm(dim)
 
     def forward(self, feats, mask):
         x = self.stack(feats)
-        present = self.present(mask, x)
+        present = self.present(mask, x)  # (B, M)
         x = x * present.unsqueeze(-1)
         h = torch.stack([torch.tanh(self.transform[m](feats[m])) for m in self.modalities], 1)
-        z = masked_softmax(self.gate(x.flatten(1)), present)
-        return (z.unsqueeze(-1) * h).sum(1)
+        logits = self.gate(x.flatten(1)).view_as(h)  # one gate per modality and feature
+        logits = logits.masked_fill(present.unsqueeze(-1) == 0, -1e4)
+        z = torch.softmax(logits, 1) * present.unsqueeze(-1)
+        return self.norm((z * h).sum(1))
 
 
 @FUSIONS.register("attention")
