@@ -37,12 +37,15 @@ def test_training_learns_and_reports(trained):
     assert metrics["retrieval"]["image->text"]["label"]["recall@1"] >= 0.9
 
 
-def test_later_epochs_reuse_decoded_inputs(trained):
-    decoded = [e for e in trained["events"] if isinstance(e, ev.DataPrepared)]
-    assert decoded, "the first run decodes files"
-    events, _ = drain(engine.train(trained["run"].replace(train=trained["run"].train.replace(
-        epochs=1)), str(trained["out"] / "again")))
-    assert not [e for e in events if isinstance(e, ev.DataPrepared)]  # cached in the process
+def test_later_runs_reuse_decoded_inputs(trained, tmp_path):
+    from mmstudio.engine.cache import STORE
+
+    STORE.clear()
+    run = trained["run"].replace(train=trained["run"].train.replace(epochs=1))
+    first, _ = drain(engine.train(run, str(tmp_path / "first")))
+    assert [e for e in first if isinstance(e, ev.DataPrepared)], "the first run decodes files"
+    again, _ = drain(engine.train(run, str(tmp_path / "again")))
+    assert not [e for e in again if isinstance(e, ev.DataPrepared)]  # cached in the process
 
 
 def test_same_seed_same_result_on_cpu(synth_manifest, tmp_path):
