@@ -130,12 +130,15 @@ def _decode_files(modality: str, paths: list[str | None], pre: Preprocessor,
             failed.add(path)
 
     workers = threads or min(8, (os.cpu_count() or 2) * 2)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
         for done, _ in enumerate(pool.map(load, unique), start=1):
             now = time.monotonic()
             if now - last >= 0.5 or done == total:
                 last = now
                 yield DataPrepared(modality, done, total, round(now - start, 3))
+    finally:  # closed early (the run was stopped): do not decode the rest
+        pool.shutdown(wait=True, cancel_futures=True)
     tensor = torch.zeros((len(paths), *shape), dtype=dtype)
     ok = torch.zeros(len(paths), dtype=torch.bool)
     for i, p in enumerate(paths):

@@ -81,8 +81,14 @@ def train(run: RunConfig, out_dir: str, control: Control | None = None, resume: 
     channels = choose_channels(spec, train_items) if "image" in modalities else 1
     pre = Preprocessor.from_model_spec(spec, modalities, channels, tokenizer)
     index = {name: i for i, name in enumerate(class_names)}
-    train_feats = yield from prepare(train_items, pre, index)
-    val_feats = (yield from prepare(val_items, pre, index)) if val_items else None
+    try:
+        train_feats = yield from _stoppable(prepare(train_items, pre, index), control)
+        val_feats = (yield from _stoppable(prepare(val_items, pre, index), control)) \
+            if val_items else None
+    except _Stopped:
+        seconds = round(time.monotonic() - t_start, 3)
+        yield RunFinished("", "stopped", 0, 0, seconds)
+        return RunResult("", os.path.abspath(out_dir), "stopped", 0, 0, seconds, {}, [])
     if device.type == "cuda" and train_feats.nbytes() < GPU_CACHE_BYTES:
         train_feats = train_feats.to(device)  # decoded inputs live on the GPU: no copies per step
 
@@ -307,6 +313,23 @@ def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2 ** 32))
     torch.manual_seed(seed)
+
+
+class _Stopped(Exception):
+    """Stop was pressed while inputs were being decoded."""
+
+
+def _stoppable(gen, control: Control):
+    """``yield from gen``, closing it early (and raising :class:`_Stopped`) on stop."""
+    while True:
+        if control.stopped:
+            gen.close()
+            raise _Stopped
+        try:
+            event = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        yield event
 
 
 class _Null:

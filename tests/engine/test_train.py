@@ -126,3 +126,18 @@ def test_bad_configs_are_clear_errors(synth_manifest, tmp_path):
                            str(tmp_path / "x")))
     with pytest.raises(ValueError, match="unknown task"):
         tiny_run(synth_manifest, task="regress")
+
+
+def test_stop_while_decoding_ends_cleanly(synth_manifest, tmp_path):
+    from mmstudio.engine.cache import STORE
+
+    STORE.clear()
+    control = engine.Control()
+    gen = engine.train(tiny_run(synth_manifest, modalities=("image",)), str(tmp_path / "d"),
+                       control=control)
+    first = next(gen)
+    assert isinstance(first, ev.DataPrepared)
+    control.stop()
+    events, result = drain(gen)
+    assert result.reason == "stopped" and result.bundle == ""
+    assert isinstance(events[-1], ev.RunFinished)
