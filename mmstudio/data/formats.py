@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import struct
-import warnings
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +31,13 @@ def modality_of(path: str | os.PathLike) -> str | None:
 
 
 def read_image(path: str | os.PathLike, max_pixels: int | None = 50_000_000):
-    """Decode an image fully; returns a Pillow image in mode "L" or "RGB" (alpha dropped on white)."""
+    """Decode an image fully; returns a Pillow image in mode "L" or "RGB" (alpha dropped on white).
+
+    Raises ``PIL.Image.DecompressionBombError`` for an image over ``max_pixels`` (None: no limit).
+    """
     from PIL import Image
 
-    with _pixel_limit(max_pixels), Image.open(path) as img:
+    with _open_image(path, max_pixels) as img:
         img.load()
         if img.mode in ("L", "RGB"):
             return img.copy()
@@ -61,28 +64,32 @@ def read_text(path: str | os.PathLike) -> str:
         return fh.read().decode("utf-8-sig").strip()
 
 
-class _pixel_limit:
-    """Temporarily sets Pillow's decompression-bomb limit and turns its warning into an error."""
+_OPEN_LOCK = threading.Lock()
 
-    def __init__(self, max_pixels: int | None) -> None:
-        self.max_pixels = max_pixels
 
-    def __enter__(self) -> None:
-        from PIL import Image
+def _open_image(path: str | os.PathLike, max_pixels: int | None):
+    """Open an image (its header only) under our pixel limit instead of Pillow's global one.
 
-        self._saved = Image.MAX_IMAGE_PIXELS
-        # Pillow raises DecompressionBombError above 2x the limit and only warns between 1x-2x;
-        # halving the limit makes it raise at exactly ``max_pixels``.
-        Image.MAX_IMAGE_PIXELS = None if self.max_pixels is None else max(1, self.max_pixels // 2)
-        self._warnings = warnings.catch_warnings()
-        self._warnings.__enter__()
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+    Pillow's limit is process-wide state that warns below twice its value and raises above; it is
+    lifted only for the header read, under a lock, so threads reading images never see another
+    thread's setting, and our own limit is applied to the size the header declares.
+    """
+    from PIL import Image
 
-    def __exit__(self, *exc) -> None:
-        from PIL import Image
-
-        self._warnings.__exit__(*exc)
-        Image.MAX_IMAGE_PIXELS = self._saved
+    with _OPEN_LOCK:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            img = Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+    width, height = img.size
+    if max_pixels and width * height > max_pixels:
+        img.close()
+        raise Image.DecompressionBombError(
+            f"image is {width}x{height} = {width * height:,} pixels, over the limit of "
+            f"{max_pixels:,} (possible decompression bomb)")
+    return img
 
 
 def check_image(path: str, max_pixels: int = 50_000_000) -> str | None:
@@ -93,26 +100,24 @@ def check_image(path: str, max_pixels: int = 50_000_000) -> str | None:
     if reason:
         return reason
     try:
-        with Image.open(path) as img:
-            width, height = img.size
-            if max_pixels and width * height > max_pixels:
-                return (f"image is {width}x{height} = {width * height:,} pixels, over the limit of "
-                        f"{max_pixels:,} (possible decompression bomb)")
+        with _open_image(path, max_pixels) as img:
             img.load()
     except UnidentifiedImageError:
         return "not a readable image (unknown or corrupt format)"
     except Image.DecompressionBombError as exc:
-        return f"possible decompression bomb: {exc}"
-    except (OSError, SyntaxError, ValueError) as exc:
+        return str(exc)
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError) as exc:
+        # Pillow's plugins raise all of these on damaged files.
         text = str(exc)
         if "truncated" in text.lower() or "broken data stream" in text.lower():
             return "image is truncated"
-        return f"image could not be decoded: {text}"
+        return f"image could not be decoded: {text or type(exc).__name__}"
     return None
 
 
 def check_audio(path: str) -> str | None:
-    """Why the audio file at ``path`` can't be used, or None."""
+    """Why the audio file at ``path`` can't be used, or None. Decodes it in blocks (so a long
+    recording is checked in bounded memory) to catch truncated and corrupt data."""
     import soundfile as sf
 
     reason = _check_file(path)
@@ -122,15 +127,25 @@ def check_audio(path: str) -> str | None:
         reason = _wav_truncation(path)
         if reason:
             return reason
+    frames = 0
     try:
-        data, _ = sf.read(path, dtype="float32", always_2d=True)
-    except Exception as exc:  # soundfile raises LibsndfileError, RuntimeError, TypeError...
-        return f"audio could not be decoded: {str(exc).strip() or type(exc).__name__}"
-    if data.shape[0] == 0:
+        with sf.SoundFile(path) as fh:
+            for block in fh.blocks(blocksize=1 << 16, dtype="float32", always_2d=True):
+                if not np.isfinite(block).all():
+                    return "audio holds NaN or infinite samples"
+                frames += block.shape[0]
+    except Exception as exc:  # noqa: BLE001 - soundfile raises LibsndfileError, RuntimeError...
+        return f"audio could not be decoded: {_sndfile_reason(exc, path)}"
+    if frames == 0:
         return "audio has no samples"
-    if not np.isfinite(data).all():
-        return "audio holds NaN or infinite samples"
     return None
+
+
+def _sndfile_reason(exc: Exception, path: str) -> str:
+    """libsndfile's message without the "Error opening '<path>':" prefix (the path is shown apart)."""
+    text = str(exc).strip() or type(exc).__name__
+    prefix = f"Error opening {path!r}:"
+    return text[len(prefix):].strip() if text.startswith(prefix) else text
 
 
 def check_text_file(path: str) -> tuple[str | None, str | None]:
@@ -154,6 +169,8 @@ def _check_file(path: str) -> str | None:
         return "file not found"
     except OSError as exc:
         return f"file cannot be read: {exc.strerror or exc}"
+    except ValueError:  # a NUL character in a path read from a manifest
+        return "not a valid file name"
     if os.path.isdir(path):
         return "is a folder, not a file"
     if size == 0:

@@ -5,8 +5,9 @@ No torch and no Qt here: the window previews data before torch is imported.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from mmstudio.config import DatasetSpec
 

@@ -61,16 +61,42 @@ def detect_layout(path: str) -> tuple[str, str]:
     if manifest:
         return "manifest", manifest
     subdirs = [e.name for e in os.scandir(path) if e.is_dir() and not e.name.startswith(".")]
-    if any(d.lower() in names for d in subdirs for names in MODALITY_DIRS.values()):
+    paired = [d for d in subdirs if any(d.lower() in names for names in MODALITY_DIRS.values())]
+    # One modality-named folder among others holding media is a class ("speech", "music", ...).
+    if len(paired) >= 2 or (paired and not any(_holds_media(os.path.join(path, d))
+                                               for d in subdirs if d not in paired)):
         return "paired_folders", path
     top_media = [e.name for e in os.scandir(path) if e.is_file() and modality_of(e.name)]
     if subdirs and len(top_media) <= len(subdirs):
         return "class_folders", path
+    if not top_media:  # a manifest of inline text only (no files to point at)
+        manifest = find_manifest(path, text_only=True)
+        if manifest:
+            return "manifest", manifest
     return "filename_labels", path
 
 
-def find_manifest(folder: str) -> str | None:
-    """The manifest in ``folder`` whose path columns point at the most existing files, if any."""
+def _holds_media(folder: str) -> bool:
+    """Whether any image, audio or text file lies under ``folder`` (stops at the first)."""
+    stack = [folder]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+            elif modality_of(entry.name):
+                return True
+    return False
+
+
+def find_manifest(folder: str, text_only: bool = False) -> str | None:
+    """The manifest in ``folder`` whose path columns point at the most existing files, if any;
+    with ``text_only``, the first one with a text column."""
     best, best_score = None, 0
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         ext = os.path.splitext(entry.name)[1].lower()
@@ -84,6 +110,10 @@ def find_manifest(folder: str) -> str | None:
             continue
         roles = guess_roles(manifest)
         media = [c for c, r in roles.items() if r in ("image", "audio")]
+        if text_only:
+            if manifest.rows and "text" in roles.values():
+                return entry.path
+            continue
         score = sum(1 for _, row in manifest.rows[:50] for c in media
                     if os.path.isfile(os.path.join(folder, row.get(c, ""))))
         if score > best_score:
@@ -108,19 +138,31 @@ def build(spec: DatasetSpec) -> Layout:
     if not os.path.isdir(path):
         raise ValueError(f"{path}: the {layout} layout needs a folder")
     if layout == "paired_folders":
-        return from_paired_folders(path)
-    if layout == "class_folders":
-        return from_class_folders(path)
-    return from_filename_labels(path, spec.label_pattern)
+        found = from_paired_folders(path)
+    elif layout == "class_folders":
+        found = from_class_folders(path)
+    else:
+        found = from_filename_labels(path, spec.label_pattern)
+    if not found.records and not found.problems:
+        raise ValueError(f"{path}: not a dataset: no image, audio or text files found for the "
+                         f"{layout} layout")
+    return found
 
 
 def from_manifest(path: str, spec: DatasetSpec, forced: str | None) -> Layout:
-    manifest = read_manifest(path)
+    try:
+        manifest = read_manifest(path)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read this manifest: {exc.strerror or exc}") from None
     roles = guess_roles(manifest, dict(spec.columns))
     root = os.path.dirname(os.path.abspath(path))
     records = list(_manifest_records(manifest, roles, root))
     name = forced or _manifest_kind(roles)
-    return Layout(name, root, records, list(manifest.problems), roles, manifest.columns)
+    problems = list(manifest.problems)
+    problems += [Problem(path, f"column {col!r} given the role {role!r} is not in this manifest",
+                         severity="warning")
+                 for col, role in spec.columns.items() if col not in manifest.columns]
+    return Layout(name, root, records, problems, roles, manifest.columns)
 
 
 def _manifest_kind(roles: dict[str, str]) -> str:
@@ -138,6 +180,7 @@ def _manifest_records(manifest: Manifest, roles: dict[str, str], root: str):
         by_role.setdefault(role, []).append(col)
     id_col = (by_role.get("id") or [None])[0]
     path_col = {m: (by_role.get(m) or [None])[0] for m in ("image", "audio")}
+    derived: dict[str, int] = {}  # ids made from file names: one image may have several captions
     for number, row in manifest.rows:
         rec = Record(id=row.get(id_col, "").strip() if id_col else "", source=manifest.path, row=number)
         for modality, col in path_col.items():
@@ -156,7 +199,11 @@ def _manifest_records(manifest: Manifest, roles: dict[str, str], root: str):
                 setattr(rec, role, normalise_split(value) if role == "split" else value)
         if not rec.id:
             first = rec.image or rec.audio or rec.text_path
-            rec.id = os.path.splitext(os.path.relpath(first, root))[0] if first else f"row{number}"
+            base = os.path.splitext(os.path.relpath(first, root))[0] if first else f"row{number}"
+            base = base.replace(os.sep, "/")
+            derived[base] = derived.get(base, 0) + 1
+            # Several rows naming one file (captions) are several items, not duplicate ids.
+            rec.id = base if derived[base] == 1 else f"{base}#{derived[base]}"
         yield rec
 
 
@@ -167,15 +214,21 @@ def normalise_split(value: str) -> str:
 def from_class_folders(root: str) -> Layout:
     """label/<files>; files of different modalities sharing a base name become one item."""
     groups: dict[tuple[str, str], Record] = {}
+    problems: list[Problem] = []
     for label in sorted(e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith(".")):
         for path in _walk_files(os.path.join(root, label)):
-            _add_file(groups, root, path, key=(label, _stem(path, os.path.join(root, label))), label=label)
-    return Layout("class_folders", root, list(groups.values()), [], {}, [])
+            key = (label, _stem(path, os.path.join(root, label)))
+            _add_file(groups, problems, path, key=key, label=label)
+    return Layout("class_folders", root, list(groups.values()), problems, {}, [])
 
 
 def from_paired_folders(root: str) -> Layout:
-    """images/, texts/, audio/ (any subset), optionally with class subfolders, joined by base name."""
-    groups: dict[tuple[str, str], Record] = {}
+    """images/, texts/, audio/ (any subset), optionally with class subfolders, joined by base name.
+
+    A file in a flat modality folder joins the class-folder file with its base name when only one
+    class has that name; ``images/cat/1.png`` and ``images/dog/1.png`` stay two items.
+    """
+    files: list[tuple[str, str | None, str]] = []  # (label, stem within the class, path)
     for entry in sorted(os.scandir(root), key=lambda e: e.name):
         wanted = next((m for m, names in MODALITY_DIRS.items() if entry.name.lower() in names), None)
         if not entry.is_dir() or wanted is None:
@@ -183,12 +236,24 @@ def from_paired_folders(root: str) -> Layout:
         for path in _walk_files(entry.path):
             if modality_of(path) != wanted:
                 continue
-            rel = os.path.relpath(path, entry.path)
-            parts = rel.split(os.sep)
+            parts = os.path.relpath(path, entry.path).split(os.sep)
             label = parts[0] if len(parts) > 1 else None
-            # Joined on the base name alone: class subfolders may exist under only some modalities.
-            _add_file(groups, root, path, key=("", _stem(path, entry.path)), label=label)
-    return Layout("paired_folders", root, list(groups.values()), [], {}, [])
+            files.append((label, _stem(path, os.path.join(entry.path, label or "")), path))
+    classes: dict[str, set[str]] = {}  # stem -> the classes holding a file of that stem
+    for label, stem, _ in files:
+        if label is not None:
+            classes.setdefault(stem, set()).add(label)
+    groups: dict[tuple[str, str], Record] = {}
+    problems: list[Problem] = []
+    for label, stem, path in files:
+        owners = classes.get(stem, set())
+        if label is None and len(owners) > 1:
+            problems.append(Problem(path, f"base name {stem!r} is in several classes "
+                                          f"({', '.join(sorted(owners))}); not paired with any",
+                                    severity="warning"))
+        key_label = label if label is not None else (next(iter(owners)) if len(owners) == 1 else "")
+        _add_file(groups, problems, path, key=(key_label, stem), label=label)
+    return Layout("paired_folders", root, list(groups.values()), problems, {}, [])
 
 
 def from_filename_labels(root: str, pattern: str) -> Layout:
@@ -200,13 +265,27 @@ def from_filename_labels(root: str, pattern: str) -> Layout:
     if "label" not in regex.groupindex:
         raise ValueError(f"label pattern {pattern!r} needs a named group (?P<label>...)")
     groups: dict[tuple[str, str], Record] = {}
+    problems: list[Problem] = []
+    unmatched: list[str] = []
+    matched = 0
     for path in _walk_files(root, recursive=False):
+        if modality_of(path) is None:
+            continue
         match = regex.search(os.path.basename(path))
-        _add_file(groups, root, path, key=("", _stem(path, root)), label=match.group("label") if match else None)
-    return Layout("filename_labels", root, list(groups.values()), [], {}, [])
+        label = match.group("label") if match and match.group("label") else None
+        if label is None:
+            unmatched.append(path)
+        else:
+            matched += 1
+        _add_file(groups, problems, path, key=("", _stem(path, root)), label=label)
+    if unmatched and matched:  # a folder of names with no labels at all is not flagged file by file
+        problems.extend(Problem(p, f"file name does not match the label pattern {pattern!r}; "
+                                   f"no label", severity="warning") for p in unmatched)
+    return Layout("filename_labels", root, list(groups.values()), problems, {}, [])
 
 
-def _add_file(groups: dict, root: str, path: str, key: tuple[str, str], label: str | None) -> None:
+def _add_file(groups: dict, problems: list[Problem], path: str, key: tuple[str, str],
+              label: str | None) -> None:
     modality = modality_of(path)
     if modality is None:
         return
@@ -215,16 +294,18 @@ def _add_file(groups: dict, root: str, path: str, key: tuple[str, str], label: s
         rec = groups[key] = Record(id="/".join(p for p in key if p), source=path, label=label)
     elif rec.label is None:
         rec.label = label
-    if modality == "text":
-        rec.text_path = path
-    else:
-        setattr(rec, modality, path)
+    attr = "text_path" if modality == "text" else modality
+    if getattr(rec, attr) is not None:  # a.png beside a.jpg: one id, two images
+        problems.append(Problem(path, f"duplicate id {rec.id!r}: {os.path.basename(getattr(rec, attr))} "
+                                      f"has the same base name; skipped"))
+        return
+    setattr(rec, attr, path)
 
 
 def _stem(path: str, base: str) -> str:
-    rel = os.path.relpath(path, base)
-    parts = rel.split(os.sep)
-    return os.path.splitext(parts[-1])[0]
+    """The path below ``base`` without its extension, with "/" separators: the join key."""
+    rel = os.path.splitext(os.path.relpath(path, base))[0]
+    return rel.replace(os.sep, "/")
 
 
 def _walk_files(folder: str, recursive: bool = True) -> list[str]:

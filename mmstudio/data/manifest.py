@@ -103,6 +103,8 @@ def _parse_delimited(path: str, text: str, delimiter: str) -> Manifest:
                                           f"{len(columns)}", row=reader.line_num))
             continue
         rows.append((reader.line_num, dict(zip(columns, values))))
+    if not rows and not problems:
+        problems.append(Problem(path, "manifest has a header but no rows"))
     return Manifest(path, columns, rows, problems, has_header)
 
 
@@ -141,6 +143,10 @@ def _read_jsonl(path: str) -> Manifest:
     rows: list[tuple[int, dict[str, str]]] = []
     problems: list[Problem] = []
     with open(path, "rb") as fh:
+        reason = _not_text(fh.read(65536))
+        if reason:  # one problem for a binary file, not one per "line" of it
+            return Manifest(path, [], [], [Problem(path, reason)])
+        fh.seek(0)
         for number, line in enumerate(_bounded_lines(fh), start=1):
             if line is None:
                 problems.append(Problem(path, f"malformed row: line longer than {MAX_LINE:,} bytes", row=number))
@@ -155,6 +161,9 @@ def _read_jsonl(path: str) -> Manifest:
             except json.JSONDecodeError as exc:
                 problems.append(Problem(path, f"malformed row: invalid JSON ({exc.msg})", row=number))
                 continue
+            except RecursionError:
+                problems.append(Problem(path, "malformed row: JSON nested too deeply", row=number))
+                continue
             if not isinstance(obj, dict):
                 problems.append(Problem(path, f"malformed row: expected a JSON object, got "
                                               f"{type(obj).__name__}", row=number))
@@ -165,6 +174,16 @@ def _read_jsonl(path: str) -> Manifest:
     if not rows and not problems:
         problems.append(Problem(path, "manifest is empty"))
     return Manifest(path, list(columns), rows, problems)
+
+
+def _not_text(head: bytes) -> str | None:
+    """Why the first bytes of a manifest show it is not text, or None."""
+    if b"\x00" in head:
+        return "manifest is not text (it holds NUL bytes)"
+    # A stray Latin-1 byte spoils one row (reported there); mostly undecodable bytes, the file.
+    if head.decode("utf-8", errors="replace").count("\ufffd") > max(8, len(head) // 50):
+        return "manifest is not UTF-8 text (it looks like a binary file)"
+    return None
 
 
 def _bounded_lines(fh):

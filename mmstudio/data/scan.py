@@ -15,7 +15,12 @@ def open_dataset(spec: DatasetSpec | str, progress: Progress | None = None) -> D
         spec = DatasetSpec(path=str(spec))
     if progress:
         progress(0.0, "reading the layout")
-    layout = build(spec)
+    try:
+        layout = build(spec)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:  # an unreadable folder: a plain message, not a traceback
+        raise ValueError(f"{spec.path}: cannot be read: {exc.strerror or exc}") from None
     items, problems = validate(layout, spec.max_image_pixels, progress)
     items, from_data = assign_splits(items, spec.split)
     return Dataset(spec=spec, layout=layout.name, root=layout.root, items=items, problems=problems,

@@ -27,18 +27,26 @@ def assign_splits(items: list[Item], spec: SplitSpec) -> tuple[list[Item], bool]
     ratios = (spec.train, spec.val, spec.test)
     total = sum(ratios)
     out = list(items)
+    owed = [0.0, 0.0, 0.0]  # per split: items it should have had so far minus items it got
     for label in sorted(by_label, key=lambda v: (v is None, str(v))):
         members = sorted(by_label[label], key=lambda i: items[i].id)
         rng.shuffle(members)
-        for i, split in zip(members, _allocate(len(members), ratios, total)):
+        for i, split in zip(members, _allocate(len(members), ratios, total, owed)):
             out[i] = dataclasses.replace(items[i], split=split)
     return out, len(pending) < len(items)
 
 
-def _allocate(n: int, ratios: tuple[float, float, float], total: float) -> list[str]:
-    """Split names for n items by largest remainders, so counts add up exactly to n."""
+def _allocate(n: int, ratios: tuple[float, float, float], total: float,
+              owed: list[float]) -> list[str]:
+    """Split names for n items: each split gets the floor of its share, and the few left over go
+    to the splits owed most across the classes so far, so small classes do not all round the
+    same way (ten classes of five would otherwise give val ten items and test none)."""
     exact = [n * r / total for r in ratios]
     counts = [int(x) for x in exact]
-    for j in sorted(range(3), key=lambda j: exact[j] - counts[j], reverse=True)[: n - sum(counts)]:
+    for j in range(3):
+        owed[j] += exact[j] - counts[j]
+    spare = n - sum(counts)
+    for j in sorted((j for j in range(3) if ratios[j] > 0), key=lambda j: -owed[j])[:spare]:
         counts[j] += 1
+        owed[j] -= 1
     return [name for name, c in zip(SPLITS, counts) for _ in range(c)]

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 from mmstudio.data.formats import check_audio, check_image, check_text_file
 from mmstudio.data.items import Item, Problem
@@ -19,7 +19,8 @@ Progress = Callable[[float, str], None]
 
 def validate(layout: Layout, max_pixels: int, progress: Progress | None = None) -> tuple[list[Item], list[Problem]]:
     problems = list(layout.problems)
-    records = [r for r in layout.records if _inside(r, layout.root, problems)]
+    refused = {id(r) for r in layout.records if not _inside(r, layout.root, problems)}
+    records = layout.records
     verdicts = _check_files(records, max_pixels, progress)
     items: list[Item] = []
     seen_ids: dict[str, Record] = {}
@@ -50,21 +51,32 @@ def validate(layout: Layout, max_pixels: int, progress: Progress | None = None) 
                     label=rec.label, split=rec.split)
         if item.modalities:
             items.append(item)
-        elif not (rec.image or rec.audio or rec.text_path or rec.text is not None):
+        elif id(rec) not in refused and not (rec.image or rec.audio or rec.text_path
+                                             or rec.text is not None):
             problems.append(Problem(rec.source, f"{where}no image, audio or text in this row", row=rec.row))
     problems.extend(_label_warnings(items))
     return items, problems
 
 
 def _inside(rec: Record, root: str, problems: list[Problem]) -> bool:
-    """A path that leaves the dataset folder (``../``, absolute elsewhere) is refused."""
+    """Refuses a path that leaves the dataset folder (``../``, absolute elsewhere); False when
+    one was refused (the record keeps its other modalities)."""
     root = os.path.normpath(root)
+    ok = True
     for attr in ("image", "audio", "text_path"):
         path = getattr(rec, attr)
-        if path and os.path.commonpath([root, os.path.normpath(path)]) != root:
+        if path and not _within(root, os.path.normpath(path)):
             problems.append(Problem(path, "path escapes the dataset folder; skipped", row=rec.row))
             setattr(rec, attr, None)
-    return True
+            ok = False
+    return ok
+
+
+def _within(root: str, path: str) -> bool:
+    try:
+        return os.path.commonpath([root, path]) == root
+    except ValueError:  # another drive on Windows, or a relative path
+        return False
 
 
 def _check_files(records: list[Record], max_pixels: int, progress: Progress | None) -> dict:
