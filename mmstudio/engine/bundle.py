@@ -100,6 +100,7 @@ def atomic_dir(path: str, fill) -> str:
     tmp = tempfile.mkdtemp(prefix=".tmp-" + os.path.basename(path) + "-", dir=parent)
     try:
         fill(tmp)
+        _default_permissions(tmp)
         old = path + ".old"
         if os.path.exists(path):
             shutil.rmtree(old, ignore_errors=True)
@@ -110,6 +111,15 @@ def atomic_dir(path: str, fill) -> str:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+def _default_permissions(folder: str) -> None:
+    """mkdtemp makes private folders; a bundle gets the usual permissions (umask applies)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(folder, 0o777 & ~umask)
+    for name in os.listdir(folder):
+        os.chmod(os.path.join(folder, name), 0o666 & ~umask)
 
 
 def resolve(path: str) -> str:
