@@ -186,10 +186,10 @@ def _manifest_records(manifest: Manifest, roles: dict[str, str], root: str):
         for modality, col in path_col.items():
             value = row.get(col, "").strip() if col else ""
             if value:
-                setattr(rec, modality, os.path.join(root, value))
+                setattr(rec, modality, os.path.normpath(os.path.join(root, value)))
         texts = [row.get(c, "").strip() for c in by_role.get("text", [])]
         if len(texts) == 1 and texts[0].lower().endswith(".txt") and "\n" not in texts[0]:
-            rec.text_path = os.path.join(root, texts[0])
+            rec.text_path = os.path.normpath(os.path.join(root, texts[0]))
         elif by_role.get("text"):
             rec.text = " ".join(t for t in texts if t)
         for role in ("label", "split"):
