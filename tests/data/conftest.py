@@ -12,7 +12,7 @@ for folder in (HERE, HERE.parent):  # data_makers.py here, synth.py one up
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from data_makers import make_triplet_dataset  # noqa: E402
+from synth import make_triplet_dataset
 
 
 @pytest.fixture

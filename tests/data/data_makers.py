@@ -18,7 +18,7 @@ TESTS = Path(__file__).resolve().parents[1]
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
-from synth import SAMPLE_RATE, class_image, class_tone, make_triplet_dataset  # noqa: E402
+from synth import SAMPLE_RATE, class_image, class_tone
 
 #: extension -> Pillow format name: every image format the studio accepts.
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".gif": "GIF",

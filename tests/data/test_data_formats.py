@@ -3,7 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from data_makers import AUDIO_FORMATS, IMAGE_FORMATS, SAMPLE_RATE, write_audio, write_image
+from data_makers import (
+    AUDIO_FORMATS,
+    IMAGE_FORMATS,
+    SAMPLE_RATE,
+    bomb_png,
+    write_audio,
+    write_image,
+)
 
 from mmstudio.data import modality_of, open_dataset, read_audio, read_image, read_text
 from mmstudio.data.formats import check_audio, check_image, check_text_file
@@ -47,8 +54,6 @@ def test_text_is_utf8_with_or_without_bom(tmp_path):
 
 def test_read_image_refuses_a_decompression_bomb(tmp_path):
     from PIL import Image
-
-    from data_makers import bomb_png
 
     path = bomb_png(tmp_path / "bomb.png", side=400)
     with pytest.raises(Image.DecompressionBombError, match="over the limit"):

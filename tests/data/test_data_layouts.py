@@ -5,8 +5,15 @@ import os
 from pathlib import Path
 
 import pytest
-from data_makers import (make_triplet_dataset, read_rows, write_audio, write_csv, write_image,
-                         write_jsonl, write_text)
+from data_makers import (
+    read_rows,
+    write_audio,
+    write_csv,
+    write_image,
+    write_jsonl,
+    write_text,
+)
+from synth import make_triplet_dataset
 
 from mmstudio.config import DatasetSpec
 from mmstudio.data import detect_layout, open_dataset

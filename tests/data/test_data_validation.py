@@ -6,8 +6,17 @@ import os
 from pathlib import Path
 
 import pytest
-from data_makers import (bomb_png, fingerprint, noisy_image, read_rows, truncate, write_csv,
-                         write_image, write_jsonl, write_text)
+from data_makers import (
+    bomb_png,
+    fingerprint,
+    noisy_image,
+    read_rows,
+    truncate,
+    write_csv,
+    write_image,
+    write_jsonl,
+    write_text,
+)
 
 from mmstudio.config import DatasetSpec
 from mmstudio.data import open_dataset
@@ -200,7 +209,7 @@ def test_unusable_text_files(tmp_path, content, reason):
 
 def test_everything_at_once_touches_nothing_on_disk(tmp_path):
     """All the damages in one dataset: each reported, the good rows loaded, no byte changed."""
-    from data_makers import make_triplet_dataset
+    from synth import make_triplet_dataset
 
     manifest = make_triplet_dataset(tmp_path / "set", classes=3, per_class=8)
     root = manifest.parent
