@@ -129,3 +129,11 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not present (the shared datasets are optional)")
     return path
+
+
+def needs_shared(*parts: str):
+    """Marks a test to skip when ../shared/datasets/<parts> is absent (a user's fresh clone)."""
+    import pytest
+
+    path = SHARED.joinpath(*parts)
+    return pytest.mark.skipif(not path.exists(), reason=f"{path} is not present")
