@@ -106,8 +106,8 @@ def check_image(path: str, max_pixels: int = 50_000_000) -> str | None:
         return "not a readable image (unknown or corrupt format)"
     except Image.DecompressionBombError as exc:
         return str(exc)
-    except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError) as exc:
-        # Pillow's plugins raise all of these on damaged files.
+    except Exception as exc:  # noqa: BLE001 - Pillow's plugins raise OSError, SyntaxError,
+        # ValueError, EOFError, struct.error, IndexError... on damaged files; a check never raises
         text = str(exc)
         if "truncated" in text.lower() or "broken data stream" in text.lower():
             return "image is truncated"
@@ -135,17 +135,33 @@ def check_audio(path: str) -> str | None:
                     return "audio holds NaN or infinite samples"
                 frames += block.shape[0]
     except Exception as exc:  # noqa: BLE001 - soundfile raises LibsndfileError, RuntimeError...
-        return f"audio could not be decoded: {_sndfile_reason(exc, path)}"
+        return _sndfile_reason(exc, path)
     if frames == 0:
         return "audio has no samples"
     return None
 
 
+#: libsndfile's words -> plain ones (it says "File does not exist" of a file that does).
+_SNDFILE_REASONS = (
+    (("format not recognised", "does not exist or is not a regular file"),
+     "not a readable audio file (unknown or corrupt format)"),
+    (("file is malformed", "contains data in an unimplemented format", "unknown format", "unknown error"),
+     "audio file is malformed"),
+    (("lost sync", "psf_fseek", "unexpected end"), "audio data is corrupt or truncated"),
+)
+
+
 def _sndfile_reason(exc: Exception, path: str) -> str:
-    """libsndfile's message without the "Error opening '<path>':" prefix (the path is shown apart)."""
+    """A plain reason for a soundfile error, without the "Error opening '<path>':" prefix (the
+    path is shown beside the reason)."""
     text = str(exc).strip() or type(exc).__name__
     prefix = f"Error opening {path!r}:"
-    return text[len(prefix):].strip() if text.startswith(prefix) else text
+    text = text[len(prefix):].strip() if text.startswith(prefix) else text
+    lower = text.lower()
+    for fragments, plain in _SNDFILE_REASONS:
+        if any(f in lower for f in fragments):
+            return plain
+    return f"audio could not be decoded: {text}"
 
 
 def check_text_file(path: str) -> tuple[str | None, str | None]:

@@ -52,7 +52,7 @@ DAMAGES = {
     "truncated WAV": (lambda r, m: truncate(r / "audio" / f"{FIRST}.wav", 0.6),
                       "audio is truncated", "error", ("image", "text")),
     "undecodable audio": (lambda r, m: _spoil(r / "audio" / f"{FIRST}.wav", _garbage),
-                          "audio could not be decoded", "error", ("image", "text")),
+                          "not a readable audio file", "error", ("image", "text")),
     "decompression bomb": (lambda r, m: bomb_png(r / "images" / f"{FIRST}.png", side=20_000),
                            "possible decompression bomb", "error", ("text", "audio")),
     "path up out of the folder": (lambda r, m: _outside(r, m, relative=True),
