@@ -173,6 +173,8 @@ def check_text_file(path: str) -> tuple[str | None, str | None]:
         text = read_text(path)
     except UnicodeDecodeError as exc:
         return None, f"text is not UTF-8 (bad byte at offset {exc.start})"
+    except OSError as exc:
+        return None, f"file cannot be read: {exc.strerror or exc}"
     if not text:
         return None, "text is empty"
     return text, None
@@ -191,6 +193,8 @@ def _check_file(path: str) -> str | None:
         return "is a folder, not a file"
     if size == 0:
         return "file is empty (0 bytes)"
+    if not os.access(path, os.R_OK):
+        return "file cannot be read: permission denied"
     return None
 
 

@@ -69,8 +69,8 @@ def detect_layout(path: str) -> tuple[str, str]:
     top_media = [e.name for e in os.scandir(path) if e.is_file() and modality_of(e.name)]
     if subdirs and len(top_media) <= len(subdirs):
         return "class_folders", path
-    if not top_media:  # a manifest of inline text only (no files to point at)
-        manifest = find_manifest(path, text_only=True)
+    if not top_media:  # inline text only, or every path broken: the manifest says which
+        manifest = find_manifest(path, fallback=True)
         if manifest:
             return "manifest", manifest
     return "filename_labels", path
@@ -94,9 +94,10 @@ def _holds_media(folder: str) -> bool:
     return False
 
 
-def find_manifest(folder: str, text_only: bool = False) -> str | None:
+def find_manifest(folder: str, fallback: bool = False) -> str | None:
     """The manifest in ``folder`` whose path columns point at the most existing files, if any;
-    with ``text_only``, the first one with a text column."""
+    with ``fallback``, the first one with any image, audio or text column even when none of its
+    files exist (inline text, or a dataset whose files are all missing)."""
     best, best_score = None, 0
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         ext = os.path.splitext(entry.name)[1].lower()
@@ -110,8 +111,8 @@ def find_manifest(folder: str, text_only: bool = False) -> str | None:
             continue
         roles = guess_roles(manifest)
         media = [c for c, r in roles.items() if r in ("image", "audio")]
-        if text_only:
-            if manifest.rows and "text" in roles.values():
+        if fallback:
+            if manifest.rows and {"image", "audio", "text"} & set(roles.values()):
                 return entry.path
             continue
         score = sum(1 for _, row in manifest.rows[:50] for c in media

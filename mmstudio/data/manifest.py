@@ -10,6 +10,7 @@ import io
 import json
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 
 from mmstudio.data.formats import AUDIO_EXTS, IMAGE_EXTS
@@ -18,6 +19,7 @@ from mmstudio.data.items import Problem
 MAX_FIELD = 1_000_000  # characters in one cell; larger ones are malformed rows
 MAX_LINE = 4_000_000  # bytes in one JSONL line
 SAMPLE_ROWS = 200  # rows looked at to guess column roles
+_CSV_LOCK = threading.Lock()
 
 _ROLE_NAMES = {
     "id": {"id", "uid", "key", "item_id", "sample_id"},
@@ -57,18 +59,28 @@ def _read_delimited(path: str, delimiter: str | None) -> Manifest:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return Manifest(path, [], [], [Problem(path, f"manifest is not UTF-8 text (bad byte at offset {exc.start})")])
+        line = raw.count(b"\n", 0, exc.start) + 1
+        return Manifest(path, [], [], [Problem(path, f"manifest is not UTF-8 text (bad byte at "
+                                                     f"offset {exc.start}, line {line})")])
     if "\x00" in text[:65536]:
         return Manifest(path, [], [], [Problem(path, "manifest is not text (it holds NUL bytes)")])
     if delimiter is None:
-        first = text[:65536].split("\n", 1)[0]
-        delimiter = max(",;\t", key=first.count) if any(c in first for c in ",;\t") else ","
-    old_limit = csv.field_size_limit()
-    csv.field_size_limit(MAX_FIELD)
-    try:
-        return _parse_delimited(path, text, delimiter)
-    finally:
-        csv.field_size_limit(old_limit)
+        delimiter = _sniff(text[:65536].split("\n", 1)[0])
+    with _CSV_LOCK:  # the csv field limit is process-wide: one scan sets and restores it at once
+        old_limit = csv.field_size_limit()
+        csv.field_size_limit(MAX_FIELD)
+        try:
+            return _parse_delimited(path, text, delimiter)
+        finally:
+            csv.field_size_limit(old_limit)
+
+
+def _sniff(first: str) -> str:
+    """A .csv's delimiter from its first line: "," when it has one (a caption may hold ";"),
+    else ";" or a tab."""
+    if "," in first:
+        return ","
+    return max(";\t", key=first.count) if any(c in first for c in ";\t") else ","
 
 
 def _parse_delimited(path: str, text: str, delimiter: str) -> Manifest:
@@ -99,8 +111,12 @@ def _parse_delimited(path: str, text: str, delimiter: str) -> Manifest:
         if not values or all(not v.strip() for v in values):
             continue
         if len(values) != len(columns):
-            problems.append(Problem(path, f"malformed row: {len(values)} fields where the header has "
-                                          f"{len(columns)}", row=reader.line_num))
+            if reader.line_num > line and any(v.count("\n") for v in values):
+                reason = (f"malformed row: a quote opened on line {line} is not closed before "
+                          f"line {reader.line_num}; those lines are one field")
+            else:
+                reason = f"malformed row: {len(values)} fields where the header has {len(columns)}"
+            problems.append(Problem(path, reason, row=line))
             continue
         rows.append((reader.line_num, dict(zip(columns, values))))
     if not rows and not problems:
@@ -276,8 +292,8 @@ def _fits(role: str, values: list[str]) -> bool:
     values = [v for v in values if v.strip()]
     if role in ("image", "audio"):
         return _media_role(values) == role
-    if role == "split":
-        return all(v.strip().lower() in SPLIT_NAMES for v in values)
+    if role == "split":  # named "split": most values are split names; others kept as they are
+        return sum(v.strip().lower() in SPLIT_NAMES for v in values) >= 0.5 * len(values)
     return True
 
 

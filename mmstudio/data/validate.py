@@ -54,7 +54,7 @@ def validate(layout: Layout, max_pixels: int, progress: Progress | None = None) 
         elif id(rec) not in refused and not (rec.image or rec.audio or rec.text_path
                                              or rec.text is not None):
             problems.append(Problem(rec.source, f"{where}no image, audio or text in this row", row=rec.row))
-    problems.extend(_label_warnings(items))
+    problems.extend(_label_warnings(items, seen_ids))
     return items, problems
 
 
@@ -105,13 +105,14 @@ def _origin(rec: Record) -> str:
     return f"at row {rec.row}" if rec.row is not None else f"by {rec.source}"
 
 
-def _label_warnings(items: list[Item]) -> list[Problem]:
+def _label_warnings(items: list[Item], records: dict[str, Record]) -> list[Problem]:
+    """A warning for each label with one sample, naming its file (or its manifest row)."""
     counts = Counter(it.label for it in items if it.label is not None)
     out = []
-    for label, n in counts.items():
-        if n == 1:
-            first = next(it for it in items if it.label == label)
-            path = first.image or first.audio or first.id
-            out.append(Problem(path, f"label {label!r} has only one sample: it cannot be both "
-                                     f"trained on and tested", severity="warning"))
+    for it in items:
+        if it.label is not None and counts[it.label] == 1:
+            rec = records[it.id]
+            path = it.image or it.audio or rec.text_path or rec.source
+            out.append(Problem(path, f"label {it.label!r} has only one sample: it cannot be both "
+                                     f"trained on and tested", severity="warning", row=rec.row))
     return out

@@ -399,3 +399,13 @@ def test_the_layout_a_folder_needs(tmp_path):
     manifest = write_csv(tmp_path / "m.csv", [{"text": "some words", "label": "a"}])
     with pytest.raises(ValueError, match="needs a folder"):
         open_dataset(DatasetSpec(str(manifest), layout="class_folders"))
+
+
+def test_headerless_captions_csv_with_semicolons_in_captions(tmp_path):
+    write_image(tmp_path / "a.png", 0)
+    write_image(tmp_path / "b.png", 1)
+    (tmp_path / "captions.csv").write_text("a.png,dark; square; small\nb.png,striped; bright\n",
+                                           encoding="utf-8")
+    ds = open_dataset(str(tmp_path / "captions.csv"))
+    assert ds.problems == []
+    assert sorted(it.text for it in ds.items) == ["dark; square; small", "striped; bright"]

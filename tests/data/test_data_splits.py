@@ -113,3 +113,12 @@ def test_bad_ratios_are_refused():
         SplitSpec(0, 0, 0)
     with pytest.raises(ValueError, match="split ratios"):
         SplitSpec(1, -0.1, 0.1)
+
+
+def test_a_split_column_with_an_extra_split_name(triplets):
+    rows = read_rows(triplets)
+    rows[0]["split"] = "holdout"
+    write_csv(triplets, rows)
+    ds = open_dataset(str(triplets))
+    assert ds.columns["split"] == "split"
+    assert ds.splits() == {"train": 8, "test": 3, "holdout": 1}

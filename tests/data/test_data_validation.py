@@ -241,3 +241,55 @@ def test_everything_at_once_touches_nothing_on_disk(tmp_path):
     assert all(p.reason and p.path for p in ds.problems)
     assert len(ds.items) == 23  # 24 rows, one duplicate id dropped
     assert ds.modality_counts() == {"image": 23 - 6, "text": 22, "audio": 23 - 3}
+
+
+def test_a_lone_label_names_its_file(tmp_path):
+    for i in range(2):
+        write_text(tmp_path / "common" / f"{i}.txt", f"words {i}")
+    write_text(tmp_path / "rare" / "only.txt", "alone")
+    ds = open_dataset(str(tmp_path))
+    [problem] = ds.problems
+    assert problem.path == str(tmp_path / "rare" / "only.txt")
+    assert problem.severity == "warning" and "'rare' has only one sample" in problem.reason
+
+
+def test_an_unclosed_quote_is_named_with_the_lines_it_swallowed(triplets):
+    rows = read_rows(triplets)
+    rows[3]["text"] = "PLACEHOLDER"
+    write_csv(triplets, rows)
+    text = triplets.read_text(encoding="utf-8").replace("PLACEHOLDER", '"the number zero')
+    triplets.write_text(text, encoding="utf-8")
+    ds = open_dataset(str(triplets))
+    [problem] = [p for p in ds.problems if p.path == str(triplets)]
+    assert problem.row == 5
+    assert "quote opened on line 5 is not closed" in problem.reason
+
+
+def test_a_manifest_that_is_not_utf8_names_the_line(triplets):
+    data = triplets.read_bytes().replace(b"the number two", b"the n\xfamber two", 1)
+    triplets.write_bytes(data)
+    ds = open_dataset(str(triplets))
+    [problem] = ds.problems
+    assert problem.path == str(triplets)
+    assert "not UTF-8" in problem.reason and "line 10" in problem.reason
+    assert ds.items == []
+
+
+def test_a_folder_whose_manifest_files_are_all_missing_says_so(triplets):
+    root = triplets.parent
+    for sub in ("images", "audio"):
+        for f in (root / sub).iterdir():
+            f.unlink()
+        (root / sub).rmdir()
+    ds = open_dataset(str(root))
+    assert ds.layout == "manifest"
+    assert len(ds.errors()) == 24 and {p.reason for p in ds.errors()} == {"file not found"}
+    assert len(ds.items) == 12 and ds.modalities == ["text"]
+
+
+def test_progress_is_reported_up_to_done(triplets):
+    seen = []
+    open_dataset(str(triplets), progress=lambda fraction, message: seen.append((fraction, message)))
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert all(isinstance(m, str) and m for _, m in seen)
