@@ -116,7 +116,7 @@ def find_manifest(folder: str, fallback: bool = False) -> str | None:
                 return entry.path
             continue
         score = sum(1 for _, row in manifest.rows[:50] for c in media
-                    if os.path.isfile(os.path.join(folder, row.get(c, ""))))
+                    if row.get(c, "").strip() and os.path.isfile(_resolve(folder, row[c].strip())))
         if score > best_score:
             best, best_score = entry.path, score
     return best
@@ -187,10 +187,10 @@ def _manifest_records(manifest: Manifest, roles: dict[str, str], root: str):
         for modality, col in path_col.items():
             value = row.get(col, "").strip() if col else ""
             if value:
-                setattr(rec, modality, os.path.normpath(os.path.join(root, value)))
+                setattr(rec, modality, _resolve(root, value))
         texts = [row.get(c, "").strip() for c in by_role.get("text", [])]
         if len(texts) == 1 and texts[0].lower().endswith(".txt") and "\n" not in texts[0]:
-            rec.text_path = os.path.normpath(os.path.join(root, texts[0]))
+            rec.text_path = _resolve(root, texts[0])
         elif by_role.get("text"):
             rec.text = " ".join(t for t in texts if t)
         for role in ("label", "split"):
@@ -206,6 +206,13 @@ def _manifest_records(manifest: Manifest, roles: dict[str, str], root: str):
             # Several rows naming one file (captions) are several items, not duplicate ids.
             rec.id = base if derived[base] == 1 else f"{base}#{derived[base]}"
         yield rec
+
+
+def _resolve(root: str, value: str) -> str:
+    """A manifest's path made absolute; ``images\\a.png`` written on Windows works elsewhere."""
+    if os.sep == "/" and "\\" in value and not os.path.exists(os.path.join(root, value)):
+        value = value.replace("\\", "/")
+    return os.path.normpath(os.path.join(root, value))
 
 
 def normalise_split(value: str) -> str:

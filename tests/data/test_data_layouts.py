@@ -409,3 +409,15 @@ def test_headerless_captions_csv_with_semicolons_in_captions(tmp_path):
     ds = open_dataset(str(tmp_path / "captions.csv"))
     assert ds.problems == []
     assert sorted(it.text for it in ds.items) == ["dark; square; small", "striped; bright"]
+
+
+def test_windows_separators_in_a_manifest(tmp_path):
+    write_image(tmp_path / "imgs" / "a.png", 0)
+    write_image(tmp_path / "imgs" / "b.png", 1)
+    manifest = write_csv(tmp_path / "m.csv", [{"image": "imgs\\a.png", "label": "x"},
+                                              {"image": "imgs\\b.png", "label": "x"}])
+    ds = open_dataset(str(manifest))
+    assert ds.problems == []
+    assert sorted(it.image for it in ds.items) == [str(tmp_path / "imgs" / "a.png"),
+                                                  str(tmp_path / "imgs" / "b.png")]
+    assert detect_layout(str(tmp_path)) == ("manifest", str(manifest))
