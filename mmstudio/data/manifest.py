@@ -240,7 +240,10 @@ def guess_roles(manifest: Manifest, given: dict[str, str] | None = None) -> dict
     given = dict(given or {})
     roles = {c: given[c] for c in manifest.columns if c in given}
     taken = set(roles.values())
-    samples = {c: [r.get(c, "") for _, r in manifest.rows[:SAMPLE_ROWS]] for c in manifest.columns}
+    # Evenly spaced rows, not the first ones: a manifest sorted by class shows one class at its top.
+    step = max(1, len(manifest.rows) // SAMPLE_ROWS)
+    sample = manifest.rows[::step][:SAMPLE_ROWS]
+    samples = {c: [r.get(c, "") for _, r in sample] for c in manifest.columns}
     free = [c for c in manifest.columns if c not in roles]
     # 1. by content that cannot be mistaken: media paths.
     for col in free:

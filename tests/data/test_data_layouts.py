@@ -421,3 +421,13 @@ def test_windows_separators_in_a_manifest(tmp_path):
     assert sorted(it.image for it in ds.items) == [str(tmp_path / "imgs" / "a.png"),
                                                   str(tmp_path / "imgs" / "b.png")]
     assert detect_layout(str(tmp_path)) == ("manifest", str(manifest))
+
+
+def test_roles_are_guessed_from_the_whole_manifest_not_its_top(tmp_path):
+    # sorted by class: the first 200 rows hold one colour only
+    rows = [{"c1": f"short note {i}", "c2": colour}
+            for colour in ("red", "green", "blue") for i in range(300)]
+    manifest = write_csv(tmp_path / "sorted.csv", rows)
+    ds = open_dataset(str(manifest))
+    assert ds.columns == {"c1": "text", "c2": "label"}
+    assert ds.labels() == {"blue": 300, "green": 300, "red": 300}
