@@ -76,3 +76,22 @@ def test_mixed_formats_in_one_class_folder_dataset(tmp_path):
     assert ds.labels() == {"cat": len(IMAGE_FORMATS), "dog": len(IMAGE_FORMATS)}
     assert {p.rsplit(".", 1)[1] for p in (it.image for it in ds.items)} == {
         e[1:] for e in IMAGE_FORMATS}
+
+
+def test_reading_images_on_many_threads_leaves_pillow_settings_alone(tmp_path):
+    """The preview reads thumbnails while a scan checks files: per-call limits must not leak."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from PIL import Image
+
+    path = write_image(tmp_path / "x.png")
+    before = Image.MAX_IMAGE_PIXELS
+
+    def work(i: int) -> tuple[int, int]:
+        limit = None if i % 3 == 0 else 10_000 + i
+        return read_image(path, max_pixels=limit).size
+
+    with ThreadPoolExecutor(8) as pool:
+        sizes = list(pool.map(work, range(400)))
+    assert set(sizes) == {(28, 28)}
+    assert Image.MAX_IMAGE_PIXELS == before
