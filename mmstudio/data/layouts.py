@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from mmstudio.config import DatasetSpec
 from mmstudio.data.formats import MANIFEST_EXTS, modality_of
 from mmstudio.data.items import Problem
-from mmstudio.data.manifest import SPLIT_NAMES, Manifest, guess_roles, read_manifest
+from mmstudio.data.manifest import (
+    CAPTION_NUMBER,
+    SPLIT_NAMES,
+    Manifest,
+    guess_roles,
+    read_manifest,
+)
 
 MODALITY_DIRS = {
     "image": ("images", "image", "img", "imgs", "pictures", "photos"),
@@ -209,9 +215,12 @@ def _manifest_records(manifest: Manifest, roles: dict[str, str], root: str):
 
 
 def _resolve(root: str, value: str) -> str:
-    """A manifest's path made absolute; ``images\\a.png`` written on Windows works elsewhere."""
+    """A manifest's path made absolute; ``images\\a.png`` written on Windows works elsewhere,
+    and a caption number (``a.jpg#2``) is dropped when no file has that name."""
     if os.sep == "/" and "\\" in value and not os.path.exists(os.path.join(root, value)):
         value = value.replace("\\", "/")
+    if "#" in value and CAPTION_NUMBER.search(value) and not os.path.exists(os.path.join(root, value)):
+        value = CAPTION_NUMBER.sub("", value)
     return os.path.normpath(os.path.join(root, value))
 
 

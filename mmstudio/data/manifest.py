@@ -136,8 +136,17 @@ def _next_row(reader, path: str, problems: list[Problem]) -> list[str] | None:
 
 def _looks_like_data(header: list[str]) -> bool:
     """A first row whose first cell is a media path is data, not a header."""
-    ext = os.path.splitext(header[0].strip())[1].lower()
+    ext = media_ext(header[0])
     return ext in IMAGE_EXTS or ext in AUDIO_EXTS
+
+
+#: Flickr8k/30k-style caption numbers after an image name: ``1000268201_693b08cb0e.jpg#2``.
+CAPTION_NUMBER = re.compile(r"#\d+$")
+
+
+def media_ext(value: str) -> str:
+    """The lower-case extension of a path written in a manifest, ignoring a caption number."""
+    return os.path.splitext(CAPTION_NUMBER.sub("", value.strip()))[1].lower()
 
 
 def _unique_names(names: list[str]) -> list[str]:
@@ -282,7 +291,7 @@ def _media_role(values: list[str]) -> str | None:
     values = [v.strip() for v in values if v.strip()]
     if not values:
         return None
-    exts = [os.path.splitext(v)[1].lower() for v in values]
+    exts = [media_ext(v) for v in values]
     for role, known in (("image", IMAGE_EXTS), ("audio", AUDIO_EXTS)):
         if sum(e in known for e in exts) >= 0.8 * len(exts):
             return role

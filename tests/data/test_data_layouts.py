@@ -431,3 +431,17 @@ def test_roles_are_guessed_from_the_whole_manifest_not_its_top(tmp_path):
     ds = open_dataset(str(manifest))
     assert ds.columns == {"c1": "text", "c2": "label"}
     assert ds.labels() == {"blue": 300, "green": 300, "red": 300}
+
+
+def test_flickr_style_numbered_captions(tmp_path):
+    """Flickr8k's token file: ``name.jpg#0<TAB>caption``, five numbered captions per image."""
+    write_image(tmp_path / "Images" / "1000268201_693b08cb0e.jpg", 0)
+    write_image(tmp_path / "Images" / "1001773457_577c3a7d70.jpg", 1)
+    lines = [f"{name}#{n}\tcaption {n} of {name[:4]}"
+             for name in ("1000268201_693b08cb0e.jpg", "1001773457_577c3a7d70.jpg") for n in range(5)]
+    (tmp_path / "Images" / "captions.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ds = open_dataset(str(tmp_path / "Images" / "captions.txt"))
+    assert ds.layout == "captions" and ds.problems == []
+    assert len(ds.items) == 10 and len({it.id for it in ds.items}) == 10
+    assert {os.path.basename(it.image) for it in ds.items} == {"1000268201_693b08cb0e.jpg",
+                                                               "1001773457_577c3a7d70.jpg"}
