@@ -2,8 +2,8 @@
 mutated rows and many rows either load or give clear problems; no other exception escapes
 open_dataset, and memory stays bounded.
 
-A million rows (issue 8's figure) takes about 10 s and 1 GB here, too slow for the suite; the
-100,000-row test below checks the same code path and its time and memory per row.
+A million rows (issue 8's figure) took 15 s and 700 MB peak memory on this 2-core machine, too
+slow for the suite; the 100,000-row test below runs the same code and bounds its time and memory.
 """
 from __future__ import annotations
 
@@ -152,7 +152,7 @@ def test_100k_rows_load_in_bounded_time_and_memory(tmp_path):
     result = json.loads(out.stdout)
     assert result["items"] == 100_000 and result["problems"] == 0
     assert result["splits"] == {"train": 80_000, "val": 10_000, "test": 10_000}
-    assert result["rss_mb"] < 400  # about 100 MB here: a million rows stays near 1 GB
+    assert result["rss_mb"] < 400  # about 100 MB here (a million rows: 700 MB)
     assert result["s"] < 20  # about 1 s here
 
 
