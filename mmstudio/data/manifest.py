@@ -110,6 +110,8 @@ def _parse_delimited(path: str, text: str, delimiter: str) -> Manifest:
             continue
         if not values or all(not v.strip() for v in values):
             continue
+        while len(values) > len(columns) and not values[-1].strip():
+            values = values[:-1]  # a trailing delimiter some tools write after the last field
         if len(values) != len(columns):
             if reader.line_num > line and any(v.count("\n") for v in values):
                 reason = (f"malformed row: a quote opened on line {line} is not closed before "

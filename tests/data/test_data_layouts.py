@@ -445,3 +445,13 @@ def test_flickr_style_numbered_captions(tmp_path):
     assert len(ds.items) == 10 and len({it.id for it in ds.items}) == 10
     assert {os.path.basename(it.image) for it in ds.items} == {"1000268201_693b08cb0e.jpg",
                                                                "1001773457_577c3a7d70.jpg"}
+
+
+def test_a_trailing_delimiter_is_not_a_malformed_row(tmp_path):
+    write_image(tmp_path / "a.png", 0)
+    write_image(tmp_path / "b.png", 1)
+    (tmp_path / "c.tsv").write_text("image\tcaption\na.png\tone thing\t\nb.png\tanother\t\n",
+                                    encoding="utf-8")
+    ds = open_dataset(str(tmp_path / "c.tsv"))
+    assert ds.problems == []
+    assert sorted(it.text for it in ds.items) == ["another", "one thing"]
