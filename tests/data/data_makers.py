@@ -4,10 +4,13 @@ damaged copies of them, and a fingerprint of a folder tree to prove nothing was 
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import os
+import struct
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -93,11 +96,26 @@ def noisy_image(path: Path, size: int = 64) -> Path:
 
 
 def bomb_png(path: Path, side: int = 20_000) -> Path:
-    """A PNG declaring side x side pixels that is only kilobytes on disk (1 bit, all black)."""
+    """A PNG declaring side x side pixels that is only kilobytes on disk (1 bit, all black),
+    written chunk by chunk: making it never holds the pixels in memory."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("1", (side, side)).save(path, format="PNG", optimize=True)
+    path.write_bytes(_bomb_bytes(side))
     return path
+
+
+@functools.lru_cache(maxsize=4)
+def _bomb_bytes(side: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    row = b"\x00" * (1 + (side + 7) // 8)  # filter byte + packed 1-bit pixels
+    packer = zlib.compressobj(9)
+    body = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)  # 1-bit greyscale
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body)
+            + chunk(b"IEND", b""))
 
 
 def fingerprint(root: Path) -> dict[str, tuple]:
