@@ -229,14 +229,36 @@ def normalise_split(value: str) -> str:
 
 
 def from_class_folders(root: str) -> Layout:
-    """label/<files>; files of different modalities sharing a base name become one item."""
+    """label/<files>; files of different modalities sharing a base name become one item.
+
+    Top folders all named like splits (``train/``, ``val/``, ``test/``) each hold class folders:
+    ``train/cat/1.png`` is label "cat", split "train".
+    """
     groups: dict[tuple[str, str], Record] = {}
     problems: list[Problem] = []
-    for label in sorted(e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith(".")):
+    tops = _subfolders(root)
+    if tops and all(t.lower() in SPLIT_NAMES for t in tops):
+        for top in tops:
+            split_dir = os.path.join(root, top)
+            files = [(None, path, _stem(path, split_dir))  # unlabelled, straight in the split
+                     for path in _walk_files(split_dir, recursive=False)]
+            for label in _subfolders(split_dir):
+                folder = os.path.join(split_dir, label)
+                files += [(label, path, f"{label}/{_stem(path, folder)}") for path in _walk_files(folder)]
+            for label, path, stem in files:
+                _add_file(groups, problems, path, key=(top, stem), label=label)
+                if (top, stem) in groups:
+                    groups[(top, stem)].split = normalise_split(top)
+        return Layout("class_folders", root, list(groups.values()), problems, {}, [])
+    for label in tops:
         for path in _walk_files(os.path.join(root, label)):
             key = (label, _stem(path, os.path.join(root, label)))
             _add_file(groups, problems, path, key=key, label=label)
     return Layout("class_folders", root, list(groups.values()), problems, {}, [])
+
+
+def _subfolders(folder: str) -> list[str]:
+    return sorted(e.name for e in os.scandir(folder) if e.is_dir() and not e.name.startswith("."))
 
 
 def from_paired_folders(root: str) -> Layout:

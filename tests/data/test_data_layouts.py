@@ -455,3 +455,27 @@ def test_a_trailing_delimiter_is_not_a_malformed_row(tmp_path):
     ds = open_dataset(str(tmp_path / "c.tsv"))
     assert ds.problems == []
     assert sorted(it.text for it in ds.items) == ["another", "one thing"]
+
+
+def test_split_folders_holding_class_folders(tmp_path):
+    """The common train/ val/ test/ -> class/ tree: labels from the class, splits from the top."""
+    for split, n in (("train", 3), ("valid", 1), ("test", 2)):
+        for k, label in enumerate(("cat", "dog")):
+            for i in range(n):
+                write_image(tmp_path / split / label / f"{i}.png", k, i)
+    ds = open_dataset(str(tmp_path))
+    assert ds.layout == "class_folders"
+    assert ds.labels() == {"cat": 6, "dog": 6}
+    assert ds.splits() == {"train": 6, "val": 2, "test": 4}
+    assert ds.split_from_data and ds.problems == []
+    item = next(it for it in ds.items if it.id == "valid/dog/0")
+    assert item.label == "dog" and item.split == "val"
+
+
+def test_split_folders_of_unlabelled_files(tmp_path):
+    for split in ("train", "test"):
+        for i in range(3):
+            write_image(tmp_path / split / f"{i}.png", 0, i)
+    ds = open_dataset(str(tmp_path))
+    assert ds.splits() == {"train": 3, "test": 3}
+    assert ds.labels() == {} and ds.problems == []
