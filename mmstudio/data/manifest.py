@@ -34,6 +34,12 @@ SPLIT_NAMES = {"train": "train", "training": "train", "val": "val", "valid": "va
                "validation": "val", "dev": "val", "test": "test", "testing": "test", "eval": "test"}
 
 
+
+def normalise_split(value: str) -> str:
+    """"valid", "Validation", "dev" -> "val"; names it does not know are kept as written."""
+    return SPLIT_NAMES.get(value.strip().lower(), value.strip())
+
+
 @dataclass
 class Manifest:
     """The rows of a manifest file as strings, with the problems met while reading it."""

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from mmstudio.data.formats import check_audio, check_image, check_text_file
 from mmstudio.data.items import Item, Problem
-from mmstudio.data.layouts import Layout, Record
+from mmstudio.data.records import Layout, Record
 
 Progress = Callable[[float, str], None]
 
