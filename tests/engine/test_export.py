@@ -20,3 +20,15 @@ def test_export_onnx(trained, tmp_path):
     assert (tmp_path / "m.onnx").stat().st_size > 1000
     if importlib.util.find_spec("onnxruntime"):
         assert info["checked"] and info["ok"], info
+
+
+def test_export_recurrent_and_transformer_encoders(synth_manifest, tmp_path):
+    from mmstudio.config import AudioSpec, TextSpec
+
+    from conftest import drain, tiny_run
+
+    run = tiny_run(synth_manifest, text=TextSpec("transformer"), audio=AudioSpec("mel_lstm"),
+                   fusion="attention", train={"epochs": 1, "max_steps": 1})
+    _, result = drain(engine.train(run, str(tmp_path / "r")))
+    info = engine.export(result.bundle, format="pt2", out=str(tmp_path / "r.pt2"))
+    assert info["max_abs_diff"] < 1e-4
