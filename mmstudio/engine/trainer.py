@@ -6,7 +6,6 @@ steps. It yields a :class:`StepLogged` about every ``log_every_s`` seconds, so p
 """
 from __future__ import annotations
 
-import math
 import os
 import random
 import time
@@ -42,6 +41,12 @@ from mmstudio.engine.events import (
 )
 from mmstudio.engine.losses import classify_loss, info_nce, l1_penalty
 from mmstudio.engine.model import ModelShape, MultimodalModel, count_parameters
+from mmstudio.engine.optim import (
+    class_weights,
+    make_optimizer,
+    make_scheduler,
+    modality_dropout,
+)
 from mmstudio.engine.preprocess import Preprocessor, augment_images
 
 #: Decoded training inputs smaller than this are kept on the GPU for the whole run.
@@ -103,10 +108,10 @@ def train(run: RunConfig, out_dir: str, control: Control | None = None, resume: 
     n = len(train_feats)
     batch = min(tr.batch_size, n)
     steps_per_epoch = max(1, n // batch if n % batch < 2 else n // batch + 1)
-    optimizer = _optimizer(model, tr)
-    scheduler = _scheduler(optimizer, tr, steps_per_epoch)
+    optimizer = make_optimizer(model, tr)
+    scheduler = make_scheduler(optimizer, tr, steps_per_epoch)
     scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
-    class_weight = _class_weights(train_feats.labels, len(class_names), device) \
+    class_weight = class_weights(train_feats.labels, len(class_names), device) \
         if spec.class_weights and class_names else None
     state: dict[str, Any] = {"epoch": 0, "step": 0, "best": None, "best_epoch": 0, "bad": 0,
                              "history": []}
@@ -211,7 +216,7 @@ def _step(step_model, model, feats, idx, pre, tr, spec, device, autocast, scaler
     mask = {m: x.to(device, non_blocking=True) for m, x in mask.items()}
     labels = labels.to(device, non_blocking=True)
     if tr.modality_dropout > 0 and len(mask) > 1:
-        mask = _modality_dropout(mask, tr.modality_dropout)
+        mask = modality_dropout(mask, tr.modality_dropout)
     with (autocast() if autocast else _Null()):
         out = step_model(inputs, mask)
         loss = torch.zeros((), device=device)
@@ -240,48 +245,6 @@ def _step(step_model, model, feats, idx, pre, tr, spec, device, autocast, scaler
 
 def _augment(images: torch.Tensor, pre: Preprocessor) -> torch.Tensor:
     return augment_images(images) if pre.image.augment else images
-
-
-def _modality_dropout(mask: dict[str, torch.Tensor], p: float) -> dict[str, torch.Tensor]:
-    """Hide each present modality with probability ``p``, keeping at least one per sample."""
-    names = list(mask)
-    present = torch.stack([mask[m] for m in names], 1)
-    dropped = present & (torch.rand(present.shape, device=present.device) >= p)
-    empty = ~dropped.any(1) & present.any(1)
-    if bool(empty.any()):  # restore one random present modality where all were dropped
-        pick = torch.multinomial(present[empty].float(), 1).squeeze(1)
-        dropped[empty] = torch.nn.functional.one_hot(pick, len(names)).bool()
-    return {m: dropped[:, i] for i, m in enumerate(names)}
-
-
-def _optimizer(model, tr) -> torch.optim.Optimizer:
-    decay = [p for p in model.parameters() if p.requires_grad and p.dim() > 1]
-    rest = [p for p in model.parameters() if p.requires_grad and p.dim() <= 1]
-    groups = [{"params": decay, "weight_decay": tr.weight_decay},
-              {"params": rest, "weight_decay": 0.0}]
-    if tr.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=tr.lr, momentum=tr.momentum, nesterov=True)
-    return torch.optim.AdamW(groups, lr=tr.lr)
-
-
-def _scheduler(optimizer, tr, steps_per_epoch: int):
-    total = max(1, tr.epochs * steps_per_epoch)
-    warmup = min(total - 1, int(tr.warmup_epochs * steps_per_epoch))
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / (warmup + 1)
-        if tr.schedule == "constant":
-            return 1.0
-        progress = min(1.0, (step - warmup) / max(1, total - warmup))
-        return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress))
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
-def _class_weights(labels: torch.Tensor, n: int, device) -> torch.Tensor:
-    counts = torch.bincount(labels[labels >= 0], minlength=n).float().clamp_min(1)
-    return (counts.sum() / (n * counts)).to(device)
 
 
 def _monitor(scores: dict[str, float], train_loss: float) -> float:

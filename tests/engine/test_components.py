@@ -99,7 +99,7 @@ def test_tokenizer_word_and_char_round_trip():
 
 
 def test_modality_dropout_keeps_one_modality():
-    from mmstudio.engine.trainer import _modality_dropout
+    from mmstudio.engine.optim import modality_dropout as _modality_dropout
 
     mask = {m: torch.ones(200, dtype=torch.bool) for m in ("image", "audio", "text")}
     out = _modality_dropout(mask, 0.9)
