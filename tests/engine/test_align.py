@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import drain, tiny_run
+from engine_helpers import drain, tiny_run
 
 from mmstudio import engine
 from mmstudio.engine.metrics import random_label_recall, retrieval_metrics

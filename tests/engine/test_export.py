@@ -23,9 +23,9 @@ def test_export_onnx(trained, tmp_path):
 
 
 def test_export_recurrent_and_transformer_encoders(synth_manifest, tmp_path):
-    from mmstudio.config import AudioSpec, TextSpec
+    from engine_helpers import drain, tiny_run
 
-    from conftest import drain, tiny_run
+    from mmstudio.config import AudioSpec, TextSpec
 
     run = tiny_run(synth_manifest, text=TextSpec("transformer"), audio=AudioSpec("mel_lstm"),
                    fusion="attention", train={"epochs": 1, "max_steps": 1})

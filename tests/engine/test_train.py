@@ -6,7 +6,7 @@ import threading
 
 import pytest
 import torch
-from conftest import drain, tiny_run
+from engine_helpers import drain, tiny_run
 
 from mmstudio import engine
 from mmstudio.engine import events as ev
