@@ -6,7 +6,7 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
 - ``train(run, out_dir, control=None, resume=False, dataset=None)``: a generator of events
   (``RunStarted``, ``DataPrepared``, ``StepLogged``, ``EpochDone``, ``CheckpointSaved``,
   ``Paused``, ``Resumed``, ``RunFinished``) returning a ``RunResult``; ``Control`` pauses/stops.
-- ``evaluate(bundle, data, split="test")`` -> metrics dict.
+- ``evaluate(bundle, data, split="test")`` -> metrics dict; ``predict(bundle, image=, audio=, text=)``.
 - ``load_bundle(path)`` -> ``Bundle``; ``BundleError`` for unusable bundles.
 - ``build_index(bundle, data, out=None)``, ``query(bundle, text=|image=|audio=, target=, top=)``.
 - ``export(bundle, format="onnx"|"pt2", out=...)``.
@@ -28,6 +28,7 @@ _NAMES = {
     "load_index": "mmstudio.engine.retrieval",
     "query": "mmstudio.engine.retrieval",
     "export": "mmstudio.engine.exporting",
+    "predict": "mmstudio.engine.predict",
     "encoder_names": "mmstudio.engine.catalog",
     "fusion_names": "mmstudio.engine.catalog",
     "describe": "mmstudio.engine.catalog",

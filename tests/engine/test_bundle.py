@@ -128,3 +128,15 @@ def test_local_image_weights_load_and_refuse_pickles(tmp_path):
     torch.save({"x": Exploit()}, tmp_path / "evil.pth")
     with pytest.raises(ValueError, match="refused to unpickle"):
         IMAGE_ENCODERS.create("cnn", dim=8, weights=str(tmp_path / "evil.pth"))
+
+
+def test_predict_one_sample_with_missing_modalities(trained):
+    root = trained["manifest"].parent
+    image = sorted((root / "images").glob("s1_*.png"))[-1]
+    audio = sorted((root / "audio").glob("s1_*.wav"))[-1]
+    bundle = engine.load_bundle(trained["result"].bundle)
+    full = engine.predict(bundle, image=str(image), audio=str(audio), text="the number one")
+    assert full["label"] == "one" and abs(sum(t["probability"] for t in full["top"]) - 1) < 1e-4
+    assert engine.predict(bundle, audio=str(audio))["used"] == ["audio"]
+    with pytest.raises(ValueError, match="at least one"):
+        engine.predict(bundle)
