@@ -25,7 +25,8 @@ class Registry(Generic[T]):
             if name in self._factories:
                 raise ValueError(f"{self.kind} {name!r} is already registered")
             self._factories[name] = factory
-            self._docs[name] = (doc or (factory.__doc__ or "").strip().splitlines() or [""])[0]
+            lines = (doc or factory.__doc__ or "").strip().splitlines()
+            self._docs[name] = lines[0] if lines else ""
             return factory
 
         return decorate

@@ -1,0 +1,190 @@
+"""The main window: a sidebar of panels, menus, shortcuts, a status bar, and drop-anywhere."""
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QMainWindow, QMessageBox, QStackedWidget, QStyle,
+                               QWidget)
+
+from mmstudio import __version__
+from mmstudio.gui.panels.data_panel import DataPanel
+from mmstudio.gui.panels.pending import PendingPanel
+
+MANIFEST_FILTER = "Datasets (*.csv *.tsv *.jsonl *.ndjson *.txt);;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    """Owns the panels and routes what the user opens or drops to the Data panel."""
+
+    window_shown = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWindowTitle("MMStudio")
+        self.resize(1440, 900)
+        self.setAcceptDrops(True)
+        self.data_panel = DataPanel()
+        self.panels: dict[str, QWidget] = {
+            "Data": self.data_panel,
+            "Model": PendingPanel("Model", "Choose an encoder per modality, a fusion method and a task.",
+                                  "Not built yet. Meanwhile `mmstudio train --help` builds models headless."),
+            "Train": PendingPanel("Train", "Train on the GPU or CPU with live curves, pause, stop and resume.",
+                                  "Not built yet. Meanwhile `mmstudio train` streams the same events as JSON lines."),
+            "Evaluate": PendingPanel("Evaluate", "Accuracy, F1, confusion matrix, per-modality ablation, Recall@K.",
+                                     "Not built yet. Meanwhile `mmstudio eval BUNDLE --data PATH --json`."),
+            "Query": PendingPanel("Query", "Ask a trained model across modalities: text → images or sounds, "
+                                  "image or sound → nearest texts, images or sounds.",
+                                  "Not built yet. Meanwhile `mmstudio query BUNDLE --text '…' --json`."),
+        }
+        self._build_central()
+        self._build_menus()
+        self.status_label = QLabel("Ready")
+        self.statusBar().addWidget(self.status_label, 1)
+        self.data_panel.status.connect(self.show_status)
+        self.data_panel.dataset_loaded.connect(self._on_dataset_loaded)
+        QApplication.instance().installEventFilter(self)
+        self._shown_once = False
+
+    def _build_central(self) -> None:
+        self.nav = QListWidget()
+        self.nav.setObjectName("nav")
+        self.nav.setFixedWidth(150)
+        icons = [QStyle.StandardPixmap.SP_DirOpenIcon, QStyle.StandardPixmap.SP_FileDialogDetailedView,
+                 QStyle.StandardPixmap.SP_MediaPlay, QStyle.StandardPixmap.SP_FileDialogContentsView,
+                 QStyle.StandardPixmap.SP_FileDialogInfoView]
+        self.stack = QStackedWidget()
+        for (name, panel), icon in zip(self.panels.items(), icons):
+            QListWidgetItem(self.style().standardIcon(icon), name, self.nav)
+            self.stack.addWidget(panel)
+        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.nav.setCurrentRow(0)
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.nav)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&Open Dataset…", self.open_dataset_dialog, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "Open Dataset &Folder…", self.open_folder_dialog, "Ctrl+Shift+O")
+        self._action(file_menu, "&Re-scan Dataset", self.data_panel.rescan, "F5")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        view_menu = self.menuBar().addMenu("&View")
+        for row, name in enumerate(self.panels):
+            self._action(view_menu, name, lambda r=row: self.show_panel(r), f"Ctrl+{row + 1}")
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&Keyboard Shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents)
+        self._action(help_menu, "&About MMStudio", self.show_about)
+
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    # ---------------------------------------------------------------- opening things
+    def open_paths(self, paths: list[str]) -> None:
+        """Open what was dropped or given on the command line (the first dataset for now)."""
+        paths = [p for p in paths if p]
+        if not paths:
+            return
+        if len(paths) > 1:
+            self.show_status(f"Opening {paths[0]}; one dataset at a time ({len(paths) - 1} more ignored)")
+        self.show_panel(0)
+        self.data_panel.open_path(paths[0])
+
+    def open_dataset_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open Dataset Manifest", "", MANIFEST_FILTER)
+        if path:
+            self.open_paths([path])
+
+    def open_folder_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open Dataset Folder")
+        if path:
+            self.open_paths([path])
+
+    def show_panel(self, row: int) -> None:
+        self.nav.setCurrentRow(row)
+
+    @Slot(str)
+    def show_status(self, message: str) -> None:
+        self.status_label.setText(message)
+
+    @Slot(object)
+    def _on_dataset_loaded(self, ds) -> None:
+        self.setWindowTitle(f"{os.path.basename(ds.spec.path.rstrip(os.sep))} — MMStudio")
+
+    def show_shortcuts(self) -> None:
+        rows = [("Ctrl+O", "Open a dataset manifest"), ("Ctrl+Shift+O", "Open a dataset folder"),
+                ("F5", "Re-scan the dataset"), ("Ctrl+1 … Ctrl+5", "Data, Model, Train, Evaluate, Query"),
+                ("Space", "Play the selected item's audio (in the item table)"), ("F1", "This list"),
+                ("Ctrl+Q", "Quit")]
+        html = "<table>" + "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in rows)
+        QMessageBox.information(self, "Keyboard Shortcuts", html + "</table>")
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About MMStudio",
+                          f"<h3>MMStudio {__version__}</h3><p>A desktop studio for multimodal deep learning: "
+                          "image, text and audio datasets, encoders, fusions, training and cross-modal "
+                          "queries. Works offline.</p>")
+
+    # ---------------------------------------------------------------- drop anywhere
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Catch file drops over any child (line edits and text views would take them otherwise)."""
+        kind = event.type()
+        if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop) \
+                and isinstance(watched, QWidget) and watched.window() is self:
+            paths = _local_paths(event)
+            if paths:
+                if kind == QEvent.Type.Drop:
+                    event.acceptProposedAction()
+                    self.open_paths(paths)
+                else:
+                    event.acceptProposedAction()
+                    if kind == QEvent.Type.DragEnter:
+                        self.show_status(f"Drop to open {os.path.basename(paths[0].rstrip(os.sep))}")
+                return True
+        return super().eventFilter(watched, event)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if _local_paths(event):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = _local_paths(event)
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Space and self.stack.currentWidget() is self.data_panel:
+            self.data_panel.audio_view.toggle_play()
+            return
+        super().keyPressEvent(event)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            self.window_shown.emit()
+
+    def closeEvent(self, event) -> None:
+        self.data_panel.audio_view.stop()
+        self.data_panel.thumbnails.clear()
+        super().closeEvent(event)
+
+
+def _local_paths(event) -> list[str]:
+    mime = event.mimeData()
+    if not mime.hasUrls():
+        return []
+    return [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]

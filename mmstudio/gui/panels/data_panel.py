@@ -1,0 +1,354 @@
+"""The Data panel: what was dropped, understood, previewed and checked.
+
+Scanning runs in a worker thread; the table is a model/view over the items with lazily loaded
+thumbnails; the layout, column roles, label pattern and split ratios can all be overridden.
+"""
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QObject, QSortFilterProxyModel, Qt, Signal, Slot
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFormLayout, QFrame,
+                               QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar,
+                               QPushButton, QSpinBox, QSplitter, QTableView, QTableWidget,
+                               QTableWidgetItem, QTabWidget, QTextBrowser, QVBoxLayout, QWidget)
+from superqt.utils import thread_worker
+
+from mmstudio.config import COLUMN_ROLES, LAYOUTS, DatasetSpec, SplitSpec
+from mmstudio.data import MODALITIES, Dataset, open_dataset
+from mmstudio.gui.widgets.audio_view import AudioView
+from mmstudio.gui.widgets.charts import BarChart
+from mmstudio.gui.widgets.item_model import COLUMNS, ItemTableModel
+from mmstudio.gui.widgets.thumbnails import ThumbnailCache
+
+
+class _ScanProgress(QObject):
+    """Carries progress from the scanning thread to the GUI thread (queued signal)."""
+
+    changed = Signal(float, str)
+
+
+class DataPanel(QWidget):
+    dataset_loaded = Signal(object)  # Dataset
+    status = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.dataset: Dataset | None = None
+        self._spec: DatasetSpec | None = None
+        self._worker = None
+        self._progress_sink = _ScanProgress()
+        self._progress_sink.changed.connect(self._on_progress)
+        self.thumbnails = ThumbnailCache(size=40, parent=self)
+        self.model = ItemTableModel(self.thumbnails, self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self._build()
+
+    # ---------------------------------------------------------------- layout of the panel
+    def _build(self) -> None:
+        self.source_label = QLabel("Drop a dataset folder or a CSV/TSV/JSONL manifest anywhere on the window, "
+                                   "or use File ▸ Open Dataset (Ctrl+O).")
+        self.source_label.setObjectName("headline")
+        self.source_label.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(260)
+        self.progress.setVisible(False)
+        head = QHBoxLayout()
+        head.addWidget(self.source_label, 1)
+        head.addWidget(self.progress)
+
+        self.layout_combo = QComboBox()
+        self.layout_combo.addItems(LAYOUTS)
+        self.layout_combo.setToolTip("How the files are organised; 'auto' guesses")
+        self.pattern_edit = QLineEdit()
+        self.pattern_edit.setPlaceholderText(r"^(?P<label>[^_\-]+)[_\-]")
+        self.pattern_edit.setToolTip("For labels in file names: a regular expression with a (?P<label>…) group")
+        self.ratio_spins = []
+        ratios = QHBoxLayout()
+        for name, value in (("train", 0.8), ("val", 0.1), ("test", 0.1)):
+            spin = QDoubleSpinBox()
+            spin.setRange(0.0, 1.0)
+            spin.setSingleStep(0.05)
+            spin.setValue(value)
+            spin.setPrefix(f"{name} ")
+            self.ratio_spins.append(spin)
+            ratios.addWidget(spin)
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 2**31 - 1)
+        self.seed_spin.setPrefix("seed ")
+        ratios.addWidget(self.seed_spin)
+        self.apply_button = QPushButton("Re-scan")
+        self.apply_button.setToolTip("Read the dataset again with these settings")
+        self.apply_button.clicked.connect(self.rescan)
+        self.apply_button.setEnabled(False)
+        options = QGroupBox("How to read it")
+        form = QFormLayout(options)
+        form.addRow("Layout", self.layout_combo)
+        form.addRow("Label pattern", self.pattern_edit)
+        form.addRow("Split (when the data has none)", ratios)
+        form.addRow(self.apply_button)
+
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter items by id, label, split or text…")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setDefaultSectionSize(44)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.setColumnWidth(0, 130)
+        self.table.setColumnWidth(1, 70)
+        self.table.setColumnWidth(2, 56)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.filter_edit)
+        left_layout.addWidget(self.table)
+
+        self.image_label = QLabel("No image")
+        self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image_label.setMinimumSize(200, 160)
+        self.image_label.setFrameShape(QFrame.Shape.StyledPanel)
+        self.text_view = QTextBrowser()
+        self.text_view.setMaximumHeight(90)
+        self.item_title = QLabel("")
+        self.item_title.setObjectName("headline")
+        self.audio_view = AudioView()
+        detail = QWidget()
+        detail_layout = QVBoxLayout(detail)
+        detail_layout.setContentsMargins(0, 0, 0, 0)
+        detail_layout.addWidget(self.item_title)
+        detail_layout.addWidget(self.image_label, 2)
+        detail_layout.addWidget(self.text_view)
+        detail_layout.addWidget(self.audio_view, 3)
+
+        self.class_chart = BarChart("Items per class")
+        self.counts_table = QTableWidget()
+        self.problems_table = QTableWidget(0, 4)
+        self.problems_table.setHorizontalHeaderLabels(["Severity", "File", "Row", "Reason"])
+        self.problems_table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.problems_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.columns_table = QTableWidget(0, 3)
+        self.columns_table.setHorizontalHeaderLabels(["Column", "Role", "Example"])
+        self.columns_table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.class_chart, "Classes")
+        self.tabs.addTab(self.counts_table, "Counts")
+        self.tabs.addTab(self.problems_table, "Problems")
+        self.tabs.addTab(self.columns_table, "Columns")
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(options)
+        side_layout.addWidget(self.tabs, 1)
+
+        upper = QSplitter(Qt.Orientation.Horizontal)
+        upper.addWidget(left)
+        upper.addWidget(detail)
+        upper.addWidget(side)
+        upper.setSizes([640, 360, 380])
+        layout = QVBoxLayout(self)
+        layout.addLayout(head)
+        layout.addWidget(upper, 1)
+
+    # ---------------------------------------------------------------- loading
+    def open_path(self, path: str) -> None:
+        """Scan ``path`` with everything guessed."""
+        self.layout_combo.setCurrentText("auto")
+        self.pattern_edit.clear()
+        self._start_scan(DatasetSpec(path=os.path.abspath(path), split=self._split_spec()))
+
+    def rescan(self) -> None:
+        if self._spec is None:
+            return
+        columns = {}
+        for row in range(self.columns_table.rowCount()):
+            combo = self.columns_table.cellWidget(row, 1)
+            columns[self.columns_table.item(row, 0).text()] = combo.currentText()
+        extra = {"label_pattern": self.pattern_edit.text()} if self.pattern_edit.text().strip() else {}
+        try:
+            spec = DatasetSpec(path=self._spec.path, layout=self.layout_combo.currentText(),
+                               columns=columns, split=self._split_spec(), **extra)
+        except ValueError as exc:
+            self.status.emit(str(exc))
+            return
+        self._start_scan(spec)
+
+    def _split_spec(self) -> SplitSpec:
+        train, val, test = (s.value() for s in self.ratio_spins)
+        return SplitSpec(train=train, val=val, test=test, seed=self.seed_spin.value())
+
+    def _start_scan(self, spec: DatasetSpec) -> None:
+        self._spec = spec
+        self.source_label.setText(f"Reading {spec.path} …")
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.apply_button.setEnabled(False)
+        sink = self._progress_sink
+        worker = thread_worker(open_dataset, start_thread=False)(
+            spec, progress=lambda f, msg: sink.changed.emit(f, msg))
+        worker.returned.connect(self._on_scanned)
+        worker.errored.connect(self._on_scan_failed)
+        self._worker = worker
+        worker.start()
+
+    def is_busy(self) -> bool:
+        return self._worker is not None
+
+    @Slot(float, str)
+    def _on_progress(self, fraction: float, message: str) -> None:
+        self.progress.setValue(int(fraction * 1000))
+        self.progress.setFormat(message)
+
+    @Slot(object)
+    def _on_scan_failed(self, exc: BaseException) -> None:
+        self._worker = None
+        self.progress.setVisible(False)
+        self.apply_button.setEnabled(self.dataset is not None)
+        self.source_label.setText(f"Could not read this dataset: {exc}")
+        self.status.emit(f"Could not read dataset: {exc}")
+
+    @Slot(object)
+    def _on_scanned(self, ds: Dataset) -> None:
+        self._worker = None
+        self.progress.setVisible(False)
+        self.apply_button.setEnabled(True)
+        self.dataset = ds
+        self.thumbnails.clear()
+        self.model.set_items(ds.items)
+        self._show_summary(ds)
+        if ds.items:
+            self.table.selectRow(0)
+        self.dataset_loaded.emit(ds)
+        errors = len(ds.errors())
+        self.status.emit(f"Loaded {len(ds.items):,} items ({ds.layout}); "
+                         f"{errors} problem{'s' if errors != 1 else ''} found")
+
+    def _show_summary(self, ds: Dataset) -> None:
+        counts = ds.modality_counts()
+        mods = ", ".join(f"{n:,} {m}" for m, n in counts.items() if n) or "nothing usable"
+        self.source_label.setText(f"<b>{os.path.basename(ds.spec.path.rstrip(os.sep))}</b> — {ds.layout.replace('_', ' ')}, "
+                                  f"{len(ds.items):,} items: {mods}; {len(ds.labels())} classes")
+        if self.layout_combo.currentText() == "auto":
+            self.layout_combo.setCurrentText(ds.layout)
+        for column, modality in ((3, "text"), (4, "image"), (5, "audio")):
+            self.table.setColumnHidden(column, counts[modality] == 0)
+        self.image_label.setVisible(counts["image"] > 0)
+        self.text_view.setVisible(counts["text"] > 0)
+        self.audio_view.setVisible(counts["audio"] > 0)
+        self._show_class_counts(ds.labels())
+        self._fill_counts(ds)
+        self._fill_problems(ds)
+        self._fill_columns(ds)
+
+    def _show_class_counts(self, labels: dict[str, int], top: int = 30) -> None:
+        """All classes when few; else the largest ``top``, so the names stay readable."""
+        if len(labels) <= top:
+            self.class_chart.setTitle(f"Items per class ({len(labels)} classes)")
+            self.class_chart.set_values(labels)
+            return
+        largest = dict(sorted(labels.items(), key=lambda kv: -kv[1])[:top])
+        self.class_chart.setTitle(f"Items per class: largest {top} of {len(labels)} classes")
+        self.class_chart.set_values(largest)
+
+    def _fill_counts(self, ds: Dataset) -> None:
+        by_split = ds.split_counts_by_modality()
+        splits = list(ds.splits())
+        table = self.counts_table
+        table.clear()
+        table.setRowCount(len(splits) + 1)
+        table.setColumnCount(len(MODALITIES) + 1)
+        table.setHorizontalHeaderLabels(["items", *MODALITIES])
+        table.setVerticalHeaderLabels([*splits, "total"])
+        totals = ds.modality_counts()
+        for r, split in enumerate(splits):
+            table.setItem(r, 0, _cell(ds.splits()[split]))
+            for c, m in enumerate(MODALITIES, 1):
+                table.setItem(r, c, _cell(by_split.get(split, {}).get(m, 0)))
+        table.setItem(len(splits), 0, _cell(len(ds.items)))
+        for c, m in enumerate(MODALITIES, 1):
+            table.setItem(len(splits), c, _cell(totals[m]))
+
+    def _fill_problems(self, ds: Dataset) -> None:
+        table = self.problems_table
+        table.setRowCount(len(ds.problems))
+        for r, p in enumerate(ds.problems):
+            table.setItem(r, 0, QTableWidgetItem(p.severity))
+            path_item = QTableWidgetItem(os.path.relpath(p.path, ds.root) if p.path.startswith(ds.root) else p.path)
+            path_item.setToolTip(p.path)
+            table.setItem(r, 1, path_item)
+            table.setItem(r, 2, QTableWidgetItem("" if p.row is None else str(p.row)))
+            table.setItem(r, 3, QTableWidgetItem(p.reason))
+        table.resizeColumnToContents(1)
+        self.tabs.setTabText(2, f"Problems ({len(ds.problems)})")
+
+    def _fill_columns(self, ds: Dataset) -> None:
+        table = self.columns_table
+        table.setRowCount(len(ds.column_names))
+        example = ds.items[0] if ds.items else None
+        for r, name in enumerate(ds.column_names):
+            table.setItem(r, 0, QTableWidgetItem(name))
+            combo = QComboBox()
+            combo.addItems(COLUMN_ROLES)
+            combo.setCurrentText(ds.columns.get(name, "ignore"))
+            table.setCellWidget(r, 1, combo)
+            table.setItem(r, 2, QTableWidgetItem(self._example(ds, name, example)))
+        self.tabs.setTabEnabled(3, bool(ds.column_names))
+
+    @staticmethod
+    def _example(ds: Dataset, column: str, item) -> str:
+        role = ds.columns.get(column)
+        if item is None or role not in ("image", "audio", "text", "label", "split", "id"):
+            return ""
+        value = getattr(item, role if role != "id" else "id", None)
+        if role in ("image", "audio") and value:
+            return os.path.relpath(value, ds.root)
+        return str(value or "")[:80]
+
+    # ---------------------------------------------------------------- item detail
+    @Slot()
+    def _on_current_row(self, current, _previous=None) -> None:
+        if not current.isValid():
+            return
+        it = self.model.item(self.proxy.mapToSource(current).row())
+        self.item_title.setText(f"{it.id}" + (f"   ·   label {it.label}" if it.label else "") +
+                                (f"   ·   {it.split}" if it.split else ""))
+        if it.image:
+            pixmap = QPixmap(it.image)
+            if not pixmap.isNull():
+                side = min(self.image_label.width(), self.image_label.height(), 320)
+                scaled = pixmap.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
+                                       Qt.TransformationMode.FastTransformation if pixmap.width() < 64
+                                       else Qt.TransformationMode.SmoothTransformation)
+                self.image_label.setPixmap(scaled)
+            else:
+                self.image_label.setText("Image cannot be shown")
+        else:
+            self.image_label.setPixmap(QPixmap())
+            self.image_label.setText("No image for this item")
+        self.text_view.setPlainText(it.text or "(no text for this item)")
+        self.audio_view.show_clip(it.audio)
+
+    def current_item(self):
+        index = self.table.currentIndex()
+        return self.model.item(self.proxy.mapToSource(index).row()) if index.isValid() else None
+
+
+def _cell(value) -> QTableWidgetItem:
+    item = QTableWidgetItem(f"{value:,}")
+    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return item
+
+
+__all__ = ["DataPanel", "COLUMNS"]

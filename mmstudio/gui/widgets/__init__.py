@@ -1,0 +1,1 @@
+"""Reusable widgets: item table model, thumbnails, audio view, charts."""

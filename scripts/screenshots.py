@@ -1,0 +1,60 @@
+"""Screenshots of the studio as a user sees it: run under a real X server (xvfb-run).
+
+    xvfb-run -a -s "-screen 0 1440x900x24" .venv/bin/python scripts/screenshots.py OUTDIR [DATASET...]
+
+Opens each dataset in a real window, waits for the scan and thumbnails, selects an item, and
+saves OUTDIR/data-<name>.png. Defaults to the shared datasets when none are given.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+DEFAULTS = ["digits/pairs.csv", "digits/audio", "clipart/captions.csv", "prompts/transcripts.csv",
+            "demo/manifest.csv"]
+
+
+def wait(app, seconds: float, until=None) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        if until is not None and until():
+            return
+        time.sleep(0.02)
+
+
+def main() -> int:
+    out = Path(sys.argv[1])
+    out.mkdir(parents=True, exist_ok=True)
+    targets = sys.argv[2:] or [str(SHARED / d) for d in DEFAULTS]
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from mmstudio.gui.app import create_application
+    from mmstudio.gui.main_window import MainWindow
+
+    app = create_application()
+    window = MainWindow()
+    window.show()
+    wait(app, 1.0)
+    for target in targets:
+        loaded = []
+        window.data_panel.dataset_loaded.connect(loaded.append)
+        window.open_paths([target])
+        wait(app, 60, until=lambda: bool(loaded))
+        window.data_panel.dataset_loaded.disconnect(loaded.append)
+        panel = window.data_panel
+        if panel.model.rowCount() > 3:
+            panel.table.selectRow(3)
+        wait(app, 2.5)
+        name = target.rstrip("/").replace(str(SHARED) + os.sep, "").replace("/", "-").replace(".", "-")
+        path = out / f"data-{name}.png"
+        window.grab().save(str(path))
+        print(path)
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
