@@ -42,7 +42,7 @@ def main() -> int:
         loaded = []
         window.data_panel.dataset_loaded.connect(loaded.append)
         window.open_paths([target])
-        wait(app, 60, until=lambda: bool(loaded))
+        wait(app, 60, until=lambda got=loaded: bool(got))
         window.data_panel.dataset_loaded.disconnect(loaded.append)
         panel = window.data_panel
         if panel.model.rowCount() > 3:

@@ -5,9 +5,19 @@ import os
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QMainWindow, QMessageBox, QStackedWidget, QStyle,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QStyle,
+    QWidget,
+)
 
 from mmstudio import __version__
 from mmstudio.gui.panels.data_panel import DataPanel
@@ -78,7 +88,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view_menu = self.menuBar().addMenu("&View")
         for row, name in enumerate(self.panels):
-            self._action(view_menu, name, lambda r=row: self.show_panel(r), f"Ctrl+{row + 1}")
+            self._action(view_menu, name, lambda _checked=False, r=row: self.show_panel(r), f"Ctrl+{row + 1}")
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&Keyboard Shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents)
         self._action(help_menu, "&About MMStudio", self.show_about)

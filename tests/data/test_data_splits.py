@@ -50,7 +50,9 @@ def test_same_seed_same_split_other_seed_other_split():
     first, _ = assign_splits(items, SplitSpec(seed=7))
     again, _ = assign_splits(list(reversed(items)), SplitSpec(seed=7))  # order does not matter
     other, _ = assign_splits(items, SplitSpec(seed=8))
-    by_id = lambda its: {it.id: it.split for it in its}
+    def by_id(its):
+        return {it.id: it.split for it in its}
+
     assert by_id(first) == by_id(again)
     assert by_id(first) != by_id(other)
     assert _per_class(first) == _per_class(other)  # both still stratified

@@ -9,11 +9,29 @@ import os
 
 from PySide6.QtCore import QObject, QSortFilterProxyModel, Qt, Signal, Slot
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFormLayout, QFrame,
-                               QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar,
-                               QPushButton, QSpinBox, QSplitter, QTableView, QTableWidget,
-                               QTableWidgetItem, QTabWidget, QTextBrowser, QVBoxLayout, QWidget)
-from superqt.utils import thread_worker
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
 from mmstudio.config import COLUMN_ROLES, LAYOUTS, DatasetSpec, SplitSpec
 from mmstudio.data import MODALITIES, Dataset, open_dataset
@@ -21,6 +39,7 @@ from mmstudio.gui.widgets.audio_view import AudioView
 from mmstudio.gui.widgets.charts import BarChart
 from mmstudio.gui.widgets.item_model import COLUMNS, ItemTableModel
 from mmstudio.gui.widgets.thumbnails import ThumbnailCache
+from mmstudio.gui.workers import run_in_thread
 
 
 class _ScanProgress(QObject):
@@ -196,12 +215,8 @@ class DataPanel(QWidget):
         self.progress.setVisible(True)
         self.apply_button.setEnabled(False)
         sink = self._progress_sink
-        worker = thread_worker(open_dataset, start_thread=False)(
-            spec, progress=lambda f, msg: sink.changed.emit(f, msg))
-        worker.returned.connect(self._on_scanned)
-        worker.errored.connect(self._on_scan_failed)
-        self._worker = worker
-        worker.start()
+        self._worker = run_in_thread(open_dataset, spec, progress=lambda f, msg: sink.changed.emit(f, msg),
+                                     on_done=self._on_scanned, on_error=self._on_scan_failed)
 
     def is_busy(self) -> bool:
         return self._worker is not None

@@ -6,9 +6,9 @@ import os
 import pyqtgraph as pg
 from PySide6.QtCore import QUrl, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStyle, QVBoxLayout, QWidget
-from superqt.utils import thread_worker
 
 from mmstudio.data.preview import audio_preview
+from mmstudio.gui.workers import run_in_thread
 
 
 class AudioView(QWidget):
@@ -65,11 +65,8 @@ class AudioView(QWidget):
             self._image.clear()
             return
         self.caption.setText(os.path.basename(path) + " — loading…")
-        worker = thread_worker(audio_preview, start_thread=False)(path)
-        worker.returned.connect(self._on_preview)
-        worker.errored.connect(lambda exc, p=path: self._on_error(p, exc))
-        self._worker = worker
-        worker.start()
+        self._worker = run_in_thread(audio_preview, path, on_done=self._on_preview,
+                                     on_error=lambda exc, p=path: self._on_error(p, exc))
 
     @Slot(object)
     def _on_preview(self, p: dict) -> None:

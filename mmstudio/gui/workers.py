@@ -1,0 +1,39 @@
+"""Running blocking work off the GUI thread with superqt, with errors delivered as values.
+
+superqt re-raises a worker's exception in the event loop; wrapping the call turns an expected
+failure (a bad file, a path that is not a dataset) into a message for the user instead.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from superqt.utils import thread_worker
+
+
+class _Failed:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def _guarded(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:  # delivered to on_error on the GUI thread
+        return _Failed(exc)
+
+
+def run_in_thread(fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None],
+                  on_error: Callable[[BaseException], None], **kwargs: Any):
+    """Start ``fn(*args, **kwargs)`` in a worker thread; exactly one callback runs on the GUI thread."""
+    worker = thread_worker(_guarded, start_thread=False)(fn, *args, **kwargs)
+
+    def deliver(result: Any) -> None:
+        if isinstance(result, _Failed):
+            on_error(result.error)
+        else:
+            on_done(result)
+
+    worker.returned.connect(deliver)
+    worker.start()
+    return worker

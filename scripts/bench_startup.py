@@ -1,0 +1,125 @@
+"""Benchmark: how fast the studio window appears, and how fast a 10,000-item dataset is inspected.
+
+Usage (from the repository root):
+
+    .venv/bin/python scripts/bench_startup.py                 # offscreen Qt (no DISPLAY)
+    xvfb-run -a -s "-screen 0 1440x900x24" .venv/bin/python scripts/bench_startup.py
+    .venv/bin/python scripts/bench_startup.py --runs 10 --skip-inspect
+
+1. Window on screen: ``python -m mmstudio`` is launched exactly as a user does (no arguments)
+   with MMSTUDIO_STARTUP_PROBE=<file> and MMSTUDIO_STARTUP_PROBE_QUIT=1; when the main window is
+   first shown the app writes "<unix time> <1 if torch was imported else 0>" to the file and
+   quits. Start-up = probe time - the time just before Popen. One warm-up run (which fills the OS
+   file caches) is not counted. Goal: 1.5 s, with torch not imported before the window shows.
+2. Inspect: ``mmstudio inspect PATH --json`` as a subprocess on shared/datasets/digits/pairs.csv
+   (10,000 items) if present, else on a generated 10,000-item dataset; plus in-process timing of
+   ``mmstudio.data.open_dataset`` to separate interpreter start-up from scanning.
+   Goals: < 10 s (issue 2) and < 3 s (issue 7).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DIGITS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "digits" / "pairs.csv"
+STARTUP_GOAL_S = 1.5
+INSPECT_GOALS_S = {"issue 2": 10.0, "issue 7": 3.0}
+
+
+def launch_once(env: dict[str, str], timeout: float) -> tuple[float, int]:
+    """Start the studio once; returns (seconds until the window showed, torch imported 0/1)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / "probe.txt"
+        env = {**env, "MMSTUDIO_STARTUP_PROBE": str(probe), "MMSTUDIO_STARTUP_PROBE_QUIT": "1"}
+        t0 = time.time()
+        proc = subprocess.run([sys.executable, "-m", "mmstudio"], cwd=REPO, env=env, timeout=timeout,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if not probe.is_file():
+            sys.exit(f"mmstudio exited ({proc.returncode}) without writing the probe:\n{proc.stderr[-2000:]}")
+        shown, torch = probe.read_text().split()
+        return float(shown) - t0, int(torch)
+
+
+def bench_window(runs: int, timeout: float) -> None:
+    env = dict(os.environ)
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        platform = f"real X server (DISPLAY={env.get('DISPLAY') or env.get('WAYLAND_DISPLAY')})"
+        env.pop("QT_QPA_PLATFORM", None)
+    else:
+        platform = "QT_QPA_PLATFORM=offscreen (no DISPLAY)"
+        env["QT_QPA_PLATFORM"] = "offscreen"
+    print(f"== Window on screen: python -m mmstudio, {platform}")
+    warm, _ = launch_once(env, timeout)
+    print(f"   warm-up run (not counted, fills OS file caches): {warm:.2f} s")
+    results = [launch_once(env, timeout) for _ in range(runs)]
+    times = [t for t, _ in results]
+    print(f"   runs: {runs}  " + " ".join(f"{t:.2f}" for t in times))
+    print(f"   min {min(times):.2f} s  median {statistics.median(times):.2f} s  max {max(times):.2f} s"
+          f"  goal {STARTUP_GOAL_S} s -> {'OK' if statistics.median(times) <= STARTUP_GOAL_S else 'OVER'}")
+    torch_flags = {flag for _, flag in results}
+    print(f"   torch imported before the window showed: {max(torch_flags)} (must be 0)"
+          f" -> {'OK' if torch_flags == {0} else 'FAIL'}")
+
+
+def synth_dataset(root: Path, n: int = 10_000) -> Path:
+    """A 10-class image+audio+text manifest dataset of n items, via tests/synth.py."""
+    sys.path.insert(0, str(REPO))
+    from tests.synth import make_triplet_dataset
+
+    print(f"   generating {n:,} items under {root} (one-off, not timed) ...")
+    return make_triplet_dataset(root, classes=10, per_class=n // 10)
+
+
+def verdict(seconds: float) -> str:
+    return ", ".join(f"{k} < {g:g} s {'OK' if seconds < g else 'OVER'}" for k, g in INSPECT_GOALS_S.items())
+
+
+def bench_inspect(tmp: Path) -> None:
+    path = SHARED_DIGITS if SHARED_DIGITS.is_file() else synth_dataset(tmp / "synth")
+    print(f"== Inspect: {path}")
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "mmstudio", "inspect", str(path), "--json"],
+                          cwd=REPO, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode:
+        sys.exit(f"mmstudio inspect failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    summary = json.loads(proc.stdout)
+    print(f"   subprocess `mmstudio inspect --json`: {summary['items']:,} items, "
+          f"{len(summary['problems'])} problems, {wall:.2f} s  ({verdict(wall)})")
+
+    t0 = time.perf_counter()
+    from mmstudio.data import open_dataset
+    t_import = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ds = open_dataset(str(path))
+    t_scan = time.perf_counter() - t0
+    print(f"   in-process: import mmstudio.data {t_import:.2f} s, open_dataset {t_scan:.2f} s "
+          f"({len(ds.items):,} items); interpreter+imports+JSON ~ {wall - t_scan:.2f} s of the subprocess")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=5, help="counted window launches (default 5)")
+    ap.add_argument("--timeout", type=float, default=60.0, help="seconds per launch before giving up")
+    ap.add_argument("--skip-window", action="store_true")
+    ap.add_argument("--skip-inspect", action="store_true")
+    args = ap.parse_args()
+    print(f"MMStudio start-up benchmark  (python {sys.version.split()[0]}, {os.cpu_count()} CPUs)")
+    if not args.skip_window:
+        bench_window(args.runs, args.timeout)
+    if not args.skip_inspect:
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_inspect(Path(tmp))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
