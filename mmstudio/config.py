@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
+
+import tomllib
 
 SCHEMA_VERSION = 1
 
@@ -62,7 +64,7 @@ class DatasetSpec:
         # Freeze the mapping so a spec can be hashed and shared across threads safely.
         object.__setattr__(self, "columns", dict(self.columns))
 
-    def replace(self, **changes: Any) -> "DatasetSpec":
+    def replace(self, **changes: Any) -> DatasetSpec:
         return dataclasses.replace(self, **changes)
 
 
@@ -152,7 +154,7 @@ class ModelSpec:
         for name in ("fusion_options",):
             object.__setattr__(self, name, dict(getattr(self, name)))
 
-    def replace(self, **changes: Any) -> "ModelSpec":
+    def replace(self, **changes: Any) -> ModelSpec:
         return dataclasses.replace(self, **changes)
 
 
@@ -193,7 +195,7 @@ class TrainSpec:
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be at least 1")
 
-    def replace(self, **changes: Any) -> "TrainSpec":
+    def replace(self, **changes: Any) -> TrainSpec:
         return dataclasses.replace(self, **changes)
 
 
@@ -207,21 +209,21 @@ class RunConfig:
     train: TrainSpec = field(default_factory=TrainSpec)
     name: str = ""
 
-    def replace(self, **changes: Any) -> "RunConfig":
+    def replace(self, **changes: Any) -> RunConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema_version": SCHEMA_VERSION, **to_dict(self)}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "RunConfig":
+    def from_dict(cls, data: Mapping[str, Any]) -> RunConfig:
         return from_dict(cls, migrate(dict(data)))
 
     def to_toml(self) -> str:
         return dumps_toml(self.to_dict())
 
     @classmethod
-    def from_toml(cls, text: str) -> "RunConfig":
+    def from_toml(cls, text: str) -> RunConfig:
         return cls.from_dict(loads_toml(text))
 
     def save(self, path: str) -> None:
@@ -235,7 +237,7 @@ class RunConfig:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: str) -> "RunConfig":
+    def load(cls, path: str) -> RunConfig:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
         if str(path).endswith(".json"):
