@@ -3,7 +3,7 @@ mutated rows and many rows either load or give clear problems; no other exceptio
 open_dataset, and memory stays bounded.
 
 A million rows (issue 8's figure) took 15 s and 700 MB peak memory on this 2-core machine, too
-slow for the suite; the 100,000-row test below runs the same code and bounds its time and memory.
+slow for the suite; the 100,000-row test below runs the same code and bounds its memory.
 """
 from __future__ import annotations
 
@@ -136,7 +136,7 @@ def test_mutated_manifests(triplets, seed):
             assert all(it.modalities for it in ds.items)
 
 
-def test_100k_rows_load_in_bounded_time_and_memory(tmp_path):
+def test_100k_rows_load_in_bounded_memory(tmp_path):
     path = tmp_path / "many.csv"
     with open(path, "w", encoding="utf-8") as fh:
         fh.write("id,text,label\n")
@@ -153,7 +153,8 @@ def test_100k_rows_load_in_bounded_time_and_memory(tmp_path):
     assert result["items"] == 100_000 and result["problems"] == 0
     assert result["splits"] == {"train": 80_000, "val": 10_000, "test": 10_000}
     assert result["rss_mb"] < 400  # about 100 MB here (a million rows: 700 MB)
-    assert result["s"] < 20  # about 1 s here
+    # Its time (about 1 s here) is printed by scripts/bench_startup.py-style benchmarks, not asserted:
+    # timings on a shared CI machine are not a pass/fail signal.
 
 
 def test_a_manifest_of_many_broken_rows_reports_each(triplets):
