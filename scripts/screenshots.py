@@ -52,6 +52,11 @@ def main() -> int:
         path = out / f"data-{name}.png"
         window.grab().save(str(path))
         print(path)
+        if panel.dataset and panel.dataset.problems:  # and the list of what could not be used
+            panel.tabs.setCurrentIndex(2)
+            wait(app, 0.3)
+            window.grab().save(str(out / f"data-{name}-problems.png"))
+            panel.tabs.setCurrentIndex(0)
     window.close()
     return 0
 

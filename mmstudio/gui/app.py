@@ -71,4 +71,6 @@ def _write_probe(path: str, app) -> None:
     app.processEvents()
     Path(path).write_text(f"{time.time()} {int('torch' in sys.modules)}\n")
     if os.environ.get("MMSTUDIO_STARTUP_PROBE_QUIT"):
-        app.quit()
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(0, app.quit)  # shown inside window.show(): the event loop starts after
