@@ -176,6 +176,9 @@ class DataPanel(QWidget):
         upper.addWidget(detail)
         upper.addWidget(side)
         upper.setSizes([640, 360, 380])
+        for index, stretch in enumerate((3, 2, 2)):
+            upper.setStretchFactor(index, stretch)
+        left.setMinimumWidth(420)
         layout = QVBoxLayout(self)
         layout.addLayout(head)
         layout.addWidget(upper, 1)
@@ -247,8 +250,10 @@ class DataPanel(QWidget):
             self.table.selectRow(0)
         self.dataset_loaded.emit(ds)
         errors = len(ds.errors())
-        self.status.emit(f"Loaded {len(ds.items):,} items ({ds.layout}); "
-                         f"{errors} problem{'s' if errors != 1 else ''} found")
+        warnings = len(ds.problems) - errors
+        self.status.emit(f"Loaded {len(ds.items):,} items ({ds.layout}); {errors} unusable "
+                         f"input{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
+                         + (" — see the Problems tab" if ds.problems else ""))
 
     def _show_summary(self, ds: Dataset) -> None:
         counts = ds.modality_counts()

@@ -24,7 +24,7 @@ class BarChart(pg.PlotWidget):
             self._bars = None
         names = list(values)
         axis = self.getAxis("bottom")
-        step = max(1, len(names) // 25)  # keep labels legible with many classes
+        step = max(1, -(-len(names) // 12))  # at most ~12 names under the bars, so they never overlap
         axis.setTicks([[(i, n.rsplit("/", 1)[-1][:12]) for i, n in enumerate(names) if i % step == 0]])
         axis.setStyle(tickTextOffset=4)
         if not names:
@@ -32,5 +32,6 @@ class BarChart(pg.PlotWidget):
         self._bars = pg.BarGraphItem(x=list(range(len(names))), height=list(values.values()), width=0.7,
                                      brush=color)
         self.addItem(self._bars)
+        self.setToolTip("\n".join(f"{n}: {v:g}" for n, v in list(values.items())[:40]))
         self.setXRange(-0.6, len(names) - 0.4, padding=0)
         self.setYRange(0, max(values.values()) * 1.1 or 1, padding=0)
