@@ -14,6 +14,10 @@ def main(argv: list[str] | None = None) -> int:
     from mmstudio import cli
 
     if argv and (argv[0] in cli.COMMANDS or argv[0] in ("-h", "--help", "--version")):
+        import signal
+
+        if hasattr(signal, "SIGPIPE"):  # `mmstudio eval ... | head` ends quietly, like other tools
+            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         return cli.main(argv)
     from mmstudio.gui.app import run
 
