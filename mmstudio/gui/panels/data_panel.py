@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QTableView,
@@ -108,7 +109,9 @@ class DataPanel(QWidget):
         form = QFormLayout(options)
         form.addRow("Layout", self.layout_combo)
         form.addRow("Label pattern", self.pattern_edit)
-        form.addRow("Split (when the data has none)", ratios)
+        form.addRow("Split", ratios)
+        for spin in (*self.ratio_spins, self.seed_spin):
+            spin.setToolTip("Used when the data has no split column: stratified by label, reproducible by seed")
         form.addRow(self.apply_button)
 
         self.filter_edit = QLineEdit()
@@ -137,11 +140,15 @@ class DataPanel(QWidget):
         self.image_label = QLabel("No image")
         self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image_label.setMinimumSize(200, 160)
+        # Ignored: the shown pixmap must not push the label (and the window) wider.
+        self.image_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.image_label.setFrameShape(QFrame.Shape.StyledPanel)
         self.text_view = QTextBrowser()
         self.text_view.setMaximumHeight(90)
         self.item_title = QLabel("")
         self.item_title.setObjectName("headline")
+        self.item_title.setWordWrap(True)
+        self.item_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.audio_view = AudioView()
         detail = QWidget()
         detail_layout = QVBoxLayout(detail)
@@ -178,7 +185,7 @@ class DataPanel(QWidget):
         upper.setSizes([640, 360, 380])
         for index, stretch in enumerate((3, 2, 2)):
             upper.setStretchFactor(index, stretch)
-        left.setMinimumWidth(420)
+        left.setMinimumWidth(380)
         layout = QVBoxLayout(self)
         layout.addLayout(head)
         layout.addWidget(upper, 1)

@@ -24,7 +24,7 @@ class BarChart(pg.PlotWidget):
             self._bars = None
         names = list(values)
         axis = self.getAxis("bottom")
-        step = max(1, -(-len(names) // 12))  # at most ~12 names under the bars, so they never overlap
+        step = max(1, -(-len(names) // 10))  # at most ~10 names under the bars, so they never overlap
         axis.setTicks([[(i, n.rsplit("/", 1)[-1][:12]) for i, n in enumerate(names) if i % step == 0]])
         axis.setStyle(tickTextOffset=4)
         if not names:
