@@ -156,17 +156,8 @@ def _train(args: argparse.Namespace) -> int:
     control = engine.Control()
     previous = signal.signal(signal.SIGINT, lambda *_: (control.stop(),
                                                         signal.signal(signal.SIGINT, previous)))
-    gen = engine.train(run, args.out, control=control, resume=args.resume)
-    while True:
-        try:
-            event = next(gen)
-        except StopIteration as stop:
-            result = stop.value
-            break
-        if args.json:
-            print(json.dumps(event.as_dict()), flush=True)
-        else:
-            _print_event(event)
+    show = (lambda e: print(json.dumps(e.as_dict()), flush=True)) if args.json else _print_event
+    result = engine.drive(engine.train(run, args.out, control=control, resume=args.resume), show)
     signal.signal(signal.SIGINT, previous)
     if not args.json:
         print(f"bundle: {result.bundle} ({result.reason}, {result.seconds:.1f} s)")

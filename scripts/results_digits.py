@@ -34,16 +34,12 @@ FUSIONS = ["early", "concat", "weighted_sum", "product", "gated", "attention", "
 
 def train_and_eval(name: str, run: RunConfig, dataset, out: str) -> dict:
     t0 = time.monotonic()
-    gen = engine.train(run, os.path.join(out, name), dataset=dataset)
-    while True:
-        try:
-            event = next(gen)
-        except StopIteration as stop:
-            result = stop.value
-            break
+    def show(event) -> None:
         if type(event).__name__ == "EpochDone":
             print(f"  [{name}] epoch {event.epoch}: loss {event.train_loss:.4f} "
                   f"({event.seconds:.1f} s)", flush=True)
+
+    result = engine.drive(engine.train(run, os.path.join(out, name), dataset=dataset), show)
     wall = time.monotonic() - t0
     metrics = engine.evaluate(result.bundle, dataset, split="test")
     train_s = sum(h["seconds"] for h in result.history)

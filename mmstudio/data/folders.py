@@ -139,13 +139,12 @@ def _stem(path: str, base: str) -> str:
     return rel.replace(os.sep, "/")
 
 
-def _walk_files(folder: str, recursive: bool = True) -> list[str]:
-    out: list[str] = []
+def _iter_files(folder: str, recursive: bool = True):
+    """Files under ``folder`` (hidden ones and unreadable folders skipped, links not followed)."""
     stack = [folder]
     while stack:
-        current = stack.pop()
         try:
-            entries = sorted(os.scandir(current), key=lambda e: e.name)
+            entries = sorted(os.scandir(stack.pop()), key=lambda e: e.name)
         except OSError:
             continue
         for entry in entries:
@@ -155,23 +154,13 @@ def _walk_files(folder: str, recursive: bool = True) -> list[str]:
                 if recursive:
                     stack.append(entry.path)
             elif entry.is_file():
-                out.append(entry.path)
-    return sorted(out)
+                yield entry
+
+
+def _walk_files(folder: str, recursive: bool = True) -> list[str]:
+    return sorted(entry.path for entry in _iter_files(folder, recursive))
 
 
 def holds_media(folder: str) -> bool:
     """Whether any image, audio or text file lies under ``folder`` (stops at the first)."""
-    stack = [folder]
-    while stack:
-        try:
-            entries = list(os.scandir(stack.pop()))
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                stack.append(entry.path)
-            elif modality_of(entry.name):
-                return True
-    return False
+    return any(modality_of(entry.name) for entry in _iter_files(folder))

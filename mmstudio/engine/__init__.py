@@ -46,6 +46,7 @@ _NAMES = {
     "RunFinished": "mmstudio.engine.events",
     "RunResult": "mmstudio.engine.events",
     "Control": "mmstudio.engine.events",
+    "drive": "mmstudio.engine.events",
 }
 
 __all__ = list(sorted(_NAMES))

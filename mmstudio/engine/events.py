@@ -134,3 +134,18 @@ class Control:
     def wait_while_paused(self, timeout: float = 0.5) -> bool:
         """Block up to ``timeout`` seconds while paused; True when no longer paused."""
         return self._running.wait(timeout)
+
+
+def drive(events, on_event=None):
+    """Run a training generator to its end, handing each event to ``on_event``; returns its result.
+
+    ``engine.train`` returns its RunResult through StopIteration: this is the one place that
+    unpacks it, for the CLI and scripts that do not need to interleave anything else.
+    """
+    while True:
+        try:
+            event = next(events)
+        except StopIteration as stop:
+            return stop.value
+        if on_event is not None:
+            on_event(event)
