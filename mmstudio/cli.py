@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-pattern", default=None, help="regex with (?P<label>...) for file-name labels")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     _engine_parsers(sub)
+    sub.add_parser("bench", add_help=False, help="training speed beside the bare-loop limit "
+                                                 "(scripts/bench_train.py --help; source checkout)")
     return parser
 
 
@@ -242,7 +244,31 @@ def _pair(text: str) -> tuple[str, str]:
     return name, role
 
 
+@command("bench")
+def _bench_parsed(args: argparse.Namespace) -> int:  # main() sends "bench ARGS" to _bench first
+    return _bench([])
+
+
+def _bench(argv: list[str]) -> int:
+    """``mmstudio bench ARGS``: scripts/bench_train.py of a source checkout, its options as is."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "bench_train.py"
+    if not path.is_file():
+        print(f"mmstudio bench: error: {path} not found (bench needs a source checkout)",
+              file=sys.stderr)
+        return 2
+    spec = importlib.util.spec_from_file_location("mmstudio_bench_train", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:  # its options are the script's own
+        return _bench(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
