@@ -48,13 +48,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--limit", type=int, default=0,
                    help="train on the first N train items only (0: all)")
     p.add_argument("--batch", type=int, default=0, help="default 256 on CUDA, 64 on CPU")
+    p.add_argument("--model", choices=["auto", "large", "small"], default="auto",
+                   help="large: limit.py's shape (default on CUDA); small: the CPU one")
     p.add_argument("--text", default="transformer", help="text encoder (transformer, bag, ...)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's choice)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (both sides)")
     p.add_argument("--generate", type=int, default=0,
                    help="ignore --data and generate this many JPEG/TXT/WAV items")
     p.add_argument("--bare-steps", type=int, default=0, help="timed bare-loop steps (default "
-                                                              "30 on CUDA, 10 on CPU)")
+                                                              "30 on CUDA, 20 on CPU)")
     p.add_argument("--yardstick", action="store_true",
                    help="also run ../shared/bench/limit.py's compute table (its own model)")
     p.add_argument("--out", help="run folder (default: a temporary one, removed afterwards)")
@@ -70,7 +72,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def make_run(data_path: str, cuda: bool, args: argparse.Namespace):
     from mmstudio.config import AudioSpec, DatasetSpec, ImageSpec, ModelSpec, RunConfig, TextSpec, TrainSpec
 
-    if cuda:  # the shape of ../shared/bench/limit.py
+    large = args.model == "large" or (args.model == "auto" and cuda)
+    if large:  # the shape of ../shared/bench/limit.py
         model = ModelSpec(
             modalities=("image", "text", "audio"),
             image=ImageSpec("resnet18", size=128, channels=3),
@@ -87,7 +90,7 @@ def make_run(data_path: str, cuda: bool, args: argparse.Namespace):
             text=TextSpec(args.text, max_tokens=32),
             audio=AudioSpec("mel_cnn"),
             fusion="concat", dim=128)
-    batch = args.batch or (256 if cuda else 64)
+    batch = args.batch or (256 if large else 64)
     train = TrainSpec(epochs=args.epochs, batch_size=batch, val_split="none",
                       device="cuda" if cuda else "cpu", num_threads=args.threads,
                       compile=args.compile, log_every_s=5.0)
@@ -308,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{f'later epochs 2-{epochs[-1].epoch}':<50}{later_sps:>11.0f}"
               f"{sum(e.seconds for e in later):>9.1f}")
 
-        steps = args.bare_steps or (30 if cuda else 10)
+        steps = args.bare_steps or (30 if cuda else 20)
         bare_sps, bare_ms, k = bare_loop(info["result"].bundle, batch, steps,
                                          warm=5 if cuda else 3, compile_=args.compile)
         label = f"bare loop, same model, inputs on {device.type} (median of {k})"
