@@ -21,7 +21,9 @@ from PySide6.QtWidgets import (
 
 from mmstudio import __version__
 from mmstudio.gui.panels.data_panel import DataPanel
+from mmstudio.gui.panels.model_panel import ModelPanel
 from mmstudio.gui.panels.pending import PendingPanel
+from mmstudio.gui.panels.train_panel import TrainPanel
 
 MANIFEST_FILTER = "Datasets (*.csv *.tsv *.jsonl *.ndjson *.txt);;All files (*)"
 
@@ -37,12 +39,12 @@ class MainWindow(QMainWindow):
         self.resize(1440, 900)
         self.setAcceptDrops(True)
         self.data_panel = DataPanel()
+        self.model_panel = ModelPanel()
+        self.train_panel = TrainPanel()
         self.panels: dict[str, QWidget] = {
             "Data": self.data_panel,
-            "Model": PendingPanel("Model", "Choose an encoder per modality, a fusion method and a task.",
-                                  "Not built yet. Meanwhile `mmstudio train --help` builds models headless."),
-            "Train": PendingPanel("Train", "Train on the GPU or CPU with live curves, pause, stop and resume.",
-                                  "Not built yet. Meanwhile `mmstudio train` streams the same events as JSON lines."),
+            "Model": self.model_panel,
+            "Train": self.train_panel,
             "Evaluate": PendingPanel("Evaluate", "Accuracy, F1, confusion matrix, per-modality ablation, Recall@K.",
                                      "Not built yet. Meanwhile `mmstudio eval BUNDLE --data PATH --json`."),
             "Query": PendingPanel("Query", "Ask a trained model across modalities: text → images or sounds, "
@@ -55,6 +57,10 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.status_label, 1)
         self.data_panel.status.connect(self.show_status)
         self.data_panel.dataset_loaded.connect(self._on_dataset_loaded)
+        self.data_panel.dataset_loaded.connect(self.model_panel.set_dataset)
+        self.model_panel.status.connect(self.show_status)
+        self.model_panel.start_requested.connect(self._on_start_requested)
+        self.train_panel.status.connect(self.show_status)
         QApplication.instance().installEventFilter(self)
         self._shown_once = False
 
@@ -133,6 +139,15 @@ class MainWindow(QMainWindow):
     def _on_dataset_loaded(self, ds) -> None:
         self.setWindowTitle(f"{os.path.basename(ds.spec.path.rstrip(os.sep))} — MMStudio")
 
+    @Slot(object, object)
+    def _on_start_requested(self, run, dataset) -> None:
+        """Start in the Model panel: switch to Train and start there (one run at a time)."""
+        self.show_panel(list(self.panels).index("Train"))
+        if self.train_panel.running:
+            self.show_status("A run is already training: stop it first")
+            return
+        self.train_panel.start(run, dataset)
+
     def show_shortcuts(self) -> None:
         rows = [("Ctrl+O", "Open a dataset manifest"), ("Ctrl+Shift+O", "Open a dataset folder"),
                 ("F5", "Re-scan the dataset"), ("Ctrl+1 … Ctrl+5", "Data, Model, Train, Evaluate, Query"),
@@ -188,6 +203,16 @@ class MainWindow(QMainWindow):
             self.window_shown.emit()
 
     def closeEvent(self, event) -> None:
+        if self.train_panel.running:
+            answer = QMessageBox.question(
+                self, "Stop training?", "A model is training. Stop it and quit? "
+                "The last checkpoint is kept; the run can be resumed later.",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+            self.show_status("Stopping the run…")
+            self.train_panel.stop_and_wait()
         self.data_panel.audio_view.stop()
         self.data_panel.thumbnails.clear()
         super().closeEvent(event)

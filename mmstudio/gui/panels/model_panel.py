@@ -1,0 +1,431 @@
+"""The Model panel: modalities and their encoders, fusion, task and hyperparameters of one run.
+
+It edits a :class:`RunConfig` (the same one ``run.toml`` holds). Engine names (encoders, fusions,
+parameter counts) load torch, so they are fetched only once a dataset arrives, in a worker thread.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mmstudio.config import MODALITY_NAMES, OPTIMIZERS, TASKS, RunConfig
+from mmstudio.gui.workers import run_in_thread
+
+FUSION_LEVEL = {"early": "early: features meet before one shared network",
+                "late": "late: each modality decides, decisions are averaged"}
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def _spin(lo, hi, value=0, step=1, decimals=None, suffix=""):
+    box = QDoubleSpinBox() if decimals is not None else QSpinBox()
+    if decimals is not None:
+        box.setDecimals(decimals)
+    box.setRange(lo, hi)
+    box.setSingleStep(step)
+    box.setValue(value)
+    if suffix:
+        box.setSuffix(suffix)
+    return box
+
+
+class ModelPanel(QWidget):
+    """Builds a run for the loaded dataset; ``start_requested(RunConfig, Dataset)`` starts it."""
+
+    start_requested = Signal(object, object)
+    status = Signal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dataset = None
+        self._base: RunConfig | None = None
+        self._catalog: dict | None = None
+        self._loading = False
+        self._pending = False
+        self._worker = None
+        self.parameters = 0
+        self._count_timer = QTimer(self, singleShot=True, interval=250)
+        self._count_timer.timeout.connect(self._update_count)
+        self._build()
+        self._set_enabled(False)
+
+    # ---------------------------------------------------------------- layout
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        title = QLabel("<h2>Model</h2>Choose an encoder per modality, a fusion method, a task and "
+                       "how to train.")
+        outer.addWidget(title)
+        self.hint = QLabel("Open a dataset in the Data panel first.")
+        self.hint.setWordWrap(True)
+        outer.addWidget(self.hint)
+        top = QHBoxLayout()
+        self.quick_button = QPushButton("Quick (CPU)")
+        self.quick_button.setToolTip("Small encoders at small sizes, fp32 on the CPU: minutes, not hours")
+        self.accurate_button = QPushButton("Accurate (GPU)")
+        self.accurate_button.setToolTip("Pretrained-size encoders, larger inputs and batches, on CUDA")
+        self.load_button = QPushButton("Load run.toml…")
+        self.save_button = QPushButton("Save run.toml…")
+        self.quick_button.clicked.connect(lambda: self.apply_preset("quick"))
+        self.accurate_button.clicked.connect(lambda: self.apply_preset("accurate"))
+        self.load_button.clicked.connect(self._on_load_clicked)
+        self.save_button.clicked.connect(self._on_save_clicked)
+        for b in (self.quick_button, self.accurate_button, self.load_button, self.save_button):
+            top.addWidget(b)
+        top.addStretch(1)
+        outer.addLayout(top)
+
+        body = QWidget()
+        cols = QHBoxLayout(body)
+        cols.addWidget(self._build_model_box(), 3)
+        cols.addWidget(self._build_train_box(), 2)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        outer.addWidget(scroll, 1)
+
+        bottom = QHBoxLayout()
+        self.count_label = QLabel("Parameters: –")
+        self.problem_label = QLabel("")
+        self.problem_label.setObjectName("problem")
+        self.problem_label.setStyleSheet("color: #b3261e;")
+        self.problem_label.setWordWrap(True)
+        self.start_button = QPushButton("Start training")
+        self.start_button.setDefault(True)
+        self.start_button.clicked.connect(self._on_start_clicked)
+        bottom.addWidget(self.count_label)
+        bottom.addWidget(self.problem_label, 1)
+        bottom.addWidget(self.start_button)
+        outer.addLayout(bottom)
+
+    def _build_model_box(self) -> QWidget:
+        box = QGroupBox("Modalities and encoders")
+        grid = QGridLayout(box)
+        self.include: dict[str, QCheckBox] = {}
+        self.encoder: dict[str, QComboBox] = {}
+        self.encoder_doc: dict[str, QLabel] = {}
+        options = {"image": ("Image size", _spin(16, 512, 28, 4, suffix=" px")),
+                   "text": ("Max tokens", _spin(4, 512, 32, 4)),
+                   "audio": ("Duration", _spin(0.2, 30.0, 1.0, 0.5, decimals=1, suffix=" s"))}
+        self.option = {m: w for m, (_, w) in options.items()}
+        for row, m in enumerate(MODALITY_NAMES):
+            self.include[m] = QCheckBox(m.capitalize())
+            self.encoder[m] = QComboBox()
+            self.encoder_doc[m] = QLabel("")
+            self.encoder_doc[m].setWordWrap(True)
+            self.encoder_doc[m].setStyleSheet("color: palette(mid);")
+            label, widget = options[m]
+            grid.addWidget(self.include[m], 2 * row, 0)
+            grid.addWidget(self.encoder[m], 2 * row, 1)
+            grid.addWidget(QLabel(label), 2 * row, 2)
+            grid.addWidget(widget, 2 * row, 3)
+            grid.addWidget(self.encoder_doc[m], 2 * row + 1, 1, 1, 3)
+            self.include[m].toggled.connect(self._on_changed)
+            self.encoder[m].currentIndexChanged.connect(self._on_changed)
+            widget.valueChanged.connect(self._on_changed)
+        form = QFormLayout()
+        self.dim = _spin(8, 2048, 64, 32)
+        self.dim.setToolTip("Feature size each encoder outputs (the fusion's input)")
+        self.fusion = QComboBox()
+        self.fusion_doc = QLabel("")
+        self.fusion_doc.setWordWrap(True)
+        self.task = QComboBox()
+        self.task.addItems(TASKS)
+        self.task.setToolTip("classify: predict labels; align: a shared embedding space for "
+                             "cross-modal queries; classify+align: both")
+        form.addRow("Embedding size", self.dim)
+        form.addRow("Fusion", self.fusion)
+        form.addRow("", self.fusion_doc)
+        form.addRow("Task", self.task)
+        grid.addLayout(form, 2 * len(MODALITY_NAMES), 0, 1, 4)
+        grid.setRowStretch(2 * len(MODALITY_NAMES) + 1, 1)
+        for w in (self.dim,):
+            w.valueChanged.connect(self._on_changed)
+        self.fusion.currentIndexChanged.connect(self._on_changed)
+        self.task.currentIndexChanged.connect(self._on_changed)
+        return box
+
+    def _build_train_box(self) -> QWidget:
+        box = QGroupBox("Training")
+        form = QFormLayout(box)
+        self.epochs = _spin(1, 10_000, 10)
+        self.batch = _spin(1, 65_536, 64, 16)
+        self.optimizer = QComboBox()
+        self.optimizer.addItems(OPTIMIZERS)
+        self.lr = _spin(1e-6, 10.0, 1e-3, 1e-4, decimals=6)
+        self.weight_decay = _spin(0.0, 1.0, 1e-4, 1e-4, decimals=6)
+        self.dropout = _spin(0.0, 0.9, 0.1, 0.05, decimals=2)
+        self.modality_dropout = _spin(0.0, 0.9, 0.0, 0.05, decimals=2)
+        self.modality_dropout.setToolTip("Chance of hiding one modality of a sample while training, "
+                                         "so the model copes when one is missing")
+        self.device = QComboBox()
+        self.device.addItems(DEVICES)
+        self.seed = _spin(0, 2**31 - 1, 0)
+        rows = [("Epochs", self.epochs), ("Batch size", self.batch), ("Optimiser", self.optimizer),
+                ("Learning rate", self.lr), ("Weight decay", self.weight_decay),
+                ("Dropout", self.dropout), ("Modality dropout", self.modality_dropout),
+                ("Device", self.device), ("Seed", self.seed)]
+        for label, widget in rows:
+            form.addRow(label, widget)
+            signal = getattr(widget, "valueChanged", None) or widget.currentIndexChanged
+            signal.connect(self._on_changed)
+        return box
+
+    def _set_enabled(self, on: bool) -> None:
+        for w in self.findChildren(QGroupBox):
+            w.setEnabled(on)
+        for b in (self.quick_button, self.accurate_button, self.save_button, self.load_button):
+            b.setEnabled(on)
+        self.start_button.setEnabled(on and not self.problems())
+
+    # ---------------------------------------------------------------- dataset and engine names
+    @Slot(object)
+    def set_dataset(self, dataset) -> None:
+        """A dataset was loaded: suggest a first run for it (in a worker: this imports torch)."""
+        self.dataset = dataset
+        self._pending = True
+        self._set_enabled(False)
+        self.hint.setText(f"{len(dataset.items)} items loaded; the model builder opens with this panel.")
+        if self.isVisible():
+            self._suggest()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._pending and not self._loading:
+            self._suggest()
+
+    def _suggest(self) -> None:
+        """Fetch engine names and a suggested run (in a worker: the first use imports torch)."""
+        dataset = self.dataset
+        self._pending = False
+        self._loading = True
+        self.hint.setText(f"Preparing a first model for {len(dataset.items)} items…")
+        self._worker = run_in_thread(_suggest, dataset, on_done=self._on_suggested, on_error=self._on_suggest_failed)
+
+    def _on_suggested(self, result) -> None:
+        run, catalog = result
+        self._loading = False
+        self._catalog = catalog
+        for m, names in catalog["encoders"].items():
+            combo = self.encoder[m]
+            combo.blockSignals(True)
+            combo.clear()
+            for name, doc in names:
+                combo.addItem(name, doc)
+            combo.blockSignals(False)
+        self.fusion.blockSignals(True)
+        self.fusion.clear()
+        for name, doc in catalog["fusions"]:
+            self.fusion.addItem(name, doc)
+        self.fusion.blockSignals(False)
+        have = tuple(self.dataset.modalities)
+        classes = len(self.dataset.class_names)
+        self.hint.setText(f"{len(self.dataset.items)} items · {', '.join(have)} · "
+                          f"{classes} classes. A first model is suggested below.")
+        for m in MODALITY_NAMES:
+            self.include[m].setVisible(True)
+            self.include[m].setEnabled(m in have)
+            if m not in have:
+                self.include[m].setToolTip(f"The dataset has no {m}")
+        self.set_config(run)
+        self._set_enabled(True)
+        self.status.emit("Model: first run suggested")
+        if self._pending:  # another dataset arrived meanwhile
+            self._suggest()
+
+    def _on_suggest_failed(self, error: BaseException) -> None:
+        self._loading = False
+        self.hint.setText(f"Cannot build a model for this dataset: {error}")
+        self.status.emit(f"Model: {error}")
+
+    # ---------------------------------------------------------------- config <-> widgets
+    def set_config(self, run: RunConfig) -> None:
+        self._base = run
+        ms, tr = run.model, run.train
+        have = tuple(self.dataset.modalities) if self.dataset is not None else MODALITY_NAMES
+        mods = ms.modalities or have
+        blocked = [w for w in self.findChildren(QWidget)]
+        for w in blocked:
+            w.blockSignals(True)
+        try:
+            for m in MODALITY_NAMES:
+                self.include[m].setChecked(m in mods and m in have)
+                sub = getattr(ms, m)
+                i = self.encoder[m].findText(sub.encoder)
+                if i >= 0:
+                    self.encoder[m].setCurrentIndex(i)
+            self.option["image"].setValue(ms.image.size)
+            self.option["text"].setValue(ms.text.max_tokens)
+            self.option["audio"].setValue(ms.audio.seconds)
+            self.dim.setValue(ms.dim)
+            for combo, text in ((self.fusion, ms.fusion), (self.task, ms.task),
+                                (self.optimizer, tr.optimizer), (self.device, tr.device)):
+                i = combo.findText(text)
+                if i >= 0:
+                    combo.setCurrentIndex(i)
+            self.epochs.setValue(tr.epochs)
+            self.batch.setValue(tr.batch_size)
+            self.lr.setValue(tr.lr)
+            self.weight_decay.setValue(tr.weight_decay)
+            self.dropout.setValue(tr.dropout)
+            self.modality_dropout.setValue(tr.modality_dropout)
+            self.seed.setValue(tr.seed)
+        finally:
+            for w in blocked:
+                w.blockSignals(False)
+        self._on_changed()
+
+    def config(self) -> RunConfig | None:
+        """The run the widgets describe, or None before a dataset is loaded."""
+        if self._base is None:
+            return None
+        ms, tr = self._base.model, self._base.train
+        mods = tuple(m for m in MODALITY_NAMES if self.include[m].isChecked())
+        model = ms.replace(
+            modalities=mods,
+            image=_sub(ms.image, encoder=self.encoder["image"].currentText() or ms.image.encoder,
+                       size=self.option["image"].value()),
+            text=_sub(ms.text, encoder=self.encoder["text"].currentText() or ms.text.encoder,
+                      max_tokens=self.option["text"].value()),
+            audio=_sub(ms.audio, encoder=self.encoder["audio"].currentText() or ms.audio.encoder,
+                       seconds=round(self.option["audio"].value(), 2)),
+            dim=self.dim.value(), embed_dim=self.dim.value(),
+            fusion=self.fusion.currentText() or ms.fusion, task=self.task.currentText())
+        train = tr.replace(epochs=self.epochs.value(), batch_size=self.batch.value(),
+                           optimizer=self.optimizer.currentText(), lr=self.lr.value(),
+                           weight_decay=self.weight_decay.value(), dropout=self.dropout.value(),
+                           modality_dropout=self.modality_dropout.value(),
+                           device=self.device.currentText(), seed=self.seed.value())
+        return self._base.replace(model=model, train=train)
+
+    def problems(self) -> list[str]:
+        """Why the current combination cannot train (empty when it can)."""
+        run = self.config()
+        if run is None or self.dataset is None:
+            return ["open a dataset first"]
+        mods, task = run.model.modalities, run.model.task
+        out = []
+        if not mods:
+            out.append("include at least one modality: the fusion needs something to fuse")
+        if "align" in task and len(mods) < 2:
+            out.append(f"'{task}' aligns two or more modalities; include another one or choose classify")
+        if "classify" in task and len(self.dataset.class_names) < 2:
+            out.append("classify needs at least two labels; this dataset has "
+                       f"{len(self.dataset.class_names)}; choose align")
+        if run.model.fusion == "product" and len(mods) == 1:
+            pass  # works (the identity), nothing to say
+        return out
+
+    # ---------------------------------------------------------------- reactions
+    @Slot()
+    def _on_changed(self, *_args) -> None:
+        for m, combo in self.encoder.items():
+            self.encoder_doc[m].setText(combo.currentData() or "")
+            on = self.include[m].isChecked()
+            combo.setEnabled(on)
+            self.option[m].setEnabled(on)
+        doc = self.fusion.currentData() or ""
+        name = self.fusion.currentText()
+        level = FUSION_LEVEL.get(name, "mid: each encoder's features meet in the fusion, "
+                                       "then one head" if name else "")
+        self.fusion_doc.setText(f"{doc}<br><i>Where modalities meet — {level}</i>" if doc else "")
+        problems = self.problems()
+        self.problem_label.setText(" · ".join(problems))
+        self.start_button.setEnabled(self._base is not None and not problems)
+        self.start_button.setToolTip("Cannot start: " + "; ".join(problems) if problems else
+                                     "Train this model in the Train panel")
+        if self._base is not None:
+            self._count_timer.start()
+
+    def _update_count(self) -> None:
+        run = self.config()
+        if run is None or not run.model.modalities:
+            self.count_label.setText("Parameters: –")
+            return
+        from mmstudio import engine
+
+        try:
+            n = engine.parameter_count(run, num_classes=max(2, len(self.dataset.class_names)))
+        except Exception as exc:  # noqa: BLE001 - an option the model cannot take: say which
+            self.count_label.setText("Parameters: ?")
+            self.problem_label.setText(f"This model cannot be built: {exc}")
+            self.start_button.setEnabled(False)
+            return
+        # fp32 weights + AdamW's two moments + gradients: 16 bytes per parameter.
+        self.count_label.setText(f"Parameters: {n / 1e6:.2f} M · about {n * 16 / 2**20:.0f} MiB "
+                                 "for weights and optimiser")
+        self.parameters = n
+
+    def apply_preset(self, name: str) -> None:
+        run = self.config()
+        if run is None:
+            return
+        ms, tr = run.model, run.train
+        if name == "quick":
+            model = ms.replace(image=_sub(ms.image, encoder="cnn", size=min(ms.image.size, 32)),
+                               text=_sub(ms.text, encoder="bag"), audio=_sub(ms.audio, encoder="mel_cnn"),
+                               dim=64, fusion="concat")
+            train = tr.replace(epochs=5, batch_size=64, lr=2e-3, device="cpu", precision="fp32")
+        else:
+            model = ms.replace(image=_sub(ms.image, encoder="resnet18", size=max(ms.image.size, 128)),
+                               text=_sub(ms.text, encoder="transformer"),
+                               audio=_sub(ms.audio, encoder="mel_cnn"), dim=256, fusion="attention")
+            train = tr.replace(epochs=30, batch_size=256, lr=1e-3, device="cuda", precision="auto")
+        self.set_config(run.replace(model=model, train=train))
+        self.status.emit(f"Model: preset {'Quick (CPU)' if name == 'quick' else 'Accurate (GPU)'}")
+
+    def save_config(self, path: str) -> None:
+        self.config().save(path)
+        self.status.emit(f"Saved {path}")
+
+    def load_config(self, path: str) -> None:
+        run = RunConfig.load(path)
+        self.set_config(run.replace(dataset=self._base.dataset) if self._base else run)
+        self.status.emit(f"Loaded {path}")
+
+    def _on_save_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save Run", "run.toml", "Run (*.toml *.json)")
+        if path:
+            self.save_config(path)
+
+    def _on_load_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load Run", "", "Run (*.toml *.json)")
+        if path:
+            try:
+                self.load_config(path)
+            except (OSError, ValueError, TypeError, KeyError) as exc:
+                self.problem_label.setText(f"Cannot load {path}: {exc}")
+
+    def _on_start_clicked(self) -> None:
+        run = self.config()
+        if self._count_timer.isActive():  # count now: torch on two threads at once can stall
+            self._count_timer.stop()
+            self._update_count()
+        if run is not None and not self.problems():
+            self.start_requested.emit(run, self.dataset)
+
+
+def _sub(spec, **changes):
+    import dataclasses
+
+    return dataclasses.replace(spec, **changes)
+
+
+def _suggest(dataset):
+    from mmstudio import engine
+
+    return engine.suggest_run(dataset), {"encoders": engine.encoder_names(),
+                                         "fusions": engine.fusion_names()}

@@ -1,0 +1,107 @@
+"""Model and Train panels: build a small image+audio model, train it, pause, resume, stop."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from synth import make_triplet_dataset
+
+from mmstudio.config import RunConfig
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture
+def window(window):
+    """The shared window, with any run still training stopped before it closes."""
+    yield window
+    window.train_panel.stop_and_wait()
+
+
+def _load(window, qtbot, tmp_path):
+    from conftest import drop_and_wait as drop  # tests/gui/conftest.py
+
+    manifest = make_triplet_dataset(tmp_path / "data", classes=3, per_class=8)
+    drop(qtbot, window, window.data_panel, [manifest])
+    panel = window.model_panel
+    window.show_panel(1)
+    qtbot.waitUntil(lambda: panel.start_button.isEnabled(), timeout=60000)
+    return panel
+
+
+def _small_image_audio(panel, epochs=2):
+    panel.include["text"].setChecked(False)
+    panel.include["image"].setChecked(True)
+    panel.include["audio"].setChecked(True)
+    panel.option["image"].setValue(16)
+    panel.option["audio"].setValue(0.5)
+    panel.dim.setValue(16)
+    panel.epochs.setValue(epochs)
+    panel.batch.setValue(4)
+    panel.device.setCurrentText("cpu")
+
+
+def test_build_train_pause_resume(window, qtbot, tmp_path):
+    panel = _load(window, qtbot, tmp_path)
+    _small_image_audio(panel)
+    run = panel.config()
+    assert run.model.modalities == ("image", "audio")
+    assert run.train.epochs == 2 and run.model.dim == 16
+    qtbot.waitUntil(lambda: panel.count_label.text().startswith("Parameters: 0.") or "M" in panel.count_label.text(),
+                    timeout=10000)
+
+    # combinations that cannot work are explained and block Start
+    panel.task.setCurrentText("align")
+    panel.include["audio"].setChecked(False)
+    assert not panel.start_button.isEnabled()
+    assert "align" in panel.problem_label.text()
+    panel.include["image"].setChecked(False)
+    assert "at least one modality" in panel.problem_label.text()
+    panel.include["image"].setChecked(True)
+    panel.include["audio"].setChecked(True)
+    panel.task.setCurrentText("classify")
+    assert panel.start_button.isEnabled()
+
+    # the run saves and loads as run.toml
+    path = str(tmp_path / "run.toml")
+    panel.save_config(path)
+    assert RunConfig.load(path).model.modalities == ("image", "audio")
+    panel.epochs.setValue(7)
+    panel.load_config(path)
+    assert panel.epochs.value() == 2
+
+    train = window.train_panel
+    panel.start_button.click()
+    assert window.stack.currentWidget() is train
+    train.pause()  # acts at the first step
+    qtbot.waitUntil(lambda: train._state == "paused", timeout=60000)
+    assert train.resume_button.isEnabled()
+    train.resume_button.click()
+    qtbot.waitUntil(lambda: train._state == "running", timeout=10000)
+    with qtbot.waitSignal(train.run_finished, timeout=60000) as blocker:
+        pass
+    bundle = blocker.args[0]
+    assert train.reason == "completed"
+    assert os.path.isfile(os.path.join(bundle, "bundle.json"))
+    assert bundle.startswith(os.environ["MMSTUDIO_HOME"])
+    assert train.loss.size >= 2 and train.epochs.size == 2
+    assert len(train.loss_raw.getData()[0]) == train.loss.size
+    assert len(train.epoch_loss_curve.getData()[0]) == 2
+    assert "epoch 2" in train.log.toPlainText()
+
+
+def test_stop_keeps_checkpoint_and_resumes(window, qtbot, tmp_path):
+    panel = _load(window, qtbot, tmp_path)
+    _small_image_audio(panel, epochs=3)
+    train = window.train_panel
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: train.epochs.size >= 1, timeout=60000)
+    train.stop_button.click()
+    qtbot.waitUntil(lambda: not train.running, timeout=60000)
+    assert train.reason == "stopped"
+    assert os.path.isdir(os.path.join(train.out_dir, "checkpoints", "last"))
+    assert train.resume_button.isEnabled()
+    with qtbot.waitSignal(train.run_finished, timeout=60000):
+        train.resume_button.click()
+    assert train.reason == "completed"
+    assert train.epochs.size == 3  # resumed epochs extend the same curves
