@@ -11,7 +11,7 @@ import traceback
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEventLoop, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEventLoop, Qt, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -105,6 +105,7 @@ class TrainPanel(QWidget):
         self.bundle = ""
         self.reason = ""
         self.worker = None
+        self._pool = None
         self.control = None
         self.events: list = []
         self.loss = Buffer(2)  # step, loss
@@ -235,7 +236,14 @@ class TrainPanel(QWidget):
             self.run, self.out_dir, self.control, self.dataset, resume)
         self.worker.yielded.connect(self._on_event)
         self.worker.finished.connect(self._on_worker_finished)
-        self.worker.start()
+        # A fresh thread per run, not the global pool's: torch (pybind11) caches a Python thread
+        # state per OS thread, and a pooled thread reused after its state was freed crashes.
+        if self._pool is not None:
+            self._pool.deleteLater()
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._pool.setExpiryTimeout(0)
+        self._pool.start(self.worker)
         self._timer.start()
         self.progress.setFormat("Preparing data…")
         self._update_buttons()
