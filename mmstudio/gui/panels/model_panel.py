@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
+    QSpacerItem,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -151,7 +153,8 @@ class ModelPanel(QWidget):
         form.addRow("", self.fusion_doc)
         form.addRow("Task", self.task)
         grid.addLayout(form, 2 * len(MODALITY_NAMES), 0, 1, 4)
-        grid.setRowStretch(2 * len(MODALITY_NAMES) + 1, 1)
+        grid.addItem(QSpacerItem(0, 0, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Expanding),
+                     2 * len(MODALITY_NAMES) + 1, 0)
         for w in (self.dim,):
             w.valueChanged.connect(self._on_changed)
         self.fusion.currentIndexChanged.connect(self._on_changed)

@@ -382,7 +382,10 @@ class TrainPanel(QWidget):
         metric = self.epochs.column(2)
         if self.metric_name and np.isfinite(metric).any():
             self.metric_curve.setData(epochs, metric)
-            self.metric_curve.opts["name"] = self.metric_name
+            legend = self.metric_plot.getPlotItem().legend
+            label = legend.getLabel(self.metric_curve) if legend is not None else None
+            if label is not None and label.text != f"val {self.metric_name}":
+                label.setText(f"val {self.metric_name}")
             self.metric_plot.setTitle(f"Validation {self.metric_name} and train loss per epoch")
         self.epoch_loss_curve.setData(epochs, self.epochs.column(1))
         val_loss = self.epochs.column(3)
@@ -393,12 +396,13 @@ class TrainPanel(QWidget):
         self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
 
 
-def _ema(values: np.ndarray, alpha: float = 0.1) -> np.ndarray:
+def _ema(values: np.ndarray, smoothing: float = 0.8) -> np.ndarray:
+    """Debiased exponential moving average (as TensorBoard draws it): no lag from a zero start."""
     out = np.empty_like(values)
-    acc = values[0] if len(values) else 0.0
+    acc = 0.0
     for i, v in enumerate(values):  # a few thousand points at most: cheap at 10 Hz
-        acc = acc + alpha * (v - acc) if i else v
-        out[i] = acc
+        acc = smoothing * acc + (1 - smoothing) * v
+        out[i] = acc / (1 - smoothing ** (i + 1))
     return out
 
 

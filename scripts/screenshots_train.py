@@ -1,0 +1,68 @@
+"""Screenshots of the Model and Train panels: run under a real X server (xvfb-run).
+
+    xvfb-run -a -s "-screen 0 1440x900x24" .venv/bin/python scripts/screenshots_train.py OUTDIR [DATASET]
+
+Opens the dataset (the bundled digits demo by default), saves OUTDIR/model.png, trains the
+suggested model for 6 epochs and saves OUTDIR/train-running.png mid-run and train-done.png.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "resources" / "demo" / "digits" / "manifest.csv"
+
+
+def wait(app, seconds: float, until=None) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        if until is not None and until():
+            return
+        time.sleep(0.02)
+
+
+def main() -> int:
+    out = Path(sys.argv[1])
+    out.mkdir(parents=True, exist_ok=True)
+    target = sys.argv[2] if len(sys.argv) > 2 else str(DEMO)
+    os.environ.setdefault("MMSTUDIO_HOME", tempfile.mkdtemp(prefix="mmstudio-shots-"))
+    sys.path.insert(0, str(ROOT))
+    from mmstudio.gui.app import create_application
+    from mmstudio.gui.main_window import MainWindow
+
+    app = create_application()
+    window = MainWindow()
+    window.show()
+    wait(app, 1.0)
+    loaded = []
+    window.data_panel.dataset_loaded.connect(loaded.append)
+    window.open_paths([target])
+    wait(app, 60, until=lambda: bool(loaded))
+    window.show_panel(1)
+    model = window.model_panel
+    wait(app, 60, until=model.start_button.isEnabled)
+    model.epochs.setValue(6)
+    model.batch.setValue(16)
+    model.device.setCurrentText("cpu")
+    wait(app, 1.5)
+    window.grab().save(str(out / "model.png"))
+    train = window.train_panel
+    model.start_button.click()
+    wait(app, 300, until=lambda: train.epochs.size >= 3 or not train.running)
+    wait(app, 0.3)
+    window.grab().save(str(out / "train-running.png"))
+    wait(app, 600, until=lambda: not train.running)
+    wait(app, 0.5)
+    window.grab().save(str(out / "train-done.png"))
+    print("\n".join(str(out / n) for n in ("model.png", "train-running.png", "train-done.png")))
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
