@@ -105,3 +105,21 @@ def test_stop_keeps_checkpoint_and_resumes(window, qtbot, tmp_path):
         train.resume_button.click()
     assert train.reason == "completed"
     assert train.epochs.size == 3  # resumed epochs extend the same curves
+
+
+def test_closing_during_a_run_asks_then_stops(window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    panel = _load(window, qtbot, tmp_path)
+    _small_image_audio(panel, epochs=50)
+    train = window.train_panel
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: train.loss.size >= 1, timeout=60000)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or QMessageBox.StandardButton.No)
+    window.close()
+    assert asked and window.isVisible() and train.running  # "No" keeps training
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    window.close()
+    assert not train.running and train.reason == "stopped"
+    assert os.path.isdir(os.path.join(train.out_dir, "checkpoints", "last"))

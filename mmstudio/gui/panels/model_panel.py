@@ -142,8 +142,7 @@ class ModelPanel(QWidget):
         self.dim = _spin(8, 2048, 64, 32)
         self.dim.setToolTip("Feature size each encoder outputs (the fusion's input)")
         self.fusion = QComboBox()
-        self.fusion_doc = QLabel("")
-        self.fusion_doc.setWordWrap(True)
+        self.fusion_doc = QLabel("")  # one line each: wrapping made the form row too tall
         self.task = QComboBox()
         self.task.addItems(TASKS)
         self.task.setToolTip("classify: predict labels; align: a shared embedding space for "
