@@ -123,3 +123,17 @@ def test_closing_during_a_run_asks_then_stops(window, qtbot, tmp_path, monkeypat
     window.close()
     assert not train.running and train.reason == "stopped"
     assert os.path.isdir(os.path.join(train.out_dir, "checkpoints", "last"))
+
+
+def test_a_failing_run_shows_advice_not_a_crash(window, qtbot, tmp_path):
+    from mmstudio.config import DatasetSpec
+
+    panel = _load(window, qtbot, tmp_path)
+    _small_image_audio(panel)
+    run = panel.config().replace(dataset=DatasetSpec(str(tmp_path / "gone")))
+    train = window.train_panel
+    train.start(run, dataset=None)
+    qtbot.waitUntil(lambda: not train.running, timeout=60000)
+    assert train.reason == "failed" and not train.error_label.isHidden()
+    assert "Training failed" in train.error_label.text()
+    assert train.start_button.isEnabled()
