@@ -137,3 +137,16 @@ def test_a_failing_run_shows_advice_not_a_crash(window, qtbot, tmp_path):
     assert train.reason == "failed" and not train.error_label.isHidden()
     assert "Training failed" in train.error_label.text()
     assert train.start_button.isEnabled()
+
+
+def test_presets_change_the_model_and_the_count(window, qtbot, tmp_path):
+    panel = _load(window, qtbot, tmp_path)
+    qtbot.waitUntil(lambda: "M" in panel.count_label.text(), timeout=10000)
+    panel.apply_preset("accurate")
+    run = panel.config()
+    assert run.model.image.encoder == "resnet18" and run.train.device == "cuda"
+    qtbot.waitUntil(lambda: panel.parameters > 10_000_000, timeout=10000)
+    panel.apply_preset("quick")
+    run = panel.config()
+    assert run.model.image.encoder == "cnn" and run.train.device == "cpu"
+    qtbot.waitUntil(lambda: panel.parameters < 5_000_000, timeout=10000)
