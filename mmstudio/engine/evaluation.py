@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from mmstudio.engine.cache import Features, prepare
+from mmstudio.engine.events import drive
 from mmstudio.engine.metrics import accuracy, classification_metrics, retrieval_metrics
 
 
@@ -107,20 +108,12 @@ def evaluate(bundle, data, split: str = "test", batch_size: int = 256, ablation:
     names = bundle.class_names or dataset.class_names
     index = {name: i for i, name in enumerate(names)}
     gen = prepare(items, bundle.preprocessor, index)
-    feats = _drain(gen, on_event)
+    feats = drive(gen, on_event)
     result = metrics_from_features(bundle.model, feats, bundle.class_names, device, batch_size,
                                    ablation)
     return {"split": split, "dataset": dataset.spec.path, **result}
 
 
-def _drain(gen, on_event):
-    while True:
-        try:
-            event = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        if on_event is not None:
-            on_event(event)
 
 
 class _null:

@@ -16,7 +16,7 @@ import torch
 
 from mmstudio.engine.bundle import Bundle, BundleError, load_bundle
 from mmstudio.engine.cache import prepare
-from mmstudio.engine.evaluation import _drain
+from mmstudio.engine.events import drive
 
 INDEX_FILE = "index.safetensors"
 
@@ -38,7 +38,7 @@ def build_index(bundle, data, out: str | None = None, split: str = "all", batch_
     items = dataset.items if split == "all" else dataset.subset(split)
     if not items:
         raise ValueError(f"no items to index in {dataset.spec.path} (split {split!r})")
-    feats = _drain(prepare(items, bundle.preprocessor, {}), on_event)
+    feats = drive(prepare(items, bundle.preprocessor, {}), on_event)
     model = bundle.model.eval()
     tensors: dict[str, torch.Tensor] = {}
     for m in model.modalities:

@@ -12,7 +12,8 @@ import torch
 from mmstudio import engine
 from mmstudio.engine.bundle import BundleError, atomic_dir
 from mmstudio.engine.cache import prepare
-from mmstudio.engine.evaluation import _drain, run_model
+from mmstudio.engine.evaluation import run_model
+from mmstudio.engine.events import drive
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def test_round_trip_gives_identical_outputs(trained, tmp_path):
     from mmstudio.data import open_dataset
 
     items = open_dataset(str(trained["manifest"])).subset("test")
-    feats = _drain(prepare(items, first.preprocessor, {}), None)
+    feats = drive(prepare(items, first.preprocessor, {}), None)
     a, b = run_model(first.model, feats), run_model(second.model, feats)
     assert torch.equal(a["logits"], b["logits"])
     assert not any(name.endswith((".pt", ".pkl")) for name in os.listdir(first.path))
