@@ -184,6 +184,7 @@ class TrainSpec:
     num_threads: int = 0  # CPU threads for torch (0: leave torch's choice)
     compile: bool = False
     log_every_s: float = 0.5
+    auto_batch: bool = False  # CUDA: probe for the largest batch that fits (batch_size: start)
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:

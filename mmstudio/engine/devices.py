@@ -44,3 +44,14 @@ def torch_threads(n: int):
         yield
     finally:
         torch.set_num_threads(old)
+
+
+def gpu_info() -> list[dict]:
+    """The CUDA devices: ``[{"index", "name", "memory_bytes"}]`` (empty without CUDA)."""
+    if not torch.cuda.is_available():
+        return []
+    out = []
+    for i in range(torch.cuda.device_count()):
+        props = torch.cuda.get_device_properties(i)
+        out.append({"index": i, "name": props.name, "memory_bytes": int(props.total_memory)})
+    return out
