@@ -73,8 +73,12 @@ def _update(status: dict[str, Any], event) -> None:
     elif name == "EpochDone":
         status["epoch"] = event.epoch
         key, value = headline(event.metrics)
-        if key and (status.get("best_value") is None or value > status["best_value"]):
+        if key and (status.get("best_metric") in (None, "train_loss") or value > status["best_value"]):
             status.update(best_metric=key, best_value=value, best_epoch=event.epoch)
+        elif not key and status.get("best_metric") in (None, "train_loss") and \
+                (status.get("best_value") is None or event.train_loss < status["best_value"]):
+            # no validation split: the lowest training loss stands in (lower is better)
+            status.update(best_metric="train_loss", best_value=event.train_loss, best_epoch=event.epoch)
         status["train_loss"] = event.train_loss
     elif name == "RunFinished":
         status.update(status="completed" if event.reason in ("completed", "early_stopping",

@@ -5,6 +5,8 @@ parameter counts) load torch, so they are fetched only once a dataset arrives, i
 """
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -16,6 +18,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -25,12 +28,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mmstudio.config import MODALITY_NAMES, OPTIMIZERS, TASKS, RunConfig
+from mmstudio.config import MODALITY_NAMES, OPTIMIZERS, PRECISIONS, SCHEDULES, TASKS, RunConfig
+from mmstudio.gui.widgets.fusion_diagram import FusionDiagram
 from mmstudio.gui.workers import run_in_thread
 
 FUSION_LEVEL = {"early": "early: features meet before one shared network",
                 "late": "late: each modality decides, decisions are averaged"}
 DEVICES = ("auto", "cpu", "cuda")
+#: Encoders whose depth the "Layers" option sets, and their default depth.
+LAYERED = {"gru": 1, "lstm": 1, "transformer": 2, "mel_lstm": 1}
+WEIGHTS_FILTER = "Weights (*.safetensors *.pt *.pth);;All files (*)"
 
 
 def _spin(lo, hi, value=0, step=1, decimals=None, suffix=""):
@@ -101,6 +108,7 @@ class ModelPanel(QWidget):
 
         bottom = QHBoxLayout()
         self.count_label = QLabel("Parameters: –")
+        self.count_label.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Preferred)
         self.problem_label = QLabel("")
         self.problem_label.setObjectName("problem")
         self.problem_label.setStyleSheet("color: #b3261e;")
@@ -123,6 +131,23 @@ class ModelPanel(QWidget):
                    "text": ("Max tokens", _spin(4, 512, 32, 4)),
                    "audio": ("Duration", _spin(0.2, 30.0, 1.0, 0.5, decimals=1, suffix=" s"))}
         self.option = {m: w for m, (_, w) in options.items()}
+        self.layers = {m: _spin(1, 12, 1) for m in ("text", "audio")}
+        for w in self.layers.values():
+            w.setToolTip("Depth of GRU/LSTM/Transformer encoders (not used by bag or conv nets)")
+        self.weights = QLineEdit()
+        self.weights.setPlaceholderText("pretrained weights: none (a local file, never downloaded)")
+        self.weights.setToolTip("A local .safetensors (or weights-only .pt) file for the image backbone")
+        self.weights_button = QPushButton("…")
+        self.weights_button.setFixedWidth(32)
+        self.weights_button.clicked.connect(self._on_weights_clicked)
+        self.features = QComboBox()
+        self.features.addItems(["logmel", "mfcc"])
+        self.n_mels = _spin(8, 256, 40, 8)
+        self.n_mels.setToolTip("Mel bands (MFCC coefficients come from these)")
+        extras = {"image": [self.weights, self.weights_button],
+                  "text": [QLabel("Layers"), self.layers["text"]],
+                  "audio": [QLabel("Features"), self.features, QLabel("Mels"), self.n_mels,
+                            QLabel("Layers"), self.layers["audio"]]}
         for row, m in enumerate(MODALITY_NAMES):
             self.include[m] = QCheckBox(m.capitalize())
             self.encoder[m] = QComboBox()
@@ -134,10 +159,21 @@ class ModelPanel(QWidget):
             grid.addWidget(self.encoder[m], 2 * row, 1)
             grid.addWidget(QLabel(label), 2 * row, 2)
             grid.addWidget(widget, 2 * row, 3)
-            grid.addWidget(self.encoder_doc[m], 2 * row + 1, 1, 1, 3)
+            line = QHBoxLayout()
+            for w in extras[m]:
+                line.addWidget(w, 1 if isinstance(w, QLineEdit) else 0)
+            line.addStretch(0 if m == "image" else 1)
+            doc = QVBoxLayout()
+            doc.addLayout(line)
+            doc.addWidget(self.encoder_doc[m])
+            grid.addLayout(doc, 2 * row + 1, 1, 1, 3)
             self.include[m].toggled.connect(self._on_changed)
             self.encoder[m].currentIndexChanged.connect(self._on_changed)
             widget.valueChanged.connect(self._on_changed)
+        for w in (*self.layers.values(), self.n_mels):
+            w.valueChanged.connect(self._on_changed)
+        self.features.currentIndexChanged.connect(self._on_changed)
+        self.weights.textChanged.connect(self._on_changed)
         form = QFormLayout()
         self.dim = _spin(8, 2048, 64, 32)
         self.dim.setToolTip("Feature size each encoder outputs (the fusion's input)")
@@ -150,6 +186,8 @@ class ModelPanel(QWidget):
         form.addRow("Embedding size", self.dim)
         form.addRow("Fusion", self.fusion)
         form.addRow("", self.fusion_doc)
+        self.diagram = FusionDiagram()
+        form.addRow("", self.diagram)
         form.addRow("Task", self.task)
         grid.addLayout(form, 2 * len(MODALITY_NAMES), 0, 1, 4)
         grid.addItem(QSpacerItem(0, 0, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Expanding),
@@ -176,15 +214,53 @@ class ModelPanel(QWidget):
         self.device = QComboBox()
         self.device.addItems(DEVICES)
         self.seed = _spin(0, 2**31 - 1, 0)
-        rows = [("Epochs", self.epochs), ("Batch size", self.batch), ("Optimiser", self.optimizer),
-                ("Learning rate", self.lr), ("Weight decay", self.weight_decay),
+        self.schedule = QComboBox()
+        self.schedule.addItems(SCHEDULES)
+        self.schedule.setToolTip("cosine: warm up, then decay to zero; constant: warm up, then hold")
+        self.warmup = _spin(0.0, 100.0, 0.5, 0.5, decimals=1, suffix=" epochs")
+        self.l1 = _spin(0.0, 1.0, 0.0, 1e-5, decimals=6)
+        self.l1.setToolTip("L1 penalty on the weights (sparsity); 0 turns it off")
+        self.precision = QComboBox()
+        self.precision.addItems(PRECISIONS)
+        self.precision.setToolTip("auto: bf16 on CUDA where supported, fp32 on CPU (mixed precision "
+                                  "is for CUDA only; on CPU it is far slower)")
+        self.early_stopping = _spin(0, 1000, 0)
+        self.early_stopping.setSpecialValueText("off")
+        self.early_stopping.setToolTip("Stop after this many epochs without a better validation score")
+        self.auto_batch = QCheckBox("Largest that fits (CUDA)")
+        self.auto_batch.setToolTip("Probe the GPU before training for the largest batch that fits "
+                                   "(the batch size above is where the probe starts)")
+        self.gpus = _spin(1, 64, 1)
+        self.gpus.setToolTip("Train on several GPUs with torchrun (DistributedDataParallel)")
+        self.gpus_label = QLabel("GPUs")
+        self.val_split = QComboBox()
+        self.val_split.setToolTip("The split scored after each epoch (best checkpoint, early "
+                                  "stopping); 'none' keeps every epoch's last checkpoint only")
+        rows = [("Epochs", self.epochs), ("Batch size", self.batch), ("", self.auto_batch),
+                ("Optimiser", self.optimizer), ("Learning rate", self.lr), ("Schedule", self.schedule),
+                ("Warm-up", self.warmup), ("Weight decay", self.weight_decay), ("L1", self.l1),
                 ("Dropout", self.dropout), ("Modality dropout", self.modality_dropout),
-                ("Device", self.device), ("Seed", self.seed)]
+                ("Validate on", self.val_split), ("Early stopping", self.early_stopping),
+                ("Precision", self.precision),
+                ("Device", self.device), (self.gpus_label, self.gpus), ("Seed", self.seed)]
         for label, widget in rows:
             form.addRow(label, widget)
-            signal = getattr(widget, "valueChanged", None) or widget.currentIndexChanged
+            signal = getattr(widget, "valueChanged", None) or getattr(widget, "currentIndexChanged", None) \
+                or widget.toggled
             signal.connect(self._on_changed)
+        self._set_gpus([])
         return box
+
+    def _set_gpus(self, gpus: list[dict]) -> None:
+        """Offer CUDA-only options only where CUDA is; "GPUs: N" only with several GPUs."""
+        self.gpu_list = gpus
+        self.auto_batch.setEnabled(bool(gpus))
+        if not gpus:
+            self.auto_batch.setChecked(False)
+            self.auto_batch.setToolTip("Needs a CUDA GPU; none was found")
+        self.gpus.setRange(1, max(1, len(gpus)))
+        for w in (self.gpus, self.gpus_label):
+            w.setVisible(len(gpus) > 1)
 
     def _set_enabled(self, on: bool) -> None:
         for w in self.findChildren(QGroupBox):
@@ -242,6 +318,7 @@ class ModelPanel(QWidget):
             self.include[m].setEnabled(m in have)
             if m not in have:
                 self.include[m].setToolTip(f"The dataset has no {m}")
+        self._set_gpus(catalog.get("gpus", []))
         self.set_config(run)
         self._set_enabled(True)
         self.status.emit("Model: first run suggested")
@@ -272,6 +349,23 @@ class ModelPanel(QWidget):
             self.option["image"].setValue(ms.image.size)
             self.option["text"].setValue(ms.text.max_tokens)
             self.option["audio"].setValue(ms.audio.seconds)
+            self.weights.setText(ms.image.weights)
+            self.features.setCurrentText(ms.audio.features)
+            self.n_mels.setValue(ms.audio.n_mels)
+            for m in ("text", "audio"):
+                sub = getattr(ms, m)
+                self.layers[m].setValue(int(sub.options.get("layers", LAYERED.get(sub.encoder, 1))))
+            self.val_split.clear()
+            splits = [s for s in (self.dataset.splits() if self.dataset is not None else {}) if s != "train"]
+            self.val_split.addItems([*splits, "none"] if tr.val_split in (*splits, "none")
+                                    else [*splits, "none", tr.val_split])
+            self.val_split.setCurrentText(tr.val_split)
+            self.schedule.setCurrentText(tr.schedule)
+            self.precision.setCurrentText(tr.precision)
+            self.warmup.setValue(tr.warmup_epochs)
+            self.l1.setValue(tr.l1)
+            self.early_stopping.setValue(tr.early_stopping)
+            self.auto_batch.setChecked(tr.auto_batch and self.auto_batch.isEnabled())
             self.dim.setValue(ms.dim)
             for combo, text in ((self.fusion, ms.fusion), (self.task, ms.task),
                                 (self.optimizer, tr.optimizer), (self.device, tr.device)):
@@ -296,21 +390,29 @@ class ModelPanel(QWidget):
             return None
         ms, tr = self._base.model, self._base.train
         mods = tuple(m for m in MODALITY_NAMES if self.include[m].isChecked())
+        text_encoder = self.encoder["text"].currentText() or ms.text.encoder
+        audio_encoder = self.encoder["audio"].currentText() or ms.audio.encoder
         model = ms.replace(
             modalities=mods,
             image=_sub(ms.image, encoder=self.encoder["image"].currentText() or ms.image.encoder,
-                       size=self.option["image"].value()),
-            text=_sub(ms.text, encoder=self.encoder["text"].currentText() or ms.text.encoder,
-                      max_tokens=self.option["text"].value()),
-            audio=_sub(ms.audio, encoder=self.encoder["audio"].currentText() or ms.audio.encoder,
-                       seconds=round(self.option["audio"].value(), 2)),
+                       size=self.option["image"].value(), weights=self.weights.text().strip()),
+            text=_sub(ms.text, encoder=text_encoder, max_tokens=self.option["text"].value(),
+                      options=_layers(ms.text.options, text_encoder, self.layers["text"].value())),
+            audio=_sub(ms.audio, encoder=audio_encoder, seconds=round(self.option["audio"].value(), 2),
+                       features=self.features.currentText(), n_mels=self.n_mels.value(),
+                       options=_layers(ms.audio.options, audio_encoder, self.layers["audio"].value())),
             dim=self.dim.value(), embed_dim=self.dim.value(),
             fusion=self.fusion.currentText() or ms.fusion, task=self.task.currentText())
         train = tr.replace(epochs=self.epochs.value(), batch_size=self.batch.value(),
                            optimizer=self.optimizer.currentText(), lr=self.lr.value(),
                            weight_decay=self.weight_decay.value(), dropout=self.dropout.value(),
                            modality_dropout=self.modality_dropout.value(),
-                           device=self.device.currentText(), seed=self.seed.value())
+                           device=self.device.currentText(), seed=self.seed.value(),
+                           schedule=self.schedule.currentText(), warmup_epochs=self.warmup.value(),
+                           l1=self.l1.value(), precision=self.precision.currentText(),
+                           early_stopping=self.early_stopping.value(),
+                           auto_batch=self.auto_batch.isChecked(),
+                           val_split=self.val_split.currentText() or tr.val_split)
         return self._base.replace(model=model, train=train)
 
     def problems(self) -> list[str]:
@@ -327,8 +429,13 @@ class ModelPanel(QWidget):
         if "classify" in task and len(self.dataset.class_names) < 2:
             out.append("classify needs at least two labels; this dataset has "
                        f"{len(self.dataset.class_names)}; choose align")
-        if run.model.fusion == "product" and len(mods) == 1:
-            pass  # works (the identity), nothing to say
+        weights = run.model.image.weights
+        if weights and "image" in mods and not os.path.isfile(weights):
+            out.append(f"the image weights file {weights} does not exist")
+        if run.train.device == "cuda" and not self.gpu_list:
+            out.append("device 'cuda' needs a CUDA GPU and none was found; choose cpu or auto")
+        if run.train.precision in ("bf16", "fp16") and (run.train.device == "cpu" or not self.gpu_list):
+            out.append(f"{run.train.precision} is for CUDA; on the CPU it is far slower: choose auto or fp32")
         return out
 
     # ---------------------------------------------------------------- reactions
@@ -339,6 +446,14 @@ class ModelPanel(QWidget):
             on = self.include[m].isChecked()
             combo.setEnabled(on)
             self.option[m].setEnabled(on)
+            if m in self.layers:
+                self.layers[m].setEnabled(on and combo.currentText() in LAYERED)
+        self.weights.setEnabled(self.include["image"].isChecked())
+        self.weights_button.setEnabled(self.include["image"].isChecked())
+        for w in (self.features, self.n_mels):
+            w.setEnabled(self.include["audio"].isChecked())
+        self.diagram.set_model(tuple(m for m in MODALITY_NAMES if self.include[m].isChecked()),
+                               self.fusion.currentText(), self.task.currentText())
         doc = self.fusion.currentData() or ""
         name = self.fusion.currentText()
         level = FUSION_LEVEL.get(name, "mid: each encoder's features meet in the fusion, "
@@ -360,15 +475,21 @@ class ModelPanel(QWidget):
         from mmstudio import engine
 
         try:
-            n = engine.parameter_count(run, num_classes=max(2, len(self.dataset.class_names)))
+            est = engine.memory_estimate(run, num_classes=max(2, len(self.dataset.class_names)))
         except Exception as exc:  # noqa: BLE001 - an option the model cannot take: say which
             self.count_label.setText("Parameters: ?")
             self.problem_label.setText(f"This model cannot be built: {exc}")
             self.start_button.setEnabled(False)
             return
-        # fp32 weights + AdamW's two moments + gradients: 16 bytes per parameter.
-        self.count_label.setText(f"Parameters: {n / 1e6:.2f} M · about {n * 16 / 2**20:.0f} MiB "
-                                 "for weights and optimiser")
+        n = est["parameters"]
+        mib = 2**20
+        self.count_label.setText(
+            f"Parameters: {n / 1e6:.2f} M · memory ≈ {est['total_bytes'] / mib:,.0f} MiB")
+        self.count_label.setToolTip(
+            f"Weights, gradients and AdamW moments: {est['weights_bytes'] / mib:,.0f} MiB\n"
+            f"Activations kept for backward at batch {est['batch_size']}: "
+            f"{est['activation_bytes'] / mib:,.0f} MiB\n(an estimate from one forward pass on the "
+            "meta device; the vocabulary is assumed at its limit)")
         self.parameters = n
 
     def apply_preset(self, name: str) -> None:
@@ -380,12 +501,14 @@ class ModelPanel(QWidget):
             model = ms.replace(image=_sub(ms.image, encoder="cnn", size=min(ms.image.size, 32)),
                                text=_sub(ms.text, encoder="bag"), audio=_sub(ms.audio, encoder="mel_cnn"),
                                dim=64, fusion="concat")
-            train = tr.replace(epochs=5, batch_size=64, lr=2e-3, device="cpu", precision="fp32")
+            train = tr.replace(epochs=5, batch_size=64, lr=2e-3, device="cpu", precision="fp32",
+                               auto_batch=False)
         else:
             model = ms.replace(image=_sub(ms.image, encoder="resnet18", size=max(ms.image.size, 128)),
                                text=_sub(ms.text, encoder="transformer"),
                                audio=_sub(ms.audio, encoder="mel_cnn"), dim=256, fusion="attention")
-            train = tr.replace(epochs=30, batch_size=256, lr=1e-3, device="cuda", precision="auto")
+            train = tr.replace(epochs=30, batch_size=256, lr=1e-3, device="cuda" if self.gpu_list else "auto",
+                               precision="auto", auto_batch=bool(self.gpu_list))
         self.set_config(run.replace(model=model, train=train))
         self.status.emit(f"Model: preset {'Quick (CPU)' if name == 'quick' else 'Accurate (GPU)'}")
 
@@ -411,6 +534,11 @@ class ModelPanel(QWidget):
             except (OSError, ValueError, TypeError, KeyError) as exc:
                 self.problem_label.setText(f"Cannot load {path}: {exc}")
 
+    def _on_weights_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Pretrained Image Weights", "", WEIGHTS_FILTER)
+        if path:
+            self.weights.setText(path)
+
     def _on_start_clicked(self) -> None:
         run = self.config()
         if self._count_timer.isActive():  # count now: torch on two threads at once can stall
@@ -426,8 +554,17 @@ def _sub(spec, **changes):
     return dataclasses.replace(spec, **changes)
 
 
+def _layers(options, encoder: str, layers: int) -> dict:
+    """Encoder options with the depth set for encoders that have one (and dropped otherwise)."""
+    out = {k: v for k, v in dict(options).items() if k != "layers"}
+    if encoder in LAYERED and layers != LAYERED[encoder]:
+        out["layers"] = layers
+    return out
+
+
 def _suggest(dataset):
     from mmstudio import engine
 
     return engine.suggest_run(dataset), {"encoders": engine.encoder_names(),
-                                         "fusions": engine.fusion_names()}
+                                         "fusions": engine.fusion_names(),
+                                         "gpus": engine.gpu_info()}
