@@ -179,7 +179,7 @@ class TrainSpec:
     device: str = "auto"
     seed: int = 0
     early_stopping: int = 0  # patience in epochs without improvement; 0 turns it off
-    val_split: str = "val"
+    val_split: str = "auto"  # a split name, "none", or "auto" (val if present, else 10% of train)
     max_steps: int = 0  # stop after this many steps (0: no limit); for quick checks
     num_threads: int = 0  # CPU threads for torch (0: leave torch's choice)
     compile: bool = False

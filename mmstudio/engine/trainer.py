@@ -25,6 +25,7 @@ from mmstudio.engine.data import (
     choose_channels,
     choose_modalities,
     load_dataset,
+    training_items,
 )
 from mmstudio.engine.devices import autocast_factory, pick_device, pick_precision
 from mmstudio.engine.evaluation import quick_scores
@@ -83,7 +84,7 @@ def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool,
     # ---- data ------------------------------------------------------------------------------
     dataset = load_dataset(dataset if dataset is not None else run.dataset)
     modalities = choose_modalities(spec, dataset)
-    train_items, val_items = dataset.subset("train"), dataset.subset(tr.val_split)
+    train_items, val_items = training_items(dataset, tr.val_split, tr.seed)
     if not train_items:
         raise ValueError(f"{dataset.spec.path}: no items in the train split")
     class_names = dataset.class_names if "classify" in spec.task else []

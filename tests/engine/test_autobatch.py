@@ -6,7 +6,7 @@ import torch
 
 from mmstudio.config import DatasetSpec, ImageSpec, ModelSpec, RunConfig, TrainSpec
 from mmstudio.engine.autobatch import largest_batch
-from mmstudio.engine.catalog import memory_estimate
+from mmstudio.engine.model_catalog import memory_estimate
 
 
 @pytest.mark.parametrize("limit", [1, 7, 31, 32, 33, 100, 1000, 5000])

@@ -235,7 +235,8 @@ class ModelPanel(QWidget):
         self.gpus_label = QLabel("GPUs")
         self.val_split = QComboBox()
         self.val_split.setToolTip("The split scored after each epoch (best checkpoint, early "
-                                  "stopping); 'none' keeps every epoch's last checkpoint only")
+                                  "stopping). auto: the 'val' split, else 10% of train held out "
+                                  "(stratified, from the seed); none: no validation")
         rows = [("Epochs", self.epochs), ("Batch size", self.batch), ("", self.auto_batch),
                 ("Optimiser", self.optimizer), ("Learning rate", self.lr), ("Schedule", self.schedule),
                 ("Warm-up", self.warmup), ("Weight decay", self.weight_decay), ("L1", self.l1),
@@ -357,8 +358,8 @@ class ModelPanel(QWidget):
                 self.layers[m].setValue(int(sub.options.get("layers", LAYERED.get(sub.encoder, 1))))
             self.val_split.clear()
             splits = [s for s in (self.dataset.splits() if self.dataset is not None else {}) if s != "train"]
-            self.val_split.addItems([*splits, "none"] if tr.val_split in (*splits, "none")
-                                    else [*splits, "none", tr.val_split])
+            choices = ["auto", *splits, "none"]
+            self.val_split.addItems(choices if tr.val_split in choices else [*choices, tr.val_split])
             self.val_split.setCurrentText(tr.val_split)
             self.schedule.setCurrentText(tr.schedule)
             self.precision.setCurrentText(tr.precision)

@@ -53,7 +53,8 @@ def parameter_count(run: RunConfig | ModelSpec, modalities: tuple[str, ...] | No
 
 def suggest_run(dataset, device: str = "auto") -> RunConfig:
     """A sensible first run for a dataset: its modalities, ``classify`` when it has labels
-    (else ``align``), small encoders at small sizes on CPU, validation on ``val`` when present."""
+    (else ``align``), small encoders at small sizes on CPU, validation on ``val`` when present,
+    else on 10% of the train split held out (``auto``)."""
     from mmstudio.config import ImageSpec, TrainSpec
     from mmstudio.engine.data import load_dataset
     from mmstudio.engine.devices import pick_device
@@ -70,7 +71,7 @@ def suggest_run(dataset, device: str = "auto") -> RunConfig:
     model = ModelSpec(modalities=modalities, image=image, task="classify" if labelled else "align",
                       fusion="concat", dim=64 if not cuda else 128)
     train = TrainSpec(epochs=10, batch_size=256 if cuda else 64, lr=2e-3,
-                      val_split="val" if "val" in dataset.splits() else "none", device=device)
+                      val_split="auto", device=device)
     return RunConfig(dataset.spec, model, train, name="")
 
 
