@@ -11,7 +11,6 @@ from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGridLayout,
@@ -23,33 +22,23 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QSpacerItem,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from mmstudio.config import MODALITY_NAMES, OPTIMIZERS, PRECISIONS, SCHEDULES, TASKS, RunConfig
+from mmstudio.config import MODALITY_NAMES, TASKS, RunConfig
+from mmstudio.gui.panels.train_options import TrainOptions, spin_box
 from mmstudio.gui.widgets.fusion_diagram import FusionDiagram
 from mmstudio.gui.workers import run_in_thread
 
 FUSION_LEVEL = {"early": "early: features meet before one shared network",
                 "late": "late: each modality decides, decisions are averaged"}
-DEVICES = ("auto", "cpu", "cuda")
 #: Encoders whose depth the "Layers" option sets, and their default depth.
 LAYERED = {"gru": 1, "lstm": 1, "transformer": 2, "mel_lstm": 1}
 WEIGHTS_FILTER = "Weights (*.safetensors *.pt *.pth);;All files (*)"
 
 
-def _spin(lo, hi, value=0, step=1, decimals=None, suffix=""):
-    box = QDoubleSpinBox() if decimals is not None else QSpinBox()
-    if decimals is not None:
-        box.setDecimals(decimals)
-    box.setRange(lo, hi)
-    box.setSingleStep(step)
-    box.setValue(value)
-    if suffix:
-        box.setSuffix(suffix)
-    return box
+_spin = spin_box
 
 
 class ModelPanel(QWidget):
@@ -199,69 +188,15 @@ class ModelPanel(QWidget):
         return box
 
     def _build_train_box(self) -> QWidget:
-        box = QGroupBox("Training")
-        form = QFormLayout(box)
-        self.epochs = _spin(1, 10_000, 10)
-        self.batch = _spin(1, 65_536, 64, 16)
-        self.optimizer = QComboBox()
-        self.optimizer.addItems(OPTIMIZERS)
-        self.lr = _spin(1e-6, 10.0, 1e-3, 1e-4, decimals=6)
-        self.weight_decay = _spin(0.0, 1.0, 1e-4, 1e-4, decimals=6)
-        self.dropout = _spin(0.0, 0.9, 0.1, 0.05, decimals=2)
-        self.modality_dropout = _spin(0.0, 0.9, 0.0, 0.05, decimals=2)
-        self.modality_dropout.setToolTip("Chance of hiding one modality of a sample while training, "
-                                         "so the model copes when one is missing")
-        self.device = QComboBox()
-        self.device.addItems(DEVICES)
-        self.seed = _spin(0, 2**31 - 1, 0)
-        self.schedule = QComboBox()
-        self.schedule.addItems(SCHEDULES)
-        self.schedule.setToolTip("cosine: warm up, then decay to zero; constant: warm up, then hold")
-        self.warmup = _spin(0.0, 100.0, 0.5, 0.5, decimals=1, suffix=" epochs")
-        self.l1 = _spin(0.0, 1.0, 0.0, 1e-5, decimals=6)
-        self.l1.setToolTip("L1 penalty on the weights (sparsity); 0 turns it off")
-        self.precision = QComboBox()
-        self.precision.addItems(PRECISIONS)
-        self.precision.setToolTip("auto: bf16 on CUDA where supported, fp32 on CPU (mixed precision "
-                                  "is for CUDA only; on CPU it is far slower)")
-        self.early_stopping = _spin(0, 1000, 0)
-        self.early_stopping.setSpecialValueText("off")
-        self.early_stopping.setToolTip("Stop after this many epochs without a better validation score")
-        self.auto_batch = QCheckBox("Largest that fits (CUDA)")
-        self.auto_batch.setToolTip("Probe the GPU before training for the largest batch that fits "
-                                   "(the batch size above is where the probe starts)")
-        self.gpus = _spin(1, 64, 1)
-        self.gpus.setToolTip("Train on several GPUs with torchrun (DistributedDataParallel)")
-        self.gpus_label = QLabel("GPUs")
-        self.val_split = QComboBox()
-        self.val_split.setToolTip("The split scored after each epoch (best checkpoint, early "
-                                  "stopping). auto: the 'val' split, else 10% of train held out "
-                                  "(stratified, from the seed); none: no validation")
-        rows = [("Epochs", self.epochs), ("Batch size", self.batch), ("", self.auto_batch),
-                ("Optimiser", self.optimizer), ("Learning rate", self.lr), ("Schedule", self.schedule),
-                ("Warm-up", self.warmup), ("Weight decay", self.weight_decay), ("L1", self.l1),
-                ("Dropout", self.dropout), ("Modality dropout", self.modality_dropout),
-                ("Validate on", self.val_split), ("Early stopping", self.early_stopping),
-                ("Precision", self.precision),
-                ("Device", self.device), (self.gpus_label, self.gpus), ("Seed", self.seed)]
-        for label, widget in rows:
-            form.addRow(label, widget)
-            signal = getattr(widget, "valueChanged", None) or getattr(widget, "currentIndexChanged", None) \
-                or widget.toggled
-            signal.connect(self._on_changed)
-        self._set_gpus([])
-        return box
+        self.train_options = TrainOptions()
+        self.train_options.changed.connect(self._on_changed)
+        for name in TrainOptions.WIDGETS:  # the panel's own names, as tests and scripts use them
+            setattr(self, name, getattr(self.train_options, name))
+        return self.train_options
 
-    def _set_gpus(self, gpus: list[dict]) -> None:
-        """Offer CUDA-only options only where CUDA is; "GPUs: N" only with several GPUs."""
-        self.gpu_list = gpus
-        self.auto_batch.setEnabled(bool(gpus))
-        if not gpus:
-            self.auto_batch.setChecked(False)
-            self.auto_batch.setToolTip("Needs a CUDA GPU; none was found")
-        self.gpus.setRange(1, max(1, len(gpus)))
-        for w in (self.gpus, self.gpus_label):
-            w.setVisible(len(gpus) > 1)
+    @property
+    def gpu_list(self) -> list[dict]:
+        return self.train_options.gpu_list
 
     def _set_enabled(self, on: bool) -> None:
         for w in self.findChildren(QGroupBox):
@@ -319,7 +254,7 @@ class ModelPanel(QWidget):
             self.include[m].setEnabled(m in have)
             if m not in have:
                 self.include[m].setToolTip(f"The dataset has no {m}")
-        self._set_gpus(catalog.get("gpus", []))
+        self.train_options.set_gpus(catalog.get("gpus", []))
         self.set_config(run)
         self._set_enabled(True)
         self.status.emit("Model: first run suggested")
@@ -356,30 +291,13 @@ class ModelPanel(QWidget):
             for m in ("text", "audio"):
                 sub = getattr(ms, m)
                 self.layers[m].setValue(int(sub.options.get("layers", LAYERED.get(sub.encoder, 1))))
-            self.val_split.clear()
             splits = [s for s in (self.dataset.splits() if self.dataset is not None else {}) if s != "train"]
-            choices = ["auto", *splits, "none"]
-            self.val_split.addItems(choices if tr.val_split in choices else [*choices, tr.val_split])
-            self.val_split.setCurrentText(tr.val_split)
-            self.schedule.setCurrentText(tr.schedule)
-            self.precision.setCurrentText(tr.precision)
-            self.warmup.setValue(tr.warmup_epochs)
-            self.l1.setValue(tr.l1)
-            self.early_stopping.setValue(tr.early_stopping)
-            self.auto_batch.setChecked(tr.auto_batch and self.auto_batch.isEnabled())
+            self.train_options.set_train(tr, splits)
             self.dim.setValue(ms.dim)
-            for combo, text in ((self.fusion, ms.fusion), (self.task, ms.task),
-                                (self.optimizer, tr.optimizer), (self.device, tr.device)):
+            for combo, text in ((self.fusion, ms.fusion), (self.task, ms.task)):
                 i = combo.findText(text)
                 if i >= 0:
                     combo.setCurrentIndex(i)
-            self.epochs.setValue(tr.epochs)
-            self.batch.setValue(tr.batch_size)
-            self.lr.setValue(tr.lr)
-            self.weight_decay.setValue(tr.weight_decay)
-            self.dropout.setValue(tr.dropout)
-            self.modality_dropout.setValue(tr.modality_dropout)
-            self.seed.setValue(tr.seed)
         finally:
             for w in blocked:
                 w.blockSignals(False)
@@ -404,16 +322,7 @@ class ModelPanel(QWidget):
                        options=_layers(ms.audio.options, audio_encoder, self.layers["audio"].value())),
             dim=self.dim.value(), embed_dim=self.dim.value(),
             fusion=self.fusion.currentText() or ms.fusion, task=self.task.currentText())
-        train = tr.replace(epochs=self.epochs.value(), batch_size=self.batch.value(),
-                           optimizer=self.optimizer.currentText(), lr=self.lr.value(),
-                           weight_decay=self.weight_decay.value(), dropout=self.dropout.value(),
-                           modality_dropout=self.modality_dropout.value(),
-                           device=self.device.currentText(), seed=self.seed.value(),
-                           schedule=self.schedule.currentText(), warmup_epochs=self.warmup.value(),
-                           l1=self.l1.value(), precision=self.precision.currentText(),
-                           early_stopping=self.early_stopping.value(),
-                           auto_batch=self.auto_batch.isChecked(),
-                           val_split=self.val_split.currentText() or tr.val_split)
+        train = self.train_options.train(tr)
         return self._base.replace(model=model, train=train)
 
     def problems(self) -> list[str]:
@@ -433,11 +342,7 @@ class ModelPanel(QWidget):
         weights = run.model.image.weights
         if weights and "image" in mods and not os.path.isfile(weights):
             out.append(f"the image weights file {weights} does not exist")
-        if run.train.device == "cuda" and not self.gpu_list:
-            out.append("device 'cuda' needs a CUDA GPU and none was found; choose cpu or auto")
-        if run.train.precision in ("bf16", "fp16") and (run.train.device == "cpu" or not self.gpu_list):
-            out.append(f"{run.train.precision} is for CUDA; on the CPU it is far slower: choose auto or fp32")
-        return out
+        return out + self.train_options.problems(run.train)
 
     # ---------------------------------------------------------------- reactions
     @Slot()
