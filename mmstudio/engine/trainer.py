@@ -27,7 +27,7 @@ from mmstudio.engine.data import (
     load_dataset,
     training_items,
 )
-from mmstudio.engine.devices import autocast_factory, pick_device, pick_precision
+from mmstudio.engine.devices import autocast_factory, cpu_threads, pick_device, pick_precision
 from mmstudio.engine.evaluation import quick_scores
 from mmstudio.engine.events import (
     CheckpointSaved,
@@ -73,9 +73,9 @@ def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool,
     t_start = time.monotonic()
     tr, spec = run.train, run.model
     _seed_everything(tr.seed)
-    if tr.num_threads:
-        torch.set_num_threads(tr.num_threads)
     device = pick_device(tr.device)
+    if tr.num_threads or device.type == "cpu":
+        torch.set_num_threads(cpu_threads(tr.num_threads))
     precision = pick_precision(tr.precision, device)
     autocast = autocast_factory(precision, device)
     os.makedirs(out_dir, exist_ok=True)
