@@ -143,6 +143,13 @@ def any_of(ctx: Context, *flags: bool) -> tuple[bool, ...]:
     return tuple(bool(v) for v in t.tolist())
 
 
+def same_everywhere(ctx: Context, flag: bool, message: str) -> None:
+    """Raise ``ValueError(message)`` on every rank unless ``flag`` is the same on all of them."""
+    some, not_all = any_of(ctx, flag, not flag)
+    if some and not_all:
+        raise ValueError(message)
+
+
 def mean(ctx: Context, value: torch.Tensor) -> torch.Tensor:
     """The mean of ``value`` over ranks (a detached copy; ``value`` itself is unchanged)."""
     if not ctx.active:

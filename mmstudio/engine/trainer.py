@@ -99,6 +99,8 @@ def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool, 
         raise ValueError(f"{dataset.spec.path}: no items in the train split")
     class_names = dataset.class_names if "classify" in spec.task else []
     last = ckpt.find_checkpoint(out_dir) if resume else None
+    ddp.same_everywhere(dist, last is not None, f"{out_dir}: only some ranks found a checkpoint "
+                        "to resume from; put --out on storage every node shares")
     tokenizer = None
     if "text" in modalities:
         tokenizer = _checkpoint_tokenizer(last) or build_tokenizer(spec, train_items)

@@ -48,7 +48,7 @@ def test_two_processes_stream_events_into_the_same_objects(qtbot, manifest, tmp_
 def test_stop_ends_the_run_with_its_checkpoint(qtbot, manifest, tmp_path):
     run = tiny_run(manifest, modalities=("text",),
                    train={"epochs": 500, "device": "cpu", "log_every_s": 0.0})
-    runner, failures = _runner(qtbot, run, tmp_path / "run", 1)
+    runner, failures = _runner(qtbot, run, tmp_path / "run", 2)  # both ranks stop together
     epochs = []
     runner.event.connect(lambda e: epochs.append(e) if isinstance(e, engine.EpochDone) else None)
     runner.start()
