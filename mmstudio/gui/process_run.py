@@ -75,7 +75,8 @@ class ProcessRun(QObject):
         super().__init__(parent)
         self.run, self.out_dir, self.nproc, self.resume = run, out_dir, max(1, nproc), resume
         self.events: list = []
-        self.stderr: deque[str] = deque(maxlen=40)
+        self.stderr: deque[str] = deque(maxlen=40)  # the launcher's last lines
+        self.errors: list[str] = []  # "mmstudio train: error: ..." lines from the workers
         self._stopping = False
         self._buffer = b""
         self.process = QProcess(self)
@@ -131,7 +132,11 @@ class ProcessRun(QObject):
     @Slot()
     def _on_stderr(self) -> None:
         text = bytes(self.process.readAllStandardError()).decode("utf-8", "replace")
-        self.stderr.extend(ln for ln in text.splitlines() if ln.strip())
+        for line in text.splitlines():
+            if line.strip():
+                self.stderr.append(line)
+            if line.startswith("mmstudio ") and ": error: " in line:  # the CLI's own message
+                self.errors.append(line)
 
     @Slot(int, QProcess.ExitStatus)
     def _on_finished(self, code: int, _status) -> None:
@@ -150,9 +155,8 @@ class ProcessRun(QObject):
 
     def _reason(self, code: int) -> str:
         lines = list(self.stderr)
-        ours = [ln for ln in lines if ln.startswith("mmstudio ") and ": error: " in ln]
         errors = [ln for ln in lines if "error" in ln.lower()]
-        detail = (ours or errors or lines or ["no output"])[-1]
+        detail = (self.errors or errors or lines or ["no output"])[-1]
         if self._stopping:
             return f"stopped before the run could save its state ({detail})"
         return f"training process exited with status {code}: {detail}"

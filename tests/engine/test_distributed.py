@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -105,3 +106,58 @@ def test_single_process_helpers_are_no_ops(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "1")
     assert ddp.from_env() == ddp.Context(1, 2, 1) and not ddp.from_env().main
+
+
+def _worker_with_rank(launcher_pid: int, rank: int) -> int:
+    """The pid of torchrun's worker ``rank`` (from /proc: its parent and its environment)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            env = (entry / "environ").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == launcher_pid and f"RANK={rank}".encode() in env:
+            return int(entry.name)
+    raise AssertionError(f"no worker with RANK={rank} under {launcher_pid}")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds workers through /proc")
+def test_kill_9_of_the_writing_worker_then_resume(synth_manifest, tmp_path):
+    """kill -9 of rank 0 (the one that writes) mid-epoch: torchrun ends the job; the checkpoint
+    survives, and the same torchrun command with --resume completes with a bundle that loads."""
+    run = tiny_run(synth_manifest, modalities=("image", "audio"), fusion="concat",
+                   train={"epochs": 6, "batch_size": 4, "device": "cpu", "log_every_s": 0.0})
+    config, out = tmp_path / "run.toml", tmp_path / "out"
+    run.save(str(config))
+    argv = ["train", "--config", str(config), "--out", str(out), "--json"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+           "--master-addr", "127.0.0.1", "--master-port", str(free_port()), "-m", "mmstudio", *argv]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env=env)
+    saved = False
+    try:
+        for line in proc.stdout:
+            event = json.loads(line)
+            saved = saved or event["event"] == "CheckpointSaved"
+            if saved and event["event"] == "StepLogged" and event["epoch"] >= 2:
+                os.kill(_worker_with_rank(proc.pid, 0), signal.SIGKILL)
+                break
+        proc.stdout.read()
+        assert proc.wait(timeout=120) != 0  # the job failed, as torchrun reports a lost worker
+    finally:
+        proc.kill()
+    assert not (out / "bundle").exists()
+    from mmstudio.engine.checkpoint import find_checkpoint
+
+    assert find_checkpoint(str(out)) is not None
+
+    again = torchrun(2, *argv, "--resume")
+    assert again.returncode == 0, again.stderr[-3000:]
+    events = [json.loads(x) for x in again.stdout.splitlines()]
+    assert next(e for e in events if e["event"] == "RunStarted")["start_epoch"] >= 1
+    assert events[-1]["event"] == "RunFinished" and events[-1]["reason"] == "completed"
+    assert engine.load_bundle(str(out)).metrics["epochs"] == 6

@@ -64,11 +64,12 @@ def test_stop_ends_the_run_with_its_checkpoint(qtbot, manifest, tmp_path):
 
 def test_a_failing_run_says_why(qtbot, manifest, tmp_path):
     run = tiny_run(tmp_path / "missing.csv", modalities=("text",), train={"device": "cpu"})
-    runner, failures = _runner(qtbot, run, tmp_path / "run", 1)
+    runner, failures = _runner(qtbot, run, tmp_path / "run", 2)
     with qtbot.waitSignal(runner.finished, timeout=120_000) as done:
         runner.start()
     assert done.args[0] != 0
-    assert len(failures) == 1 and "missing.csv" in failures[0], failures
+    assert len(failures) == 1 and "mmstudio train: error:" in failures[0], failures
+    assert "missing.csv" in failures[0]
 
 
 def test_command_and_gpu_probe():
