@@ -6,6 +6,9 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
 - ``train(run, out_dir, control=None, resume=False, dataset=None)``: a generator of events
   (``RunStarted``, ``DataPrepared``, ``StepLogged``, ``EpochDone``, ``CheckpointSaved``,
   ``Paused``, ``Resumed``, ``RunFinished``) returning a ``RunResult``; ``Control`` pauses/stops.
+  Under ``torchrun`` it trains with DistributedDataParallel (``distributed_context()`` says which
+  rank this is); ``OutOfMemory`` (a ``MemoryError``) carries advice. ``event_from_dict`` rebuilds
+  an event from a ``train --json`` line.
 - ``evaluate(bundle, data, split="test")`` -> metrics dict; ``predict(bundle, image=, audio=, text=)``.
 - ``load_bundle(path)`` -> ``Bundle``; ``BundleError`` for unusable bundles.
 - ``build_index(bundle, data, out=None)``, ``query(bundle, text=|image=|audio=, target=, top=)``.
@@ -55,6 +58,9 @@ _NAMES = {
     "RunResult": "mmstudio.engine.events",
     "Control": "mmstudio.engine.events",
     "drive": "mmstudio.engine.events",
+    "event_from_dict": "mmstudio.engine.events",
+    "OutOfMemory": "mmstudio.engine.devices",
+    "distributed_context": "mmstudio.engine.distributed",
 }
 
 __all__ = list(sorted(_NAMES))
