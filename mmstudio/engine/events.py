@@ -33,6 +33,7 @@ class RunStarted(Event):
     steps_per_epoch: int
     start_epoch: int = 0
     batch_size: int = 0  # the batch actually used (the probe's result with auto batch size)
+    start_step: int = 0  # global steps already done (a resumed run; mid-epoch stops included)
 
 
 @dataclass(frozen=True)

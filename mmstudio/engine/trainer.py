@@ -159,19 +159,24 @@ def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool, 
         state = ckpt.load_checkpoint(last, model, optimizer, scheduler)
     yield RunStarted(os.path.abspath(out_dir), str(device), precision, modalities,
                      tuple(class_names), n, len(val_items), count_parameters(model), tr.epochs,
-                     steps_per_epoch, state["epoch"], batch)
+                     steps_per_epoch, state["epoch"], batch, state["step"])
 
     # ---- epochs ------------------------------------------------------------------------------
     reason = "completed"
     save = (model, run, shape, class_names, pre, optimizer, scheduler)
+    resume_batch = state.get("batch", 0)  # batches of the next epoch done before a mid-epoch stop
+    rng = state.pop("rng", {})
     for epoch in range(state["epoch"] + 1, tr.epochs + 1):
-        # same batches and dropout whether resumed or not
+        first_batch, resume_batch = resume_batch, 0
+        # the same batches and dropout whether resumed or not
         _seed_everything(tr.seed * 1000 + epoch + ddp.seed_offset(dist))
+        if first_batch:  # resumed mid-epoch: the generators as they were at the stop
+            ckpt.restore_rng(rng)
         order = torch.randperm(n, generator=torch.Generator().manual_seed(tr.seed * 1000 + epoch))
         model.train()
         t_epoch = t_log = time.monotonic()
         loss_sum, loss_count, seen, logged_seen = torch.zeros((), device=device), 0, 0, 0
-        for b in range(steps_per_epoch):
+        for b in range(first_batch, steps_per_epoch):
             if control.paused:
                 yield Paused(state["step"])
                 while not control.wait_while_paused(0.5):
@@ -200,8 +205,13 @@ def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool, 
             if tr.max_steps and state["step"] >= tr.max_steps:
                 reason = "max_steps"
                 break
-        if reason == "stopped" and loss_count == 0:
+        if reason == "stopped":
+            if loss_count and dist.main:  # mid-epoch: keep the steps done, resume right after them
+                state["batch"] = first_batch + loss_count
+                path = ckpt.save_checkpoint(os.path.join(out_dir, "checkpoints", "last"), *save, state)
+                yield CheckpointSaved(path, "last", state["epoch"])
             break
+        state["batch"] = 0
         seconds = time.monotonic() - t_epoch
         train_loss = round(float(ddp.mean(dist, loss_sum)) / max(1, loss_count), 6)
         scores = ddp.on_main(dist, lambda: quick_scores(model, val_feats, device, 256, autocast)) \

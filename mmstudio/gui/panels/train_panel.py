@@ -271,8 +271,9 @@ class TrainPanel(QWidget):
         self._total_steps = e.epochs * e.steps_per_epoch
         self._epochs_total, self._steps_per_epoch = e.epochs, e.steps_per_epoch
         self.progress.setRange(0, max(1, self._total_steps))
-        self.progress.setValue(e.start_epoch * e.steps_per_epoch)
-        self._progress_base = e.start_epoch * e.steps_per_epoch
+        base = max(e.start_step, e.start_epoch * e.steps_per_epoch)
+        self.progress.setValue(base)
+        self._progress_base = base
         self._run_t0 = time.monotonic()
         self._device_text = (f"Device: {e.device} · {e.precision} · {e.parameters / 1e6:.2f} M parameters"
                              + (f" · batch {e.batch_size}" if e.batch_size else ""))
