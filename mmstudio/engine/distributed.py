@@ -24,6 +24,7 @@ Decisions:
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import math
 import os
@@ -95,6 +96,9 @@ def session(device: torch.device) -> Iterator[tuple[Context, torch.device]]:
     finally:
         _control_group = None
         if owned and dist.is_initialized():
+            # DDP's reducer sits in reference cycles that keep the group alive; freed only at
+            # interpreter exit, gloo's threads then abort the process ("terminate called ...")
+            gc.collect()
             dist.destroy_process_group()
 
 
