@@ -146,7 +146,8 @@ class MainWindow(QMainWindow):
         if self.train_panel.running:
             self.show_status("A run is already training: stop it first")
             return
-        self.train_panel.start(run, dataset)
+        gpus = self.model_panel.gpus
+        self.train_panel.start(run, dataset, nproc=gpus.value() if gpus.isVisible() else 1)
 
     def show_shortcuts(self) -> None:
         rows = [("Ctrl+O", "Open a dataset manifest"), ("Ctrl+Shift+O", "Open a dataset folder"),

@@ -134,3 +134,22 @@ def test_model_options_reach_the_run_and_bad_ones_are_explained(window, qtbot, t
     small = mib()
     panel.batch.setValue(panel.batch.value() * 8)
     qtbot.waitUntil(lambda: mib() > small, timeout=10000)
+
+
+@pytest.mark.slow
+def test_several_processes_train_through_torchrun_into_the_same_curves(window, qtbot, tmp_path):
+    """What "GPUs: 2" does, on the CPU (gloo): a torchrun child whose events draw the curves."""
+    panel = _load(window, qtbot, tmp_path)
+    _small_image_audio(panel, epochs=2)
+    panel.val_split.setCurrentText("test")
+    train = window.train_panel
+    window.show_panel(2)
+    with qtbot.waitSignal(train.run_finished, timeout=180000) as blocker:
+        train.start(panel.config(), None, nproc=2)
+        assert not train.pause_button.isEnabled()
+    assert train.reason == "completed" and os.path.isfile(os.path.join(blocker.args[0], "bundle.json"))
+    assert train.loss.size >= 2 and train.epochs.size == 2
+    started = [e for e in train.events if type(e).__name__ == "RunStarted"][0]
+    assert started.out_dir == os.path.abspath(train.out_dir)
+    assert {r["path"]: r for r in train.runs.runs}[train.out_dir]["status"] == "completed"
+    train.nproc = 1
