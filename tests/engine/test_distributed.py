@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from engine_helpers import drain, tiny_run
+from engine_helpers import drain, start_and_kill_mid_epoch, tiny_run
 
 from mmstudio import engine
 from mmstudio.engine import distributed as ddp
@@ -136,16 +136,9 @@ def test_kill_9_of_the_writing_worker_then_resume(synth_manifest, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
            "--master-addr", "127.0.0.1", "--master-port", str(free_port()), "-m", "mmstudio", *argv]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env=env)
-    saved = False
+    proc = start_and_kill_mid_epoch(
+        cmd, env, lambda p: os.kill(_worker_with_rank(p.pid, 0), signal.SIGKILL))
     try:
-        for line in proc.stdout:
-            event = json.loads(line)
-            saved = saved or event["event"] == "CheckpointSaved"
-            if saved and event["event"] == "StepLogged" and event["epoch"] >= 2:
-                os.kill(_worker_with_rank(proc.pid, 0), signal.SIGKILL)
-                break
         proc.stdout.read()
         assert proc.wait(timeout=120) != 0  # the job failed, as torchrun reports a lost worker
     finally:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import safetensors.torch
 import torch
-from engine_helpers import drain, tiny_run
+from engine_helpers import drain, start_and_kill_mid_epoch, tiny_run
 
 from mmstudio import cli, engine
 from mmstudio.engine import checkpoint as ckpt
@@ -58,16 +58,10 @@ def test_kill_9_mid_epoch_then_resume(synth_manifest, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "mmstudio", "train", "--config", str(config), "--out", str(out),
            "--json"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env=env)
-    saved = False
+    # mid-epoch, no chance to clean up
+    proc = start_and_kill_mid_epoch(cmd, env, lambda p: p.send_signal(signal.SIGKILL))
     try:
-        for line in proc.stdout:
-            event = json.loads(line)
-            saved = saved or event["event"] == "CheckpointSaved"
-            if saved and event["event"] == "StepLogged" and event["epoch"] >= 2:
-                proc.send_signal(signal.SIGKILL)  # mid-epoch, no chance to clean up
-                break
+        proc.stdout.read()
     finally:
         proc.kill()
         proc.wait(timeout=60)
