@@ -92,8 +92,11 @@ def test_a_stopped_run_is_resumable_after_a_restart(window, qtbot, tmp_path):
 def test_model_options_reach_the_run_and_bad_ones_are_explained(window, qtbot, tmp_path):
     panel = _load(window, qtbot, tmp_path)
     panel.include["text"].setChecked(True)
+    panel.encoder["text"].setCurrentText("transformer")
+    assert panel.layers["text"].value() == 2, "each encoder starts at its own default depth"
+    assert "layers" not in panel.config().model.text.options
     panel.encoder["text"].setCurrentText("gru")
-    assert panel.layers["text"].isEnabled()
+    assert panel.layers["text"].isEnabled() and panel.layers["text"].value() == 1
     panel.layers["text"].setValue(2)
     panel.encoder["audio"].setCurrentText("mel_lstm")
     panel.layers["audio"].setValue(3)

@@ -85,7 +85,7 @@ class EncoderOptions(QWidget):
             doc.addWidget(self.encoder_doc[m])
             grid.addLayout(doc, 2 * row + 1, 1, 1, 3)
             self.include[m].toggled.connect(self.changed)
-            self.encoder[m].currentIndexChanged.connect(self.changed)
+            self.encoder[m].currentIndexChanged.connect(lambda _i, m=m: self._on_encoder_changed(m))
             widget.valueChanged.connect(self.changed)
         for w in (*self.layers.values(), self.n_mels):
             w.valueChanged.connect(self.changed)
@@ -165,6 +165,15 @@ class EncoderOptions(QWidget):
         self.weights_button.setEnabled(image)
         for w in (self.features, self.n_mels):
             w.setEnabled(audio)
+
+    def _on_encoder_changed(self, modality: str) -> None:
+        """Another encoder: its own default depth (a transformer's is 2, a GRU's 1)."""
+        if modality in self.layers:
+            spin = self.layers[modality]
+            spin.blockSignals(True)
+            spin.setValue(LAYERED.get(self.encoder[modality].currentText(), 1))
+            spin.blockSignals(False)
+        self.changed.emit()
 
     def _on_weights_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Pretrained Image Weights", "", WEIGHTS_FILTER)
