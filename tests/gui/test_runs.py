@@ -156,3 +156,20 @@ def test_several_processes_train_through_torchrun_into_the_same_curves(window, q
     assert started.out_dir == os.path.abspath(train.out_dir)
     assert {r["path"]: r for r in train.runs.runs}[train.out_dir]["status"] == "completed"
     train.nproc = 1
+
+
+def test_smoothed_loss_is_kept_as_points_arrive_and_survives_a_resume_overlap(qtbot):
+    import numpy as np
+
+    from mmstudio.gui.widgets.train_plots import TrainPlots, ema
+
+    plots = TrainPlots()
+    qtbot.addWidget(plots)
+    values = np.random.default_rng(0).random(60)
+    for step, v in enumerate(values, start=1):
+        plots.add_step(step, float(v), 0.1)
+    assert np.allclose(plots.loss.column(2), ema(values))
+    for step, v in enumerate(values[40:], start=41):  # a resumed run logs steps 41.. again
+        plots.add_step(step, float(v), 0.1)
+    assert list(plots.loss.column(0)) == list(range(1, 61))
+    assert np.allclose(plots.loss.column(2), ema(values))
