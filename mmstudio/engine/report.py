@@ -50,10 +50,12 @@ def evaluation_report(bundle, data, split: str = "test", batch_size: int = 256,
         "fusion": bundle.run.model.fusion if model.classify else None,
     }
     runs = _plan(model, mods, noise_levels)
+    say(0.3, "Encoding every modality")
+    encoded = _encode(model, feats, batch_size, None, seed)
     outputs: dict[str, Any] = {}
     for n, (key, keep, noise) in enumerate(runs):
-        say(0.3 + 0.65 * n / max(1, len(runs)), f"Running the model ({key})")
-        outputs[key] = _forward(model, feats, batch_size, keep, noise, seed)
+        say(0.35 + 0.6 * n / max(1, len(runs)), f"Running the model ({key})")
+        outputs[key] = _heads(model, feats, encoded, keep, noise, batch_size, seed)
     labelled = bool((feats.labels >= 0).any())
     if model.classify and labelled:
         logits = outputs["fused"]["logits"]
@@ -102,23 +104,38 @@ def _plan(model, mods: list[str], levels) -> list[tuple[str, tuple[str, ...], tu
 
 
 @torch.no_grad()
-def _forward(model, feats: Features, batch_size: int, keep: tuple[str, ...], noise, seed: int):
+def _encode(model, feats: Features, batch_size: int, noise, seed: int) -> dict[str, torch.Tensor]:
+    """Encoder features of every item: all modalities, or only the noisy one with its noise."""
     gen = torch.Generator().manual_seed(seed)
-    logits, emb = [], {m: [] for m in model.modalities}
+    mods = [noise[0]] if noise is not None else list(model.modalities)
+    out: dict[str, list[torch.Tensor]] = {m: [] for m in mods}
     for start in range(0, len(feats), batch_size):
-        idx = torch.arange(start, min(start + batch_size, len(feats)))
-        inputs, mask, _ = feats.batch(idx)
-        mask = {m: v if m in keep else torch.zeros_like(v) for m, v in mask.items()}
+        x = {m: feats.inputs[m][start:start + batch_size] for m in mods}
         if noise is not None:
             m, strength = noise
-            inputs[m] = add_noise(m, inputs[m], strength, gen, model.shape.vocab_size)
-        out = model(inputs, mask)
-        if "logits" in out:
-            logits.append(out["logits"].float())
-        for m, e in out.get("embeddings", {}).items():
-            emb[m].append(e.float())
-    return {"logits": torch.cat(logits) if logits else None,
-            "embeddings": {m: torch.cat(v) for m, v in emb.items() if v}}
+            x[m] = add_noise(m, x[m], strength, gen, model.shape.vocab_size)
+        for m, f in model.encode(x).items():
+            out[m].append(f)
+    return {m: torch.cat(v) for m, v in out.items()}
+
+
+@torch.no_grad()
+def _heads(model, feats: Features, encoded: dict[str, torch.Tensor], keep: tuple[str, ...],
+           noise, batch_size: int, seed: int) -> dict[str, Any]:
+    """Logits (and embeddings) from encoder features, masking what ``keep`` leaves out.
+
+    Masking does not change an encoder's output, so the features are computed once and
+    only the fusion and heads run again per variant; a noisy modality is encoded again.
+    """
+    if noise is not None:
+        encoded = {**encoded, **_encode(model, feats, batch_size, noise, seed)}
+    mask = {m: v if m in keep else torch.zeros_like(v) for m, v in feats.mask.items()}
+    result: dict[str, Any] = {"logits": None, "embeddings": {}}
+    if model.classify:
+        result["logits"] = model.logits(encoded, mask).float()
+    if model.align and noise is None:
+        result["embeddings"] = {m: e.float() for m, e in model.embed(encoded).items()}
+    return result
 
 
 def add_noise(modality: str, x: torch.Tensor, strength: float, gen: torch.Generator,

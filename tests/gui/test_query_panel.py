@@ -2,8 +2,10 @@
 classify; the map marks the query. The digits acceptance checks need ../shared."""
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
+from pathlib import Path
 
 import pytest
 from eval_helpers import train_synth_bundle
@@ -99,3 +101,47 @@ def test_classify_any_subset_shows_probabilities(qtbot, window, trained):
     assert abs(sum(panel.probabilities.values.values()) - 1) < 1e-3
     panel.inputs.use["text"].setChecked(False)
     qtbot.waitUntil(lambda: panel.last["used"] == ["image"], timeout=60000)
+
+
+DIGITS = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "digits" / "pairs.csv"
+
+
+@pytest.fixture(scope="module")
+def digits_bundle(tmp_path_factory):
+    """An image+audio+text bundle aligned on half of digits' train split (a few CPU minutes)."""
+    if not DIGITS.is_file():
+        pytest.skip(f"needs the shared digits dataset ({DIGITS} is absent)")
+    from mmstudio import engine
+    from mmstudio.config import DatasetSpec, ModelSpec, RunConfig, TrainSpec
+    from mmstudio.data import open_dataset
+
+    dataset = open_dataset(str(DIGITS))
+    half = [it for i, it in enumerate(dataset.subset("train")) if i % 2 == 0]
+    run = RunConfig(DatasetSpec(str(DIGITS)),
+                    ModelSpec(modalities=("image", "audio", "text"), task="classify+align", dim=64,
+                              embed_dim=64, fusion="weighted_sum"),
+                    TrainSpec(epochs=3, batch_size=64, lr=2e-3, seed=0, val_split="none", device="cpu"))
+    out = tmp_path_factory.mktemp("digits")
+    result = engine.drive(engine.train(run, str(out), dataset=dataclasses.replace(dataset, items=half)))
+    return result.bundle, dataset
+
+
+@pytest.mark.slow
+def test_digits_text_seven_and_spoken_three_find_their_images(qtbot, window, digits_bundle):
+    from conftest import drop_paths
+
+    bundle, dataset = digits_bundle
+    panel = _ready(qtbot, window, bundle, dataset)  # the whole collection: 10,000 items
+    assert panel.info["items"] == 10000
+    answer = _type(qtbot, panel, "seven")
+    labels = [r["label"] for r in answer["results"]]
+    assert answer["target"] == "image" and len(labels) == 10
+    assert labels.count("7") >= 9, labels
+    three = next(it.audio for it in dataset.subset("test") if it.label == "3")
+    with qtbot.waitSignal(panel.results_ready, timeout=60000) as blocker:
+        drop_paths(panel.inputs, [three])
+    answer = blocker.args[0]
+    labels = [r["label"] for r in answer["results"]]
+    assert answer["query"] == "audio" and answer["value"] == three
+    assert labels.count("3") >= 9, labels
+    assert [c.sample["label"] for c in panel.gallery.cards] == labels

@@ -81,6 +81,7 @@ class QueryPanel(QWidget):
         self.collection = None
         self.info: dict | None = None
         self.last: dict | None = None
+        self._stale = False
         self._asker = _Asker()
         self.lane = Lane(self)
         self.lane.progress.connect(self._on_progress)
@@ -186,15 +187,24 @@ class QueryPanel(QWidget):
         self.lane.submit(open_dataset, path, on_done=self.set_dataset, on_error=self._on_failed)
 
     def _prepare(self) -> None:
+        """Load the model and index the collection, once the panel is on screen (not before:
+        a finished training run should not start indexing a collection nobody asked about)."""
         self.info = None
-        if not self.bundle_path or self.collection is None:
+        self._stale = True
+        if not self.bundle_path or self.collection is None or not self.isVisible():
             return
+        self._stale = False
         self.message.hide()
         self.progress.setValue(0)
         self.progress.setFormat("Loading the model…")
         self.progress.setVisible(True)
         self.lane.submit(self._asker.prepare, self.bundle_path, self.collection, key="prepare",
                          with_progress=True, on_done=self._on_ready, on_error=self._on_failed)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._prepare()
 
     @Slot(float, str)
     def _on_progress(self, fraction: float, message: str) -> None:
