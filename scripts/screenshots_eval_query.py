@@ -40,11 +40,12 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("MMSTUDIO_HOME", tempfile.mkdtemp(prefix="mmstudio-shots-"))
     sys.path.insert(0, str(ROOT))
-    eval_bundle, query_bundle = image_audio_bundle(), ensure_bundle()
-    from mmstudio.gui.app import create_application
+    from mmstudio.gui.app import create_application  # Qt before torch: see below
     from mmstudio.gui.main_window import MainWindow
 
     app = create_application()
+    # Trained once under runs/ (importing torch before PySide6 breaks pyqtgraph's import).
+    eval_bundle, query_bundle = image_audio_bundle(), ensure_bundle()
     window = MainWindow()
     window.show()
     wait(app, 1.0)
