@@ -156,7 +156,7 @@ class QueryPanel(QWidget):
         split.addWidget(self.inputs)
         split.addWidget(middle)
         split.addWidget(right)
-        split.setSizes([330, 520, 440])
+        split.setSizes([320, 560, 410])
         split.setStretchFactor(1, 3)
         split.setStretchFactor(2, 2)
         layout = QVBoxLayout(self)
@@ -175,7 +175,7 @@ class QueryPanel(QWidget):
     def set_dataset(self, dataset) -> None:
         """The collection to search (the Data panel's dataset, or one dropped here)."""
         self.collection = dataset
-        name = os.path.basename(str(dataset.spec.path).rstrip(os.sep))
+        name = os.sep.join(str(dataset.spec.path).rstrip(os.sep).split(os.sep)[-2:])
         self.collection_label.setText(f"Collection: {name} ({len(dataset.items):,} items)")
         self.collection_label.setToolTip(str(dataset.spec.path))
         self._prepare()

@@ -32,6 +32,9 @@ class EmbeddingMap(QWidget):
                                        brush=pg.mkBrush("#ffd400"))
         self.star.setZValue(10)
         self.plot.addItem(self.star)
+        self.ring = pg.ScatterPlotItem(size=16, symbol="o", pen=pg.mkPen("k", width=2), brush=None)
+        self.ring.setZValue(9)
+        self.plot.addItem(self.ring)
         self.preview = QLabel(self)
         self.preview.setFrameShape(QFrame.Shape.StyledPanel)
         self.preview.setStyleSheet("background: white; padding: 4px;")
@@ -61,9 +64,12 @@ class EmbeddingMap(QWidget):
         if len(names) <= 20:
             for n in names:
                 self.legend.addItem(pg.ScatterPlotItem(size=8, pen=None, brush=pg.mkBrush(color[n])), n)
-        self.hint.setText(f"{data['method'].upper()} of {len(xy):,} {data['target']} embeddings, "
+        method = {"pca": "PCA", "tsne": "t-SNE"}.get(data["method"], data["method"])
+        self.hint.setText(f"{method} of {len(xy):,} {data['target']} embeddings, "
                           "coloured by label; hover a point to preview it; ★ is the query.")
         self.star.setData([])
+        self.ring.setData([])
+        self.preview.hide()
         self.plot.autoRange()
 
     def set_query_position(self, position) -> None:
@@ -73,7 +79,10 @@ class EmbeddingMap(QWidget):
     def _on_hovered(self, _item, points, _event) -> None:
         if len(points) == 0:
             self.preview.hide()
+            self.ring.setData([])
             return
+        pos = points[0].pos()
+        self.ring.setData([{"pos": (pos.x(), pos.y())}])
         it = self.items[points[0].data()]
         html = f"<b>{it.get('id')}</b> · label <b>{it.get('label')}</b>"
         if it.get("text"):
@@ -83,7 +92,8 @@ class EmbeddingMap(QWidget):
         if not pixmap.isNull():
             self.preview.setPixmap(_with_caption(pixmap, html))
         self.preview.adjustSize()
-        self.preview.move(8, 8)
+        # bottom-left of the plot, clear of the legend in the top-left corner
+        self.preview.move(8, max(8, self.plot.height() - self.preview.height() - 8))
         self.preview.show()
         self.preview.raise_()
 

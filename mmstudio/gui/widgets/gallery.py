@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
 
 from mmstudio.gui.widgets.thumbnails import ThumbnailCache
 
-CARD = QSize(176, 182)
-THUMB = 84
+CARD = QSize(168, 146)
+THUMB = 76
 
 
 class ClipPlayer:
@@ -100,7 +100,8 @@ class SampleCard(QFrame):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(4)
         layout.addLayout(top)
-        layout.addWidget(self.text, 1)
+        layout.addWidget(self.text)
+        layout.addStretch(1)
         self.setToolTip(str(sample.get("id", "")))
 
     def set_pixmap(self, pixmap: QPixmap | None) -> None:

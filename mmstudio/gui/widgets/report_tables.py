@@ -2,7 +2,16 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QTabWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 
 def _table(headers: list[str]) -> QTableWidget:
@@ -28,13 +37,23 @@ def _fill(table: QTableWidget, rows: list[list]) -> None:
 
 
 class MetricTables(QTabWidget):
+    """"Metrics": the summary above per-class precision/recall/F1; "Retrieval": Recall@K."""
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.metrics = _table(["metric", "value"])
         self.per_class = _table(["class", "precision", "recall", "F1", "support"])
+        for c in range(1, 5):
+            self.per_class.horizontalHeader().setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         self.retrieval = _table(["query → corpus", "R@1", "R@5", "R@10"])
-        self.addTab(self.metrics, "Metrics")
-        self.addTab(self.per_class, "Per class")
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.metrics)
+        self.per_class_label = QLabel("<b>Per class</b>")
+        layout.addWidget(self.per_class_label)
+        layout.addWidget(self.per_class, 1)
+        self.addTab(page, "Metrics")
         self.addTab(self.retrieval, "Retrieval")
 
     def show_report(self, report: dict) -> None:
@@ -51,6 +70,10 @@ class MetricTables(QTabWidget):
         _fill(self.metrics, rows)
         _fill(self.per_class, [[n, v["precision"], v["recall"], v["f1"], v["support"]]
                                for n, v in report.get("per_class", {}).items()])
+        height = self.metrics.horizontalHeader().height() + 4
+        self.metrics.setMaximumHeight(height + sum(self.metrics.rowHeight(r) for r in range(len(rows))))
+        self.per_class.setVisible(bool(report.get("per_class")))
+        self.per_class_label.setVisible(bool(report.get("per_class")))
         ret = []
         for pair, res in sorted(report.get("retrieval", {}).items()):
             for kind in ("label", "exact"):
@@ -59,6 +82,5 @@ class MetricTables(QTabWidget):
                     ret.append([f"{pair} ({'same label' if kind == 'label' else 'exact pair'})",
                                 x["recall@1"], x["recall@5"], x["recall@10"]])
         _fill(self.retrieval, ret)
-        self.setTabEnabled(1, bool(report.get("per_class")))
-        self.setTabEnabled(2, bool(ret))
-        self.setCurrentIndex(0 if "accuracy" in report or not ret else 2)
+        self.setTabEnabled(1, bool(ret))
+        self.setCurrentIndex(0 if "accuracy" in report or not ret else 1)
