@@ -6,6 +6,9 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
 - ``train(run, out_dir, control=None, resume=False, dataset=None)``: a generator of events
   (``RunStarted``, ``DataPrepared``, ``StepLogged``, ``EpochDone``, ``CheckpointSaved``,
   ``Paused``, ``Resumed``, ``RunFinished``) returning a ``RunResult``; ``Control`` pauses/stops.
+  Under ``torchrun`` it trains with DistributedDataParallel (``distributed_context()`` says which
+  rank this is); ``OutOfMemory`` (a ``MemoryError``) carries advice. ``event_from_dict`` rebuilds
+  an event from a ``train --json`` line.
 - ``evaluate(bundle, data, split="test")`` -> metrics dict; ``predict(bundle, image=, audio=, text=)``.
 - ``load_bundle(path)`` -> ``Bundle``; ``BundleError`` for unusable bundles.
 - ``build_index(bundle, data, out=None)``, ``query(bundle, text=|image=|audio=, target=, top=)``.
@@ -16,7 +19,10 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
   ``classify(...)``, ``embedding_map(target, "pca"|"tsne")``; ``project(vectors, method)``.
 - ``export(bundle, format="onnx"|"pt2", out=...)``.
 - ``encoder_names()``, ``fusion_names()``, ``describe(kind, name)``, ``parameter_count(run, ...)``,
-  ``suggest_run(dataset)`` (a first RunConfig for a dataset).
+  ``suggest_run(dataset)`` (a first RunConfig for a dataset), ``memory_estimate(run, ...)``,
+  ``gpu_info()`` (CUDA devices: name and memory).
+- ``list_runs(root)``, ``read_status(out_dir)``, ``read_curves(out_dir)``: the runs recorded on disk
+  (no torch import).
 """
 from __future__ import annotations
 
@@ -34,12 +40,17 @@ _NAMES = {
     "query": "mmstudio.engine.retrieval",
     "export": "mmstudio.engine.exporting",
     "predict": "mmstudio.engine.predict",
-    "encoder_names": "mmstudio.engine.catalog",
-    "fusion_names": "mmstudio.engine.catalog",
-    "describe": "mmstudio.engine.catalog",
-    "catalog": "mmstudio.engine.catalog",
-    "parameter_count": "mmstudio.engine.catalog",
-    "suggest_run": "mmstudio.engine.catalog",
+    "encoder_names": "mmstudio.engine.model_catalog",
+    "fusion_names": "mmstudio.engine.model_catalog",
+    "describe": "mmstudio.engine.model_catalog",
+    "catalog": "mmstudio.engine.model_catalog",
+    "parameter_count": "mmstudio.engine.model_catalog",
+    "suggest_run": "mmstudio.engine.model_catalog",
+    "memory_estimate": "mmstudio.engine.model_catalog",
+    "gpu_info": "mmstudio.engine.devices",
+    "list_runs": "mmstudio.engine.runlog",
+    "read_status": "mmstudio.engine.runlog",
+    "read_curves": "mmstudio.engine.runlog",
     "Event": "mmstudio.engine.events",
     "RunStarted": "mmstudio.engine.events",
     "DataPrepared": "mmstudio.engine.events",
@@ -52,6 +63,9 @@ _NAMES = {
     "RunResult": "mmstudio.engine.events",
     "Control": "mmstudio.engine.events",
     "drive": "mmstudio.engine.events",
+    "event_from_dict": "mmstudio.engine.events",
+    "OutOfMemory": "mmstudio.engine.devices",
+    "distributed_context": "mmstudio.engine.distributed",
     "evaluation_report": "mmstudio.engine.report",
     "save_report": "mmstudio.engine.report",
     "samples_in_cell": "mmstudio.engine.report",
