@@ -12,6 +12,11 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
 - ``evaluate(bundle, data, split="test")`` -> metrics dict; ``predict(bundle, image=, audio=, text=)``.
 - ``load_bundle(path)`` -> ``Bundle``; ``BundleError`` for unusable bundles.
 - ``build_index(bundle, data, out=None)``, ``query(bundle, text=|image=|audio=, target=, top=)``.
+- ``evaluation_report(bundle, data, split, progress=)`` -> the Evaluate panel's report (per-sample
+  predictions, ablation, robustness, weights, retrieval); ``save_report(report, folder)`` (CSV+JSON);
+  ``samples_in_cell(report, true, pred)``, ``misclassified(report)`` -> item indices.
+- ``QuerySession(bundle)``: ``index(dataset)`` (cached per collection), ``query(...)``,
+  ``classify(...)``, ``embedding_map(target, "pca"|"tsne")``; ``project(vectors, method)``.
 - ``export(bundle, format="onnx"|"pt2", out=...)``.
 - ``encoder_names()``, ``fusion_names()``, ``describe(kind, name)``, ``parameter_count(run, ...)``,
   ``suggest_run(dataset)`` (a first RunConfig for a dataset), ``memory_estimate(run, ...)``,
@@ -61,6 +66,13 @@ _NAMES = {
     "event_from_dict": "mmstudio.engine.events",
     "OutOfMemory": "mmstudio.engine.devices",
     "distributed_context": "mmstudio.engine.distributed",
+    "evaluation_report": "mmstudio.engine.report",
+    "save_report": "mmstudio.engine.report",
+    "samples_in_cell": "mmstudio.engine.report",
+    "misclassified": "mmstudio.engine.report",
+    "QuerySession": "mmstudio.engine.query_session",
+    "collection_key": "mmstudio.engine.query_session",
+    "project": "mmstudio.engine.projection",
 }
 
 __all__ = list(sorted(_NAMES))
