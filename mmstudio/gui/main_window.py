@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
             self.data_panel.dataset_loaded.connect(panel.set_dataset)
             panel.status.connect(self.show_status)
         self.train_panel.run_finished.connect(self._on_run_finished)
+        self.train_panel.open_bundle_requested.connect(self._on_open_bundle_requested)
         QApplication.instance().installEventFilter(self)
         self._shown_once = False
 
@@ -152,6 +153,12 @@ class MainWindow(QMainWindow):
             return
         gpus = self.model_panel.gpus
         self.train_panel.start(run, dataset, nproc=gpus.value() if gpus.isVisible() else 1)
+
+    @Slot(str, str)
+    def _on_open_bundle_requested(self, bundle: str, target: str) -> None:
+        """The runs list's "Open in Evaluate/Query": that bundle, in that panel."""
+        self._on_run_finished(bundle)
+        self.show_panel(list(self.panels).index(target))
 
     @Slot(str)
     def _on_run_finished(self, bundle: str) -> None:

@@ -56,6 +56,8 @@ def test_runs_are_listed_overlaid_and_opened(window, qtbot, tmp_path):
     with qtbot.waitSignal(train.open_bundle_requested) as blocker:
         runs.query_button.click()
     assert blocker.args == [os.path.join(first, "bundle"), "Query"]
+    assert window.stack.currentWidget() is window.query_panel
+    assert window.query_panel.bundle_path == os.path.join(first, "bundle")
 
 
 def test_a_stopped_run_is_resumable_after_a_restart(window, qtbot, tmp_path):
