@@ -297,7 +297,6 @@ class TrainPanel(QWidget):
         handler = getattr(self, f"_on_{type(event).__name__}", None)
         if handler is not None:
             handler(event)
-        self.plots.dirty = True
 
     def _on_RunStarted(self, e) -> None:
         self._state = "running"

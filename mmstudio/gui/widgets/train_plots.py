@@ -54,7 +54,7 @@ class TrainPlots(QWidget):
         self.epochs = Buffer(4)  # epoch, train loss, val metric, val loss
         self.weights: dict[str, Buffer] = {}  # modality -> (epoch, weight)
         self.metric_name = ""
-        self.dirty = False
+        self.dirty: set[str] = set()  # which curves changed since the last redraw: steps, epochs
         self._overlays: list = []
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -87,7 +87,7 @@ class TrainPlots(QWidget):
             buf.clear()
         self._acc = 0.0
         self.metric_name = ""
-        self.dirty = True
+        self.dirty = {"steps", "epochs"}
 
     def load(self, curves: dict) -> None:
         """Fill the buffers from a recorded run (``engine.read_curves``), e.g. before resuming."""
@@ -108,7 +108,7 @@ class TrainPlots(QWidget):
         self._acc = SMOOTHING * self._acc + (1 - SMOOTHING) * loss
         self.loss.append(step, loss, self._acc / (1 - SMOOTHING ** (self.loss.size + 1)))
         self.lr.append(step, lr)
-        self.dirty = True
+        self.dirty.add("steps")
 
     def add_epoch(self, epoch: int, train_loss: float, metric: float | None, val_loss, weights: dict) -> None:
         self.epochs.truncate_from(epoch)
@@ -118,7 +118,7 @@ class TrainPlots(QWidget):
             buf = self.weights.setdefault(m, Buffer(2, 64))
             buf.truncate_from(epoch)
             buf.append(epoch, w)
-        self.dirty = True
+        self.dirty.add("epochs")
 
     # ---------------------------------------------------------------- other runs
     def overlay(self, runs: list[tuple[str, dict]]) -> None:
@@ -148,13 +148,16 @@ class TrainPlots(QWidget):
     # ---------------------------------------------------------------- drawing
     def redraw(self) -> None:
         """Push the buffers to the curves (only when something changed)."""
-        if not self.dirty:
-            return
-        self.dirty = False
-        steps, losses = self.loss.column(0), self.loss.column(1)
-        self.loss_raw.setData(steps, losses)
-        self.loss_smooth.setData(steps, self.loss.column(2))
-        self.lr_curve.setData(self.lr.column(0), self.lr.column(1))
+        dirty, self.dirty = self.dirty, set()
+        if "steps" in dirty:
+            steps = self.loss.column(0)
+            self.loss_raw.setData(steps, self.loss.column(1))
+            self.loss_smooth.setData(steps, self.loss.column(2))
+            self.lr_curve.setData(self.lr.column(0), self.lr.column(1))
+        if "epochs" in dirty:
+            self._redraw_epochs()
+
+    def _redraw_epochs(self) -> None:
         epochs, metric = self.epochs.column(0), self.epochs.column(2)
         if self.metric_name and np.isfinite(metric).any():
             self.metric_curve.setData(epochs, metric)
