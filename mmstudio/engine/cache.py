@@ -129,7 +129,7 @@ def _decode_files(modality: str, paths: list[str | None], pre: Preprocessor,
         except Exception:  # noqa: BLE001 - unreadable file: masked, reported by the data layer
             failed.add(path)
 
-    workers = threads or min(8, (os.cpu_count() or 2) * 2)
+    workers = threads or int(os.environ.get("MMSTUDIO_WORKERS") or 0) or min(8, (os.cpu_count() or 2) * 2)
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
         for done, _ in enumerate(pool.map(load, unique), start=1):

@@ -1,0 +1,65 @@
+"""The welcome page and the offline demo: one click opens the demo data and its trained model,
+and the model answers "seven" with sevens without training and without the network."""
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from mmstudio.gui.paths import CLIPART_BUNDLE, CLIPART_DATASET, DEMO_BUNDLE, DEMO_DATASET
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a socket fails the test."""
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("the demo tried to use the network")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def test_the_demo_files_are_in_the_repository():
+    for bundle in (DEMO_BUNDLE, CLIPART_BUNDLE):
+        for name in ("bundle.json", "model.safetensors", "index.safetensors"):
+            assert (bundle / name).is_file(), f"{bundle / name} is missing: run scripts/make_demo.py"
+    assert DEMO_DATASET.is_file() and CLIPART_DATASET.is_file()
+    assert (CLIPART_DATASET.parent / "NOTICE.md").is_file() and (DEMO_DATASET.parent / "NOTICE.md").is_file()
+
+
+def test_one_click_on_the_welcome_page_opens_the_demo_data_and_model(qtbot, window):
+    window.show_welcome()
+    assert window.current_panel_name() == "Welcome"
+    button = window.welcome.demo_buttons["digits"]
+    assert button.isEnabled()
+    routed = {}
+    for name in ("Query", "Evaluate"):  # the Query/Evaluate panels take a bundle (stand-ins here)
+        window.panels[name].set_bundle = lambda path, n=name: routed.setdefault(n, path)
+    with qtbot.waitSignal(window.data_panel.dataset_loaded, timeout=30000) as blocker:
+        button.click()
+    assert blocker.args[0].spec.path == str(DEMO_DATASET)
+    assert len(blocker.args[0].items) == 500
+    assert routed == {"Query": str(DEMO_BUNDLE), "Evaluate": str(DEMO_BUNDLE)}
+    assert window.current_bundle == str(DEMO_BUNDLE)
+    assert window.current_panel_name() == "Query"
+
+
+def test_the_digits_demo_model_answers_seven_with_sevens_offline(no_network):
+    from mmstudio import engine
+
+    result = engine.query(str(DEMO_BUNDLE), text="seven", top=10)
+    assert result["target"] == "image"
+    labels = [r["label"] for r in result["results"]]
+    assert labels.count("7") >= 9, labels
+    first = result["results"][0]["path"]
+    assert first.startswith(str(DEMO_DATASET.parent)) and first.endswith(".png")  # paths resolve in this clone
+    assert engine.predict(str(DEMO_BUNDLE), image=first)["label"] == "7"  # and it classifies
+
+
+def test_the_clipart_demo_model_finds_drawings_for_words_offline(no_network):
+    from mmstudio import engine
+
+    result = engine.query(str(CLIPART_BUNDLE), text="flag", top=5)
+    assert result["target"] == "image"
+    hits = [r for r in result["results"] if "flag" in (r["text"] or "").lower()]
+    assert len(hits) >= 3, [r["text"] for r in result["results"]]
