@@ -55,7 +55,8 @@ def _engine_parsers(sub) -> None:
     p.add_argument("--device", help="auto, cpu or cuda")
     p.add_argument("--seed", type=int)
     p.add_argument("--max-steps", type=int, help="stop after this many steps (quick checks)")
-    p.add_argument("--val-split", help="the split used for validation (default val)")
+    p.add_argument("--val-split", help="the split used for validation, none, or auto (default: "
+                                       "val when present, else 10%% of train held out)")
     p.add_argument("--column", action="append", default=[], metavar="NAME=ROLE")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last")
     p.add_argument("--out", required=True, help="run folder (the bundle is OUT/bundle)")

@@ -179,11 +179,12 @@ class TrainSpec:
     device: str = "auto"
     seed: int = 0
     early_stopping: int = 0  # patience in epochs without improvement; 0 turns it off
-    val_split: str = "val"
+    val_split: str = "auto"  # a split name, "none", or "auto" (val if present, else 10% of train)
     max_steps: int = 0  # stop after this many steps (0: no limit); for quick checks
     num_threads: int = 0  # CPU threads for torch (0: leave torch's choice)
     compile: bool = False
     log_every_s: float = 0.5
+    auto_batch: bool = False  # CUDA: probe for the largest batch that fits (batch_size: start)
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:

@@ -7,8 +7,8 @@
 
 It builds the model through MMStudio's registries and RunConfig (on CUDA the shape of
 ``../shared/bench/limit.py``: ResNet-18 at 128 px + a 2-layer transformer over 64 tokens + a mel
-CNN over 1 s of 16 kHz audio, concat fusion, batch 256; on CPU a small one: cnn at 28 px +
-transformer (or bag) text + mel_cnn, batch 64), trains it headless with ``engine.train`` on real
+CNN over 1 s of 16 kHz audio, concat fusion, batch 256; on CPU a small one: cnn (width 8) at
+28 px + a bag of words + mel_cnn (width 8), batch 64), trains it headless with ``engine.train`` on real
 files (``../shared/datasets/digits/pairs.csv``, else generated JPEG/TXT/WAV files), and reads
 samples/s from the engine's EpochDone events. The first epoch is also timed from the call to
 ``train`` (so it includes decoding every file into the cache), which is what a user waits for.
@@ -48,8 +48,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--limit", type=int, default=0,
                    help="train on the first N train items only (0: all)")
     p.add_argument("--batch", type=int, default=0, help="default 256 on CUDA, 64 on CPU")
-    p.add_argument("--model", choices=["auto", "large", "small"], default="auto",
-                   help="large: limit.py's shape (default on CUDA); small: the CPU one")
+    p.add_argument("--model", choices=["auto", "large", "medium", "small"], default="auto",
+                   help="large: limit.py's shape (default on CUDA); medium: the Quick preset's "
+                        "encoders (cnn, transformer, mel_cnn at width 32); small: narrow ones "
+                        "and a bag of words (default on CPU)")
     p.add_argument("--text", default="transformer", help="text encoder (transformer, bag, ...)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's choice)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (both sides)")
@@ -83,13 +85,20 @@ def make_run(data_path: str, cuda: bool, args: argparse.Namespace):
             audio=AudioSpec("mel_cnn", sample_rate=16000, seconds=1.0, n_mels=64, hop_ms=10.0,
                             options={"width": 64}),
             fusion="concat", dim=256, head_hidden=512)
-    else:  # small enough for a 2-core CPU
+    elif args.model == "medium":  # the Quick preset's encoders at their default widths
         model = ModelSpec(
             modalities=("image", "text", "audio"),
             image=ImageSpec("cnn", size=28),
             text=TextSpec(args.text, max_tokens=32),
             audio=AudioSpec("mel_cnn"),
             fusion="concat", dim=128)
+    else:  # small (the CPU default): narrow conv nets and a bag of embeddings, for 2 cores
+        model = ModelSpec(
+            modalities=("image", "text", "audio"),
+            image=ImageSpec("cnn", size=28, options={"width": 8}),
+            text=TextSpec("bag" if args.text == "transformer" else args.text, max_tokens=32),
+            audio=AudioSpec("mel_cnn", options={"width": 8}),
+            fusion="concat", dim=64)
     batch = args.batch or (256 if large else 64)
     train = TrainSpec(epochs=args.epochs, batch_size=batch, val_split="none",
                       device="cuda" if cuda else "cpu", num_threads=args.threads,

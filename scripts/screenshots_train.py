@@ -3,7 +3,9 @@
     xvfb-run -a -s "-screen 0 1440x900x24" .venv/bin/python scripts/screenshots_train.py OUTDIR [DATASET]
 
 Opens the dataset (the bundled digits demo by default), saves OUTDIR/model.png, trains the
-suggested model for 6 epochs and saves OUTDIR/train-running.png mid-run and train-done.png.
+suggested model with weighted_sum fusion for 6 epochs and saves OUTDIR/train-running.png mid-run
+and train-done.png; then trains a concat model and saves train-compare.png with both runs
+selected in the runs list, their curves overlaid.
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ def main() -> int:
     model.epochs.setValue(6)
     model.batch.setValue(16)
     model.device.setCurrentText("cpu")
+    model.fusion.setCurrentText("weighted_sum")
     wait(app, 1.5)
     window.grab().save(str(out / "model.png"))
     train = window.train_panel
@@ -51,7 +54,18 @@ def main() -> int:
     wait(app, 600, until=lambda: not train.running)
     wait(app, 0.5)
     window.grab().save(str(out / "train-done.png"))
-    print("\n".join(str(out / n) for n in ("model.png", "train-running.png", "train-done.png")))
+    first = train.out_dir
+    window.show_panel(1)
+    model.fusion.setCurrentText("concat")
+    model.epochs.setValue(4)
+    model.start_button.click()
+    wait(app, 600, until=lambda: not train.running)
+    train.tabs.setCurrentWidget(train.runs)
+    train.runs.select_paths([first, train.out_dir])
+    wait(app, 1.0)
+    window.grab().save(str(out / "train-compare.png"))
+    print("\n".join(str(out / n) for n in ("model.png", "train-running.png", "train-done.png",
+                                            "train-compare.png")))
     window.close()
     return 0
 

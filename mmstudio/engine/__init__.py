@@ -11,7 +11,10 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
 - ``build_index(bundle, data, out=None)``, ``query(bundle, text=|image=|audio=, target=, top=)``.
 - ``export(bundle, format="onnx"|"pt2", out=...)``.
 - ``encoder_names()``, ``fusion_names()``, ``describe(kind, name)``, ``parameter_count(run, ...)``,
-  ``suggest_run(dataset)`` (a first RunConfig for a dataset).
+  ``suggest_run(dataset)`` (a first RunConfig for a dataset), ``memory_estimate(run, ...)``,
+  ``gpu_info()`` (CUDA devices: name and memory).
+- ``list_runs(root)``, ``read_status(out_dir)``, ``read_curves(out_dir)``: the runs recorded on disk
+  (no torch import).
 """
 from __future__ import annotations
 
@@ -29,12 +32,17 @@ _NAMES = {
     "query": "mmstudio.engine.retrieval",
     "export": "mmstudio.engine.exporting",
     "predict": "mmstudio.engine.predict",
-    "encoder_names": "mmstudio.engine.catalog",
-    "fusion_names": "mmstudio.engine.catalog",
-    "describe": "mmstudio.engine.catalog",
-    "catalog": "mmstudio.engine.catalog",
-    "parameter_count": "mmstudio.engine.catalog",
-    "suggest_run": "mmstudio.engine.catalog",
+    "encoder_names": "mmstudio.engine.model_catalog",
+    "fusion_names": "mmstudio.engine.model_catalog",
+    "describe": "mmstudio.engine.model_catalog",
+    "catalog": "mmstudio.engine.model_catalog",
+    "parameter_count": "mmstudio.engine.model_catalog",
+    "suggest_run": "mmstudio.engine.model_catalog",
+    "memory_estimate": "mmstudio.engine.model_catalog",
+    "gpu_info": "mmstudio.engine.devices",
+    "list_runs": "mmstudio.engine.runlog",
+    "read_status": "mmstudio.engine.runlog",
+    "read_curves": "mmstudio.engine.runlog",
     "Event": "mmstudio.engine.events",
     "RunStarted": "mmstudio.engine.events",
     "DataPrepared": "mmstudio.engine.events",

@@ -19,6 +19,26 @@ def load_dataset(data: Any):
     return open_dataset(str(data))
 
 
+def training_items(dataset, val_split: str, seed: int = 0, fraction: float = 0.1) -> tuple[list, list]:
+    """(train items, validation items). ``val_split`` names a split, or is ``none``, or ``auto``:
+    the dataset's ``val`` split when it has one, else ``fraction`` of the train items held out,
+    stratified by label and fixed by ``seed`` (too small a train split, under 20, keeps them all)."""
+    import dataclasses
+
+    train = dataset.subset("train")
+    if val_split != "auto":
+        return train, [] if val_split == "none" else dataset.subset(val_split)
+    val = dataset.subset("val")
+    if val or len(train) < 20:
+        return train, val
+    from mmstudio.config import SplitSpec
+    from mmstudio.data.splits import assign_splits
+
+    carved, _ = assign_splits([dataclasses.replace(it, split="") for it in train],
+                              SplitSpec(1 - fraction, fraction, 0.0, seed))
+    return [it for it in carved if it.split == "train"], [it for it in carved if it.split == "val"]
+
+
 def choose_modalities(spec: ModelSpec, dataset) -> tuple[str, ...]:
     have = dataset.modalities
     if spec.modalities:

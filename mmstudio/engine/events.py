@@ -32,6 +32,7 @@ class RunStarted(Event):
     epochs: int
     steps_per_epoch: int
     start_epoch: int = 0
+    batch_size: int = 0  # the batch actually used (the probe's result with auto batch size)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class StepLogged(Event):
     loss: float
     lr: float
     samples_per_s: float
+    gpu_memory_mb: float = 0.0  # peak CUDA memory allocated since the last log (0 on CPU)
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class EpochDone(Event):
     seconds: float
     samples_per_s: float
     best: bool = False
+    weights: dict[str, float] = field(default_factory=dict)  # learned modality weights, if any
 
 
 @dataclass(frozen=True)

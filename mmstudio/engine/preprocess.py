@@ -138,9 +138,27 @@ class Preprocessor:
         return IMAGENET_STD if self.channels == 3 else (0.5,)
 
 
-def augment_images(images: torch.Tensor) -> torch.Tensor:
-    """Random small affine changes, drawn per sample, on uint8 ``(B, C, S, S)`` images."""
-    from torchvision.transforms import v2
+def augment_images(images: torch.Tensor, degrees: float = 10.0, translate: float = 0.08,
+                   scale: tuple[float, float] = (0.9, 1.1)) -> torch.Tensor:
+    """Random small affine changes, drawn per sample, on uint8 ``(B, C, S, S)`` images.
 
-    aug = v2.RandomAffine(degrees=10, translate=(0.08, 0.08), scale=(0.9, 1.1))
-    return torch.stack([aug(img) for img in images])
+    One batched ``affine_grid`` + ``grid_sample`` on the images' device (the GPU when the cache
+    lives there) instead of a per-image loop: a few kernels per batch, whatever its size.
+    """
+    import math
+
+    import torch.nn.functional as F
+
+    b, dev = images.shape[0], images.device
+    if b == 0:
+        return images
+    angle = (torch.rand(b, device=dev) * 2 - 1) * math.radians(degrees)
+    zoom = scale[0] + (scale[1] - scale[0]) * torch.rand(b, device=dev)
+    shift = (torch.rand(b, 2, device=dev) * 2 - 1) * (2 * translate)  # grid coords span 2
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1),
+                         torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    x = images.float()
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return out.round_().clamp_(0, 255).to(images.dtype)

@@ -17,6 +17,7 @@ import torch
 
 from mmstudio.config import RunConfig
 from mmstudio.engine import checkpoint as ckpt
+from mmstudio.engine.autobatch import probe_batch_size
 from mmstudio.engine.bundle import atomic_dir, update_metrics
 from mmstudio.engine.cache import prepare
 from mmstudio.engine.data import (
@@ -24,8 +25,9 @@ from mmstudio.engine.data import (
     choose_channels,
     choose_modalities,
     load_dataset,
+    training_items,
 )
-from mmstudio.engine.devices import autocast_factory, pick_device, pick_precision
+from mmstudio.engine.devices import autocast_factory, cpu_threads, pick_device, pick_precision
 from mmstudio.engine.evaluation import quick_scores
 from mmstudio.engine.events import (
     CheckpointSaved,
@@ -48,6 +50,7 @@ from mmstudio.engine.optim import (
     modality_dropout,
 )
 from mmstudio.engine.preprocess import Preprocessor, augment_images
+from mmstudio.engine.runlog import recorded
 
 #: Decoded training inputs smaller than this are kept on the GPU for the whole run.
 GPU_CACHE_BYTES = 4 << 30
@@ -58,15 +61,21 @@ def train(run: RunConfig, out_dir: str, control: Control | None = None, resume: 
     """Train ``run``, writing checkpoints and the final bundle under ``out_dir``.
 
     ``resume=True`` continues from ``out_dir/checkpoints/last`` when there is one. ``dataset`` may
-    pass an already opened :class:`mmstudio.data.Dataset` (else ``run.dataset`` is opened).
+    pass an already opened :class:`mmstudio.data.Dataset` (else ``run.dataset`` is opened). Every
+    event is also recorded in ``out_dir`` (:mod:`mmstudio.engine.runlog`) for the runs list.
     """
+    return (yield from recorded(_train(run, out_dir, control, resume, dataset), out_dir))
+
+
+def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool,
+           dataset: Any) -> Generator[Event, None, RunResult]:
     control = control or Control()
     t_start = time.monotonic()
     tr, spec = run.train, run.model
     _seed_everything(tr.seed)
-    if tr.num_threads:
-        torch.set_num_threads(tr.num_threads)
     device = pick_device(tr.device)
+    if tr.num_threads or device.type == "cpu":
+        torch.set_num_threads(cpu_threads(tr.num_threads))
     precision = pick_precision(tr.precision, device)
     autocast = autocast_factory(precision, device)
     os.makedirs(out_dir, exist_ok=True)
@@ -75,7 +84,7 @@ def train(run: RunConfig, out_dir: str, control: Control | None = None, resume: 
     # ---- data ------------------------------------------------------------------------------
     dataset = load_dataset(dataset if dataset is not None else run.dataset)
     modalities = choose_modalities(spec, dataset)
-    train_items, val_items = dataset.subset("train"), dataset.subset(tr.val_split)
+    train_items, val_items = training_items(dataset, tr.val_split, tr.seed)
     if not train_items:
         raise ValueError(f"{dataset.spec.path}: no items in the train split")
     class_names = dataset.class_names if "classify" in spec.task else []
@@ -96,6 +105,7 @@ def train(run: RunConfig, out_dir: str, control: Control | None = None, resume: 
         return RunResult("", os.path.abspath(out_dir), "stopped", 0, 0, seconds, {}, [])
     if device.type == "cuda" and train_feats.nbytes() < GPU_CACHE_BYTES:
         train_feats = train_feats.to(device)  # decoded inputs live on the GPU: no copies per step
+    pin = device.type == "cuda" and train_feats.labels.device.type == "cpu"
 
     # ---- model and optimiser ---------------------------------------------------------------
     shape = ModelShape(modalities, len(class_names), channels, len(tokenizer) if tokenizer else 2,
@@ -107,6 +117,10 @@ def train(run: RunConfig, out_dir: str, control: Control | None = None, resume: 
     step_model = torch.compile(model) if tr.compile else model
     n = len(train_feats)
     batch = min(tr.batch_size, n)
+    if tr.auto_batch and device.type == "cuda":  # the largest that fits, from a short probe
+        batch = probe_batch_size(model, train_feats, lambda idx: _loss(
+            step_model, model, train_feats, idx, pre, tr, spec, device, autocast, None, pin),
+            device, start=min(tr.batch_size, n))
     steps_per_epoch = max(1, n // batch if n % batch < 2 else n // batch + 1)
     optimizer = make_optimizer(model, tr)
     scheduler = make_scheduler(optimizer, tr, steps_per_epoch)
@@ -119,7 +133,7 @@ def train(run: RunConfig, out_dir: str, control: Control | None = None, resume: 
         state = ckpt.load_checkpoint(last, model, optimizer, scheduler)
     yield RunStarted(os.path.abspath(out_dir), str(device), precision, modalities,
                      tuple(class_names), n, len(val_items), count_parameters(model), tr.epochs,
-                     steps_per_epoch, state["epoch"])
+                     steps_per_epoch, state["epoch"], batch)
 
     # ---- epochs ------------------------------------------------------------------------------
     reason = "completed"
@@ -141,7 +155,7 @@ def train(run: RunConfig, out_dir: str, control: Control | None = None, resume: 
                 break
             idx = order[b * batch:(b + 1) * batch].to(train_feats.labels.device)
             loss = _step(step_model, model, train_feats, idx, pre, tr, spec, device, autocast,
-                         scaler, optimizer, class_weight)
+                         scaler, optimizer, class_weight, pin)
             scheduler.step()
             state["step"] += 1
             seen += idx.numel()
@@ -151,7 +165,8 @@ def train(run: RunConfig, out_dir: str, control: Control | None = None, resume: 
             if now - t_log >= tr.log_every_s or b == steps_per_epoch - 1:
                 yield StepLogged(epoch, state["step"], round(loss.item(), 6),
                                  optimizer.param_groups[0]["lr"],
-                                 round((seen - logged_seen) / max(now - t_log, 1e-9), 1))
+                                 round((seen - logged_seen) / max(now - t_log, 1e-9), 1),
+                                 _gpu_memory_mb(device))
                 t_log, logged_seen = now, seen
             if tr.max_steps and state["step"] >= tr.max_steps:
                 reason = "max_steps"
@@ -171,7 +186,7 @@ def train(run: RunConfig, out_dir: str, control: Control | None = None, resume: 
         state["history"].append({"epoch": epoch, "train_loss": train_loss, **scores,
                                  "seconds": round(seconds, 3)})
         yield EpochDone(epoch, state["step"], train_loss, scores, round(seconds, 3),
-                        round(seen / max(seconds, 1e-9), 1), best)
+                        round(seen / max(seconds, 1e-9), 1), best, model.modality_weights() or {})
         path = ckpt.save_checkpoint(os.path.join(out_dir, "checkpoints", "last"), *save, state)
         yield CheckpointSaved(path, "last", epoch)
         if best and val_feats is not None:
@@ -208,23 +223,8 @@ def train(run: RunConfig, out_dir: str, control: Control | None = None, resume: 
 
 
 def _step(step_model, model, feats, idx, pre, tr, spec, device, autocast, scaler, optimizer,
-          class_weight) -> torch.Tensor:
-    inputs, mask, labels = feats.batch(idx)
-    if "image" in inputs:
-        inputs["image"] = _augment(inputs["image"], pre)
-    inputs = {m: x.to(device, non_blocking=True) for m, x in inputs.items()}
-    mask = {m: x.to(device, non_blocking=True) for m, x in mask.items()}
-    labels = labels.to(device, non_blocking=True)
-    if tr.modality_dropout > 0 and len(mask) > 1:
-        mask = modality_dropout(mask, tr.modality_dropout)
-    with (autocast() if autocast else _Null()):
-        out = step_model(inputs, mask)
-        loss = torch.zeros((), device=device)
-        if "logits" in out:
-            loss = loss + classify_loss(out["logits"], labels, class_weight, spec.label_smoothing)
-        if "embeddings" in out:
-            weight = spec.align_weight if "logits" in out else 1.0
-            loss = loss + weight * info_nce(out["embeddings"], mask, model.logit_scale)
+          class_weight, pin: bool = False) -> torch.Tensor:
+    loss = _loss(step_model, model, feats, idx, pre, tr, spec, device, autocast, class_weight, pin)
     if tr.l1:
         loss = loss + tr.l1 * l1_penalty(model)
     optimizer.zero_grad(set_to_none=True)
@@ -243,8 +243,45 @@ def _step(step_model, model, feats, idx, pre, tr, spec, device, autocast, scaler
     return loss
 
 
+def _loss(step_model, model, feats, idx, pre, tr, spec, device, autocast, class_weight,
+          pin: bool = False) -> torch.Tensor:
+    """The training loss of one batch (inputs moved to ``device``, augmented there)."""
+    inputs, mask, labels = feats.batch(idx)
+    if pin:  # a cache too large for the GPU: page-locked batches copy asynchronously
+        inputs, mask, labels = _pinned(inputs), _pinned(mask), labels.pin_memory()
+    inputs = {m: x.to(device, non_blocking=True) for m, x in inputs.items()}
+    mask = {m: x.to(device, non_blocking=True) for m, x in mask.items()}
+    labels = labels.to(device, non_blocking=True)
+    if "image" in inputs:  # after the copy: on CUDA the whole batch is augmented on the GPU
+        inputs["image"] = _augment(inputs["image"], pre)
+    if tr.modality_dropout > 0 and len(mask) > 1:
+        mask = modality_dropout(mask, tr.modality_dropout)
+    with (autocast() if autocast else _Null()):
+        out = step_model(inputs, mask)
+        loss = torch.zeros((), device=device)
+        if "logits" in out:
+            loss = loss + classify_loss(out["logits"], labels, class_weight, spec.label_smoothing)
+        if "embeddings" in out:
+            weight = spec.align_weight if "logits" in out else 1.0
+            loss = loss + weight * info_nce(out["embeddings"], mask, model.logit_scale)
+    return loss
+
+
+def _pinned(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {m: x.pin_memory() for m, x in tensors.items()}
+
+
 def _augment(images: torch.Tensor, pre: Preprocessor) -> torch.Tensor:
     return augment_images(images) if pre.image.augment else images
+
+
+def _gpu_memory_mb(device: torch.device) -> float:
+    """Peak CUDA memory allocated since the previous call, in MiB (0 off CUDA)."""
+    if device.type != "cuda":
+        return 0.0
+    peak = torch.cuda.max_memory_allocated(device) / 2**20
+    torch.cuda.reset_peak_memory_stats(device)
+    return round(peak, 1)
 
 
 def _monitor(scores: dict[str, float], train_loss: float) -> float:

@@ -5,44 +5,40 @@ parameter counts) load torch, so they are fetched only once a dataset arrives, i
 """
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QScrollArea,
     QSizePolicy,
     QSpacerItem,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from mmstudio.config import MODALITY_NAMES, OPTIMIZERS, TASKS, RunConfig
+from mmstudio.config import MODALITY_NAMES, TASKS, RunConfig
+from mmstudio.gui.panels.train_options import TrainOptions, spin_box
+from mmstudio.gui.widgets.fusion_diagram import FusionDiagram
 from mmstudio.gui.workers import run_in_thread
 
 FUSION_LEVEL = {"early": "early: features meet before one shared network",
                 "late": "late: each modality decides, decisions are averaged"}
-DEVICES = ("auto", "cpu", "cuda")
+#: Encoders whose depth the "Layers" option sets, and their default depth.
+LAYERED = {"gru": 1, "lstm": 1, "transformer": 2, "mel_lstm": 1}
+WEIGHTS_FILTER = "Weights (*.safetensors *.pt *.pth);;All files (*)"
 
 
-def _spin(lo, hi, value=0, step=1, decimals=None, suffix=""):
-    box = QDoubleSpinBox() if decimals is not None else QSpinBox()
-    if decimals is not None:
-        box.setDecimals(decimals)
-    box.setRange(lo, hi)
-    box.setSingleStep(step)
-    box.setValue(value)
-    if suffix:
-        box.setSuffix(suffix)
-    return box
+_spin = spin_box
 
 
 class ModelPanel(QWidget):
@@ -101,6 +97,7 @@ class ModelPanel(QWidget):
 
         bottom = QHBoxLayout()
         self.count_label = QLabel("Parameters: –")
+        self.count_label.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Preferred)
         self.problem_label = QLabel("")
         self.problem_label.setObjectName("problem")
         self.problem_label.setStyleSheet("color: #b3261e;")
@@ -123,6 +120,23 @@ class ModelPanel(QWidget):
                    "text": ("Max tokens", _spin(4, 512, 32, 4)),
                    "audio": ("Duration", _spin(0.2, 30.0, 1.0, 0.5, decimals=1, suffix=" s"))}
         self.option = {m: w for m, (_, w) in options.items()}
+        self.layers = {m: _spin(1, 12, 1) for m in ("text", "audio")}
+        for w in self.layers.values():
+            w.setToolTip("Depth of GRU/LSTM/Transformer encoders (not used by bag or conv nets)")
+        self.weights = QLineEdit()
+        self.weights.setPlaceholderText("pretrained weights: none (a local file, never downloaded)")
+        self.weights.setToolTip("A local .safetensors (or weights-only .pt) file for the image backbone")
+        self.weights_button = QPushButton("…")
+        self.weights_button.setFixedWidth(32)
+        self.weights_button.clicked.connect(self._on_weights_clicked)
+        self.features = QComboBox()
+        self.features.addItems(["logmel", "mfcc"])
+        self.n_mels = _spin(8, 256, 40, 8)
+        self.n_mels.setToolTip("Mel bands (MFCC coefficients come from these)")
+        extras = {"image": [self.weights, self.weights_button],
+                  "text": [QLabel("Layers"), self.layers["text"]],
+                  "audio": [QLabel("Features"), self.features, QLabel("Mels"), self.n_mels,
+                            QLabel("Layers"), self.layers["audio"]]}
         for row, m in enumerate(MODALITY_NAMES):
             self.include[m] = QCheckBox(m.capitalize())
             self.encoder[m] = QComboBox()
@@ -134,10 +148,21 @@ class ModelPanel(QWidget):
             grid.addWidget(self.encoder[m], 2 * row, 1)
             grid.addWidget(QLabel(label), 2 * row, 2)
             grid.addWidget(widget, 2 * row, 3)
-            grid.addWidget(self.encoder_doc[m], 2 * row + 1, 1, 1, 3)
+            line = QHBoxLayout()
+            for w in extras[m]:
+                line.addWidget(w, 1 if isinstance(w, QLineEdit) else 0)
+            line.addStretch(0 if m == "image" else 1)
+            doc = QVBoxLayout()
+            doc.addLayout(line)
+            doc.addWidget(self.encoder_doc[m])
+            grid.addLayout(doc, 2 * row + 1, 1, 1, 3)
             self.include[m].toggled.connect(self._on_changed)
             self.encoder[m].currentIndexChanged.connect(self._on_changed)
             widget.valueChanged.connect(self._on_changed)
+        for w in (*self.layers.values(), self.n_mels):
+            w.valueChanged.connect(self._on_changed)
+        self.features.currentIndexChanged.connect(self._on_changed)
+        self.weights.textChanged.connect(self._on_changed)
         form = QFormLayout()
         self.dim = _spin(8, 2048, 64, 32)
         self.dim.setToolTip("Feature size each encoder outputs (the fusion's input)")
@@ -150,6 +175,8 @@ class ModelPanel(QWidget):
         form.addRow("Embedding size", self.dim)
         form.addRow("Fusion", self.fusion)
         form.addRow("", self.fusion_doc)
+        self.diagram = FusionDiagram()
+        form.addRow("", self.diagram)
         form.addRow("Task", self.task)
         grid.addLayout(form, 2 * len(MODALITY_NAMES), 0, 1, 4)
         grid.addItem(QSpacerItem(0, 0, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Expanding),
@@ -161,30 +188,15 @@ class ModelPanel(QWidget):
         return box
 
     def _build_train_box(self) -> QWidget:
-        box = QGroupBox("Training")
-        form = QFormLayout(box)
-        self.epochs = _spin(1, 10_000, 10)
-        self.batch = _spin(1, 65_536, 64, 16)
-        self.optimizer = QComboBox()
-        self.optimizer.addItems(OPTIMIZERS)
-        self.lr = _spin(1e-6, 10.0, 1e-3, 1e-4, decimals=6)
-        self.weight_decay = _spin(0.0, 1.0, 1e-4, 1e-4, decimals=6)
-        self.dropout = _spin(0.0, 0.9, 0.1, 0.05, decimals=2)
-        self.modality_dropout = _spin(0.0, 0.9, 0.0, 0.05, decimals=2)
-        self.modality_dropout.setToolTip("Chance of hiding one modality of a sample while training, "
-                                         "so the model copes when one is missing")
-        self.device = QComboBox()
-        self.device.addItems(DEVICES)
-        self.seed = _spin(0, 2**31 - 1, 0)
-        rows = [("Epochs", self.epochs), ("Batch size", self.batch), ("Optimiser", self.optimizer),
-                ("Learning rate", self.lr), ("Weight decay", self.weight_decay),
-                ("Dropout", self.dropout), ("Modality dropout", self.modality_dropout),
-                ("Device", self.device), ("Seed", self.seed)]
-        for label, widget in rows:
-            form.addRow(label, widget)
-            signal = getattr(widget, "valueChanged", None) or widget.currentIndexChanged
-            signal.connect(self._on_changed)
-        return box
+        self.train_options = TrainOptions()
+        self.train_options.changed.connect(self._on_changed)
+        for name in TrainOptions.WIDGETS:  # the panel's own names, as tests and scripts use them
+            setattr(self, name, getattr(self.train_options, name))
+        return self.train_options
+
+    @property
+    def gpu_list(self) -> list[dict]:
+        return self.train_options.gpu_list
 
     def _set_enabled(self, on: bool) -> None:
         for w in self.findChildren(QGroupBox):
@@ -242,6 +254,7 @@ class ModelPanel(QWidget):
             self.include[m].setEnabled(m in have)
             if m not in have:
                 self.include[m].setToolTip(f"The dataset has no {m}")
+        self.train_options.set_gpus(catalog.get("gpus", []))
         self.set_config(run)
         self._set_enabled(True)
         self.status.emit("Model: first run suggested")
@@ -272,19 +285,19 @@ class ModelPanel(QWidget):
             self.option["image"].setValue(ms.image.size)
             self.option["text"].setValue(ms.text.max_tokens)
             self.option["audio"].setValue(ms.audio.seconds)
+            self.weights.setText(ms.image.weights)
+            self.features.setCurrentText(ms.audio.features)
+            self.n_mels.setValue(ms.audio.n_mels)
+            for m in ("text", "audio"):
+                sub = getattr(ms, m)
+                self.layers[m].setValue(int(sub.options.get("layers", LAYERED.get(sub.encoder, 1))))
+            splits = [s for s in (self.dataset.splits() if self.dataset is not None else {}) if s != "train"]
+            self.train_options.set_train(tr, splits)
             self.dim.setValue(ms.dim)
-            for combo, text in ((self.fusion, ms.fusion), (self.task, ms.task),
-                                (self.optimizer, tr.optimizer), (self.device, tr.device)):
+            for combo, text in ((self.fusion, ms.fusion), (self.task, ms.task)):
                 i = combo.findText(text)
                 if i >= 0:
                     combo.setCurrentIndex(i)
-            self.epochs.setValue(tr.epochs)
-            self.batch.setValue(tr.batch_size)
-            self.lr.setValue(tr.lr)
-            self.weight_decay.setValue(tr.weight_decay)
-            self.dropout.setValue(tr.dropout)
-            self.modality_dropout.setValue(tr.modality_dropout)
-            self.seed.setValue(tr.seed)
         finally:
             for w in blocked:
                 w.blockSignals(False)
@@ -296,21 +309,20 @@ class ModelPanel(QWidget):
             return None
         ms, tr = self._base.model, self._base.train
         mods = tuple(m for m in MODALITY_NAMES if self.include[m].isChecked())
+        text_encoder = self.encoder["text"].currentText() or ms.text.encoder
+        audio_encoder = self.encoder["audio"].currentText() or ms.audio.encoder
         model = ms.replace(
             modalities=mods,
             image=_sub(ms.image, encoder=self.encoder["image"].currentText() or ms.image.encoder,
-                       size=self.option["image"].value()),
-            text=_sub(ms.text, encoder=self.encoder["text"].currentText() or ms.text.encoder,
-                      max_tokens=self.option["text"].value()),
-            audio=_sub(ms.audio, encoder=self.encoder["audio"].currentText() or ms.audio.encoder,
-                       seconds=round(self.option["audio"].value(), 2)),
+                       size=self.option["image"].value(), weights=self.weights.text().strip()),
+            text=_sub(ms.text, encoder=text_encoder, max_tokens=self.option["text"].value(),
+                      options=_layers(ms.text.options, text_encoder, self.layers["text"].value())),
+            audio=_sub(ms.audio, encoder=audio_encoder, seconds=round(self.option["audio"].value(), 2),
+                       features=self.features.currentText(), n_mels=self.n_mels.value(),
+                       options=_layers(ms.audio.options, audio_encoder, self.layers["audio"].value())),
             dim=self.dim.value(), embed_dim=self.dim.value(),
             fusion=self.fusion.currentText() or ms.fusion, task=self.task.currentText())
-        train = tr.replace(epochs=self.epochs.value(), batch_size=self.batch.value(),
-                           optimizer=self.optimizer.currentText(), lr=self.lr.value(),
-                           weight_decay=self.weight_decay.value(), dropout=self.dropout.value(),
-                           modality_dropout=self.modality_dropout.value(),
-                           device=self.device.currentText(), seed=self.seed.value())
+        train = self.train_options.train(tr)
         return self._base.replace(model=model, train=train)
 
     def problems(self) -> list[str]:
@@ -327,9 +339,10 @@ class ModelPanel(QWidget):
         if "classify" in task and len(self.dataset.class_names) < 2:
             out.append("classify needs at least two labels; this dataset has "
                        f"{len(self.dataset.class_names)}; choose align")
-        if run.model.fusion == "product" and len(mods) == 1:
-            pass  # works (the identity), nothing to say
-        return out
+        weights = run.model.image.weights
+        if weights and "image" in mods and not os.path.isfile(weights):
+            out.append(f"the image weights file {weights} does not exist")
+        return out + self.train_options.problems(run.train)
 
     # ---------------------------------------------------------------- reactions
     @Slot()
@@ -339,6 +352,14 @@ class ModelPanel(QWidget):
             on = self.include[m].isChecked()
             combo.setEnabled(on)
             self.option[m].setEnabled(on)
+            if m in self.layers:
+                self.layers[m].setEnabled(on and combo.currentText() in LAYERED)
+        self.weights.setEnabled(self.include["image"].isChecked())
+        self.weights_button.setEnabled(self.include["image"].isChecked())
+        for w in (self.features, self.n_mels):
+            w.setEnabled(self.include["audio"].isChecked())
+        self.diagram.set_model(tuple(m for m in MODALITY_NAMES if self.include[m].isChecked()),
+                               self.fusion.currentText(), self.task.currentText())
         doc = self.fusion.currentData() or ""
         name = self.fusion.currentText()
         level = FUSION_LEVEL.get(name, "mid: each encoder's features meet in the fusion, "
@@ -360,15 +381,21 @@ class ModelPanel(QWidget):
         from mmstudio import engine
 
         try:
-            n = engine.parameter_count(run, num_classes=max(2, len(self.dataset.class_names)))
+            est = engine.memory_estimate(run, num_classes=max(2, len(self.dataset.class_names)))
         except Exception as exc:  # noqa: BLE001 - an option the model cannot take: say which
             self.count_label.setText("Parameters: ?")
             self.problem_label.setText(f"This model cannot be built: {exc}")
             self.start_button.setEnabled(False)
             return
-        # fp32 weights + AdamW's two moments + gradients: 16 bytes per parameter.
-        self.count_label.setText(f"Parameters: {n / 1e6:.2f} M · about {n * 16 / 2**20:.0f} MiB "
-                                 "for weights and optimiser")
+        n = est["parameters"]
+        mib = 2**20
+        self.count_label.setText(
+            f"Parameters: {n / 1e6:.2f} M · memory ≈ {est['total_bytes'] / mib:,.0f} MiB")
+        self.count_label.setToolTip(
+            f"Weights, gradients and AdamW moments: {est['weights_bytes'] / mib:,.0f} MiB\n"
+            f"Activations kept for backward at batch {est['batch_size']}: "
+            f"{est['activation_bytes'] / mib:,.0f} MiB\n(an estimate from one forward pass on the "
+            "meta device; the vocabulary is assumed at its limit)")
         self.parameters = n
 
     def apply_preset(self, name: str) -> None:
@@ -380,12 +407,14 @@ class ModelPanel(QWidget):
             model = ms.replace(image=_sub(ms.image, encoder="cnn", size=min(ms.image.size, 32)),
                                text=_sub(ms.text, encoder="bag"), audio=_sub(ms.audio, encoder="mel_cnn"),
                                dim=64, fusion="concat")
-            train = tr.replace(epochs=5, batch_size=64, lr=2e-3, device="cpu", precision="fp32")
+            train = tr.replace(epochs=5, batch_size=64, lr=2e-3, device="cpu", precision="fp32",
+                               auto_batch=False)
         else:
             model = ms.replace(image=_sub(ms.image, encoder="resnet18", size=max(ms.image.size, 128)),
                                text=_sub(ms.text, encoder="transformer"),
                                audio=_sub(ms.audio, encoder="mel_cnn"), dim=256, fusion="attention")
-            train = tr.replace(epochs=30, batch_size=256, lr=1e-3, device="cuda", precision="auto")
+            train = tr.replace(epochs=30, batch_size=256, lr=1e-3, device="cuda" if self.gpu_list else "auto",
+                               precision="auto", auto_batch=bool(self.gpu_list))
         self.set_config(run.replace(model=model, train=train))
         self.status.emit(f"Model: preset {'Quick (CPU)' if name == 'quick' else 'Accurate (GPU)'}")
 
@@ -411,6 +440,11 @@ class ModelPanel(QWidget):
             except (OSError, ValueError, TypeError, KeyError) as exc:
                 self.problem_label.setText(f"Cannot load {path}: {exc}")
 
+    def _on_weights_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Pretrained Image Weights", "", WEIGHTS_FILTER)
+        if path:
+            self.weights.setText(path)
+
     def _on_start_clicked(self) -> None:
         run = self.config()
         if self._count_timer.isActive():  # count now: torch on two threads at once can stall
@@ -426,8 +460,17 @@ def _sub(spec, **changes):
     return dataclasses.replace(spec, **changes)
 
 
+def _layers(options, encoder: str, layers: int) -> dict:
+    """Encoder options with the depth set for encoders that have one (and dropped otherwise)."""
+    out = {k: v for k, v in dict(options).items() if k != "layers"}
+    if encoder in LAYERED and layers != LAYERED[encoder]:
+        out["layers"] = layers
+    return out
+
+
 def _suggest(dataset):
     from mmstudio import engine
 
     return engine.suggest_run(dataset), {"encoders": engine.encoder_names(),
-                                         "fusions": engine.fusion_names()}
+                                         "fusions": engine.fusion_names(),
+                                         "gpus": engine.gpu_info()}

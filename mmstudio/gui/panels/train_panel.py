@@ -9,23 +9,23 @@ import os
 import time
 import traceback
 
-import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QEventLoop, Qt, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 from superqt.utils import thread_worker
 
 from mmstudio.config import RunConfig
+from mmstudio.gui.widgets.runs_view import RunsView
+from mmstudio.gui.widgets.train_plots import TrainPlots
 
 REDRAW_MS = 100  # about 10 Hz
 
@@ -38,26 +38,6 @@ def runs_dir() -> str:
 
         home = platformdirs.user_data_dir("mmstudio", appauthor=False)
     return os.path.join(home, "runs")
-
-
-class Buffer:
-    """A growable float64 column store: appends are amortised O(1), views are free."""
-
-    def __init__(self, columns: int, capacity: int = 1024) -> None:
-        self._data = np.empty((capacity, columns))
-        self.size = 0
-
-    def append(self, *values: float) -> None:
-        if self.size == len(self._data):
-            self._data = np.concatenate([self._data, np.empty_like(self._data)])
-        self._data[self.size] = values
-        self.size += 1
-
-    def column(self, i: int) -> np.ndarray:
-        return self._data[:self.size, i]
-
-    def clear(self) -> None:
-        self.size = 0
 
 
 class _Failed:
@@ -92,10 +72,12 @@ def advice(error: BaseException) -> str:
 
 
 class TrainPanel(QWidget):
-    """Start / pause / resume / stop one run and watch it; ``run_finished(bundle)`` at the end."""
+    """Start / pause / resume / stop one run and watch it; ``run_finished(bundle)`` at the end.
+    Below the curves, the runs list: every run on disk, to compare, resume or open."""
 
     run_finished = Signal(str)
     status = Signal(str)
+    open_bundle_requested = Signal(str, str)  # bundle folder, "Evaluate" or "Query"
 
     def __init__(self) -> None:
         super().__init__()
@@ -108,18 +90,23 @@ class TrainPanel(QWidget):
         self._pool = None
         self.control = None
         self.events: list = []
-        self.loss = Buffer(2)  # step, loss
-        self.lr = Buffer(2)  # step, lr
-        self.epochs = Buffer(4)  # epoch, train loss, val metric, val loss
-        self.metric_name = ""
         self._started = None
         self._total_steps = 0
         self._state = "idle"
-        self._dirty = False
+        self._runs_loaded = False
         self._timer = QTimer(self, interval=REDRAW_MS)
         self._timer.timeout.connect(self.redraw)
         self._build()
         self._update_buttons()
+
+    # the current run's buffers (tests and scripts read these)
+    @property
+    def loss(self):
+        return self.plots.loss
+
+    @property
+    def epochs(self):
+        return self.plots.epochs
 
     # ---------------------------------------------------------------- layout
     def _build(self) -> None:
@@ -152,44 +139,28 @@ class TrainPanel(QWidget):
         self.error_label.hide()
         outer.addWidget(self.error_label)
 
-        plots = QWidget()
-        grid = QGridLayout(plots)
-        grid.setContentsMargins(0, 0, 0, 0)
-        self.loss_plot = self._plot("Training loss", "step")
-        self.metric_plot = self._plot("Validation", "epoch")
-        self.lr_plot = self._plot("Learning rate", "step")
-        self.loss_plot.addLegend(offset=(-10, 10))
-        self.metric_plot.addLegend(offset=(-10, 10))
-        self.loss_raw = self.loss_plot.plot(pen=pg.mkPen((120, 150, 200), width=1), name="per step")
-        self.loss_smooth = self.loss_plot.plot(pen=pg.mkPen((25, 80, 180), width=2), name="smoothed")
-        self.metric_curve = self.metric_plot.plot(pen=pg.mkPen((30, 140, 60), width=2), symbol="o",
-                                                  symbolSize=6, name="metric")
-        self.val_loss_curve = self.metric_plot.plot(pen=pg.mkPen((200, 40, 40), width=2, style=Qt.PenStyle.DashLine),
-                                                    symbol="t", symbolSize=6, name="val loss")
-        self.epoch_loss_curve = self.metric_plot.plot(pen=pg.mkPen((200, 110, 30), width=2,), symbol="s",
-                                                      symbolSize=6, name="train loss")
-        self.lr_curve = self.lr_plot.plot(pen=pg.mkPen((140, 60, 160), width=2))
-        grid.addWidget(self.loss_plot, 0, 0, 1, 2)
-        grid.addWidget(self.metric_plot, 1, 0)
-        grid.addWidget(self.lr_plot, 1, 1)
+        self.plots = TrainPlots()
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(5000)
-        split = QSplitter()
-        split.setOrientation(split.orientation().Vertical)
-        split.addWidget(plots)
-        split.addWidget(self.log)
-        split.setSizes([560, 160])
+        self.runs = RunsView()
+        self.runs.selection_changed.connect(self._on_runs_selected)
+        self.runs.resume_requested.connect(self.resume_run)
+        self.runs.open_requested.connect(self.open_bundle_requested)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.runs, "Runs")
+        self.tabs.addTab(self.log, "Log")
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.plots)
+        split.addWidget(self.tabs)
+        split.setSizes([520, 220])
         outer.addWidget(split, 1)
 
-    def _plot(self, title: str, x: str) -> pg.PlotWidget:
-        plot = pg.PlotWidget(title=title, background="w")
-        plot.setLabel("bottom", x)
-        plot.showGrid(x=True, y=True, alpha=0.2)
-        item = plot.getPlotItem()
-        item.setClipToView(True)
-        item.setDownsampling(auto=True, mode="peak")
-        return plot
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._runs_loaded:  # read the runs on disk when first looked at, not at start-up
+            self._runs_loaded = True
+            self.runs.set_root(runs_dir())
 
     # ---------------------------------------------------------------- state
     @property
@@ -220,11 +191,18 @@ class TrainPanel(QWidget):
             return
         if not resume:
             self.out_dir = out_dir or _new_run_dir(self.run)
-            for buf in (self.loss, self.lr, self.epochs):
-                buf.clear()
+            self.plots.clear()
             self.events.clear()
             self.log.clear()
-        self.bundle, self.reason, self._ema = "", "", None
+        elif out_dir and out_dir != self.out_dir:  # another run, from the runs list
+            self.out_dir = out_dir
+            self.events.clear()
+            self.log.clear()
+            from mmstudio import engine
+
+            self.plots.load(engine.read_curves(out_dir))
+        self.runs.active = self.out_dir
+        self.bundle, self.reason = "", ""
         self.error_label.hide()
         self._state = "starting"
         self._started = time.monotonic()
@@ -286,7 +264,7 @@ class TrainPanel(QWidget):
         handler = getattr(self, f"_on_{type(event).__name__}", None)
         if handler is not None:
             handler(event)
-        self._dirty = True
+        self.plots.dirty = True
 
     def _on_RunStarted(self, e) -> None:
         self._state = "running"
@@ -296,19 +274,22 @@ class TrainPanel(QWidget):
         self.progress.setValue(e.start_epoch * e.steps_per_epoch)
         self._progress_base = e.start_epoch * e.steps_per_epoch
         self._run_t0 = time.monotonic()
-        self.device_label.setText(f"Device: {e.device} · {e.precision} · {e.parameters / 1e6:.2f} M parameters")
+        self._device_text = (f"Device: {e.device} · {e.precision} · {e.parameters / 1e6:.2f} M parameters"
+                             + (f" · batch {e.batch_size}" if e.batch_size else ""))
+        self.device_label.setText(self._device_text)
         self._append_log(f"{e.device} ({e.precision}), modalities {', '.join(e.modalities)}, "
                          f"{e.train_items} train / {e.val_items} val items, {e.epochs} epochs × "
                          f"{e.steps_per_epoch} steps")
         self._update_buttons()
+        self._refresh_runs()
 
     def _on_DataPrepared(self, e) -> None:
         self.progress.setFormat(f"Decoding {e.modality}: {e.done}/{e.total}")
 
     def _on_StepLogged(self, e) -> None:
-        self._ema = e.loss if self._ema is None else 0.9 * self._ema + 0.1 * e.loss
-        self.loss.append(e.step, e.loss)
-        self.lr.append(e.step, e.lr)
+        self.plots.add_step(e.step, e.loss, e.lr)
+        if e.gpu_memory_mb:
+            self.device_label.setText(f"{self._device_text} · GPU memory {e.gpu_memory_mb:,.0f} MiB peak")
         self.progress.setValue(e.step)
         done = e.step - self._progress_base
         elapsed = time.monotonic() - self._run_t0
@@ -318,13 +299,14 @@ class TrainPanel(QWidget):
 
     def _on_EpochDone(self, e) -> None:
         name, value = _main_metric(e.metrics)
-        self.metric_name = name or self.metric_name
-        val_loss = e.metrics.get("loss")
-        self.epochs.append(e.epoch, e.train_loss, np.nan if value is None else value,
-                           np.nan if not isinstance(val_loss, (int, float)) else val_loss)
+        self.plots.metric_name = name or self.plots.metric_name
+        self.plots.add_epoch(e.epoch, e.train_loss, value, e.metrics.get("loss"), e.weights)
+        weights = ", ".join(f"{m} {w:.2f}" for m, w in e.weights.items())
         scores = ", ".join(f"{k} {v:.4g}" for k, v in e.metrics.items())
         self._append_log(f"epoch {e.epoch}: train loss {e.train_loss:.4f}{', ' + scores if scores else ''}"
-                         f" ({e.seconds:.1f} s, {e.samples_per_s:,.0f} samples/s){' ★ best' if e.best else ''}")
+                         f" ({e.seconds:.1f} s, {e.samples_per_s:,.0f} samples/s){' ★ best' if e.best else ''}"
+                         f"{'; modality weights ' + weights if weights else ''}")
+        self._refresh_runs()
 
     def _on_CheckpointSaved(self, e) -> None:
         self._append_log(f"checkpoint ({e.kind}) after epoch {e.epoch}")
@@ -364,46 +346,45 @@ class TrainPanel(QWidget):
         self._timer.stop()
         self.redraw()
         self._update_buttons()
+        self.runs.active = ""
+        self._refresh_runs()
         if self.bundle:
             self.status.emit(f"Training {self.reason}: {self.bundle}")
             self.run_finished.emit(self.bundle)
 
+    # ---------------------------------------------------------------- runs
+    @Slot(str)
+    def resume_run(self, path: str) -> None:
+        """Resume a run from the runs list (its own run.toml; its dataset is opened again)."""
+        if self.running:
+            self.status.emit("A run is already training: stop it first")
+            return
+        try:
+            run = RunConfig.load(os.path.join(path, "run.toml"))
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            self.status.emit(f"Cannot resume {path}: {exc}")
+            return
+        self.set_run(run, None)
+        self.start(out_dir=path, resume=True)
+
+    @Slot(list)
+    def _on_runs_selected(self, runs: list) -> None:
+        from mmstudio import engine
+
+        others = [r for r in runs if r["path"] != os.path.abspath(self.out_dir or "-")]
+        self.plots.overlay([(r["path"], engine.read_curves(r["path"])) for r in others])
+
+    def _refresh_runs(self) -> None:
+        if self._runs_loaded:
+            self.runs.refresh()
+
     # ---------------------------------------------------------------- drawing
     def redraw(self) -> None:
         """Push the buffers to the curves (called by the ~10 Hz timer, only when something changed)."""
-        if not self._dirty:
-            return
-        self._dirty = False
-        steps, losses = self.loss.column(0), self.loss.column(1)
-        self.loss_raw.setData(steps, losses)
-        self.loss_smooth.setData(steps, _ema(losses))
-        self.lr_curve.setData(self.lr.column(0), self.lr.column(1))
-        epochs = self.epochs.column(0)
-        metric = self.epochs.column(2)
-        if self.metric_name and np.isfinite(metric).any():
-            self.metric_curve.setData(epochs, metric)
-            legend = self.metric_plot.getPlotItem().legend
-            label = legend.getLabel(self.metric_curve) if legend is not None else None
-            if label is not None and label.text != f"val {self.metric_name}":
-                label.setText(f"val {self.metric_name}")
-            self.metric_plot.setTitle(f"Validation {self.metric_name} and train loss per epoch")
-        self.epoch_loss_curve.setData(epochs, self.epochs.column(1))
-        val_loss = self.epochs.column(3)
-        if np.isfinite(val_loss).any():
-            self.val_loss_curve.setData(epochs, val_loss)
+        self.plots.redraw()
 
     def _append_log(self, text: str) -> None:
         self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
-
-
-def _ema(values: np.ndarray, smoothing: float = 0.8) -> np.ndarray:
-    """Debiased exponential moving average (as TensorBoard draws it): no lag from a zero start."""
-    out = np.empty_like(values)
-    acc = 0.0
-    for i, v in enumerate(values):  # a few thousand points at most: cheap at 10 Hz
-        acc = smoothing * acc + (1 - smoothing) * v
-        out[i] = acc / (1 - smoothing ** (i + 1))
-    return out
 
 
 def _main_metric(metrics: dict) -> tuple[str, float | None]:

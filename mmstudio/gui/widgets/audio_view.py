@@ -16,6 +16,7 @@ class AudioView(QWidget):
         super().__init__(parent)
         self._path: str | None = None
         self._player = None
+        self._unavailable = ""
         self._worker = None
         self.play_button = QPushButton(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Play")
         self.play_button.setEnabled(False)
@@ -89,7 +90,9 @@ class AudioView(QWidget):
             return
         player = self._media_player()
         if player is None:
-            self.caption.setText("Audio playback is unavailable (QtMultimedia could not start)")
+            self.caption.setText(f"Audio playback is unavailable: QtMultimedia could not start "
+                                 f"({self._unavailable}). On Linux it needs PulseAudio's client "
+                                 "library (libpulse0), which desktops have.")
             return
         from PySide6.QtMultimedia import QMediaPlayer
 
@@ -107,7 +110,8 @@ class AudioView(QWidget):
         if self._player is None:
             try:
                 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
-            except ImportError:
+            except ImportError as exc:
+                self._unavailable = str(exc)
                 return None
             self._player = QMediaPlayer(self)
             self._output = QAudioOutput(self)

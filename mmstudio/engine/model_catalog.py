@@ -53,7 +53,8 @@ def parameter_count(run: RunConfig | ModelSpec, modalities: tuple[str, ...] | No
 
 def suggest_run(dataset, device: str = "auto") -> RunConfig:
     """A sensible first run for a dataset: its modalities, ``classify`` when it has labels
-    (else ``align``), small encoders at small sizes on CPU, validation on ``val`` when present."""
+    (else ``align``), small encoders at small sizes on CPU, validation on ``val`` when present,
+    else on 10% of the train split held out (``auto``)."""
     from mmstudio.config import ImageSpec, TrainSpec
     from mmstudio.engine.data import load_dataset
     from mmstudio.engine.devices import pick_device
@@ -70,7 +71,7 @@ def suggest_run(dataset, device: str = "auto") -> RunConfig:
     model = ModelSpec(modalities=modalities, image=image, task="classify" if labelled else "align",
                       fusion="concat", dim=64 if not cuda else 128)
     train = TrainSpec(epochs=10, batch_size=256 if cuda else 64, lr=2e-3,
-                      val_split="val" if "val" in dataset.splits() else "none", device=device)
+                      val_split="auto", device=device)
     return RunConfig(dataset.spec, model, train, name="")
 
 
@@ -84,3 +85,53 @@ def _first_image_side(dataset) -> int | None:
             except Exception:  # noqa: BLE001 - an unreadable file: try the next one
                 continue
     return None
+
+
+def memory_estimate(run: RunConfig, num_classes: int = 10, vocab_size: int = 5000,
+                    channels: int = 1) -> dict[str, int]:
+    """Bytes a training step needs, estimated on the meta device (no memory, no time):
+    weights, gradients and AdamW's two moments (16 bytes per fp32 parameter), plus activations:
+    every module output of one forward pass at the run's batch size, which backward keeps.
+    Mixed precision on CUDA halves the activations. A guide, not a promise: allocator slack and
+    cuDNN workspaces come on top."""
+    spec, tr = run.model, run.train
+    mods = tuple(spec.modalities or ("image", "text", "audio"))
+    if spec.task != "classify" and len(mods) < 2:
+        spec = spec.replace(task="classify")
+    spec = spec.replace(image=type(spec.image)(**{**spec.image.__dict__, "weights": ""}))
+    hop = max(1, int(round(spec.audio.sample_rate * spec.audio.hop_ms / 1000)))
+    frames = int(round(spec.audio.sample_rate * spec.audio.seconds)) // hop + 1
+    n_mels = spec.audio.n_mels
+    shape = ModelShape(mods, max(2, num_classes), channels, min(vocab_size, spec.text.vocab_size),
+                       n_mels, frames)
+    b = tr.batch_size
+    with torch.device("meta"):
+        model = MultimodalModel(spec, shape)
+        inputs = {"image": torch.zeros(b, channels, spec.image.size, spec.image.size, dtype=torch.uint8),
+                  "text": torch.ones(b, spec.text.max_tokens, dtype=torch.int64),
+                  "audio": torch.zeros(b, n_mels, frames, dtype=torch.float16)}
+        inputs = {m: x for m, x in inputs.items() if m in mods}
+        mask = {m: torch.ones(b, dtype=torch.bool) for m in mods}
+    params = count_parameters(model)
+    total = [0]
+
+    def count(_module, _args, output) -> None:
+        for t in output if isinstance(output, (tuple, list)) else (output,):
+            if isinstance(t, torch.Tensor):
+                total[0] += t.numel() * t.element_size()
+
+    hooks = [m.register_forward_hook(count) for m in model.modules() if not list(m.children())]
+    try:
+        model.train()
+        model(inputs, mask)
+        activations = total[0]
+    except Exception:  # noqa: BLE001 - an op without a meta kernel: report weights only
+        activations = 0
+    finally:
+        for h in hooks:
+            h.remove()
+    if tr.precision in ("bf16", "fp16") or (tr.precision == "auto" and tr.device == "cuda"):
+        activations //= 2
+    weights = params * 16
+    return {"parameters": params, "weights_bytes": weights, "activation_bytes": activations,
+            "total_bytes": weights + activations, "batch_size": b}

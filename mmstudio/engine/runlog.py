@@ -1,0 +1,213 @@
+"""A run folder's own record, so runs survive a restart of the app (and of the machine).
+
+``recorded(events, out_dir)`` passes a training generator's events through unchanged while it
+appends each one to ``OUT/events.jsonl`` and keeps ``OUT/status.json`` (status, start, duration,
+best metric) up to date with atomic replaces. ``list_runs(root)`` and ``read_curves(out_dir)``
+read those back as plain values for the runs list and for overlaying curves.
+
+No torch here: the GUI lists runs at start-up without importing it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import tempfile
+import time
+from collections.abc import Generator
+from typing import Any
+
+STATUS = "status.json"
+EVENTS = "events.jsonl"
+#: Keys tried, in order, for a run's headline metric (higher is better for all but loss).
+HEADLINE = ("accuracy", "recall@1", "macro_f1")
+
+
+def recorded(events: Generator, out_dir: str) -> Generator:
+    """Yield ``events`` unchanged, recording them in ``out_dir``; returns the generator's result.
+
+    A run that raises is marked ``failed`` with the message; one whose consumer stops pulling
+    (generator closed) is marked ``stopped``; one killed outright stays ``running`` on disk and
+    :func:`list_runs` reports it as ``interrupted`` once its process is gone.
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    status = _read_json(os.path.join(out_dir, STATUS)) or {}
+    status.update(status="running", pid=os.getpid(), host=socket.gethostname(),
+                  started=status.get("started") or time.time(), resumed=time.time(), error="")
+    previous = float(status.get("seconds", 0.0))
+    t0 = time.monotonic()
+    _write_status(out_dir, status)
+    log = open(os.path.join(out_dir, EVENTS), "a", encoding="utf-8")
+    try:
+        while True:
+            try:
+                event = next(events)
+            except StopIteration as stop:
+                return stop.value
+            log.write(json.dumps(event.as_dict()) + "\n")
+            log.flush()
+            _update(status, event)
+            if type(event).__name__ in ("RunStarted", "EpochDone", "RunFinished"):
+                status["seconds"] = round(previous + time.monotonic() - t0, 3)
+                _write_status(out_dir, status)
+            yield event
+    except GeneratorExit:
+        status.update(status="stopped")
+        raise
+    except BaseException as exc:
+        status.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        log.close()
+        status["seconds"] = round(previous + time.monotonic() - t0, 3)
+        if status["status"] == "running":  # the generator ended without RunFinished
+            status["status"] = "stopped"
+        _write_status(out_dir, status)
+
+
+def _update(status: dict[str, Any], event) -> None:
+    name = type(event).__name__
+    if name == "RunStarted":
+        status.update(device=event.device, modalities=list(event.modalities),
+                      epochs_total=event.epochs, classes=len(event.class_names))
+    elif name == "EpochDone":
+        status["epoch"] = event.epoch
+        key, value = headline(event.metrics)
+        if key and (status.get("best_metric") in (None, "train_loss") or value > status["best_value"]):
+            status.update(best_metric=key, best_value=value, best_epoch=event.epoch)
+        elif not key and status.get("best_metric") in (None, "train_loss") and \
+                (status.get("best_value") is None or event.train_loss < status["best_value"]):
+            # no validation split: the lowest training loss stands in (lower is better)
+            status.update(best_metric="train_loss", best_value=event.train_loss, best_epoch=event.epoch)
+        status["train_loss"] = event.train_loss
+    elif name == "RunFinished":
+        status.update(status="completed" if event.reason in ("completed", "early_stopping",
+                                                            "max_steps") else event.reason,
+                      reason=event.reason, bundle=event.bundle, epoch=event.epochs)
+
+
+def headline(metrics: dict[str, Any]) -> tuple[str, float]:
+    """The metric a run is ranked by: accuracy, else Recall@1, else macro F1 ("" when none)."""
+    for key in HEADLINE:
+        value = metrics.get(key)
+        if isinstance(value, (int, float)):
+            return key, float(value)
+    return "", 0.0
+
+
+def read_status(out_dir: str) -> dict[str, Any]:
+    """A run's status with derived fields: ``name``, ``path``, and ``interrupted`` for runs whose
+    process died while ``running``."""
+    status = _read_json(os.path.join(out_dir, STATUS)) or {}
+    status.setdefault("status", "unknown")
+    status["path"] = os.path.abspath(out_dir)
+    status["name"] = os.path.basename(os.path.normpath(out_dir))
+    if status["status"] == "running" and not _alive(status.get("pid"), status.get("host")):
+        status["status"] = "interrupted"
+    status["resumable"] = status["status"] in ("stopped", "interrupted", "failed") and \
+        os.path.isdir(os.path.join(out_dir, "checkpoints", "last"))
+    bundle = os.path.join(out_dir, "bundle")
+    status["bundle"] = bundle if os.path.isfile(os.path.join(bundle, "bundle.json")) else ""
+    status["config"] = _config_summary(out_dir)
+    return status
+
+
+def list_runs(root: str) -> list[dict[str, Any]]:
+    """Every run folder under ``root`` (those with a ``run.toml``), newest first."""
+    if not os.path.isdir(root):
+        return []
+    runs = []
+    for name in os.listdir(root):
+        path = os.path.join(root, name)
+        if os.path.isfile(os.path.join(path, "run.toml")):
+            runs.append(read_status(path))
+    runs.sort(key=lambda r: r.get("started") or 0.0, reverse=True)
+    return runs
+
+
+def read_curves(out_dir: str) -> dict[str, list]:
+    """The curves a run logged: ``step``/``loss``/``lr`` per logged step and ``epoch``/
+    ``train_loss``/``metric``/``val_loss``/``weights`` per epoch (plain lists).
+
+    After a resume the log holds the steps between the last checkpoint and the stop twice; the
+    later ones win, so the curve shows the run that the checkpoint continued.
+    """
+    steps: dict[int, tuple[float, float]] = {}
+    epochs: dict[int, dict[str, Any]] = {}
+    metric = ""
+    try:
+        fh = open(os.path.join(out_dir, EVENTS), encoding="utf-8")
+    except OSError:
+        fh = None
+    if fh is not None:
+        with fh:
+            for line in fh:
+                try:
+                    e = json.loads(line)
+                except ValueError:  # a line cut short by a kill: skip it
+                    continue
+                kind = e.get("event")
+                if kind == "StepLogged":
+                    steps[int(e["step"])] = (float(e["loss"]), float(e["lr"]))
+                elif kind == "EpochDone":
+                    key, value = headline(e.get("metrics", {}))
+                    metric = key or metric
+                    epochs[int(e["epoch"])] = {"train_loss": e["train_loss"], "metric": value if key else None,
+                                               "val_loss": e.get("metrics", {}).get("loss"),
+                                               "weights": e.get("weights") or {}}
+    ordered = sorted(steps)
+    ep = sorted(epochs)
+    return {"step": ordered, "loss": [steps[s][0] for s in ordered], "lr": [steps[s][1] for s in ordered],
+            "epoch": ep, "train_loss": [epochs[e]["train_loss"] for e in ep],
+            "metric": [epochs[e]["metric"] for e in ep], "val_loss": [epochs[e]["val_loss"] for e in ep],
+            "weights": [epochs[e]["weights"] for e in ep], "metric_name": metric}
+
+
+def _config_summary(out_dir: str) -> str:
+    """"image+audio · concat · classify · 10 ep" from run.toml, without importing tomllib twice."""
+    try:
+        from mmstudio.config import RunConfig
+
+        run = RunConfig.load(os.path.join(out_dir, "run.toml"))
+    except (OSError, ValueError, TypeError, KeyError):
+        return "?"
+    m = run.model
+    encoders = ", ".join(f"{mod}: {getattr(m, mod).encoder}" for mod in m.modalities)
+    return (f"{encoders} · {m.fusion} · {m.task} · {run.train.epochs} ep · batch "
+            f"{run.train.batch_size} · lr {run.train.lr:g} · {os.path.basename(run.dataset.path)}")
+
+
+def _alive(pid: Any, host: Any) -> bool:
+    if host != socket.gethostname():
+        return True  # run on another machine (a shared disk): cannot tell, assume it still runs
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _read_json(path: str) -> dict[str, Any] | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            value = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _write_status(out_dir: str, status: dict[str, Any]) -> None:
+    """Atomic: a reader (or a crash) never sees half a status file."""
+    fd, tmp = tempfile.mkstemp(prefix=".status-", suffix=".json", dir=out_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(status, fh, indent=1)
+        os.replace(tmp, os.path.join(out_dir, STATUS))
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,164 @@
+"""The runs list: every run recorded on disk, with its status, duration and best metric.
+
+Runs record themselves (``engine.list_runs`` reads their ``status.json``), so the list survives a
+restart of the app. Selecting several runs overlays their curves in the Train panel; a stopped or
+interrupted run can be resumed; a finished one opens in Evaluate or Query.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+from PySide6.QtCore import Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QColor, QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+COLUMNS = ("Run", "Status", "Started", "Duration", "Best", "Configuration")
+STATUS_COLOURS = {"completed": "#1e7d32", "running": "#1565c0", "failed": "#b3261e",
+                  "interrupted": "#b26a00", "stopped": "#6d4c41"}
+
+
+class RunsView(QWidget):
+    """A table of runs under one folder. Signals carry run folders (and Evaluate/Query targets)."""
+
+    selection_changed = Signal(list)  # [status dict, ...] of the selected runs
+    resume_requested = Signal(str)  # run folder
+    open_requested = Signal(str, str)  # bundle folder, "Evaluate" or "Query"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.root = ""
+        self.runs: list[dict] = []
+        self.active = ""  # the run training in this window: never offered for resume
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        for i in range(len(COLUMNS) - 1):
+            header.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._on_selection)
+        self.table.itemDoubleClicked.connect(lambda _item: self._open("Evaluate"))
+        layout.addWidget(self.table, 1)
+        bar = QHBoxLayout()
+        self.hint = QLabel("Select runs to overlay their curves (Ctrl/Shift for several).")
+        self.resume_button = QPushButton("Resume")
+        self.evaluate_button = QPushButton("Open in Evaluate")
+        self.query_button = QPushButton("Open in Query")
+        self.folder_button = QPushButton("Show Folder")
+        self.refresh_button = QPushButton("Refresh")
+        self.resume_button.clicked.connect(self._on_resume_clicked)
+        self.evaluate_button.clicked.connect(lambda: self._open("Evaluate"))
+        self.query_button.clicked.connect(lambda: self._open("Query"))
+        self.folder_button.clicked.connect(self._on_folder_clicked)
+        self.refresh_button.clicked.connect(self.refresh)
+        bar.addWidget(self.hint, 1)
+        for b in (self.resume_button, self.evaluate_button, self.query_button, self.folder_button,
+                  self.refresh_button):
+            bar.addWidget(b)
+        layout.addLayout(bar)
+        self._update_buttons()
+
+    # ---------------------------------------------------------------- content
+    def set_root(self, root: str) -> None:
+        self.root = root
+        self.refresh()
+
+    @Slot()
+    def refresh(self) -> None:
+        """Re-read every run's status from disk, keeping the selection."""
+        from mmstudio import engine  # runlog: no torch
+
+        selected = {r["path"] for r in self.selected()}
+        self.runs = engine.list_runs(self.root) if self.root else []
+        self.table.blockSignals(True)
+        self.table.setRowCount(len(self.runs))
+        for row, run in enumerate(self.runs):
+            for col, text in enumerate(_cells(run, run["path"] == self.active)):
+                item = QTableWidgetItem(text)
+                item.setToolTip(run["path"] if col == 0 else run.get("error") or text)
+                if col == 1:
+                    item.setForeground(QColor(STATUS_COLOURS.get(text.split(" ")[0], "#444")))
+                if col == 4:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(row, col, item)
+            if run["path"] in selected:
+                self.table.selectRow(row)
+        self.table.blockSignals(False)
+        self._on_selection()
+
+    def selected(self) -> list[dict]:
+        rows = sorted({i.row() for i in self.table.selectedIndexes()})
+        return [self.runs[r] for r in rows if r < len(self.runs)]
+
+    def select_paths(self, paths: list[str]) -> None:
+        self.table.clearSelection()
+        mode = self.table.selectionMode()
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
+        for row, run in enumerate(self.runs):
+            if run["path"] in paths:
+                self.table.selectRow(row)
+        self.table.setSelectionMode(mode)
+
+    # ---------------------------------------------------------------- reactions
+    @Slot()
+    def _on_selection(self) -> None:
+        self._update_buttons()
+        self.selection_changed.emit(self.selected())
+
+    def _update_buttons(self) -> None:
+        runs = self.selected()
+        one = runs[0] if len(runs) == 1 else None
+        self.resume_button.setEnabled(bool(one and one["resumable"] and one["path"] != self.active))
+        for b in (self.evaluate_button, self.query_button):
+            b.setEnabled(bool(one and one["bundle"]))
+        self.folder_button.setEnabled(one is not None)
+
+    def _on_resume_clicked(self) -> None:
+        runs = self.selected()
+        if len(runs) == 1 and runs[0]["resumable"]:
+            self.resume_requested.emit(runs[0]["path"])
+
+    def _open(self, target: str) -> None:
+        runs = self.selected()
+        if len(runs) == 1 and runs[0]["bundle"]:
+            self.open_requested.emit(runs[0]["bundle"], target)
+
+    def _on_folder_clicked(self) -> None:
+        runs = self.selected()
+        if runs:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(runs[0]["path"]))
+
+
+def _cells(run: dict, active: bool) -> tuple[str, ...]:
+    status = run["status"]
+    if active and status == "running":
+        status = "running (this window)"
+    elif run.get("resumable"):
+        status += " · resumable"
+    started = time.strftime("%Y-%m-%d %H:%M", time.localtime(run["started"])) if run.get("started") else ""
+    best = f"{run['best_metric'].replace('_', ' ')} {run['best_value']:.4f}" if run.get("best_metric") else ""
+    epochs = f"{run.get('epoch', 0)}/{run.get('epochs_total', '?')} ep · " if run.get("epochs_total") else ""
+    return (os.path.basename(run["path"]), status, started, _duration(run.get("seconds", 0.0)), best,
+            epochs + run.get("config", ""))
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds or 0)
+    h, rem = divmod(seconds, 3600)
+    return f"{h}:{rem // 60:02d}:{rem % 60:02d}" if h else f"{rem // 60}:{rem % 60:02d}"
