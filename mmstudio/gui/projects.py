@@ -79,10 +79,20 @@ class ProjectController(QObject):
         w.show_panel_named(project.current_panel)
 
     def _on_model_status(self, message: str) -> None:
-        """The Model panel has just suggested a run for the loaded dataset: put the saved one back."""
-        if message.startswith("Model: first run suggested") and self._pending_run is not None:
+        """The Model panel has just suggested a run for the loaded dataset: put the project's saved
+        run back, or else start from the default device chosen in Settings."""
+        if not message.startswith("Model: first run suggested"):
+            return
+        panel = self.window.model_panel
+        if self._pending_run is not None:
             run, self._pending_run = self._pending_run, None
-            self.window.model_panel.set_config(run)
+            panel.set_config(run)
+            return
+        from mmstudio.gui.settings import Settings
+
+        device, run = Settings.load().device, panel.config()
+        if run is not None and device != "auto" and run.train.device != device:
+            panel.set_config(run.replace(train=run.train.replace(device=device)))
 
     def _json(self, project: Project | None = None) -> str:
         project = project or self.capture()

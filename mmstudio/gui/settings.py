@@ -4,10 +4,11 @@ QSettings uses the organisation and application names set in ``app.create_applic
 Linux that is ``$XDG_CONFIG_HOME/MMStudio/MMStudio.conf`` (the tests point XDG_CONFIG_HOME into
 a temporary folder, so they never touch the user's real settings).
 
-The engine reads its limits from the environment when it is first imported (torch loads lazily,
-after the window is up), so applying a setting exports it: ``MMSTUDIO_CACHE_BYTES`` (the decoded
-data cache's size), ``MMSTUDIO_WORKERS`` (threads decoding files), ``TORCH_HOME`` (the cache
-folder, where torch keeps pretrained weights).
+The engine reads its limits from the environment (torch loads lazily, after the window is up),
+so applying a setting exports it: ``MMSTUDIO_CACHE_DIR`` and ``MMSTUDIO_CACHE_DISK_BYTES`` (the
+folder of decoded inputs too large for memory, and its bound), ``MMSTUDIO_CACHE_BYTES`` (the
+in-memory budget, read when the engine is first used) and ``MMSTUDIO_WORKERS`` (threads that
+decode files).
 """
 from __future__ import annotations
 
@@ -25,9 +26,10 @@ THEMES = ("system", "light", "dark")
 
 
 def default_cache_dir() -> str:
+    """The engine's own default (mmstudio.engine.diskcache.cache_dir without the variable)."""
     import platformdirs
 
-    return platformdirs.user_cache_dir("mmstudio", appauthor=False)
+    return os.path.join(platformdirs.user_cache_dir("mmstudio", appauthor=False), "features")
 
 
 @dataclass
@@ -36,7 +38,8 @@ class Settings:
 
     device: str = "auto"
     cache_dir: str = ""
-    cache_gb: float = 2.0
+    cache_gb: float = 20.0  # the cache folder's bound
+    memory_gb: float = 2.0  # decoded inputs kept in memory
     theme: str = "system"
     workers: int = 0
 
@@ -49,6 +52,7 @@ class Settings:
         return cls(device=device if device in DEVICES else d.device,
                    cache_dir=str(qs.value("cache/dir", "") or default_cache_dir()),
                    cache_gb=_number(qs.value("cache/limit_gb", d.cache_gb), d.cache_gb, float),
+                   memory_gb=_number(qs.value("cache/memory_gb", d.memory_gb), d.memory_gb, float),
                    theme=theme if theme in THEMES else d.theme,
                    workers=_number(qs.value("data/workers", d.workers), d.workers, int))
 
@@ -57,6 +61,7 @@ class Settings:
         qs.setValue("engine/device", self.device)
         qs.setValue("cache/dir", self.cache_dir)
         qs.setValue("cache/limit_gb", float(self.cache_gb))
+        qs.setValue("cache/memory_gb", float(self.memory_gb))
         qs.setValue("appearance/theme", self.theme)
         qs.setValue("data/workers", int(self.workers))
         qs.sync()
@@ -74,13 +79,14 @@ def _number(value, default, kind):
 
 def apply_settings(settings: Settings, app: QApplication | None = None) -> None:
     """Export the engine's limits and apply the theme to the running application."""
-    os.environ["MMSTUDIO_CACHE_BYTES"] = str(int(settings.cache_gb * (1 << 30)))
+    os.environ["MMSTUDIO_CACHE_BYTES"] = str(int(settings.memory_gb * (1 << 30)))
+    os.environ["MMSTUDIO_CACHE_DISK_BYTES"] = str(int(settings.cache_gb * (1 << 30)))
     if settings.workers > 0:
         os.environ["MMSTUDIO_WORKERS"] = str(settings.workers)
     else:
         os.environ.pop("MMSTUDIO_WORKERS", None)
     if settings.cache_dir:
-        os.environ["TORCH_HOME"] = os.path.join(settings.cache_dir, "torch")
+        os.environ["MMSTUDIO_CACHE_DIR"] = settings.cache_dir
     app = app or QApplication.instance()
     if app is not None:
         apply_theme(app, settings.theme)

@@ -47,14 +47,10 @@ class SettingsDialog(QDialog):
         cache_row.addWidget(self.cache_dir, 1)
         cache_row.addWidget(browse)
         cache_row.addWidget(reset)
-        self.cache_gb = QDoubleSpinBox()
-        self.cache_gb.setRange(0.25, 256.0)
-        self.cache_gb.setSingleStep(0.5)
-        self.cache_gb.setDecimals(2)
-        self.cache_gb.setSuffix(" GB")
-        self.cache_gb.setValue(s.cache_gb)
-        self.cache_gb.setToolTip("Decoded images and sounds kept in memory so later epochs and runs "
-                                 "read no files. Takes effect for the next training in a new session.")
+        self.cache_gb = _gb_spin(s.cache_gb, 1.0, 4096.0, "The cache folder's bound: decoded data too large "
+                                 "for memory is kept there; least recently used files go first.")
+        self.memory_gb = _gb_spin(s.memory_gb, 0.25, 512.0, "Decoded images and sounds kept in memory so "
+                                  "later epochs and runs read no files (applies from the next session).")
         self.theme = QComboBox()
         for name in THEMES:
             self.theme.addItem(THEME_TEXT[name], name)
@@ -67,11 +63,12 @@ class SettingsDialog(QDialog):
         form = QFormLayout()
         form.addRow("Default device:", self.device)
         form.addRow("Cache folder:", cache_row)
-        form.addRow("Data cache limit:", self.cache_gb)
+        form.addRow("Cache folder limit:", self.cache_gb)
+        form.addRow("Memory for decoded data:", self.memory_gb)
         form.addRow("Theme:", self.theme)
         form.addRow("Data-loading workers:", self.workers)
-        note = QLabel("Settings are kept per user and apply at once; the cache limit applies to "
-                      "the next session's first training.")
+        note = QLabel("Settings are kept per user and apply at once (the memory budget from the next "
+                      "session). The default device is what new runs start with in the Model panel.")
         note.setObjectName("muted")
         note.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -85,7 +82,8 @@ class SettingsDialog(QDialog):
     def settings(self) -> Settings:
         """The settings the widgets show."""
         return Settings(device=self.device.currentData(), cache_dir=self.cache_dir.text().strip(),
-                        cache_gb=self.cache_gb.value(), theme=self.theme.currentData(),
+                        cache_gb=self.cache_gb.value(), memory_gb=self.memory_gb.value(),
+                        theme=self.theme.currentData(),
                         workers=self.workers.value())
 
     def _on_browse_clicked(self) -> None:
@@ -98,3 +96,14 @@ class SettingsDialog(QDialog):
         s.save()
         apply_settings(s)
         super().accept()
+
+
+def _gb_spin(value: float, low: float, high: float, tip: str) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox()
+    spin.setRange(low, high)
+    spin.setSingleStep(0.5)
+    spin.setDecimals(2)
+    spin.setSuffix(" GB")
+    spin.setValue(value)
+    spin.setToolTip(tip)
+    return spin

@@ -30,7 +30,7 @@ DEMOS = {
                "classifies them and finds pictures for words: ask it “seven”.", DEMO_BUNDLE),
     "clipart": ("Clip art: words to drawings",
                 "300 public-domain drawings with their titles. A trained model finds drawings "
-                "for a few words: ask it “red car” or “cat”.", CLIPART_BUNDLE),
+                "for a few words: ask it “flag”, “fruit” or “house”.", CLIPART_BUNDLE),
 }
 
 
