@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import drop_and_wait
 from synth import make_triplet_dataset
 
 from mmstudio.gui import projects as projects_module
@@ -29,6 +28,13 @@ def _new_window(qtbot):
     win.show()
     qtbot.waitExposed(win)
     return win
+
+
+def drop_and_wait(qtbot, win, _target, paths):
+    """Open a dataset as a drop does (File > Open takes the same path), and wait for it."""
+    with qtbot.waitSignal(win.data_panel.dataset_loaded, timeout=30000) as blocker:
+        win.open_paths([str(p) for p in paths])
+    return blocker.args[0]
 
 
 def _model_ready(qtbot, win):
@@ -53,6 +59,7 @@ def test_save_close_reopen_restores_the_project_exactly(qtbot, window, tmp_path,
     _model_ready(qtbot, window)
     window.model_panel.epochs.setValue(7)
     window.model_panel.include["text"].setChecked(False)
+    (tmp_path / "some-bundle").mkdir()
     window.open_bundle(str(tmp_path / "some-bundle"), switch=False)
     before = window.projects.capture()
     assert before.run_configs[0].train.epochs == 7 and before.datasets[0].split.seed == 3
@@ -61,6 +68,8 @@ def test_save_close_reopen_restores_the_project_exactly(qtbot, window, tmp_path,
     _save_as(monkeypatch, window, path)
     assert not window.projects.is_dirty()
     assert window.windowTitle().startswith("work.mmstudio")
+    assert window.projects.capture() == before.__class__(**{**vars(before), "name": "work"})
+    before = window.projects.capture()
     window.close()
 
     again = _new_window(qtbot)

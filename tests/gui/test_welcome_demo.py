@@ -15,8 +15,10 @@ def no_network(monkeypatch):
     def refuse(*_args, **_kwargs):
         raise AssertionError("the demo tried to use the network")
 
-    monkeypatch.setattr(socket, "socket", refuse)
+    for name in ("connect", "connect_ex", "sendto"):
+        monkeypatch.setattr(socket.socket, name, refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
 
 
 def test_the_demo_files_are_in_the_repository():
