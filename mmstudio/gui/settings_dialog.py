@@ -1,4 +1,4 @@
-"""Edit > Settings: default device, cache folder and size limit, theme, data-loading workers."""
+"""File > Settings: default device, cache folder and size limit, theme, data-loading workers."""
 from __future__ import annotations
 
 import os
@@ -31,7 +31,7 @@ class SettingsDialog(QDialog):
     def __init__(self, parent: QWidget | None = None, settings: Settings | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
-        self.setMinimumWidth(520)
+        self.setMinimumWidth(640)
         s = settings or Settings.load()
         self.device = QComboBox()
         for name in DEVICES:
