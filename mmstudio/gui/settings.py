@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -93,24 +93,23 @@ def apply_settings(settings: Settings, app: QApplication | None = None) -> None:
 
 
 def apply_theme(app: QApplication, theme: str) -> None:
-    """Light, dark, or whatever the desktop uses (Qt's colour scheme and the style sheet)."""
+    """Light, dark, or the desktop's own palette (as Qt's platform theme gave it at start), plus
+    the style sheet; nothing is re-applied when it is unchanged."""
     import pyqtgraph as pg
 
     if not hasattr(app, "_mmstudio_system_palette"):
         app._mmstudio_system_palette = QPalette(app.palette())
-    scheme = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}.get(theme, Qt.ColorScheme.Unknown)
-    app.styleHints().setColorScheme(scheme)
-    dark = theme == "dark" or (theme == "system" and app.styleHints().colorScheme() == Qt.ColorScheme.Dark)
-    if theme == "dark":
-        app.setPalette(dark_palette())
-    elif theme == "light":
-        app.setPalette(app.style().standardPalette())
-    else:
-        app.setPalette(app._mmstudio_system_palette)
+    system_dark = app._mmstudio_system_palette.color(QPalette.ColorRole.Window).lightness() < 128
+    dark = theme == "dark" or (theme == "system" and system_dark)
+    palette = {"dark": dark_palette, "light": app.style().standardPalette}.get(
+        theme, lambda: app._mmstudio_system_palette)()
+    if app.palette() != palette:
+        app.setPalette(palette)
     sheet = (RESOURCES / "style.qss").read_text(encoding="utf-8")
     if dark:
         sheet += (RESOURCES / "style-dark.qss").read_text(encoding="utf-8")
-    app.setStyleSheet(sheet)
+    if app.styleSheet() != sheet:  # setting it again would repolish every widget for nothing
+        app.setStyleSheet(sheet)
     app.setProperty("mmstudio_theme", "dark" if dark else "light")
     pg.setConfigOptions(background="#1e2227" if dark else "w", foreground="#d0d4d9" if dark else "#333")
 
