@@ -98,10 +98,12 @@ def _demo_probe(path: str, window, app) -> None:
     from mmstudio.gui.paths import DEMO_BUNDLE
     from mmstudio.gui.workers import run_in_thread
 
+    first_panel = window.current_panel_name()
+
     def done(result) -> None:
         labels = [r["label"] for r in result["results"]]
-        Path(path).write_text(json.dumps({"panel": window.current_panel_name(), "bundle": window.current_bundle,
-                                          "labels": labels}) + "\n")
+        Path(path).write_text(json.dumps({"first_panel": first_panel, "panel": window.current_panel_name(),
+                                          "bundle": window.current_bundle, "labels": labels}) + "\n")
         app.quit()
 
     def failed(exc) -> None:

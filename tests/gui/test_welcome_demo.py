@@ -65,3 +65,25 @@ def test_the_clipart_demo_model_finds_drawings_for_words_offline(no_network):
     assert result["target"] == "image"
     hits = [r for r in result["results"] if "flag" in (r["text"] or "").lower()]
     assert len(hits) >= 3, [r["text"] for r in result["results"]]
+
+
+def test_the_launch_command_opens_the_welcome_page_and_the_demo_answers(tmp_path):
+    """`mmstudio` with nothing given, as the README launches it: the welcome page first, then the
+    demo button; the probe asks the demo model "seven" and writes what it answered."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    probe = tmp_path / "probe.json"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(root),
+           "MMSTUDIO_DEMO_PROBE": str(probe), "XDG_STATE_HOME": str(tmp_path / "state")}
+    out = subprocess.run([sys.executable, "-m", "mmstudio"], env=env, cwd=str(tmp_path), timeout=300,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    answer = json.loads(probe.read_text())
+    assert answer["first_panel"] == "Welcome"
+    assert answer["panel"] == "Query" and answer["bundle"] == str(DEMO_BUNDLE)
+    assert answer["labels"].count("7") >= 9, answer
