@@ -151,18 +151,34 @@ def run_config_from_args(args: argparse.Namespace):
 
 @command("train")
 def _train(args: argparse.Namespace) -> int:
+    """Also the entry point of each process under ``torchrun`` (README, "Several GPUs")."""
+    import os
     import signal
 
     from mmstudio import engine
 
     run = run_config_from_args(args)
     control = engine.Control()
-    previous = signal.signal(signal.SIGINT, lambda *_: (control.stop(),
-                                                        signal.signal(signal.SIGINT, previous)))
+    under_torchrun = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def stop(sig, _frame) -> None:
+        """First Ctrl+C or SIGTERM: stop at the next step, saving a checkpoint and the bundle.
+        A second Ctrl+C aborts (single process; torchrun sends one signal, then SIGKILL)."""
+        control.stop()
+        if not under_torchrun:
+            signal.signal(sig, previous[sig])
+
+    for sig in previous:
+        signal.signal(sig, stop)
     show = (lambda e: print(json.dumps(e.as_dict()), flush=True)) if args.json else _print_event
-    result = engine.drive(engine.train(run, args.out, control=control, resume=args.resume), show)
-    signal.signal(signal.SIGINT, previous)
-    if not args.json:
+    try:
+        result = engine.drive(engine.train(run, args.out, control=control, resume=args.resume),
+                              show)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not args.json and int(os.environ.get("RANK", "0")) == 0:
         print(f"bundle: {result.bundle} ({result.reason}, {result.seconds:.1f} s)")
     return 0
 
@@ -273,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (ValueError, FileNotFoundError, KeyError) as exc:
+    except (ValueError, OSError, KeyError, MemoryError) as exc:  # clear messages, no traceback
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"mmstudio {args.command}: error: {message}", file=sys.stderr)
         return 2

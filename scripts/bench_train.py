@@ -48,10 +48,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--limit", type=int, default=0,
                    help="train on the first N train items only (0: all)")
     p.add_argument("--batch", type=int, default=0, help="default 256 on CUDA, 64 on CPU")
-    p.add_argument("--model", choices=["auto", "large", "medium", "small"], default="auto",
+    p.add_argument("--model", choices=["auto", "large", "medium", "small", "tiny"], default="auto",
                    help="large: limit.py's shape (default on CUDA); medium: the Quick preset's "
                         "encoders (cnn, transformer, mel_cnn at width 32); small: narrow ones "
-                        "and a bag of words (default on CPU)")
+                        "and a bag of words (default on CPU); tiny: half as wide again")
     p.add_argument("--text", default="transformer", help="text encoder (transformer, bag, ...)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's choice)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (both sides)")
@@ -93,12 +93,13 @@ def make_run(data_path: str, cuda: bool, args: argparse.Namespace):
             audio=AudioSpec("mel_cnn"),
             fusion="concat", dim=128)
     else:  # small (the CPU default): narrow conv nets and a bag of embeddings, for 2 cores
+        width = 4 if args.model == "tiny" else 8
         model = ModelSpec(
             modalities=("image", "text", "audio"),
-            image=ImageSpec("cnn", size=28, options={"width": 8}),
+            image=ImageSpec("cnn", size=28, options={"width": width}),
             text=TextSpec("bag" if args.text == "transformer" else args.text, max_tokens=32),
-            audio=AudioSpec("mel_cnn", options={"width": 8}),
-            fusion="concat", dim=64)
+            audio=AudioSpec("mel_cnn", options={"width": width}),
+            fusion="concat", dim=64 if width == 8 else 32)
     batch = args.batch or (256 if large else 64)
     train = TrainSpec(epochs=args.epochs, batch_size=batch, val_split="none",
                       device="cuda" if cuda else "cpu", num_threads=args.threads,

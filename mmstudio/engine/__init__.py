@@ -6,9 +6,17 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
 - ``train(run, out_dir, control=None, resume=False, dataset=None)``: a generator of events
   (``RunStarted``, ``DataPrepared``, ``StepLogged``, ``EpochDone``, ``CheckpointSaved``,
   ``Paused``, ``Resumed``, ``RunFinished``) returning a ``RunResult``; ``Control`` pauses/stops.
+  Under ``torchrun`` it trains with DistributedDataParallel (``distributed_context()`` says which
+  rank this is); ``OutOfMemory`` (a ``MemoryError``) carries advice. ``event_from_dict`` rebuilds
+  an event from a ``train --json`` line.
 - ``evaluate(bundle, data, split="test")`` -> metrics dict; ``predict(bundle, image=, audio=, text=)``.
 - ``load_bundle(path)`` -> ``Bundle``; ``BundleError`` for unusable bundles.
 - ``build_index(bundle, data, out=None)``, ``query(bundle, text=|image=|audio=, target=, top=)``.
+- ``evaluation_report(bundle, data, split, progress=)`` -> the Evaluate panel's report (per-sample
+  predictions, ablation, robustness, weights, retrieval); ``save_report(report, folder)`` (CSV+JSON);
+  ``samples_in_cell(report, true, pred)``, ``misclassified(report)`` -> item indices.
+- ``QuerySession(bundle)``: ``index(dataset)`` (cached per collection), ``query(...)``,
+  ``classify(...)``, ``embedding_map(target, "pca"|"tsne")``; ``project(vectors, method)``.
 - ``export(bundle, format="onnx"|"pt2", out=...)``.
 - ``encoder_names()``, ``fusion_names()``, ``describe(kind, name)``, ``parameter_count(run, ...)``,
   ``suggest_run(dataset)`` (a first RunConfig for a dataset), ``memory_estimate(run, ...)``,
@@ -55,6 +63,16 @@ _NAMES = {
     "RunResult": "mmstudio.engine.events",
     "Control": "mmstudio.engine.events",
     "drive": "mmstudio.engine.events",
+    "event_from_dict": "mmstudio.engine.events",
+    "OutOfMemory": "mmstudio.engine.devices",
+    "distributed_context": "mmstudio.engine.distributed",
+    "evaluation_report": "mmstudio.engine.report",
+    "save_report": "mmstudio.engine.report",
+    "samples_in_cell": "mmstudio.engine.report",
+    "misclassified": "mmstudio.engine.report",
+    "QuerySession": "mmstudio.engine.query_session",
+    "collection_key": "mmstudio.engine.query_session",
+    "project": "mmstudio.engine.projection",
 }
 
 __all__ = list(sorted(_NAMES))

@@ -7,6 +7,7 @@ leaves the previous bundle intact.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -93,22 +94,34 @@ def save_bundle(path: str, model: MultimodalModel, run: RunConfig, shape: ModelS
 
 
 def atomic_dir(path: str, fill) -> str:
-    """Build a folder in a temporary sibling, then swap it in place of ``path``."""
+    """Build a folder in a temporary sibling, then swap it in place of ``path``.
+
+    Whatever goes wrong (a full disk, an error, a kill), the previous ``path`` survives: as
+    itself, or as ``path.old`` when the process died between the two renames (readers fall back
+    to it). An ``OSError`` is re-raised with a message naming ``path`` and saying so.
+    """
     path = os.path.abspath(path)
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".tmp-" + os.path.basename(path) + "-", dir=parent)
+    old = path + ".old"
     try:
         fill(tmp)
         _default_permissions(tmp)
-        old = path + ".old"
         if os.path.exists(path):
             shutil.rmtree(old, ignore_errors=True)
             os.replace(path, old)
         os.replace(tmp, path)
         shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if not os.path.exists(path) and os.path.exists(old):
+            os.replace(old, path)  # undo the first rename
+        if isinstance(exc, OSError):
+            kept = "the previous copy is kept" if os.path.exists(path) else "nothing was there before"
+            hint = "; free some disk space and try again" if exc.errno == errno.ENOSPC else ""
+            raise OSError(exc.errno, f"could not write {path}: {exc.strerror or exc}; {kept}{hint}") \
+                from exc
         raise
     return path
 

@@ -19,11 +19,16 @@ TRAINER, STATE = "trainer.pt", "state.json"
 def save_checkpoint(path: str, model, run, shape, class_names, pre, optimizer, scheduler,
                     state: dict[str, Any], metrics: dict[str, Any] | None = None) -> str:
     def write_trainer(p: str) -> None:
-        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, p)
+        # the random generators too: a run stopped mid-epoch resumes drawing what it would have
+        blob = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "rng_cpu": torch.get_rng_state()}
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            blob["rng_cuda"] = torch.cuda.get_rng_state_all()
+        torch.save(blob, p)
 
     def write_state(p: str) -> None:
         with open(p, "w", encoding="utf-8") as fh:
-            json.dump(state, fh, indent=1)
+            json.dump({k: v for k, v in state.items() if k != "rng"}, fh, indent=1)  # rng: trainer.pt
 
     return save_bundle(path, model, run, shape, class_names, pre, metrics,
                        extra={TRAINER: write_trainer, STATE: write_state})
@@ -51,9 +56,19 @@ def load_checkpoint(path: str, model, optimizer, scheduler) -> dict[str, Any]:
     state_path = os.path.join(folder, STATE)
     try:
         with open(state_path, encoding="utf-8") as fh:
-            return json.load(fh)
+            state = json.load(fh)
     except (OSError, json.JSONDecodeError) as exc:
         raise BundleError(f"{state_path}: unreadable or truncated ({exc})") from exc
+    state["rng"] = {k: blob[k] for k in ("rng_cpu", "rng_cuda") if k in blob}
+    return state
+
+
+def restore_rng(rng: dict[str, Any]) -> None:
+    """Put back the random generators a checkpoint saved (see :func:`load_checkpoint`)."""
+    if "rng_cpu" in rng:
+        torch.set_rng_state(rng["rng_cpu"])
+    if "rng_cuda" in rng and torch.cuda.is_available() and len(rng["rng_cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(rng["rng_cuda"])
 
 
 def checkpoint_meta(path: str) -> dict[str, Any]:

@@ -73,3 +73,23 @@ def gpu_info() -> list[dict]:
         props = torch.cuda.get_device_properties(i)
         out.append({"index": i, "name": props.name, "memory_bytes": int(props.total_memory)})
     return out
+
+
+class OutOfMemory(MemoryError):
+    """Training ran out of (GPU or CPU) memory; the message says what to change and what is kept."""
+
+
+def out_of_memory(exc: BaseException, run, checkpoint: str | None) -> OutOfMemory:
+    """An :class:`OutOfMemory` for ``exc`` with advice for ``run``; ``checkpoint`` is the last one
+    saved (kept as it was: a run never saves after running out of memory)."""
+    tr = run.train
+    where = "the GPU" if isinstance(exc, torch.OutOfMemoryError) else "the computer"
+    tips = [f"a smaller batch size (e.g. {max(1, tr.batch_size // 2)} instead of {tr.batch_size})"]
+    if tr.precision in ("auto", "fp32") and isinstance(exc, torch.OutOfMemoryError):
+        tips.append("lower precision (bf16 or fp16)")
+    tips.append("smaller inputs (image size, audio length) or a smaller encoder")
+    kept = (f"The last checkpoint is kept: {checkpoint}; resume from it after the change."
+            if checkpoint else "No checkpoint had been saved yet.")
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return OutOfMemory(f"Training ran out of memory on {where} ({first[:200]}). Try "
+                       + ", or ".join(tips) + f". {kept}")

@@ -33,6 +33,7 @@ class RunStarted(Event):
     steps_per_epoch: int
     start_epoch: int = 0
     batch_size: int = 0  # the batch actually used (the probe's result with auto batch size)
+    start_step: int = 0  # global steps already done (a resumed run; mid-epoch stops included)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,34 @@ class RunResult:
     seconds: float
     metrics: dict[str, Any]
     history: list[dict[str, Any]]
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """The event ``Event.as_dict`` (one line of ``mmstudio train --json``) describes.
+
+    The inverse of ``as_dict`` after a JSON round trip: lists become tuples where the field is a
+    tuple. Keys this version does not know are ignored (a newer engine may add fields); an
+    unknown event name or a missing required field is a ``ValueError``.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("event"), str):
+        raise ValueError(f"not an event: {str(data)[:200]!r}")
+    cls = _EVENTS.get(data["event"])
+    if cls is None:
+        raise ValueError(f"unknown event {data['event']!r}; known: {', '.join(sorted(_EVENTS))}")
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.name in data:
+            value = data[f.name]
+            values[f.name] = tuple(value) if str(f.type).startswith("tuple") and \
+                isinstance(value, list) else value
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise ValueError(f"{data['event']}: {exc}") from exc
+
+
+_EVENTS: dict[str, type[Event]] = {c.__name__: c for c in (
+    RunStarted, DataPrepared, StepLogged, EpochDone, CheckpointSaved, Paused, Resumed, RunFinished)}
 
 
 class Control:

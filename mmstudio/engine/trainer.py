@@ -17,6 +17,7 @@ import torch
 
 from mmstudio.config import RunConfig
 from mmstudio.engine import checkpoint as ckpt
+from mmstudio.engine import distributed as ddp
 from mmstudio.engine.autobatch import probe_batch_size
 from mmstudio.engine.bundle import atomic_dir, update_metrics
 from mmstudio.engine.cache import prepare
@@ -27,7 +28,13 @@ from mmstudio.engine.data import (
     load_dataset,
     training_items,
 )
-from mmstudio.engine.devices import autocast_factory, cpu_threads, pick_device, pick_precision
+from mmstudio.engine.devices import (
+    autocast_factory,
+    cpu_threads,
+    out_of_memory,
+    pick_device,
+    pick_precision,
+)
 from mmstudio.engine.evaluation import quick_scores
 from mmstudio.engine.events import (
     CheckpointSaved,
@@ -61,25 +68,38 @@ def train(run: RunConfig, out_dir: str, control: Control | None = None, resume: 
     """Train ``run``, writing checkpoints and the final bundle under ``out_dir``.
 
     ``resume=True`` continues from ``out_dir/checkpoints/last`` when there is one. ``dataset`` may
-    pass an already opened :class:`mmstudio.data.Dataset` (else ``run.dataset`` is opened). Every
-    event is also recorded in ``out_dir`` (:mod:`mmstudio.engine.runlog`) for the runs list.
+    pass an already opened :class:`mmstudio.data.Dataset` (else ``run.dataset`` is opened).
+    Under ``torchrun`` the processes train one model together (:mod:`.distributed`); only rank 0
+    writes files and yields events, and records them in ``out_dir`` for the runs list
+    (:mod:`mmstudio.engine.runlog`). Running out of memory raises
+    :class:`~mmstudio.engine.devices.OutOfMemory` with advice; the last checkpoint is kept.
     """
-    return (yield from recorded(_train(run, out_dir, control, resume, dataset), out_dir))
+    with ddp.session(pick_device(run.train.device)) as (dist, device):
+        events = _with_advice(_train(run, out_dir, control, resume, dataset, dist, device), run, out_dir)
+        return (yield from (recorded(events, out_dir) if dist.main else ddp.quiet(events)))
 
 
-def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool,
-           dataset: Any) -> Generator[Event, None, RunResult]:
+def _with_advice(events: Generator, run: RunConfig, out_dir: str) -> Generator:
+    """``events``, with running out of memory turned into an error that says what to change."""
+    try:
+        return (yield from events)
+    except (torch.OutOfMemoryError, MemoryError) as exc:
+        raise out_of_memory(exc, run, ckpt.find_checkpoint(out_dir)) from exc
+
+
+def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool, dataset: Any,
+           dist: ddp.Context, device: torch.device) -> Generator[Event, None, RunResult]:
     control = control or Control()
     t_start = time.monotonic()
     tr, spec = run.train, run.model
     _seed_everything(tr.seed)
-    device = pick_device(tr.device)
     if tr.num_threads or device.type == "cpu":
         torch.set_num_threads(cpu_threads(tr.num_threads))
     precision = pick_precision(tr.precision, device)
     autocast = autocast_factory(precision, device)
     os.makedirs(out_dir, exist_ok=True)
-    run.save(os.path.join(out_dir, "run.toml"))
+    if dist.main:
+        run.save(os.path.join(out_dir, "run.toml"))
 
     # ---- data ------------------------------------------------------------------------------
     dataset = load_dataset(dataset if dataset is not None else run.dataset)
@@ -89,17 +109,22 @@ def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool,
         raise ValueError(f"{dataset.spec.path}: no items in the train split")
     class_names = dataset.class_names if "classify" in spec.task else []
     last = ckpt.find_checkpoint(out_dir) if resume else None
+    ddp.same_everywhere(dist, last is not None, f"{out_dir}: only some ranks found a checkpoint "
+                        "to resume from; put --out on storage every node shares")
     tokenizer = None
     if "text" in modalities:
         tokenizer = _checkpoint_tokenizer(last) or build_tokenizer(spec, train_items)
     channels = choose_channels(spec, train_items) if "image" in modalities else 1
     pre = Preprocessor.from_model_spec(spec, modalities, channels, tokenizer)
     index = {name: i for i, name in enumerate(class_names)}
+    stopped = False
     try:
         train_feats = yield from _stoppable(prepare(train_items, pre, index), control)
         val_feats = (yield from _stoppable(prepare(val_items, pre, index), control)) \
             if val_items else None
     except _Stopped:
+        stopped = True
+    if ddp.any_of(dist, stopped)[0]:  # every rank stops here together
         seconds = round(time.monotonic() - t_start, 3)
         yield RunFinished("", "stopped", 0, 0, seconds)
         return RunResult("", os.path.abspath(out_dir), "stopped", 0, 0, seconds, {}, [])
@@ -114,14 +139,15 @@ def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool,
     model = MultimodalModel(spec, shape, dropout=tr.dropout).to(device)
     if device.type == "cuda" and "image" in modalities:
         model = model.to(memory_format=torch.channels_last)
-    step_model = torch.compile(model) if tr.compile else model
+    step_model = ddp.wrap(model, dist, device)
+    step_model = torch.compile(step_model) if tr.compile else step_model
     n = len(train_feats)
-    batch = min(tr.batch_size, n)
-    if tr.auto_batch and device.type == "cuda":  # the largest that fits, from a short probe
+    batch = min(tr.batch_size, n)  # the global batch: each rank takes its share (distributed.py)
+    if tr.auto_batch and device.type == "cuda" and not dist.active:  # largest that fits: a probe
         batch = probe_batch_size(model, train_feats, lambda idx: _loss(
             step_model, model, train_feats, idx, pre, tr, spec, device, autocast, None, pin),
-            device, start=min(tr.batch_size, n))
-    steps_per_epoch = max(1, n // batch if n % batch < 2 else n // batch + 1)
+            device, start=batch)
+    steps_per_epoch = ddp.steps_per_epoch(n, batch, dist)
     optimizer = make_optimizer(model, tr)
     scheduler = make_scheduler(optimizer, tr, steps_per_epoch)
     scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
@@ -133,37 +159,45 @@ def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool,
         state = ckpt.load_checkpoint(last, model, optimizer, scheduler)
     yield RunStarted(os.path.abspath(out_dir), str(device), precision, modalities,
                      tuple(class_names), n, len(val_items), count_parameters(model), tr.epochs,
-                     steps_per_epoch, state["epoch"], batch)
+                     steps_per_epoch, state["epoch"], batch, state["step"])
 
     # ---- epochs ------------------------------------------------------------------------------
     reason = "completed"
     save = (model, run, shape, class_names, pre, optimizer, scheduler)
+    resume_batch = state.get("batch", 0)  # batches of the next epoch done before a mid-epoch stop
+    rng = state.pop("rng", {})
     for epoch in range(state["epoch"] + 1, tr.epochs + 1):
-        _seed_everything(tr.seed * 1000 + epoch)  # same batches and dropout whether resumed or not
+        first_batch, resume_batch = resume_batch, 0
+        # the same batches and dropout whether resumed or not
+        _seed_everything(tr.seed * 1000 + epoch + ddp.seed_offset(dist))
+        if first_batch:  # resumed mid-epoch: the generators as they were at the stop
+            ckpt.restore_rng(rng)
         order = torch.randperm(n, generator=torch.Generator().manual_seed(tr.seed * 1000 + epoch))
         model.train()
         t_epoch = t_log = time.monotonic()
         loss_sum, loss_count, seen, logged_seen = torch.zeros((), device=device), 0, 0, 0
-        for b in range(steps_per_epoch):
+        for b in range(first_batch, steps_per_epoch):
             if control.paused:
                 yield Paused(state["step"])
                 while not control.wait_while_paused(0.5):
                     pass
                 yield Resumed(state["step"])
-            if control.stopped:
+            stop, log_due = ddp.any_of(dist, control.stopped,
+                                       time.monotonic() - t_log >= tr.log_every_s)
+            if stop:
                 reason = "stopped"
                 break
-            idx = order[b * batch:(b + 1) * batch].to(train_feats.labels.device)
+            idx = ddp.shard(order, b, batch, dist).to(train_feats.labels.device)
             loss = _step(step_model, model, train_feats, idx, pre, tr, spec, device, autocast,
                          scaler, optimizer, class_weight, pin)
             scheduler.step()
             state["step"] += 1
-            seen += idx.numel()
+            seen += idx.numel() * dist.world
             loss_sum += loss.detach()
             loss_count += 1
             now = time.monotonic()
-            if now - t_log >= tr.log_every_s or b == steps_per_epoch - 1:
-                yield StepLogged(epoch, state["step"], round(loss.item(), 6),
+            if log_due or b == steps_per_epoch - 1:
+                yield StepLogged(epoch, state["step"], round(ddp.mean(dist, loss).item(), 6),
                                  optimizer.param_groups[0]["lr"],
                                  round((seen - logged_seen) / max(now - t_log, 1e-9), 1),
                                  _gpu_memory_mb(device))
@@ -171,11 +205,17 @@ def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool,
             if tr.max_steps and state["step"] >= tr.max_steps:
                 reason = "max_steps"
                 break
-        if reason == "stopped" and loss_count == 0:
+        if reason == "stopped":
+            if loss_count and dist.main:  # mid-epoch: keep the steps done, resume right after them
+                state["batch"] = first_batch + loss_count
+                path = ckpt.save_checkpoint(os.path.join(out_dir, "checkpoints", "last"), *save, state)
+                yield CheckpointSaved(path, "last", state["epoch"])
             break
+        state["batch"] = 0
         seconds = time.monotonic() - t_epoch
-        train_loss = round(float(loss_sum) / max(1, loss_count), 6)
-        scores = quick_scores(model, val_feats, device, 256, autocast) if val_feats else {}
+        train_loss = round(float(ddp.mean(dist, loss_sum)) / max(1, loss_count), 6)
+        scores = ddp.on_main(dist, lambda: quick_scores(model, val_feats, device, 256, autocast)) \
+            if val_feats else {}
         score = _monitor(scores, train_loss)
         best = state["best"] is None or score > state["best"]
         if best:
@@ -187,9 +227,10 @@ def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool,
                                  "seconds": round(seconds, 3)})
         yield EpochDone(epoch, state["step"], train_loss, scores, round(seconds, 3),
                         round(seen / max(seconds, 1e-9), 1), best, model.modality_weights() or {})
-        path = ckpt.save_checkpoint(os.path.join(out_dir, "checkpoints", "last"), *save, state)
-        yield CheckpointSaved(path, "last", epoch)
-        if best and val_feats is not None:
+        if dist.main:
+            path = ckpt.save_checkpoint(os.path.join(out_dir, "checkpoints", "last"), *save, state)
+            yield CheckpointSaved(path, "last", epoch)
+        if best and val_feats is not None and dist.main:
             path = ckpt.save_checkpoint(os.path.join(out_dir, "checkpoints", "best"), *save, state)
             yield CheckpointSaved(path, "best", epoch)
         if reason != "completed":
@@ -199,6 +240,11 @@ def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool,
             break
 
     # ---- the bundle ---------------------------------------------------------------------------
+    if not dist.main:  # rank 0 writes the bundle; the others wait for it, then end
+        ddp.barrier(dist)
+        return RunResult(os.path.join(out_dir, "bundle"), os.path.abspath(out_dir), reason,
+                         state["epoch"], state["step"], round(time.monotonic() - t_start, 3), {},
+                         state["history"])
     source = ckpt.find_checkpoint(out_dir, "best") or ckpt.find_checkpoint(out_dir, "last")
     bundle = os.path.join(out_dir, "bundle")
     if source is None:  # stopped before the first step: save what there is
@@ -215,6 +261,7 @@ def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool,
     if model.modality_weights():
         metrics["modality_weights"] = model.modality_weights()
     update_metrics(bundle, metrics)
+    ddp.barrier(dist)
     seconds = round(time.monotonic() - t_start, 3)
     yield RunFinished(bundle, reason, state["epoch"], state["step"], seconds,
                       {k: v for k, v in metrics.items() if k != "history"})

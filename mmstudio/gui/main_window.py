@@ -21,8 +21,9 @@ from PySide6.QtWidgets import (
 
 from mmstudio import __version__
 from mmstudio.gui.panels.data_panel import DataPanel
+from mmstudio.gui.panels.evaluate_panel import EvaluatePanel
 from mmstudio.gui.panels.model_panel import ModelPanel
-from mmstudio.gui.panels.pending import PendingPanel
+from mmstudio.gui.panels.query_panel import QueryPanel
 from mmstudio.gui.panels.train_panel import TrainPanel
 from mmstudio.gui.projects import ProjectController
 from mmstudio.gui.welcome import DEMOS, WelcomePage
@@ -44,15 +45,14 @@ class MainWindow(QMainWindow):
         self.data_panel = DataPanel()
         self.model_panel = ModelPanel()
         self.train_panel = TrainPanel()
+        self.evaluate_panel = EvaluatePanel()
+        self.query_panel = QueryPanel()
         self.panels: dict[str, QWidget] = {
             "Data": self.data_panel,
             "Model": self.model_panel,
             "Train": self.train_panel,
-            "Evaluate": PendingPanel("Evaluate", "Accuracy, F1, confusion matrix, per-modality ablation, Recall@K.",
-                                     "Not built yet. Meanwhile `mmstudio eval BUNDLE --data PATH --json`."),
-            "Query": PendingPanel("Query", "Ask a trained model across modalities: text → images or sounds, "
-                                  "image or sound → nearest texts, images or sounds.",
-                                  "Not built yet. Meanwhile `mmstudio query BUNDLE --text '…' --json`."),
+            "Evaluate": self.evaluate_panel,
+            "Query": self.query_panel,
         }
         self.welcome = WelcomePage()
         self.current_bundle = ""
@@ -68,6 +68,11 @@ class MainWindow(QMainWindow):
         self.model_panel.status.connect(self.show_status)
         self.model_panel.start_requested.connect(self._on_start_requested)
         self.train_panel.status.connect(self.show_status)
+        for panel in (self.evaluate_panel, self.query_panel):
+            self.data_panel.dataset_loaded.connect(panel.set_dataset)
+            panel.status.connect(self.show_status)
+        self.train_panel.run_finished.connect(self._on_run_finished)
+        self.train_panel.open_bundle_requested.connect(self._on_open_bundle_requested)
         QApplication.instance().installEventFilter(self)
         self._shown_once = False
 
@@ -251,7 +256,22 @@ class MainWindow(QMainWindow):
         if self.train_panel.running:
             self.show_status("A run is already training: stop it first")
             return
-        self.train_panel.start(run, dataset)
+        gpus = self.model_panel.gpus
+        self.train_panel.start(run, dataset, nproc=gpus.value() if gpus.isVisible() else 1)
+
+    @Slot(str, str)
+    def _on_open_bundle_requested(self, bundle: str, target: str) -> None:
+        """The runs list's "Open in Evaluate/Query": that bundle, in that panel."""
+        self._on_run_finished(bundle)
+        self.show_panel(list(self.panels).index(target))
+
+    @Slot(str)
+    def _on_run_finished(self, bundle: str) -> None:
+        """The finished run's bundle is what Evaluate and Query use next."""
+        path = bundle if os.path.isfile(os.path.join(bundle, "bundle.json")) else os.path.join(bundle, "bundle")
+        self.current_bundle = path  # the project keeps it
+        self.evaluate_panel.set_bundle(path)
+        self.query_panel.set_bundle(path)
 
     def show_shortcuts(self) -> None:
         rows = [("Ctrl+O", "Open a dataset manifest"), ("Ctrl+Shift+O", "Open a dataset folder"),
@@ -277,7 +297,9 @@ class MainWindow(QMainWindow):
             if paths:
                 if kind == QEvent.Type.Drop:
                     event.acceptProposedAction()
-                    self.open_paths(paths)
+                    panel = self.stack.currentWidget()  # a panel may take the drop itself (Query)
+                    if not (hasattr(panel, "accept_drop") and panel.accept_drop(paths)):
+                        self.open_paths(paths)
                 else:
                     event.acceptProposedAction()
                     if kind == QEvent.Type.DragEnter:
@@ -323,6 +345,8 @@ class MainWindow(QMainWindow):
             self.train_panel.stop_and_wait()
         self.data_panel.audio_view.stop()
         self.data_panel.thumbnails.clear()
+        self.evaluate_panel.shutdown()
+        self.query_panel.shutdown()
         self.projects.end_session()
         super().closeEvent(event)
 

@@ -81,6 +81,36 @@ def test_stop_then_resume_matches_uninterrupted(synth_manifest, tmp_path):
     assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-6) for k in a)
 
 
+def test_stop_mid_epoch_then_resume_matches_uninterrupted(synth_manifest, tmp_path):
+    """A stop between two steps keeps those steps: the resumed run continues at the next batch
+    of the same epoch and ends with the weights an uninterrupted run has."""
+    run = tiny_run(synth_manifest, modalities=("image", "audio"), fusion="gated",
+                   train={"epochs": 3, "modality_dropout": 0.2, "log_every_s": 0.0})
+    _, full = drain(engine.train(run, str(tmp_path / "full")))
+
+    control = engine.Control()
+    events = []
+    for event in engine.train(run, str(tmp_path / "cut"), control=control):
+        events.append(event)
+        if isinstance(event, ev.StepLogged) and event.epoch == 2 and event.step % 2 == 0 \
+                and not control.stopped:
+            control.stop()  # a few steps into epoch 2
+    stopped_at = [e for e in events if isinstance(e, ev.StepLogged)][-1].step
+    finished = [e for e in events if isinstance(e, ev.RunFinished)][0]
+    assert finished.reason == "stopped" and finished.epochs == 1 and finished.steps == stopped_at
+    assert not [e for e in events if isinstance(e, ev.EpochDone) and e.epoch == 2]
+
+    events, resumed = drain(engine.train(run, str(tmp_path / "cut"), resume=True))
+    started = [e for e in events if isinstance(e, ev.RunStarted)][0]
+    assert started.start_epoch == 1 and started.start_step == stopped_at
+    first = [e for e in events if isinstance(e, ev.StepLogged)][0]
+    assert first.step == stopped_at + 1, "no batch is trained twice"
+    assert resumed.steps == full.steps and resumed.reason == "completed"
+    a = engine.load_bundle(full.bundle).model.state_dict()
+    b = engine.load_bundle(resumed.bundle).model.state_dict()
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-6) for k in a)
+
+
 def test_pause_blocks_until_resumed(synth_manifest, tmp_path):
     run = tiny_run(synth_manifest, modalities=("audio",), train={"epochs": 1, "log_every_s": 0.0})
     control = engine.Control()

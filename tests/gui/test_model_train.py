@@ -18,10 +18,14 @@ def window(window):
     window.train_panel.stop_and_wait()
 
 
-def _load(window, qtbot, tmp_path):
+DEMO = os.path.join(os.path.dirname(__file__), "..", "..", "resources", "demo", "digits", "manifest.csv")
+
+
+def _load(window, qtbot, tmp_path, demo=False):
+    """Drop a dataset (the bundled digits demo, or a small synthetic one) and open the Model panel."""
     from conftest import drop_and_wait as drop  # tests/gui/conftest.py
 
-    manifest = make_triplet_dataset(tmp_path / "data", classes=3, per_class=8)
+    manifest = os.path.abspath(DEMO) if demo else make_triplet_dataset(tmp_path / "data", classes=3, per_class=8)
     drop(qtbot, window, window.data_panel, [manifest])
     panel = window.model_panel
     window.show_panel(1)
@@ -42,8 +46,9 @@ def _small_image_audio(panel, epochs=2):
 
 
 def test_build_train_pause_resume(window, qtbot, tmp_path):
-    panel = _load(window, qtbot, tmp_path)
+    panel = _load(window, qtbot, tmp_path, demo=True)
     _small_image_audio(panel)
+    panel.batch.setValue(32)
     run = panel.config()
     assert run.model.modalities == ("image", "audio")
     assert run.train.epochs == 2 and run.model.dim == 16
@@ -90,16 +95,25 @@ def test_build_train_pause_resume(window, qtbot, tmp_path):
     assert "epoch 2" in train.log.toPlainText()
 
 
-def test_stop_keeps_checkpoint_and_resumes(window, qtbot, tmp_path):
-    panel = _load(window, qtbot, tmp_path)
+def test_stop_mid_epoch_keeps_checkpoint_and_resumes(window, qtbot, tmp_path):
+    panel = _load(window, qtbot, tmp_path, demo=True)
     _small_image_audio(panel, epochs=3)
+    panel.batch.setValue(16)
     train = window.train_panel
     panel.start_button.click()
-    qtbot.waitUntil(lambda: train.epochs.size >= 1, timeout=60000)
-    train.stop_button.click()
+
+    def in_epoch_two() -> bool:
+        return any(type(e).__name__ == "StepLogged" and e.epoch == 2 for e in train.events)
+
+    qtbot.waitUntil(in_epoch_two, timeout=120000)
+    train.stop_button.click()  # mid-epoch 2: epoch 1's checkpoint is what is kept
     qtbot.waitUntil(lambda: not train.running, timeout=60000)
     assert train.reason == "stopped"
     assert os.path.isdir(os.path.join(train.out_dir, "checkpoints", "last"))
+    finished = [e for e in train.events if type(e).__name__ == "RunFinished"][-1]
+    steps = [e.step for e in train.events if type(e).__name__ == "StepLogged"]
+    # epoch 2 was cut short: one whole epoch is done, and every step taken is in the checkpoint
+    assert finished.reason == "stopped" and finished.epochs == 1 and finished.steps >= steps[-1]
     assert train.resume_button.isEnabled()
     with qtbot.waitSignal(train.run_finished, timeout=60000):
         train.resume_button.click()

@@ -56,6 +56,8 @@ def test_runs_are_listed_overlaid_and_opened(window, qtbot, tmp_path):
     with qtbot.waitSignal(train.open_bundle_requested) as blocker:
         runs.query_button.click()
     assert blocker.args == [os.path.join(first, "bundle"), "Query"]
+    assert window.stack.currentWidget() is window.query_panel
+    assert window.query_panel.bundle_path == os.path.join(first, "bundle")
 
 
 def test_a_stopped_run_is_resumable_after_a_restart(window, qtbot, tmp_path):
@@ -92,8 +94,11 @@ def test_a_stopped_run_is_resumable_after_a_restart(window, qtbot, tmp_path):
 def test_model_options_reach_the_run_and_bad_ones_are_explained(window, qtbot, tmp_path):
     panel = _load(window, qtbot, tmp_path)
     panel.include["text"].setChecked(True)
+    panel.encoder["text"].setCurrentText("transformer")
+    assert panel.layers["text"].value() == 2, "each encoder starts at its own default depth"
+    assert "layers" not in panel.config().model.text.options
     panel.encoder["text"].setCurrentText("gru")
-    assert panel.layers["text"].isEnabled()
+    assert panel.layers["text"].isEnabled() and panel.layers["text"].value() == 1
     panel.layers["text"].setValue(2)
     panel.encoder["audio"].setCurrentText("mel_lstm")
     panel.layers["audio"].setValue(3)
@@ -134,3 +139,39 @@ def test_model_options_reach_the_run_and_bad_ones_are_explained(window, qtbot, t
     small = mib()
     panel.batch.setValue(panel.batch.value() * 8)
     qtbot.waitUntil(lambda: mib() > small, timeout=10000)
+
+
+@pytest.mark.slow
+def test_several_processes_train_through_torchrun_into_the_same_curves(window, qtbot, tmp_path):
+    """What "GPUs: 2" does, on the CPU (gloo): a torchrun child whose events draw the curves."""
+    panel = _load(window, qtbot, tmp_path)
+    _small_image_audio(panel, epochs=2)
+    panel.val_split.setCurrentText("test")
+    train = window.train_panel
+    window.show_panel(2)
+    with qtbot.waitSignal(train.run_finished, timeout=180000) as blocker:
+        train.start(panel.config(), None, nproc=2)
+        assert not train.pause_button.isEnabled()
+    assert train.reason == "completed" and os.path.isfile(os.path.join(blocker.args[0], "bundle.json"))
+    assert train.loss.size >= 2 and train.epochs.size == 2
+    started = [e for e in train.events if type(e).__name__ == "RunStarted"][0]
+    assert started.out_dir == os.path.abspath(train.out_dir)
+    assert {r["path"]: r for r in train.runs.runs}[train.out_dir]["status"] == "completed"
+    train.nproc = 1
+
+
+def test_smoothed_loss_is_kept_as_points_arrive_and_survives_a_resume_overlap(qtbot):
+    import numpy as np
+
+    from mmstudio.gui.widgets.train_plots import TrainPlots, ema
+
+    plots = TrainPlots()
+    qtbot.addWidget(plots)
+    values = np.random.default_rng(0).random(60)
+    for step, v in enumerate(values, start=1):
+        plots.add_step(step, float(v), 0.1)
+    assert np.allclose(plots.loss.column(2), ema(values))
+    for step, v in enumerate(values[40:], start=41):  # a resumed run logs steps 41.. again
+        plots.add_step(step, float(v), 0.1)
+    assert list(plots.loss.column(0)) == list(range(1, 61))
+    assert np.allclose(plots.loss.column(2), ema(values))

@@ -5,11 +5,8 @@ parameter counts) load torch, so they are fetched only once a dataset arrives, i
 """
 from __future__ import annotations
 
-import os
-
 from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -17,7 +14,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -27,15 +23,13 @@ from PySide6.QtWidgets import (
 )
 
 from mmstudio.config import MODALITY_NAMES, TASKS, RunConfig
+from mmstudio.gui.panels.encoder_options import EncoderOptions
 from mmstudio.gui.panels.train_options import TrainOptions, spin_box
 from mmstudio.gui.widgets.fusion_diagram import FusionDiagram
 from mmstudio.gui.workers import run_in_thread
 
 FUSION_LEVEL = {"early": "early: features meet before one shared network",
                 "late": "late: each modality decides, decisions are averaged"}
-#: Encoders whose depth the "Layers" option sets, and their default depth.
-LAYERED = {"gru": 1, "lstm": 1, "transformer": 2, "mel_lstm": 1}
-WEIGHTS_FILTER = "Weights (*.safetensors *.pt *.pth);;All files (*)"
 
 
 _spin = spin_box
@@ -113,56 +107,11 @@ class ModelPanel(QWidget):
     def _build_model_box(self) -> QWidget:
         box = QGroupBox("Modalities and encoders")
         grid = QGridLayout(box)
-        self.include: dict[str, QCheckBox] = {}
-        self.encoder: dict[str, QComboBox] = {}
-        self.encoder_doc: dict[str, QLabel] = {}
-        options = {"image": ("Image size", _spin(16, 512, 28, 4, suffix=" px")),
-                   "text": ("Max tokens", _spin(4, 512, 32, 4)),
-                   "audio": ("Duration", _spin(0.2, 30.0, 1.0, 0.5, decimals=1, suffix=" s"))}
-        self.option = {m: w for m, (_, w) in options.items()}
-        self.layers = {m: _spin(1, 12, 1) for m in ("text", "audio")}
-        for w in self.layers.values():
-            w.setToolTip("Depth of GRU/LSTM/Transformer encoders (not used by bag or conv nets)")
-        self.weights = QLineEdit()
-        self.weights.setPlaceholderText("pretrained weights: none (a local file, never downloaded)")
-        self.weights.setToolTip("A local .safetensors (or weights-only .pt) file for the image backbone")
-        self.weights_button = QPushButton("…")
-        self.weights_button.setFixedWidth(32)
-        self.weights_button.clicked.connect(self._on_weights_clicked)
-        self.features = QComboBox()
-        self.features.addItems(["logmel", "mfcc"])
-        self.n_mels = _spin(8, 256, 40, 8)
-        self.n_mels.setToolTip("Mel bands (MFCC coefficients come from these)")
-        extras = {"image": [self.weights, self.weights_button],
-                  "text": [QLabel("Layers"), self.layers["text"]],
-                  "audio": [QLabel("Features"), self.features, QLabel("Mels"), self.n_mels,
-                            QLabel("Layers"), self.layers["audio"]]}
-        for row, m in enumerate(MODALITY_NAMES):
-            self.include[m] = QCheckBox(m.capitalize())
-            self.encoder[m] = QComboBox()
-            self.encoder_doc[m] = QLabel("")
-            self.encoder_doc[m].setWordWrap(True)
-            self.encoder_doc[m].setStyleSheet("color: palette(mid);")
-            label, widget = options[m]
-            grid.addWidget(self.include[m], 2 * row, 0)
-            grid.addWidget(self.encoder[m], 2 * row, 1)
-            grid.addWidget(QLabel(label), 2 * row, 2)
-            grid.addWidget(widget, 2 * row, 3)
-            line = QHBoxLayout()
-            for w in extras[m]:
-                line.addWidget(w, 1 if isinstance(w, QLineEdit) else 0)
-            line.addStretch(0 if m == "image" else 1)
-            doc = QVBoxLayout()
-            doc.addLayout(line)
-            doc.addWidget(self.encoder_doc[m])
-            grid.addLayout(doc, 2 * row + 1, 1, 1, 3)
-            self.include[m].toggled.connect(self._on_changed)
-            self.encoder[m].currentIndexChanged.connect(self._on_changed)
-            widget.valueChanged.connect(self._on_changed)
-        for w in (*self.layers.values(), self.n_mels):
-            w.valueChanged.connect(self._on_changed)
-        self.features.currentIndexChanged.connect(self._on_changed)
-        self.weights.textChanged.connect(self._on_changed)
+        self.encoders = EncoderOptions()
+        self.encoders.changed.connect(self._on_changed)
+        for name in EncoderOptions.WIDGETS:  # the panel's own names, as tests and scripts use them
+            setattr(self, name, getattr(self.encoders, name))
+        grid.addWidget(self.encoders, 0, 0, 1, 4)
         form = QFormLayout()
         self.dim = _spin(8, 2048, 64, 32)
         self.dim.setToolTip("Feature size each encoder outputs (the fusion's input)")
@@ -178,9 +127,8 @@ class ModelPanel(QWidget):
         self.diagram = FusionDiagram()
         form.addRow("", self.diagram)
         form.addRow("Task", self.task)
-        grid.addLayout(form, 2 * len(MODALITY_NAMES), 0, 1, 4)
-        grid.addItem(QSpacerItem(0, 0, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Expanding),
-                     2 * len(MODALITY_NAMES) + 1, 0)
+        grid.addLayout(form, 1, 0, 1, 4)
+        grid.addItem(QSpacerItem(0, 0, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Expanding), 2, 0)
         for w in (self.dim,):
             w.valueChanged.connect(self._on_changed)
         self.fusion.currentIndexChanged.connect(self._on_changed)
@@ -233,13 +181,7 @@ class ModelPanel(QWidget):
         run, catalog = result
         self._loading = False
         self._catalog = catalog
-        for m, names in catalog["encoders"].items():
-            combo = self.encoder[m]
-            combo.blockSignals(True)
-            combo.clear()
-            for name, doc in names:
-                combo.addItem(name, doc)
-            combo.blockSignals(False)
+        self.encoders.set_catalog(catalog["encoders"])
         self.fusion.blockSignals(True)
         self.fusion.clear()
         for name, doc in catalog["fusions"]:
@@ -249,11 +191,7 @@ class ModelPanel(QWidget):
         classes = len(self.dataset.class_names)
         self.hint.setText(f"{len(self.dataset.items)} items · {', '.join(have)} · "
                           f"{classes} classes. A first model is suggested below.")
-        for m in MODALITY_NAMES:
-            self.include[m].setVisible(True)
-            self.include[m].setEnabled(m in have)
-            if m not in have:
-                self.include[m].setToolTip(f"The dataset has no {m}")
+        self.encoders.set_available(have)
         self.train_options.set_gpus(catalog.get("gpus", []))
         self.set_config(run)
         self._set_enabled(True)
@@ -276,21 +214,7 @@ class ModelPanel(QWidget):
         for w in blocked:
             w.blockSignals(True)
         try:
-            for m in MODALITY_NAMES:
-                self.include[m].setChecked(m in mods and m in have)
-                sub = getattr(ms, m)
-                i = self.encoder[m].findText(sub.encoder)
-                if i >= 0:
-                    self.encoder[m].setCurrentIndex(i)
-            self.option["image"].setValue(ms.image.size)
-            self.option["text"].setValue(ms.text.max_tokens)
-            self.option["audio"].setValue(ms.audio.seconds)
-            self.weights.setText(ms.image.weights)
-            self.features.setCurrentText(ms.audio.features)
-            self.n_mels.setValue(ms.audio.n_mels)
-            for m in ("text", "audio"):
-                sub = getattr(ms, m)
-                self.layers[m].setValue(int(sub.options.get("layers", LAYERED.get(sub.encoder, 1))))
+            self.encoders.set_model(ms, mods, have)
             splits = [s for s in (self.dataset.splits() if self.dataset is not None else {}) if s != "train"]
             self.train_options.set_train(tr, splits)
             self.dim.setValue(ms.dim)
@@ -308,18 +232,7 @@ class ModelPanel(QWidget):
         if self._base is None:
             return None
         ms, tr = self._base.model, self._base.train
-        mods = tuple(m for m in MODALITY_NAMES if self.include[m].isChecked())
-        text_encoder = self.encoder["text"].currentText() or ms.text.encoder
-        audio_encoder = self.encoder["audio"].currentText() or ms.audio.encoder
-        model = ms.replace(
-            modalities=mods,
-            image=_sub(ms.image, encoder=self.encoder["image"].currentText() or ms.image.encoder,
-                       size=self.option["image"].value(), weights=self.weights.text().strip()),
-            text=_sub(ms.text, encoder=text_encoder, max_tokens=self.option["text"].value(),
-                      options=_layers(ms.text.options, text_encoder, self.layers["text"].value())),
-            audio=_sub(ms.audio, encoder=audio_encoder, seconds=round(self.option["audio"].value(), 2),
-                       features=self.features.currentText(), n_mels=self.n_mels.value(),
-                       options=_layers(ms.audio.options, audio_encoder, self.layers["audio"].value())),
+        model = self.encoders.model(ms).replace(
             dim=self.dim.value(), embed_dim=self.dim.value(),
             fusion=self.fusion.currentText() or ms.fusion, task=self.task.currentText())
         train = self.train_options.train(tr)
@@ -339,26 +252,13 @@ class ModelPanel(QWidget):
         if "classify" in task and len(self.dataset.class_names) < 2:
             out.append("classify needs at least two labels; this dataset has "
                        f"{len(self.dataset.class_names)}; choose align")
-        weights = run.model.image.weights
-        if weights and "image" in mods and not os.path.isfile(weights):
-            out.append(f"the image weights file {weights} does not exist")
-        return out + self.train_options.problems(run.train)
+        return out + self.encoders.problems(run.model) + self.train_options.problems(run.train)
 
     # ---------------------------------------------------------------- reactions
     @Slot()
     def _on_changed(self, *_args) -> None:
-        for m, combo in self.encoder.items():
-            self.encoder_doc[m].setText(combo.currentData() or "")
-            on = self.include[m].isChecked()
-            combo.setEnabled(on)
-            self.option[m].setEnabled(on)
-            if m in self.layers:
-                self.layers[m].setEnabled(on and combo.currentText() in LAYERED)
-        self.weights.setEnabled(self.include["image"].isChecked())
-        self.weights_button.setEnabled(self.include["image"].isChecked())
-        for w in (self.features, self.n_mels):
-            w.setEnabled(self.include["audio"].isChecked())
-        self.diagram.set_model(tuple(m for m in MODALITY_NAMES if self.include[m].isChecked()),
+        self.encoders.refresh()
+        self.diagram.set_model(self.encoders.included(),
                                self.fusion.currentText(), self.task.currentText())
         doc = self.fusion.currentData() or ""
         name = self.fusion.currentText()
@@ -440,11 +340,6 @@ class ModelPanel(QWidget):
             except (OSError, ValueError, TypeError, KeyError) as exc:
                 self.problem_label.setText(f"Cannot load {path}: {exc}")
 
-    def _on_weights_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Pretrained Image Weights", "", WEIGHTS_FILTER)
-        if path:
-            self.weights.setText(path)
-
     def _on_start_clicked(self) -> None:
         run = self.config()
         if self._count_timer.isActive():  # count now: torch on two threads at once can stall
@@ -458,14 +353,6 @@ def _sub(spec, **changes):
     import dataclasses
 
     return dataclasses.replace(spec, **changes)
-
-
-def _layers(options, encoder: str, layers: int) -> dict:
-    """Encoder options with the depth set for encoders that have one (and dropped otherwise)."""
-    out = {k: v for k, v in dict(options).items() if k != "layers"}
-    if encoder in LAYERED and layers != LAYERED[encoder]:
-        out["layers"] = layers
-    return out
 
 
 def _suggest(dataset):

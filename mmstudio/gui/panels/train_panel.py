@@ -90,6 +90,7 @@ class TrainPanel(QWidget):
         self._pool = None
         self.control = None
         self.events: list = []
+        self.nproc = 1  # processes (GPUs) of the current run; >1 trains through torchrun
         self._started = None
         self._total_steps = 0
         self._state = "idle"
@@ -170,7 +171,9 @@ class TrainPanel(QWidget):
     def _update_buttons(self) -> None:
         s = self._state
         self.start_button.setEnabled(s in ("idle", "done") and self.run is not None)
-        self.pause_button.setEnabled(s == "running")
+        self.pause_button.setEnabled(s == "running" and self.nproc == 1)
+        self.pause_button.setToolTip("" if self.nproc == 1 else "Runs on several GPUs stop and resume; "
+                                     "they do not pause")
         self.resume_button.setEnabled(s == "paused" or (s == "done" and self.reason == "stopped"))
         self.resume_button.setToolTip("Continue a stopped run from its last checkpoint"
                                       if s == "done" else "Continue training")
@@ -182,7 +185,12 @@ class TrainPanel(QWidget):
         self._update_buttons()
 
     # ---------------------------------------------------------------- commands
-    def start(self, run: RunConfig | None = None, dataset=None, out_dir: str = "", resume: bool = False) -> None:
+    def start(self, run: RunConfig | None = None, dataset=None, out_dir: str = "", resume: bool = False,
+              nproc: int | None = None) -> None:
+        """Train in a worker thread, or with ``nproc`` > 1 in a ``torchrun`` child process (one
+        process per GPU, DDP) whose JSON events feed the same curves. Resume keeps the count."""
+        if nproc is not None:
+            self.nproc = max(1, nproc)
         if self.running:
             return
         if run is not None:
@@ -207,6 +215,9 @@ class TrainPanel(QWidget):
         self._state = "starting"
         self._started = time.monotonic()
         self._append_log(("Resuming" if resume else "Starting") + f" run in {self.out_dir}")
+        if self.nproc > 1:
+            self._start_process(resume)
+            return
         from mmstudio import engine
 
         self.control = engine.Control()
@@ -227,6 +238,24 @@ class TrainPanel(QWidget):
         self._update_buttons()
         self.status.emit("Training started")
 
+    def _start_process(self, resume: bool) -> None:
+        from mmstudio.gui.process_run import ProcessRun
+
+        self.control = None  # a process run stops by signal and has no pause
+        self.worker = ProcessRun(self.run, self.out_dir, self.nproc, resume, parent=self)
+        self.worker.event.connect(self._on_event)
+        self.worker.failed.connect(self._on_process_failed)
+        self.worker.finished.connect(self._on_worker_finished)
+        self.worker.start()
+        self._timer.start()
+        self.progress.setFormat(f"Starting {self.nproc} processes (torchrun)…")
+        self._update_buttons()
+        self.status.emit(f"Training started on {self.nproc} GPUs")
+
+    @Slot(str)
+    def _on_process_failed(self, reason: str) -> None:
+        self._show_error(RuntimeError(reason), reason)
+
     def pause(self) -> None:
         if self.control is not None and self._state in ("running", "starting"):
             self.control.pause()
@@ -241,7 +270,11 @@ class TrainPanel(QWidget):
     def stop(self) -> None:
         if self.control is not None:
             self.control.stop()
-            self._append_log("Stopping at the next step; the last checkpoint is kept")
+        elif self.worker is not None and hasattr(self.worker, "stop"):  # a torchrun process
+            self.worker.stop()
+        else:
+            return
+        self._append_log("Stopping at the next step; the last checkpoint is kept")
 
     def stop_and_wait(self, timeout_ms: int = 30000) -> bool:
         """Stop the run and wait (keeping the GUI alive) until its worker has ended."""
@@ -271,8 +304,9 @@ class TrainPanel(QWidget):
         self._total_steps = e.epochs * e.steps_per_epoch
         self._epochs_total, self._steps_per_epoch = e.epochs, e.steps_per_epoch
         self.progress.setRange(0, max(1, self._total_steps))
-        self.progress.setValue(e.start_epoch * e.steps_per_epoch)
-        self._progress_base = e.start_epoch * e.steps_per_epoch
+        base = max(e.start_step, e.start_epoch * e.steps_per_epoch)
+        self.progress.setValue(base)
+        self._progress_base = base
         self._run_t0 = time.monotonic()
         self._device_text = (f"Device: {e.device} · {e.precision} · {e.parameters / 1e6:.2f} M parameters"
                              + (f" · batch {e.batch_size}" if e.batch_size else ""))

@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QWidget
 
+SMOOTHING = 0.8  # of the smoothed loss curve, as TensorBoard's default 0.6-0.9
 MODALITY_PENS = {"image": (25, 118, 210), "text": (46, 125, 50), "audio": (230, 81, 0)}
 
 
@@ -47,7 +48,8 @@ class TrainPlots(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.loss = Buffer(2)  # step, loss
+        self.loss = Buffer(3)  # step, loss, smoothed loss (kept as points arrive: O(1) each)
+        self._acc = 0.0  # the moving average before debiasing
         self.lr = Buffer(2)  # step, lr
         self.epochs = Buffer(4)  # epoch, train loss, val metric, val loss
         self.weights: dict[str, Buffer] = {}  # modality -> (epoch, weight)
@@ -83,6 +85,7 @@ class TrainPlots(QWidget):
     def clear(self) -> None:
         for buf in (self.loss, self.lr, self.epochs, *self.weights.values()):
             buf.clear()
+        self._acc = 0.0
         self.metric_name = ""
         self.dirty = True
 
@@ -97,9 +100,13 @@ class TrainPlots(QWidget):
         self.metric_name = curves.get("metric_name", "")
 
     def add_step(self, step: int, loss: float, lr: float) -> None:
+        size = self.loss.size
         self.loss.truncate_from(step)
         self.lr.truncate_from(step)
-        self.loss.append(step, loss)
+        if self.loss.size != size:  # a resumed run replaced some points: average again
+            self._acc = _ema_state(self.loss.column(1))
+        self._acc = SMOOTHING * self._acc + (1 - SMOOTHING) * loss
+        self.loss.append(step, loss, self._acc / (1 - SMOOTHING ** (self.loss.size + 1)))
         self.lr.append(step, lr)
         self.dirty = True
 
@@ -146,7 +153,7 @@ class TrainPlots(QWidget):
         self.dirty = False
         steps, losses = self.loss.column(0), self.loss.column(1)
         self.loss_raw.setData(steps, losses)
-        self.loss_smooth.setData(steps, ema(losses))
+        self.loss_smooth.setData(steps, self.loss.column(2))
         self.lr_curve.setData(self.lr.column(0), self.lr.column(1))
         epochs, metric = self.epochs.column(0), self.epochs.column(2)
         if self.metric_name and np.isfinite(metric).any():
@@ -194,6 +201,14 @@ def _short(name: str) -> str:
         t = parts[1]
         return f"{t[:2]}:{t[2:4]}:{t[4:]}" + (f" {parts[2]}" if len(parts) > 2 else "")
     return name
+
+
+def _ema_state(values: np.ndarray, smoothing: float = 0.8) -> float:
+    """The raw (not debiased) moving average after ``values``."""
+    acc = 0.0
+    for v in values:
+        acc = smoothing * acc + (1 - smoothing) * v
+    return acc
 
 
 def ema(values: np.ndarray, smoothing: float = 0.8) -> np.ndarray:

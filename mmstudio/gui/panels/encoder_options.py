@@ -1,0 +1,189 @@
+"""The Model panel's modality rows: include or not, the encoder and its options, per modality.
+
+Image: size and a local pretrained-weights file; text: tokens and layers; audio: duration,
+log-mel or MFCC, mel bands and layers. Edits the per-modality part of a :class:`ModelSpec`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mmstudio.config import MODALITY_NAMES, ModelSpec
+from mmstudio.gui.panels.train_options import spin_box
+
+#: Encoders whose depth the "Layers" option sets, and their default depth.
+LAYERED = {"gru": 1, "lstm": 1, "transformer": 2, "mel_lstm": 1}
+WEIGHTS_FILTER = "Weights (*.safetensors *.pt *.pth);;All files (*)"
+
+
+class EncoderOptions(QWidget):
+    """``changed`` fires on every edit; :meth:`model` reads the modalities and encoders back."""
+
+    changed = Signal()
+    WIDGETS = ("include", "encoder", "encoder_doc", "option", "layers", "weights", "weights_button",
+               "features", "n_mels")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        self.include: dict[str, QCheckBox] = {}
+        self.encoder: dict[str, QComboBox] = {}
+        self.encoder_doc: dict[str, QLabel] = {}
+        options = {"image": ("Image size", spin_box(16, 512, 28, 4, suffix=" px")),
+                   "text": ("Max tokens", spin_box(4, 512, 32, 4)),
+                   "audio": ("Duration", spin_box(0.2, 30.0, 1.0, 0.5, decimals=1, suffix=" s"))}
+        self.option = {m: w for m, (_, w) in options.items()}
+        self.layers = {m: spin_box(1, 12, 1) for m in ("text", "audio")}
+        for w in self.layers.values():
+            w.setToolTip("Depth of GRU/LSTM/Transformer encoders (not used by bag or conv nets)")
+        self.weights = QLineEdit()
+        self.weights.setPlaceholderText("pretrained weights: none (a local file, never downloaded)")
+        self.weights.setToolTip("A local .safetensors (or weights-only .pt) file for the image backbone")
+        self.weights_button = QPushButton("…")
+        self.weights_button.setFixedWidth(32)
+        self.weights_button.clicked.connect(self._on_weights_clicked)
+        self.features = QComboBox()
+        self.features.addItems(["logmel", "mfcc"])
+        self.n_mels = spin_box(8, 256, 40, 8)
+        self.n_mels.setToolTip("Mel bands (MFCC coefficients come from these)")
+        extras = {"image": [self.weights, self.weights_button],
+                  "text": [QLabel("Layers"), self.layers["text"]],
+                  "audio": [QLabel("Features"), self.features, QLabel("Mels"), self.n_mels,
+                            QLabel("Layers"), self.layers["audio"]]}
+        for row, m in enumerate(MODALITY_NAMES):
+            self.include[m] = QCheckBox(m.capitalize())
+            self.encoder[m] = QComboBox()
+            self.encoder_doc[m] = QLabel("")
+            self.encoder_doc[m].setWordWrap(True)
+            self.encoder_doc[m].setStyleSheet("color: palette(mid);")
+            label, widget = options[m]
+            grid.addWidget(self.include[m], 2 * row, 0)
+            grid.addWidget(self.encoder[m], 2 * row, 1)
+            grid.addWidget(QLabel(label), 2 * row, 2)
+            grid.addWidget(widget, 2 * row, 3)
+            line = QHBoxLayout()
+            for w in extras[m]:
+                line.addWidget(w, 1 if isinstance(w, QLineEdit) else 0)
+            line.addStretch(0 if m == "image" else 1)
+            doc = QVBoxLayout()
+            doc.addLayout(line)
+            doc.addWidget(self.encoder_doc[m])
+            grid.addLayout(doc, 2 * row + 1, 1, 1, 3)
+            self.include[m].toggled.connect(self.changed)
+            self.encoder[m].currentIndexChanged.connect(lambda _i, m=m: self._on_encoder_changed(m))
+            widget.valueChanged.connect(self.changed)
+        for w in (*self.layers.values(), self.n_mels):
+            w.valueChanged.connect(self.changed)
+        self.features.currentIndexChanged.connect(self.changed)
+        self.weights.textChanged.connect(self.changed)
+
+    # ---------------------------------------------------------------- filling
+    def set_catalog(self, encoders: dict[str, list[tuple[str, str]]]) -> None:
+        """The registered encoders per modality, each with its one-line description."""
+        for m, names in encoders.items():
+            combo = self.encoder[m]
+            combo.blockSignals(True)
+            combo.clear()
+            for name, doc in names:
+                combo.addItem(name, doc)
+            combo.blockSignals(False)
+
+    def set_available(self, have: tuple[str, ...]) -> None:
+        for m in MODALITY_NAMES:
+            self.include[m].setEnabled(m in have)
+            self.include[m].setToolTip("" if m in have else f"The dataset has no {m}")
+
+    def set_model(self, ms: ModelSpec, mods: tuple[str, ...], have: tuple[str, ...]) -> None:
+        """Show ``ms`` (the caller blocks signals while it sets a whole run)."""
+        for m in MODALITY_NAMES:
+            self.include[m].setChecked(m in mods and m in have)
+            i = self.encoder[m].findText(getattr(ms, m).encoder)
+            if i >= 0:
+                self.encoder[m].setCurrentIndex(i)
+        self.option["image"].setValue(ms.image.size)
+        self.option["text"].setValue(ms.text.max_tokens)
+        self.option["audio"].setValue(ms.audio.seconds)
+        self.weights.setText(ms.image.weights)
+        self.features.setCurrentText(ms.audio.features)
+        self.n_mels.setValue(ms.audio.n_mels)
+        for m in ("text", "audio"):
+            sub = getattr(ms, m)
+            self.layers[m].setValue(int(sub.options.get("layers", LAYERED.get(sub.encoder, 1))))
+
+    # ---------------------------------------------------------------- reading
+    def included(self) -> tuple[str, ...]:
+        return tuple(m for m in MODALITY_NAMES if self.include[m].isChecked())
+
+    def model(self, ms: ModelSpec) -> ModelSpec:
+        """``ms`` with the included modalities and each modality's encoder and options."""
+        text_encoder = self.encoder["text"].currentText() or ms.text.encoder
+        audio_encoder = self.encoder["audio"].currentText() or ms.audio.encoder
+        return ms.replace(
+            modalities=self.included(),
+            image=dataclasses.replace(ms.image, encoder=self.encoder["image"].currentText() or ms.image.encoder,
+                                      size=self.option["image"].value(), weights=self.weights.text().strip()),
+            text=dataclasses.replace(ms.text, encoder=text_encoder, max_tokens=self.option["text"].value(),
+                                     options=_layers(ms.text.options, text_encoder, self.layers["text"].value())),
+            audio=dataclasses.replace(ms.audio, encoder=audio_encoder,
+                                      seconds=round(self.option["audio"].value(), 2),
+                                      features=self.features.currentText(), n_mels=self.n_mels.value(),
+                                      options=_layers(ms.audio.options, audio_encoder,
+                                                      self.layers["audio"].value())))
+
+    def problems(self, ms: ModelSpec) -> list[str]:
+        weights = ms.image.weights
+        if weights and "image" in ms.modalities and not os.path.isfile(weights):
+            return [f"the image weights file {weights} does not exist"]
+        return []
+
+    def refresh(self) -> None:
+        """Enable what applies to the included modalities and encoders; show encoder docs."""
+        for m, combo in self.encoder.items():
+            self.encoder_doc[m].setText(combo.currentData() or "")
+            on = self.include[m].isChecked()
+            combo.setEnabled(on)
+            self.option[m].setEnabled(on)
+            if m in self.layers:
+                self.layers[m].setEnabled(on and combo.currentText() in LAYERED)
+        image, audio = self.include["image"].isChecked(), self.include["audio"].isChecked()
+        self.weights.setEnabled(image)
+        self.weights_button.setEnabled(image)
+        for w in (self.features, self.n_mels):
+            w.setEnabled(audio)
+
+    def _on_encoder_changed(self, modality: str) -> None:
+        """Another encoder: its own default depth (a transformer's is 2, a GRU's 1)."""
+        if modality in self.layers:
+            spin = self.layers[modality]
+            spin.blockSignals(True)
+            spin.setValue(LAYERED.get(self.encoder[modality].currentText(), 1))
+            spin.blockSignals(False)
+        self.changed.emit()
+
+    def _on_weights_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Pretrained Image Weights", "", WEIGHTS_FILTER)
+        if path:
+            self.weights.setText(path)
+
+
+def _layers(options, encoder: str, layers: int) -> dict:
+    """Encoder options with the depth set for encoders that have one (and dropped otherwise)."""
+    out = {k: v for k, v in dict(options).items() if k != "layers"}
+    if encoder in LAYERED and layers != LAYERED[encoder]:
+        out["layers"] = layers
+    return out

@@ -1,0 +1,170 @@
+"""A wrapping gallery of samples, each card showing every modality it has: a thumbnail, the
+text, a play button for the audio, and a caption (labels, scores). Used for misclassified
+samples, a confusion cell's samples and query results."""
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QSize, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QSizePolicy,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mmstudio.gui.widgets.thumbnails import ThumbnailCache
+
+CARD = QSize(168, 146)
+THUMB = 76
+
+
+class ClipPlayer:
+    """One shared QMediaPlayer (created on first use): ``toggle(path)`` plays or stops."""
+
+    def __init__(self, parent: QWidget) -> None:
+        self._parent = parent
+        self._player = None
+        self.path: str | None = None
+
+    def toggle(self, path: str) -> bool:
+        """Start ``path`` (or stop it when it is the clip playing); False if playback is unavailable."""
+        try:
+            from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+        except ImportError:
+            return False
+        if self._player is None:
+            self._player = QMediaPlayer(self._parent)
+            self._output = QAudioOutput(self._parent)
+            self._player.setAudioOutput(self._output)
+        playing = self._player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+        self._player.stop()
+        if playing and self.path == path:
+            self.path = None
+            return True
+        self.path = path
+        self._player.setSource(QUrl.fromLocalFile(path))
+        self._player.play()
+        return True
+
+    def stop(self) -> None:
+        if self._player is not None:
+            self._player.stop()
+
+
+class SampleCard(QFrame):
+    """One sample: ``sample`` holds id, image, audio, text and a ``caption`` (rich text)."""
+
+    play_requested = Signal(str)
+
+    def __init__(self, sample: dict, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.sample = sample
+        self.setObjectName("card")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet("QFrame#card { background: white; border: 1px solid #d0d7de; border-radius: 6px; }")
+        self.thumb = QLabel("no image" if not sample.get("image") else "…")
+        self.thumb.setFixedSize(THUMB, THUMB)
+        self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.thumb.setStyleSheet("color: #8c959f; background: #f6f8fa;")
+        self.caption = QLabel(sample.get("caption", ""))
+        self.caption.setWordWrap(True)
+        text = sample.get("text")
+        self.text = QLabel(_elide(text, 70) if text else "<i>no text</i>")
+        self.text.setWordWrap(True)
+        self.text.setToolTip(text or "")
+        self.text.setStyleSheet("color: #444;")
+        self.text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.play = QToolButton()
+        self.play.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
+        self.play.setToolTip(f"Play {os.path.basename(sample['audio'])}" if sample.get("audio")
+                             else "No audio for this sample")
+        self.play.setEnabled(bool(sample.get("audio")))
+        self.play.clicked.connect(lambda: self.play_requested.emit(sample["audio"]))
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.thumb)
+        side = QVBoxLayout()
+        side.addWidget(self.caption, 1)
+        side.addWidget(self.play, 0, Qt.AlignmentFlag.AlignLeft)
+        top.addLayout(side, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(4)
+        layout.addLayout(top)
+        layout.addWidget(self.text)
+        layout.addStretch(1)
+        self.setToolTip(str(sample.get("id", "")))
+
+    def set_pixmap(self, pixmap: QPixmap | None) -> None:
+        if pixmap is None or pixmap.isNull():
+            self.thumb.setText("unreadable")
+            return
+        small = pixmap.width() < THUMB / 2
+        self.thumb.setPixmap(pixmap.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                                           Qt.TransformationMode.FastTransformation if small
+                                           else Qt.TransformationMode.SmoothTransformation))
+
+
+class SampleGallery(QListWidget):
+    """``set_samples(samples, limit)``: cards in rows that wrap with the width."""
+
+    sample_clicked = Signal(dict)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setGridSize(CARD + QSize(8, 8))
+        self.setSpacing(4)
+        self.setUniformItemSizes(True)
+        self.setSelectionMode(QListWidget.SelectionMode.NoSelection)
+        self.setStyleSheet("QListWidget { background: #f6f8fa; }")
+        self.thumbnails = ThumbnailCache(size=THUMB, capacity=2000, parent=self)
+        self.thumbnails.ready.connect(self._on_thumbnail_ready)
+        self.player = ClipPlayer(self)
+        self.cards: list[SampleCard] = []
+        self.itemClicked.connect(lambda item: self.sample_clicked.emit(self.itemWidget(item).sample))
+
+    def set_samples(self, samples: list[dict], limit: int = 120) -> None:
+        self.clear()
+        self.cards = []
+        for sample in samples[:limit]:
+            item = QListWidgetItem(self)
+            item.setSizeHint(CARD)
+            card = SampleCard(sample)
+            card.play_requested.connect(self._on_play)
+            self.setItemWidget(item, card)
+            self.cards.append(card)
+            if sample.get("image"):
+                pixmap = self.thumbnails.get(sample["image"])
+                if pixmap is not None:
+                    card.set_pixmap(pixmap)
+
+    @Slot(str)
+    def _on_thumbnail_ready(self, path: str) -> None:
+        pixmap = self.thumbnails.get(path)
+        for card in self.cards:
+            if card.sample.get("image") == path:
+                card.set_pixmap(pixmap)
+
+    @Slot(str)
+    def _on_play(self, path: str) -> None:
+        self.player.toggle(path)
+
+    def shutdown(self) -> None:
+        self.player.stop()
+        self.thumbnails.clear()
+
+
+def _elide(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"

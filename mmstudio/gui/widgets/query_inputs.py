@@ -1,0 +1,250 @@
+"""The Query panel's left column: what to ask with (text, an image, a sound), what to search,
+and whether to search or classify. Emits ``changed`` whenever the question changes."""
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mmstudio.data import AUDIO_EXTS, IMAGE_EXTS
+from mmstudio.gui.widgets.gallery import ClipPlayer
+from mmstudio.gui.widgets.microphone import Recorder
+
+MODALITIES = ("text", "image", "audio")
+
+
+class QueryInputs(QWidget):
+    changed = Signal()
+    text_edited = Signal()  # typing: the panel debounces this one
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.image_path: str | None = None
+        self.audio_path: str | None = None
+        self.player = ClipPlayer(self)
+        self.recorder = Recorder(self)
+        self.recorder.recorded.connect(self.set_audio)
+        self.recorder.failed.connect(lambda msg: self.audio_label.setText(f"Recording failed: {msg}"))
+        self.search_mode = QRadioButton("Search")
+        self.classify_mode = QRadioButton("Classify")
+        self.search_mode.setChecked(True)
+        self.search_mode.setToolTip("Rank the collection's items against the query")
+        self.classify_mode.setToolTip("Class probabilities from the ticked inputs (any subset)")
+        modes = QButtonGroup(self)
+        modes.addButton(self.search_mode)
+        modes.addButton(self.classify_mode)
+        self.search_mode.toggled.connect(self._on_mode)
+
+        self.use = {m: QCheckBox() for m in MODALITIES}
+        self.ask = {m: QRadioButton() for m in MODALITIES}
+        ask_group = QButtonGroup(self)
+        for m in MODALITIES:
+            ask_group.addButton(self.ask[m])
+            self.ask[m].setToolTip(f"Search with the {m}")
+            self.use[m].setToolTip(f"Use the {m} when classifying")
+            self.ask[m].toggled.connect(lambda on: on and self.changed.emit())
+            self.use[m].toggled.connect(lambda _on: self.classify_mode.isChecked() and self.changed.emit())
+        self.ask["text"].setChecked(True)
+
+        self.text_edit = QLineEdit()
+        self.text_edit.setPlaceholderText("Type to search, e.g. seven")
+        self.text_edit.setClearButtonEnabled(True)
+        self.text_edit.textEdited.connect(self._on_text)
+
+        self.image_label = QLabel("Drop an image here\nor choose one")
+        self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image_label.setFixedHeight(96)
+        self.image_label.setStyleSheet("border: 2px dashed #afb8c1; color: #6a737d; border-radius: 6px;")
+        choose_image = QPushButton("Choose image…")
+        choose_image.clicked.connect(self._choose_image)
+
+        self.audio_label = QLabel("Drop a sound here or choose one")
+        self.audio_label.setWordWrap(True)
+        self.audio_label.setStyleSheet("border: 2px dashed #afb8c1; color: #6a737d; border-radius: 6px; padding: 6px;")
+        choose_audio = QPushButton("Choose audio…")
+        choose_audio.clicked.connect(self._choose_audio)
+        self.play_button = QPushButton(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "")
+        self.play_button.setToolTip("Play the query sound")
+        self.play_button.setEnabled(False)
+        self.play_button.clicked.connect(lambda: self.audio_path and self.player.toggle(self.audio_path))
+        self.record_button = QPushButton("Record 3 s")
+        if self.recorder.available:
+            self.record_button.setToolTip("Record three seconds from the microphone as the query")
+            self.record_button.clicked.connect(self._record)
+        else:
+            self.record_button.setEnabled(False)
+            self.record_button.setToolTip("No microphone found (QtMultimedia lists no audio input)")
+
+        box = QGroupBox("Ask with")
+        grid = QVBoxLayout(box)
+        grid.addLayout(self._row("text", self.text_edit))
+        grid.addLayout(self._row("image", self.image_label))
+        buttons = QHBoxLayout()
+        buttons.addWidget(choose_image)
+        buttons.addStretch(1)
+        grid.addLayout(buttons)
+        grid.addLayout(self._row("audio", self.audio_label))
+        buttons = QHBoxLayout()
+        buttons.addWidget(choose_audio)
+        buttons.addWidget(self.play_button)
+        buttons.addWidget(self.record_button)
+        grid.addLayout(buttons)
+
+        self.target = QComboBox()
+        self.target.setToolTip("Which of the collection's modalities to rank")
+        self.target.currentTextChanged.connect(lambda _t: self.changed.emit())
+        self.top = QSpinBox()
+        self.top.setRange(1, 100)
+        self.top.setValue(10)
+        self.top.valueChanged.connect(lambda _v: self.changed.emit())
+        form = QFormLayout()
+        form.addRow("Find", self.target)
+        form.addRow("Top K", self.top)
+        mode_row = QHBoxLayout()
+        mode_row.addWidget(self.search_mode)
+        mode_row.addWidget(self.classify_mode)
+        mode_row.addStretch(1)
+        self.hint = QLabel("")
+        self.hint.setObjectName("muted")
+        self.hint.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(mode_row)
+        layout.addWidget(box)
+        layout.addLayout(form)
+        layout.addWidget(self.hint)
+        layout.addStretch(1)
+        self._on_mode(True)
+
+    def _row(self, modality: str, widget: QWidget) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(self.ask[modality])
+        row.addWidget(self.use[modality])
+        row.addWidget(widget, 1)
+        return row
+
+    # ---------------------------------------------------------------- state
+    def set_modalities(self, modalities, targets, can_classify: bool) -> None:
+        """Enable the inputs the model has; offer the collection's modalities as targets."""
+        for m in MODALITIES:
+            for w in (self.ask[m], self.use[m]):
+                w.setEnabled(m in modalities)
+        self.text_edit.setEnabled("text" in modalities)
+        current = self.target.currentText()
+        self.target.blockSignals(True)
+        self.target.clear()
+        self.target.addItems(list(targets))
+        preferred = current if current in targets else ("image" if "image" in targets else "")
+        if preferred:
+            self.target.setCurrentText(preferred)
+        self.target.blockSignals(False)
+        self.classify_mode.setEnabled(can_classify)
+        self.classify_mode.setToolTip("Class probabilities from the ticked inputs" if can_classify
+                                      else "This model was trained to align only: it has no classes")
+
+    def question(self) -> dict:
+        """What to ask now: ``{"mode", "inputs": {modality: value}, "target", "top"}``."""
+        values = {"text": self.text_edit.text().strip() or None, "image": self.image_path,
+                  "audio": self.audio_path}
+        if self.classify_mode.isChecked():
+            inputs = {m: v for m, v in values.items() if v and self.use[m].isChecked() and self.use[m].isEnabled()}
+            return {"mode": "classify", "inputs": inputs}
+        m = next((m for m in MODALITIES if self.ask[m].isChecked()), "text")
+        return {"mode": "search", "inputs": {m: values[m]} if values[m] else {},
+                "target": self.target.currentText(), "top": self.top.value()}
+
+    def _on_mode(self, search: bool) -> None:
+        for m in MODALITIES:
+            self.ask[m].setVisible(search)
+            self.use[m].setVisible(not search)
+        self.target.setEnabled(search)
+        self.top.setEnabled(search)
+        self.hint.setText("Results update as you type. Drop an image or a sound anywhere on this "
+                          "panel to ask with it." if search else
+                          "Tick the inputs to combine; the others count as missing.")
+        self.changed.emit()
+
+    # ---------------------------------------------------------------- inputs
+    @Slot(str)
+    def _on_text(self, _text: str) -> None:
+        self.ask["text"].setChecked(True)
+        self.use["text"].setChecked(True)
+        self.text_edited.emit()
+
+    def set_text(self, text: str) -> None:
+        """As if typed (the panel debounces it)."""
+        self.text_edit.setText(text)
+        self._on_text(text)
+
+    def set_image(self, path: str) -> None:
+        self.image_path = path
+        pixmap = QPixmap(path)
+        if pixmap.isNull():
+            self.image_label.setText(f"{os.path.basename(path)}\n(cannot be shown)")
+        else:
+            fast = Qt.TransformationMode.FastTransformation if pixmap.width() < 64 else \
+                Qt.TransformationMode.SmoothTransformation
+            self.image_label.setPixmap(pixmap.scaled(88, 88, Qt.AspectRatioMode.KeepAspectRatio, fast))
+        self.image_label.setToolTip(path)
+        self.use["image"].setChecked(True)
+        self._select("image")
+
+    @Slot(str)
+    def set_audio(self, path: str) -> None:
+        self.audio_path = path
+        self.audio_label.setText(f"♪ {os.path.basename(path)}")
+        self.audio_label.setToolTip(path)
+        self.play_button.setEnabled(True)
+        self.use["audio"].setChecked(True)
+        self._select("audio")
+
+    def set_file(self, path: str) -> bool:
+        """Use a dropped or chosen file as the query: True for an image or a sound file."""
+        ext = os.path.splitext(path)[1].lower()
+        if ext in IMAGE_EXTS:
+            self.set_image(path)
+        elif ext in AUDIO_EXTS:
+            self.set_audio(path)
+        else:
+            return False
+        return True
+
+    def _select(self, modality: str) -> None:
+        if self.ask[modality].isChecked():
+            self.changed.emit()
+        else:
+            self.ask[modality].setChecked(True)  # emits changed
+
+    def _choose_image(self) -> None:
+        exts = " ".join(f"*{e}" for e in sorted(IMAGE_EXTS))
+        path, _ = QFileDialog.getOpenFileName(self, "Ask with an image", "", f"Images ({exts})")
+        if path:
+            self.set_image(path)
+
+    def _choose_audio(self) -> None:
+        exts = " ".join(f"*{e}" for e in sorted(AUDIO_EXTS))
+        path, _ = QFileDialog.getOpenFileName(self, "Ask with a sound", "", f"Audio ({exts})")
+        if path:
+            self.set_audio(path)
+
+    def _record(self) -> None:
+        self.audio_label.setText("Recording 3 s…")
+        self.recorder.record(3.0)
