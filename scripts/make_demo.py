@@ -168,8 +168,8 @@ def main() -> int:
         train_spec = TrainSpec(epochs=args.clipart_epochs, batch_size=128, lr=2e-3, seed=0,
                                val_split="none", weight_decay=0.05, device="cpu", precision="fp32")
         bundle = train("clipart", RunConfig(spec, model, train_spec, name="demo clip art"), work)
-        columns = {k: v for k, v in CLIPART_COLUMNS.items() if k != "description"}
-        install_bundle(bundle, "clipart", DatasetSpec(demo_clipart, columns=columns))
+        # indexed as the Data panel opens it (columns guessed), so the Query panel uses this index
+        install_bundle(bundle, "clipart", demo_clipart)
     shutil.rmtree(work, ignore_errors=True)
     print(f"demo written to {DEMO} in {time.monotonic() - t0:.0f} s")
     return 0

@@ -63,8 +63,21 @@ def test_the_clipart_demo_model_finds_drawings_for_words_offline(no_network):
 
     result = engine.query(str(CLIPART_BUNDLE), text="flag", top=5)
     assert result["target"] == "image"
-    hits = [r for r in result["results"] if "flag" in (r["text"] or "").lower()]
-    assert len(hits) >= 3, [r["text"] for r in result["results"]]
+    hits = [r for r in result["results"] if "flag" in r["path"].lower()]
+    assert len(hits) >= 3, [r["path"] for r in result["results"]]
+
+
+@pytest.mark.parametrize("bundle, dataset", [(DEMO_BUNDLE, DEMO_DATASET), (CLIPART_BUNDLE, CLIPART_DATASET)])
+def test_the_query_panel_session_uses_the_shipped_index_and_writes_nothing(bundle, dataset):
+    from mmstudio import engine
+    from mmstudio.config import DatasetSpec
+    from mmstudio.data import open_dataset
+
+    before = sorted(p.name for p in bundle.iterdir())
+    session = engine.QuerySession(str(bundle))
+    path = session.index(open_dataset(DatasetSpec(str(dataset))))  # as the Data panel opens it
+    assert path == str(bundle / "index.safetensors")
+    assert sorted(p.name for p in bundle.iterdir()) == before  # a clone stays clean
 
 
 def test_the_launch_command_opens_the_welcome_page_and_the_demo_answers(tmp_path):
