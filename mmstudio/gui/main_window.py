@@ -172,6 +172,9 @@ class MainWindow(QMainWindow):
         if self.data_panel.dataset is None or os.path.abspath(self.data_panel.dataset.spec.path) != str(dataset):
             self.data_panel.open_path(str(dataset))
         self.open_bundle(str(DEMOS[name][2]))
+        inputs = getattr(self.panels["Query"], "inputs", None)
+        if inputs is not None and hasattr(inputs, "set_text"):  # a first question, answered when ready
+            inputs.set_text("seven" if name == "digits" else "flag")
         self.show_status(f"Demo: a trained model is ready in Query ({DEMOS[name][0]})")
 
     def open_bundle(self, path: str, switch: bool = True) -> None:
