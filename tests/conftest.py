@@ -12,9 +12,12 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 _ISOLATED = Path(tempfile.mkdtemp(prefix="mmstudio-tests-"))
-for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_CACHE_HOME", "cache"), ("XDG_DATA_HOME", "data")):
+for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_CACHE_HOME", "cache"), ("XDG_DATA_HOME", "data"),
+                 ("XDG_STATE_HOME", "state")):
     os.environ[var] = str(_ISOLATED / sub)
 os.environ["MMSTUDIO_HOME"] = str(_ISOLATED / "home")
+os.environ.pop("MMSTUDIO_CACHE_BYTES", None)  # the settings tests set these; start from defaults
+os.environ.pop("MMSTUDIO_WORKERS", None)
 
 # tests/ on sys.path so helpers such as ``synth`` import by name from any test folder.
 sys.path.insert(0, str(Path(__file__).parent))

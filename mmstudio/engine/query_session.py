@@ -17,7 +17,7 @@ import torch
 
 from mmstudio.engine.bundle import Bundle, BundleError, load_bundle
 from mmstudio.engine.projection import Projection, project
-from mmstudio.engine.retrieval import _embed_one, build_index, load_index
+from mmstudio.engine.retrieval import INDEX_FILE, _embed_one, build_index, load_index
 
 MAP_POINTS = {"pca": 3000, "tsne": 1000}  # the most points a map shows (t-SNE is O(N^2))
 
@@ -75,6 +75,9 @@ class QuerySession:
             return self.path
         path = index_path(self.bundle, dataset, split)
         loaded = self._load(path)
+        if loaded is None:  # an index shipped with the bundle (the demo's) over this very collection
+            loaded, shipped = self._shipped(dataset, split)
+            path = shipped if loaded is not None else path
         if loaded is None:
             def on_event(e) -> None:
                 if progress is not None and e.total:
@@ -88,6 +91,19 @@ class QuerySession:
         if progress is not None:
             progress(1.0, f"Indexed {len(self.items):,} items")
         return path
+
+    def _shipped(self, dataset, split: str):
+        """The bundle's own ``index.safetensors`` when it holds exactly ``dataset``'s items (its
+        paths are relative to it, so it matches in any clone); else (None, "")."""
+        path = os.path.join(self.bundle.path, INDEX_FILE)
+        loaded = self._load(path)
+        if loaded is None:
+            return None, ""
+        items = dataset.items if split == "all" else dataset.subset(split)
+        fields = ("id", "image", "audio", "text", "label")
+        have = [tuple(r.get(f) for f in fields) for r in loaded[1]]
+        want = [tuple(getattr(it, f) for f in fields) for it in items]
+        return (loaded, path) if have == want else (None, "")
 
     def _load(self, path: str):
         if not os.path.isfile(path):

@@ -71,7 +71,13 @@ def load_index(path: str) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]
         raise BundleError(f"{path}: unreadable or truncated index ({exc})") from exc
     if meta.get("format") != "mmstudio.index":
         raise BundleError(f"{path}: not an MMStudio embedding index")
-    return tensors, json.loads(meta["items"]), meta
+    items = json.loads(meta["items"])
+    base = os.path.dirname(os.path.abspath(path))
+    for it in items:  # relative paths (a shipped index, such as the demo's) are to the index's folder
+        for key in ("image", "audio"):
+            if it.get(key) and not os.path.isabs(it[key]):
+                it[key] = os.path.normpath(os.path.join(base, it[key]))
+    return tensors, items, meta
 
 
 @torch.no_grad()

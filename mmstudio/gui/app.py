@@ -11,9 +11,7 @@ import time
 from pathlib import Path
 
 from mmstudio import APP_ID, __version__
-
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
-DEMO_DATASET = RESOURCES / "demo" / "digits" / "manifest.csv"
+from mmstudio.gui.paths import DEMO_DATASET, ICON, RESOURCES  # noqa: F401 - RESOURCES re-exported
 
 
 def _has_display() -> bool:
@@ -24,7 +22,7 @@ def _has_display() -> bool:
 
 def create_application(argv: list[str] | None = None):
     """The QApplication with MMStudio's names, id and style (reused if one exists, as in tests)."""
-    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtGui import QGuiApplication, QIcon
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(["mmstudio", *(argv or [])])
@@ -32,17 +30,20 @@ def create_application(argv: list[str] | None = None):
     app.setOrganizationName("MMStudio")
     app.setApplicationVersion(__version__)
     QGuiApplication.setDesktopFileName(APP_ID)  # Wayland matches windows to the launcher by it
+    if ICON.is_file():
+        app.setWindowIcon(QIcon(str(ICON)))
     import pyqtgraph as pg
 
     pg.setConfigOptions(background="w", foreground="#333", antialias=True)
-    style = RESOURCES / "style.qss"
-    if style.is_file():
-        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    from mmstudio.gui.settings import Settings, apply_settings
+
+    apply_settings(Settings.load(), app)  # theme and style sheet, the engine's limits
     return app
 
 
 def run(argv: list[str]) -> int:
-    """Open the window with the given datasets, or the bundled demo when none is given."""
+    """Open the window with the given project or datasets; with none, the welcome page (the demo
+    dataset loads behind it, and the demo's trained model is one click away)."""
     if not _has_display():
         print("mmstudio: no display found (DISPLAY/WAYLAND_DISPLAY are unset). Run it in a desktop "
               "session, set QT_QPA_PLATFORM=offscreen, or use the headless commands: mmstudio --help",
@@ -55,14 +56,27 @@ def run(argv: list[str]) -> int:
     probe = os.environ.get("MMSTUDIO_STARTUP_PROBE")
     if probe:
         window.window_shown.connect(lambda: _write_probe(probe, app))
-    window.show()
     paths = [a for a in argv if not a.startswith("-")]
-    if not paths and DEMO_DATASET.is_file():
-        paths = [str(DEMO_DATASET)]
-    if paths:
-        from PySide6.QtCore import QTimer
+    if not paths:
+        window.show_welcome()
+    window.show()
+    from PySide6.QtCore import QTimer
 
-        QTimer.singleShot(0, lambda: window.open_paths(paths))
+    def first_steps() -> None:
+        window.projects.start_session()
+        if window.projects.offer_recovery():
+            return
+        if paths:
+            window.open_paths(paths)
+            return
+        if DEMO_DATASET.is_file():
+            window.data_panel.open_path(str(DEMO_DATASET))
+
+    QTimer.singleShot(0, first_steps)
+    demo_probe = os.environ.get("MMSTUDIO_DEMO_PROBE")
+    if demo_probe:
+        QTimer.singleShot(0, lambda: _demo_probe(demo_probe, window, app))
+    app.aboutToQuit.connect(window.projects.end_session)
     return app.exec()
 
 
@@ -74,3 +88,32 @@ def _write_probe(path: str, app) -> None:
         from PySide6.QtCore import QTimer
 
         QTimer.singleShot(0, app.quit)  # shown inside window.show(): the event loop starts after
+
+
+def _demo_probe(path: str, window, app) -> None:
+    """For packaging checks: click the welcome page's demo, ask its model "seven", write the
+    answer's labels (JSON) to ``path`` and quit. Proves a build starts and answers offline."""
+    import json
+
+    from mmstudio.gui.paths import DEMO_BUNDLE
+    from mmstudio.gui.workers import run_in_thread
+
+    first_panel = window.current_panel_name()
+
+    def done(result) -> None:
+        labels = [r["label"] for r in result["results"]]
+        Path(path).write_text(json.dumps({"first_panel": first_panel, "panel": window.current_panel_name(),
+                                          "bundle": window.current_bundle, "labels": labels}) + "\n")
+        app.quit()
+
+    def failed(exc) -> None:
+        Path(path).write_text(json.dumps({"error": str(exc)}) + "\n")
+        app.quit()
+
+    def ask() -> None:
+        from mmstudio import engine
+
+        return engine.query(str(DEMO_BUNDLE), text="seven", top=10)
+
+    window.welcome.demo_buttons["digits"].click()
+    window._demo_probe_worker = run_in_thread(ask, on_done=done, on_error=failed)

@@ -25,6 +25,9 @@ from mmstudio.gui.panels.evaluate_panel import EvaluatePanel
 from mmstudio.gui.panels.model_panel import ModelPanel
 from mmstudio.gui.panels.query_panel import QueryPanel
 from mmstudio.gui.panels.train_panel import TrainPanel
+from mmstudio.gui.projects import ProjectController
+from mmstudio.gui.welcome import DEMOS, WelcomePage
+from mmstudio.project import SUFFIX
 
 MANIFEST_FILTER = "Datasets (*.csv *.tsv *.jsonl *.ndjson *.txt);;All files (*)"
 
@@ -51,8 +54,12 @@ class MainWindow(QMainWindow):
             "Evaluate": self.evaluate_panel,
             "Query": self.query_panel,
         }
+        self.welcome = WelcomePage()
+        self.current_bundle = ""
+        self.projects = ProjectController(self)
         self._build_central()
         self._build_menus()
+        self._connect_projects()
         self.status_label = QLabel("Ready")
         self.statusBar().addWidget(self.status_label, 1)
         self.data_panel.status.connect(self.show_status)
@@ -80,7 +87,8 @@ class MainWindow(QMainWindow):
         for (name, panel), icon in zip(self.panels.items(), icons):
             QListWidgetItem(self.style().standardIcon(icon), name, self.nav)
             self.stack.addWidget(panel)
-        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.stack.addWidget(self.welcome)
+        self.nav.currentRowChanged.connect(self._on_nav_row)
         self.nav.setCurrentRow(0)
         central = QWidget()
         layout = QHBoxLayout(central)
@@ -92,15 +100,25 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&New Project", self.projects.new, QKeySequence.StandardKey.New)
+        self._action(file_menu, "Open &Project…", self.projects.open_dialog, "Ctrl+Shift+P")
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self._action(file_menu, "&Save Project", self.projects.save, QKeySequence.StandardKey.Save)
+        self._action(file_menu, "Save Project &As…", self.projects.save_as, QKeySequence.StandardKey.SaveAs)
+        file_menu.addSeparator()
         self._action(file_menu, "&Open Dataset…", self.open_dataset_dialog, QKeySequence.StandardKey.Open)
         self._action(file_menu, "Open Dataset &Folder…", self.open_folder_dialog, "Ctrl+Shift+O")
         self._action(file_menu, "&Re-scan Dataset", self.data_panel.rescan, "F5")
+        file_menu.addSeparator()
+        self._action(file_menu, "Se&ttings…", self.show_settings, QKeySequence.StandardKey.Preferences)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view_menu = self.menuBar().addMenu("&View")
         for row, name in enumerate(self.panels):
             self._action(view_menu, name, lambda _checked=False, r=row: self.show_panel(r), f"Ctrl+{row + 1}")
         help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&Welcome Page", self.show_welcome)
         self._action(help_menu, "&Keyboard Shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents)
         self._action(help_menu, "&About MMStudio", self.show_about)
 
@@ -112,11 +130,101 @@ class MainWindow(QMainWindow):
         menu.addAction(action)
         return action
 
+    # ---------------------------------------------------------------- projects, welcome, demo
+    def _connect_projects(self) -> None:
+        self.projects.status.connect(self.show_status)
+        self.projects.changed.connect(self._update_title)
+        self.welcome.demo_requested.connect(self.open_demo)
+        self.welcome.new_requested.connect(self.projects.new)
+        self.welcome.open_requested.connect(self.projects.open_dialog)
+        self.welcome.open_dataset_requested.connect(self.open_dataset_dialog)
+        self.welcome.recent_requested.connect(self.projects.open)
+
+    def show_welcome(self) -> None:
+        self.welcome.set_recent(self.projects.recent())
+        self.nav.blockSignals(True)
+        self.nav.setCurrentRow(-1)
+        self.nav.blockSignals(False)
+        self.stack.setCurrentWidget(self.welcome)
+        # Focus on the demo button: a focused sidebar with no current row would select "Data".
+        button = self.welcome.demo_buttons["digits"]
+        (button if button.isEnabled() else self.welcome).setFocus()
+
+    def _on_nav_row(self, row: int) -> None:
+        if row >= 0:
+            self.stack.setCurrentIndex(row)
+
+    def current_panel_name(self) -> str:
+        widget = self.stack.currentWidget()
+        return next((name for name, panel in self.panels.items() if panel is widget), "Welcome")
+
+    def show_panel_named(self, name: str) -> None:
+        if name in self.panels:
+            self.show_panel(list(self.panels).index(name))
+        else:
+            self.show_welcome()
+
+    def open_demo(self, name: str = "digits") -> None:
+        """The welcome page's one click: the demo dataset in Data, its trained model in Query."""
+        from mmstudio.gui.paths import CLIPART_DATASET, DEMO_DATASET
+
+        dataset = DEMO_DATASET if name == "digits" else CLIPART_DATASET
+        if self.data_panel.dataset is None or os.path.abspath(self.data_panel.dataset.spec.path) != str(dataset):
+            self.data_panel.open_path(str(dataset))
+        self.open_bundle(str(DEMOS[name][2]))
+        inputs = getattr(self.panels["Query"], "inputs", None)
+        if inputs is not None and hasattr(inputs, "set_text"):  # a first question, answered when ready
+            inputs.set_text("seven" if name == "digits" else "flag")
+        self.show_status(f"Demo: a trained model is ready in Query ({DEMOS[name][0]})")
+
+    def open_bundle(self, path: str, switch: bool = True) -> None:
+        """Give a trained bundle to the Query and Evaluate panels, and show Query."""
+        self.current_bundle = path
+        for name in ("Query", "Evaluate"):
+            set_bundle = getattr(self.panels[name], "set_bundle", None)
+            if set_bundle is not None:
+                set_bundle(path)
+        if switch:
+            self.show_panel(list(self.panels).index("Query"))
+
+    def reset_project(self) -> None:
+        """File > New: an empty studio on the welcome page."""
+        self.current_bundle = ""
+        self._restore_project_runs([])
+        self.setWindowTitle("MMStudio")
+        self.show_welcome()
+
+    def _project_runs(self) -> list[str]:
+        """Run folders the project lists (the Train panel's runs; filled at merge)."""
+        return []
+
+    def _restore_project_runs(self, paths: list[str]) -> None:
+        """Show a project's runs in the Train panel (filled at merge)."""
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.projects.recent():
+            self.recent_menu.addAction(os.path.basename(path), lambda p=path: self.projects.open(p))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("No recent projects").setEnabled(False)
+
+    def _update_title(self) -> None:
+        if self.projects.path:
+            self.setWindowTitle(f"{os.path.basename(self.projects.path)} — MMStudio")
+
+    def show_settings(self) -> None:
+        from mmstudio.gui.settings_dialog import SettingsDialog
+
+        SettingsDialog(self).exec()
+
     # ---------------------------------------------------------------- opening things
     def open_paths(self, paths: list[str]) -> None:
-        """Open what was dropped or given on the command line (the first dataset for now)."""
+        """Open what was dropped or given on the command line: a project file, else a dataset."""
         paths = [p for p in paths if p]
         if not paths:
+            return
+        if paths[0].endswith(SUFFIX):
+            self.projects.open(paths[0])
             return
         if len(paths) > 1:
             self.show_status(f"Opening {paths[0]}; one dataset at a time ({len(paths) - 1} more ignored)")
@@ -164,6 +272,7 @@ class MainWindow(QMainWindow):
     def _on_run_finished(self, bundle: str) -> None:
         """The finished run's bundle is what Evaluate and Query use next."""
         path = bundle if os.path.isfile(os.path.join(bundle, "bundle.json")) else os.path.join(bundle, "bundle")
+        self.current_bundle = path  # the project keeps it
         self.evaluate_panel.set_bundle(path)
         self.query_panel.set_bundle(path)
 
@@ -224,6 +333,9 @@ class MainWindow(QMainWindow):
             self.window_shown.emit()
 
     def closeEvent(self, event) -> None:
+        if not self.projects.confirm_discard():
+            event.ignore()
+            return
         if self.train_panel.running:
             answer = QMessageBox.question(
                 self, "Stop training?", "A model is training. Stop it and quit? "
@@ -238,6 +350,7 @@ class MainWindow(QMainWindow):
         self.data_panel.thumbnails.clear()
         self.evaluate_panel.shutdown()
         self.query_panel.shutdown()
+        self.projects.end_session()
         super().closeEvent(event)
 
 

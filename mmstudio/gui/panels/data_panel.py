@@ -197,6 +197,16 @@ class DataPanel(QWidget):
         self.pattern_edit.clear()
         self._start_scan(DatasetSpec(path=os.path.abspath(path), split=self._split_spec()))
 
+    def open_spec(self, spec: DatasetSpec) -> None:
+        """Scan with a saved spec (a project's): layout, label pattern, columns and split as given."""
+        self.layout_combo.setCurrentText(spec.layout)
+        self.pattern_edit.setText("" if spec.label_pattern == DatasetSpec.__dataclass_fields__[
+            "label_pattern"].default else spec.label_pattern)
+        for box, value in zip(self.ratio_spins, (spec.split.train, spec.split.val, spec.split.test)):
+            box.setValue(value)
+        self.seed_spin.setValue(spec.split.seed)
+        self._start_scan(spec)
+
     def rescan(self) -> None:
         if self._spec is None:
             return

@@ -1,0 +1,130 @@
+"""The user's preferences, kept with QSettings, and applying them to the running studio.
+
+QSettings uses the organisation and application names set in ``app.create_application``; on
+Linux that is ``$XDG_CONFIG_HOME/MMStudio/MMStudio.conf`` (the tests point XDG_CONFIG_HOME into
+a temporary folder, so they never touch the user's real settings).
+
+The engine reads its limits from the environment (torch loads lazily, after the window is up),
+so applying a setting exports it: ``MMSTUDIO_CACHE_DIR`` and ``MMSTUDIO_CACHE_DISK_BYTES`` (the
+folder of decoded inputs too large for memory, and its bound), ``MMSTUDIO_CACHE_BYTES`` (the
+in-memory budget, read when the engine is first used) and ``MMSTUDIO_WORKERS`` (threads that
+decode files).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+from mmstudio.gui.paths import RESOURCES
+
+DEVICES = ("auto", "cpu", "cuda")
+THEMES = ("system", "light", "dark")
+
+
+def default_cache_dir() -> str:
+    """The engine's own default (mmstudio.engine.diskcache.cache_dir without the variable)."""
+    import platformdirs
+
+    return os.path.join(platformdirs.user_cache_dir("mmstudio", appauthor=False), "features")
+
+
+@dataclass
+class Settings:
+    """Preferences; ``workers`` 0 means "as many as the CPU suggests"."""
+
+    device: str = "auto"
+    cache_dir: str = ""
+    cache_gb: float = 20.0  # the cache folder's bound
+    memory_gb: float = 2.0  # decoded inputs kept in memory
+    theme: str = "system"
+    workers: int = 0
+
+    @classmethod
+    def load(cls) -> Settings:
+        qs = QSettings()
+        d = cls()
+        device = str(qs.value("engine/device", d.device))
+        theme = str(qs.value("appearance/theme", d.theme))
+        return cls(device=device if device in DEVICES else d.device,
+                   cache_dir=str(qs.value("cache/dir", "") or default_cache_dir()),
+                   cache_gb=_number(qs.value("cache/limit_gb", d.cache_gb), d.cache_gb, float),
+                   memory_gb=_number(qs.value("cache/memory_gb", d.memory_gb), d.memory_gb, float),
+                   theme=theme if theme in THEMES else d.theme,
+                   workers=_number(qs.value("data/workers", d.workers), d.workers, int))
+
+    def save(self) -> None:
+        qs = QSettings()
+        qs.setValue("engine/device", self.device)
+        qs.setValue("cache/dir", self.cache_dir)
+        qs.setValue("cache/limit_gb", float(self.cache_gb))
+        qs.setValue("cache/memory_gb", float(self.memory_gb))
+        qs.setValue("appearance/theme", self.theme)
+        qs.setValue("data/workers", int(self.workers))
+        qs.sync()
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _number(value, default, kind):
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def apply_settings(settings: Settings, app: QApplication | None = None) -> None:
+    """Export the engine's limits and apply the theme to the running application."""
+    os.environ["MMSTUDIO_CACHE_BYTES"] = str(int(settings.memory_gb * (1 << 30)))
+    os.environ["MMSTUDIO_CACHE_DISK_BYTES"] = str(int(settings.cache_gb * (1 << 30)))
+    if settings.workers > 0:
+        os.environ["MMSTUDIO_WORKERS"] = str(settings.workers)
+    else:
+        os.environ.pop("MMSTUDIO_WORKERS", None)
+    if settings.cache_dir:
+        os.environ["MMSTUDIO_CACHE_DIR"] = settings.cache_dir
+    app = app or QApplication.instance()
+    if app is not None:
+        apply_theme(app, settings.theme)
+
+
+def apply_theme(app: QApplication, theme: str) -> None:
+    """Light, dark, or the desktop's own palette (as Qt's platform theme gave it at start), plus
+    the style sheet; nothing is re-applied when it is unchanged."""
+    import pyqtgraph as pg
+
+    if not hasattr(app, "_mmstudio_system_palette"):
+        app._mmstudio_system_palette = QPalette(app.palette())
+    system_dark = app._mmstudio_system_palette.color(QPalette.ColorRole.Window).lightness() < 128
+    dark = theme == "dark" or (theme == "system" and system_dark)
+    palette = {"dark": dark_palette, "light": app.style().standardPalette}.get(
+        theme, lambda: app._mmstudio_system_palette)()
+    if app.palette() != palette:
+        app.setPalette(palette)
+    sheet = (RESOURCES / "style.qss").read_text(encoding="utf-8")
+    if dark:
+        sheet += (RESOURCES / "style-dark.qss").read_text(encoding="utf-8")
+    if app.styleSheet() != sheet:  # setting it again would repolish every widget for nothing
+        app.setStyleSheet(sheet)
+    app.setProperty("mmstudio_theme", "dark" if dark else "light")
+    pg.setConfigOptions(background="#1e2227" if dark else "w", foreground="#d0d4d9" if dark else "#333")
+
+
+def dark_palette() -> QPalette:
+    p = QPalette()
+    roles = {QPalette.ColorRole.Window: "#2b2f34", QPalette.ColorRole.WindowText: "#e6e8eb",
+             QPalette.ColorRole.Base: "#1e2227", QPalette.ColorRole.AlternateBase: "#2b2f34",
+             QPalette.ColorRole.ToolTipBase: "#2b2f34", QPalette.ColorRole.ToolTipText: "#e6e8eb",
+             QPalette.ColorRole.Text: "#e6e8eb", QPalette.ColorRole.Button: "#353a40",
+             QPalette.ColorRole.ButtonText: "#e6e8eb", QPalette.ColorRole.BrightText: "#ff6b6b",
+             QPalette.ColorRole.Link: "#6ea8fe", QPalette.ColorRole.Highlight: "#3d7bd9",
+             QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.PlaceholderText: "#8b949e"}
+    for role, colour in roles.items():
+        p.setColor(role, QColor(colour))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.WindowText, QPalette.ColorRole.ButtonText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7d8590"))
+    return p

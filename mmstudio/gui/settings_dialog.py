@@ -1,0 +1,109 @@
+"""File > Settings: default device, cache folder and size limit, theme, data-loading workers."""
+from __future__ import annotations
+
+import os
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mmstudio.gui.settings import DEVICES, THEMES, Settings, apply_settings, default_cache_dir
+
+DEVICE_TEXT = {"auto": "Automatic (GPU when present)", "cpu": "CPU", "cuda": "GPU (CUDA)"}
+THEME_TEXT = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
+
+
+class SettingsDialog(QDialog):
+    """Shows the current settings; OK saves them to QSettings and applies them at once."""
+
+    def __init__(self, parent: QWidget | None = None, settings: Settings | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setMinimumWidth(640)
+        s = settings or Settings.load()
+        self.device = QComboBox()
+        for name in DEVICES:
+            self.device.addItem(DEVICE_TEXT[name], name)
+        self.device.setCurrentIndex(DEVICES.index(s.device))
+        self.device.setToolTip("The device new runs start on; each run can still choose in the Model panel.")
+        self.cache_dir = QLineEdit(s.cache_dir)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._on_browse_clicked)
+        reset = QPushButton("Default")
+        reset.clicked.connect(lambda: self.cache_dir.setText(default_cache_dir()))
+        cache_row = QHBoxLayout()
+        cache_row.addWidget(self.cache_dir, 1)
+        cache_row.addWidget(browse)
+        cache_row.addWidget(reset)
+        self.cache_gb = _gb_spin(s.cache_gb, 1.0, 4096.0, "The cache folder's bound: decoded data too large "
+                                 "for memory is kept there; least recently used files go first.")
+        self.memory_gb = _gb_spin(s.memory_gb, 0.25, 512.0, "Decoded images and sounds kept in memory so "
+                                  "later epochs and runs read no files (applies from the next session).")
+        self.theme = QComboBox()
+        for name in THEMES:
+            self.theme.addItem(THEME_TEXT[name], name)
+        self.theme.setCurrentIndex(THEMES.index(s.theme))
+        self.workers = QSpinBox()
+        self.workers.setRange(0, 64)
+        self.workers.setSpecialValueText(f"Automatic ({min(8, (os.cpu_count() or 2) * 2)})")
+        self.workers.setValue(s.workers)
+        self.workers.setToolTip("Threads that decode image and audio files before training.")
+        form = QFormLayout()
+        form.addRow("Default device:", self.device)
+        form.addRow("Cache folder:", cache_row)
+        form.addRow("Cache folder limit:", self.cache_gb)
+        form.addRow("Memory for decoded data:", self.memory_gb)
+        form.addRow("Theme:", self.theme)
+        form.addRow("Data-loading workers:", self.workers)
+        note = QLabel("Settings are kept per user and apply at once (the memory budget from the next "
+                      "session). The default device is what new runs start with in the Model panel.")
+        note.setObjectName("muted")
+        note.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+
+    def settings(self) -> Settings:
+        """The settings the widgets show."""
+        return Settings(device=self.device.currentData(), cache_dir=self.cache_dir.text().strip(),
+                        cache_gb=self.cache_gb.value(), memory_gb=self.memory_gb.value(),
+                        theme=self.theme.currentData(),
+                        workers=self.workers.value())
+
+    def _on_browse_clicked(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Cache Folder", self.cache_dir.text())
+        if path:
+            self.cache_dir.setText(path)
+
+    def accept(self) -> None:
+        s = self.settings()
+        s.save()
+        apply_settings(s)
+        super().accept()
+
+
+def _gb_spin(value: float, low: float, high: float, tip: str) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox()
+    spin.setRange(low, high)
+    spin.setSingleStep(0.5)
+    spin.setDecimals(2)
+    spin.setSuffix(" GB")
+    spin.setValue(value)
+    spin.setToolTip(tip)
+    return spin
