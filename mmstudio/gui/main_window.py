@@ -195,11 +195,12 @@ class MainWindow(QMainWindow):
         self.show_welcome()
 
     def _project_runs(self) -> list[str]:
-        """Run folders the project lists (the Train panel's runs; filled at merge)."""
-        return []
+        """Run folders the project lists: those started or resumed while it was open."""
+        return list(self.train_panel.runs.extra)
 
     def _restore_project_runs(self, paths: list[str]) -> None:
-        """Show a project's runs in the Train panel (filled at merge)."""
+        """A project's runs go back into the runs list (wherever they are on disk)."""
+        self.train_panel.runs.set_extra(paths)
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()

@@ -175,3 +175,26 @@ def test_smoothed_loss_is_kept_as_points_arrive_and_survives_a_resume_overlap(qt
         plots.add_step(step, float(v), 0.1)
     assert list(plots.loss.column(0)) == list(range(1, 61))
     assert np.allclose(plots.loss.column(2), ema(values))
+
+
+def test_a_project_keeps_its_runs_even_after_they_move(window, qtbot, tmp_path):
+    import shutil
+
+    from mmstudio.gui.main_window import MainWindow
+
+    _load(window, qtbot, tmp_path)
+    train = _train(window, qtbot, epochs=1)
+    project = window.projects.capture()
+    assert project.runs == [train.out_dir]
+
+    moved = tmp_path / "elsewhere" / "my-run"  # runs outside the runs folder are listed too
+    shutil.copytree(train.out_dir, moved)
+    again = MainWindow()
+    qtbot.addWidget(again)
+    again.projects.apply(project.__class__(**{**project.__dict__, "runs": [str(moved)]}))
+    again.show_panel(2)
+    runs = again.train_panel.runs
+    assert str(moved) in [r["path"] for r in runs.runs]
+    runs.project_only.setChecked(True)
+    assert [r["path"] for r in runs.runs] == [str(moved)]
+    assert runs.runs[0]["status"] == "completed" and runs.runs[0]["bundle"]

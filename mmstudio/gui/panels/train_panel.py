@@ -210,6 +210,7 @@ class TrainPanel(QWidget):
 
             self.plots.load(engine.read_curves(out_dir))
         self.runs.active = self.out_dir
+        self.runs.add_extra(self.out_dir)  # the open project lists the runs trained in it
         self.bundle, self.reason = "", ""
         self.error_label.hide()
         self._state = "starting"

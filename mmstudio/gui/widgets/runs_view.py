@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QColor, QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -38,6 +39,7 @@ class RunsView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.root = ""
+        self.extra: list[str] = []  # the project's runs: listed even when they live elsewhere
         self.runs: list[dict] = []
         self.active = ""  # the run training in this window: never offered for resume
         layout = QVBoxLayout(self)
@@ -57,6 +59,9 @@ class RunsView(QWidget):
         layout.addWidget(self.table, 1)
         bar = QHBoxLayout()
         self.hint = QLabel("Select runs to overlay their curves (Ctrl/Shift for several).")
+        self.project_only = QCheckBox("This project's runs only")
+        self.project_only.setToolTip("Runs started or resumed while this project was open")
+        self.project_only.toggled.connect(self.refresh)
         self.resume_button = QPushButton("Resume")
         self.evaluate_button = QPushButton("Open in Evaluate")
         self.query_button = QPushButton("Open in Query")
@@ -68,6 +73,7 @@ class RunsView(QWidget):
         self.folder_button.clicked.connect(self._on_folder_clicked)
         self.refresh_button.clicked.connect(self.refresh)
         bar.addWidget(self.hint, 1)
+        bar.addWidget(self.project_only)
         for b in (self.resume_button, self.evaluate_button, self.query_button, self.folder_button,
                   self.refresh_button):
             bar.addWidget(b)
@@ -85,7 +91,14 @@ class RunsView(QWidget):
         from mmstudio import engine  # runlog: no torch
 
         selected = {r["path"] for r in self.selected()}
-        self.runs = engine.list_runs(self.root) if self.root else []
+        runs = engine.list_runs(self.root) if self.root else []
+        listed = {r["path"] for r in runs}
+        runs += [engine.read_status(p) for p in self.extra
+                 if os.path.abspath(p) not in listed and os.path.isfile(os.path.join(p, "run.toml"))]
+        if self.project_only.isChecked():
+            mine = {os.path.abspath(p) for p in self.extra}
+            runs = [r for r in runs if r["path"] in mine]
+        self.runs = sorted(runs, key=lambda r: r.get("started") or 0.0, reverse=True)
         self.table.blockSignals(True)
         self.table.setRowCount(len(self.runs))
         for row, run in enumerate(self.runs):
@@ -101,6 +114,16 @@ class RunsView(QWidget):
                 self.table.selectRow(row)
         self.table.blockSignals(False)
         self._on_selection()
+
+    def set_extra(self, paths: list[str]) -> None:
+        """The project's runs (replacing the previous project's)."""
+        self.extra = [os.path.abspath(p) for p in paths]
+        self.refresh()
+
+    def add_extra(self, path: str) -> None:
+        path = os.path.abspath(path)
+        if path not in self.extra:
+            self.extra.append(path)
 
     def selected(self) -> list[dict]:
         rows = sorted({i.row() for i in self.table.selectedIndexes()})
