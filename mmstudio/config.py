@@ -229,13 +229,10 @@ class RunConfig:
 
     def save(self, path: str) -> None:
         """Write ``run.toml`` (or ``.json``) atomically."""
-        import os
+        from mmstudio.fileio import atomic_write_text
 
         text = self.to_toml() if str(path).endswith(".toml") else json.dumps(self.to_dict(), indent=2)
-        tmp = f"{path}.tmp{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        atomic_write_text(str(path), text)
 
     @classmethod
     def load(cls, path: str) -> RunConfig:

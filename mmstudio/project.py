@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mmstudio.config import DatasetSpec, RunConfig, from_dict, to_dict
+from mmstudio.fileio import atomic_write_text
 
 PROJECT_FORMAT = "mmstudio.project"
 PROJECT_SCHEMA_VERSION = 1
@@ -101,12 +102,7 @@ def save_project(project: Project, path: str, extra: dict[str, Any] | None = Non
     ``extra`` keys are stored beside the project's (an autosave notes which file it recovers)."""
     path = os.path.abspath(path)
     text = json.dumps({**project.to_dict(os.path.dirname(path)), **(extra or {})}, indent=2)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    atomic_write_text(path, text)
 
 
 def load_project(path: str) -> Project:

@@ -39,7 +39,7 @@ _NAMES = {
     "load_index": "mmstudio.engine.retrieval",
     "query": "mmstudio.engine.retrieval",
     "export": "mmstudio.engine.exporting",
-    "predict": "mmstudio.engine.predict",
+    "predict": "mmstudio.engine.prediction",
     "encoder_names": "mmstudio.engine.model_catalog",
     "fusion_names": "mmstudio.engine.model_catalog",
     "describe": "mmstudio.engine.model_catalog",

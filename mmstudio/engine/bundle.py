@@ -25,6 +25,7 @@ from mmstudio.config import RunConfig
 from mmstudio.engine.model import ModelShape, MultimodalModel
 from mmstudio.engine.preprocess import Preprocessor
 from mmstudio.engine.tokenizer import Tokenizer
+from mmstudio.fileio import atomic_write_text
 
 BUNDLE_FORMAT = "mmstudio.bundle"
 BUNDLE_VERSION = 1
@@ -208,15 +209,6 @@ def update_metrics(path: str, metrics: dict[str, Any]) -> None:
     folder, meta = read_meta(path)
     meta["metrics"] = {**meta.get("metrics", {}), **metrics}
     atomic_write_text(os.path.join(folder, META), json.dumps(meta, indent=2))
-
-
-def atomic_write_text(path: str, text: str) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _sha256(path: str) -> str:

@@ -100,10 +100,7 @@ def evaluate(bundle, data, split: str = "test", batch_size: int = 256, ablation:
     if not isinstance(bundle, Bundle):
         bundle = load_bundle(bundle, device=device)
     dataset = load_dataset(data)
-    items = dataset.items if split == "all" else dataset.subset(split)
-    if not items:
-        raise ValueError(f"split {split!r} of {dataset.spec.path} has no items "
-                         f"(splits: {', '.join(dataset.splits())})")
+    items = split_items(dataset, split)
     # Align-only bundles have no classes; the dataset's labels still give same-label recall.
     names = bundle.class_names or dataset.class_names
     index = {name: i for i, name in enumerate(names)}
@@ -122,3 +119,12 @@ class _null:
 
     def __exit__(self, *exc):
         return False
+
+
+def split_items(dataset, split: str) -> list:
+    """The items of ``split`` (``all``: every item); a clear error when it is empty."""
+    items = dataset.items if split == "all" else dataset.subset(split)
+    if not items:
+        raise ValueError(f"split {split!r} of {dataset.spec.path} has no items "
+                         f"(splits: {', '.join(dataset.splits())})")
+    return items

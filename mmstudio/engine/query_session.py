@@ -165,7 +165,7 @@ class QuerySession:
     def classify(self, image: str | None = None, text: str | None = None,
                  audio: str | None = None) -> dict[str, Any]:
         """Class probabilities (every class, best first) from any subset of the inputs."""
-        from mmstudio.engine.predict import predict
+        from mmstudio.engine.prediction import predict
 
         return predict(self.bundle, image=image, audio=audio, text=text,
                        top=max(1, len(self.bundle.class_names)))

@@ -35,3 +35,16 @@ def test_parameter_count_is_instant_and_sane():
     small = engine.parameter_count(ModelSpec(modalities=("image",)))
     big = engine.parameter_count(ModelSpec(modalities=("image",), image=ImageSpec("resnet18")))
     assert 10_000 < small < 1_000_000 and 11_000_000 < big < 12_000_000
+
+
+def test_no_engine_module_shadows_a_public_name():
+    """Importing ``mmstudio.engine.X`` sets the package attribute ``X`` to the module: a public
+    name ``X`` would then become a module, depending on import order (a real bug we had)."""
+    import os
+
+    from mmstudio import engine
+
+    folder = os.path.dirname(engine.__file__)
+    modules = {f[:-3] for f in os.listdir(folder) if f.endswith(".py")} | \
+        {d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d))}
+    assert not set(engine._NAMES) & modules
