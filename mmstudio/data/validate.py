@@ -1,7 +1,9 @@
 """Checking raw records: every unusable or suspicious input becomes a Problem, the rest loads.
 
 Each distinct file is decoded once (many rows may share one audio clip), on a few threads since
-Pillow and libsndfile release the GIL while decoding. Nothing on disk is written.
+Pillow and libsndfile release the GIL while decoding; the verdicts of unchanged files are
+remembered in the user's cache folder (:mod:`mmstudio.data.verdicts`). Nothing in the dataset
+is written.
 """
 from __future__ import annotations
 
@@ -13,15 +15,17 @@ from concurrent.futures import ThreadPoolExecutor
 from mmstudio.data.formats import check_audio, check_image, check_text_file
 from mmstudio.data.items import Item, Problem
 from mmstudio.data.records import Layout, Record
+from mmstudio.data.verdicts import Verdicts
 
 Progress = Callable[[float, str], None]
+CHUNK = 128  # files per task on the checking threads
 
 
 def validate(layout: Layout, max_pixels: int, progress: Progress | None = None) -> tuple[list[Item], list[Problem]]:
     problems = list(layout.problems)
     refused = {id(r) for r in layout.records if not _inside(r, layout.root, problems)}
     records = layout.records
-    verdicts = _check_files(records, max_pixels, progress)
+    verdicts = _check_files(records, max_pixels, progress, Verdicts(layout.root, max_pixels))
     items: list[Item] = []
     seen_ids: dict[str, Record] = {}
     for rec in records:
@@ -79,25 +83,42 @@ def _within(root: str, path: str) -> bool:
         return False
 
 
-def _check_files(records: list[Record], max_pixels: int, progress: Progress | None) -> dict:
+def _check_files(records: list[Record], max_pixels: int, progress: Progress | None,
+                 known: Verdicts) -> dict:
+    """Each distinct file's verdict; image and audio verdicts from an earlier scan of unchanged
+    files are reused (``known``), text files are read again (their text is the content)."""
     jobs: dict[str, Callable] = {}
+    verdicts: dict = {}
     for rec in records:
-        if rec.image:
-            jobs[rec.image] = lambda p=rec.image: check_image(p, max_pixels)
-        if rec.audio:
-            jobs[rec.audio] = lambda p=rec.audio: check_audio(p)
+        for path, check in ((rec.image, lambda p: check_image(p, max_pixels)), (rec.audio, check_audio)):
+            if path and path not in jobs and path not in verdicts:
+                hit, verdict = known.lookup(path)
+                if hit:
+                    verdicts[path] = verdict
+                else:
+                    jobs[path] = lambda p=path, c=check: c(p)
         if rec.text_path:
             jobs[rec.text_path] = lambda p=rec.text_path: check_text_file(p)
-    verdicts: dict = {}
     total = len(jobs)
     if not total:
         return verdicts
-    workers = min(8, (os.cpu_count() or 2) * 2)
+    # Small files decode in a fraction of a millisecond: hand them out in chunks (one future per
+    # file cost more in locking than the decoding) to about one thread per CPU (more threads
+    # only contend for the interpreter lock between the decoders' C calls).
+    workers = max(1, min(4, os.cpu_count() or 2))
+    items = list(jobs.items())
+    chunks = [items[i:i + CHUNK] for i in range(0, total, CHUNK)]
+    done = 0
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mmstudio-check") as pool:
-        for done, (path, verdict) in enumerate(zip(jobs, pool.map(lambda f: f(), jobs.values())), 1):
-            verdicts[path] = verdict
-            if progress and (done % 256 == 0 or done == total):
+        for results in pool.map(lambda chunk: [(p, f()) for p, f in chunk], chunks):
+            for path, verdict in results:
+                verdicts[path] = verdict
+                if not isinstance(verdict, tuple):  # image and audio verdicts are kept for next time
+                    known.remember(path, verdict)
+            done += len(results)
+            if progress:
                 progress(done / total, f"checked {done:,} of {total:,} files")
+    known.save()
     return verdicts
 
 
