@@ -118,7 +118,7 @@ def _decode_files(modality: str, paths: list[str | None], pre: Preprocessor,
     shape = ((pre.channels, pre.image.size, pre.image.size) if modality == "image"
              else pre.audio_shape)
     dtype = torch.uint8 if modality == "image" else torch.float16
-    nbytes = len(paths) * math.prod(shape) * torch.empty((), dtype=dtype).element_size()
+    nbytes = len(paths) * math.prod(shape) * dtype.itemsize
     if nbytes > STORE.max_bytes:  # larger than the memory budget: a file on disk
         mapped = MappedInputs(key, paths, shape, dtype)
         return (yield from _decode_mapped(modality, paths, mapped, loader, threads))

@@ -17,6 +17,8 @@ import time
 
 import torch
 
+from mmstudio.fileio import atomic_write_text
+
 #: Default bound of the cache folder (20 GiB).
 DISK_BYTES = 20 << 30
 
@@ -65,7 +67,7 @@ class MappedInputs:
 
     @property
     def nbytes(self) -> int:
-        return self.numel * torch.empty((), dtype=self.dtype).element_size()
+        return self.numel * self.dtype.itemsize
 
     def load(self) -> tuple[torch.Tensor, list[int]] | None:
         """The finished file from an earlier run, or None (absent, incomplete or another size)."""
@@ -91,11 +93,8 @@ class MappedInputs:
     def commit(self, tmp: str, failed: list[int]) -> None:
         """Publish a fully written file: rename, then the metadata that marks it complete."""
         os.replace(tmp, self.path)
-        meta_tmp = f"{self.meta_path}.{os.getpid()}.tmp"
-        with open(meta_tmp, "w", encoding="utf-8") as fh:
-            json.dump({"shape": list(self.shape), "dtype": str(self.dtype), "failed": failed,
-                       "created": time.time()}, fh)
-        os.replace(meta_tmp, self.meta_path)
+        atomic_write_text(self.meta_path, json.dumps({"shape": list(self.shape), "dtype": str(self.dtype),
+                                                      "failed": failed, "created": time.time()}))
 
 
 def evict(folder: str, budget: int) -> None:

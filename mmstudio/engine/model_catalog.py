@@ -2,6 +2,7 @@
 parameter count of a configuration (built on the meta device: instant, no memory)."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import torch
@@ -10,6 +11,7 @@ from mmstudio.config import ModelSpec, RunConfig
 from mmstudio.engine.encoders import ENCODERS
 from mmstudio.engine.fusion import FUSIONS
 from mmstudio.engine.model import ModelShape, MultimodalModel, count_parameters
+from mmstudio.engine.preprocess import Preprocessor
 
 
 def encoder_names() -> dict[str, list[tuple[str, str]]]:
@@ -37,17 +39,7 @@ def parameter_count(run: RunConfig | ModelSpec, modalities: tuple[str, ...] | No
                     num_classes: int = 10, vocab_size: int = 5000, channels: int = 1) -> int:
     """Parameters of the model a config describes (modalities default to the spec's, or all)."""
     spec = run.model if isinstance(run, RunConfig) else run
-    mods = tuple(modalities or spec.modalities or ("image", "text", "audio"))
-    if spec.task != "classify" and len(mods) < 2:
-        spec = spec.replace(task="classify")
-    spec = spec.replace(image=type(spec.image)(**{**spec.image.__dict__, "weights": ""}))
-    n_mels = spec.audio.n_mels
-    hop = max(1, int(round(spec.audio.sample_rate * spec.audio.hop_ms / 1000)))
-    frames = int(round(spec.audio.sample_rate * spec.audio.seconds)) // hop + 1
-    vocab = min(vocab_size, spec.text.vocab_size)
-    shape = ModelShape(mods, max(2, num_classes), channels, vocab, n_mels, frames)
-    with torch.device("meta"):
-        model = MultimodalModel(spec, shape)
+    _, _, model = _meta_model(spec, tuple(modalities or ()), num_classes, vocab_size, channels)
     return count_parameters(model)
 
 
@@ -94,22 +86,13 @@ def memory_estimate(run: RunConfig, num_classes: int = 10, vocab_size: int = 500
     every module output of one forward pass at the run's batch size, which backward keeps.
     Mixed precision on CUDA halves the activations. A guide, not a promise: allocator slack and
     cuDNN workspaces come on top."""
-    spec, tr = run.model, run.train
-    mods = tuple(spec.modalities or ("image", "text", "audio"))
-    if spec.task != "classify" and len(mods) < 2:
-        spec = spec.replace(task="classify")
-    spec = spec.replace(image=type(spec.image)(**{**spec.image.__dict__, "weights": ""}))
-    hop = max(1, int(round(spec.audio.sample_rate * spec.audio.hop_ms / 1000)))
-    frames = int(round(spec.audio.sample_rate * spec.audio.seconds)) // hop + 1
-    n_mels = spec.audio.n_mels
-    shape = ModelShape(mods, max(2, num_classes), channels, min(vocab_size, spec.text.vocab_size),
-                       n_mels, frames)
-    b = tr.batch_size
+    tr = run.train
+    spec, shape, model = _meta_model(run.model, (), num_classes, vocab_size, channels)
+    mods, b = shape.modalities, tr.batch_size
     with torch.device("meta"):
-        model = MultimodalModel(spec, shape)
         inputs = {"image": torch.zeros(b, channels, spec.image.size, spec.image.size, dtype=torch.uint8),
                   "text": torch.ones(b, spec.text.max_tokens, dtype=torch.int64),
-                  "audio": torch.zeros(b, n_mels, frames, dtype=torch.float16)}
+                  "audio": torch.zeros(b, shape.n_mels, shape.frames, dtype=torch.float16)}
         inputs = {m: x for m, x in inputs.items() if m in mods}
         mask = {m: torch.ones(b, dtype=torch.bool) for m in mods}
     params = count_parameters(model)
@@ -135,3 +118,19 @@ def memory_estimate(run: RunConfig, num_classes: int = 10, vocab_size: int = 500
     weights = params * 16
     return {"parameters": params, "weights_bytes": weights, "activation_bytes": activations,
             "total_bytes": weights + activations, "batch_size": b}
+
+
+def _meta_model(spec: ModelSpec, modalities: tuple[str, ...], num_classes: int, vocab_size: int,
+                channels: int) -> tuple[ModelSpec, ModelShape, MultimodalModel]:
+    """The model a spec describes, built on the meta device (no memory, no time): modalities
+    default to the spec's, or all; one modality trains as ``classify``; weights files are not
+    read; the audio input shape is the preprocessor's."""
+    mods = tuple(modalities or spec.modalities or ("image", "text", "audio"))
+    if spec.task != "classify" and len(mods) < 2:
+        spec = spec.replace(task="classify")
+    spec = spec.replace(image=dataclasses.replace(spec.image, weights=""))
+    n_mels, frames = Preprocessor.from_model_spec(spec, mods).audio_shape
+    shape = ModelShape(mods, max(2, num_classes), channels, min(vocab_size, spec.text.vocab_size),
+                       n_mels, frames)
+    with torch.device("meta"):
+        return spec, shape, MultimodalModel(spec, shape)

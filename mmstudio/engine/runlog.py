@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import os
 import socket
-import tempfile
 import time
 from collections.abc import Generator
 from typing import Any
+
+from mmstudio.fileio import atomic_write_text
 
 STATUS = "status.json"
 EVENTS = "events.jsonl"
@@ -202,12 +203,4 @@ def _read_json(path: str) -> dict[str, Any] | None:
 
 def _write_status(out_dir: str, status: dict[str, Any]) -> None:
     """Atomic: a reader (or a crash) never sees half a status file."""
-    fd, tmp = tempfile.mkstemp(prefix=".status-", suffix=".json", dir=out_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(status, fh, indent=1)
-        os.replace(tmp, os.path.join(out_dir, STATUS))
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(os.path.join(out_dir, STATUS), json.dumps(status, indent=1))

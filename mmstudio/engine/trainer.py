@@ -163,7 +163,12 @@ def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool, 
 
     # ---- epochs ------------------------------------------------------------------------------
     reason = "completed"
-    save = (model, run, shape, class_names, pre, optimizer, scheduler)
+
+    def save(kind: str) -> str:
+        """Write checkpoint ``kind`` ("last" or "best") with the loop state as it is now."""
+        return ckpt.save_checkpoint(os.path.join(out_dir, "checkpoints", kind), model, run, shape,
+                                    class_names, pre, optimizer, scheduler, state)
+
     resume_batch = state.get("batch", 0)  # batches of the next epoch done before a mid-epoch stop
     rng = state.pop("rng", {})
     for epoch in range(state["epoch"] + 1, tr.epochs + 1):
@@ -208,8 +213,7 @@ def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool, 
         if reason == "stopped":
             if loss_count and dist.main:  # mid-epoch: keep the steps done, resume right after them
                 state["batch"] = first_batch + loss_count
-                path = ckpt.save_checkpoint(os.path.join(out_dir, "checkpoints", "last"), *save, state)
-                yield CheckpointSaved(path, "last", state["epoch"])
+                yield CheckpointSaved(save("last"), "last", state["epoch"])
             break
         state["batch"] = 0
         seconds = time.monotonic() - t_epoch
@@ -228,11 +232,9 @@ def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool, 
         yield EpochDone(epoch, state["step"], train_loss, scores, round(seconds, 3),
                         round(seen / max(seconds, 1e-9), 1), best, model.modality_weights() or {})
         if dist.main:
-            path = ckpt.save_checkpoint(os.path.join(out_dir, "checkpoints", "last"), *save, state)
-            yield CheckpointSaved(path, "last", epoch)
+            yield CheckpointSaved(save("last"), "last", epoch)
         if best and val_feats is not None and dist.main:
-            path = ckpt.save_checkpoint(os.path.join(out_dir, "checkpoints", "best"), *save, state)
-            yield CheckpointSaved(path, "best", epoch)
+            yield CheckpointSaved(save("best"), "best", epoch)
         if reason != "completed":
             break
         if tr.early_stopping and state["bad"] >= tr.early_stopping:
@@ -248,7 +250,7 @@ def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool, 
     source = ckpt.find_checkpoint(out_dir, "best") or ckpt.find_checkpoint(out_dir, "last")
     bundle = os.path.join(out_dir, "bundle")
     if source is None:  # stopped before the first step: save what there is
-        ckpt.save_checkpoint(os.path.join(out_dir, "checkpoints", "last"), *save, state)
+        save("last")
         source = ckpt.find_checkpoint(out_dir, "last")
     atomic_dir(bundle, lambda tmp: _copy_bundle(source, tmp))
     metrics = {"best_epoch": state["best_epoch"], "epochs": state["epoch"], "steps": state["step"],
