@@ -83,22 +83,10 @@ class EvaluatePanel(QWidget):
         self.heatmap = ConfusionHeatmap()
         self.heatmap.cell_clicked.connect(self._on_cell_clicked)
         self.ablation_chart = AblationChart()
-        self.ablation_note = QLabel("")
-        self.ablation_note.setWordWrap(True)
-        ablation = QWidget()
-        ab_layout = QVBoxLayout(ablation)
-        ab_layout.setContentsMargins(0, 0, 0, 0)
-        ab_layout.addWidget(self.ablation_chart, 1)
-        ab_layout.addWidget(self.ablation_note)
+        ablation, self.ablation_note = _with_note(self.ablation_chart)
         self.robustness_chart = RobustnessChart()
         self.weights_chart = BarChart("Learned modality weights")
-        self.weights_note = QLabel("")
-        self.weights_note.setWordWrap(True)
-        weights = QWidget()
-        w_layout = QVBoxLayout(weights)
-        w_layout.setContentsMargins(0, 0, 0, 0)
-        w_layout.addWidget(self.weights_chart, 1)
-        w_layout.addWidget(self.weights_note)
+        weights, self.weights_note = _with_note(self.weights_chart)
         self.plots = QTabWidget()
         self.plots.addTab(ablation, "Ablation")
         self.plots.addTab(self.robustness_chart, "Robustness")
@@ -328,3 +316,15 @@ def _save_png(plot, path: str) -> bool:
 def _short_path(path: str) -> str:
     parts = os.path.normpath(path).split(os.sep)
     return os.sep.join(parts[-3:]) if len(parts) > 3 else path
+
+
+def _with_note(chart: QWidget) -> tuple[QWidget, QLabel]:
+    """``chart`` above a wrapping note (what the figure means): the page, and the note."""
+    page = QWidget()
+    layout = QVBoxLayout(page)
+    layout.setContentsMargins(0, 0, 0, 0)
+    note = QLabel("")
+    note.setWordWrap(True)
+    layout.addWidget(chart, 1)
+    layout.addWidget(note)
+    return page, note

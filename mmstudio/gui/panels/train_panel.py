@@ -340,7 +340,8 @@ class TrainPanel(QWidget):
         self._append_log(f"epoch {e.epoch}: train loss {e.train_loss:.4f}{', ' + scores if scores else ''}"
                          f" ({e.seconds:.1f} s, {e.samples_per_s:,.0f} samples/s){' ★ best' if e.best else ''}"
                          f"{'; modality weights ' + weights if weights else ''}")
-        self._refresh_runs()
+        if self._runs_loaded:
+            self.runs.refresh_run(self.out_dir)
 
     def _on_CheckpointSaved(self, e) -> None:
         self._append_log(f"checkpoint ({e.kind}) after epoch {e.epoch}")

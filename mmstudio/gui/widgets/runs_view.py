@@ -102,18 +102,34 @@ class RunsView(QWidget):
         self.table.blockSignals(True)
         self.table.setRowCount(len(self.runs))
         for row, run in enumerate(self.runs):
-            for col, text in enumerate(_cells(run, run["path"] == self.active)):
-                item = QTableWidgetItem(text)
-                item.setToolTip(run["path"] if col == 0 else run.get("error") or text)
-                if col == 1:
-                    item.setForeground(QColor(STATUS_COLOURS.get(text.split(" ")[0], "#444")))
-                if col == 4:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.table.setItem(row, col, item)
+            self._fill_row(row, run)
             if run["path"] in selected:
                 self.table.selectRow(row)
         self.table.blockSignals(False)
         self._on_selection()
+
+    def refresh_run(self, path: str) -> None:
+        """Re-read one run's status (a training run's row after each epoch): no rescan of all."""
+        from mmstudio import engine
+
+        path = os.path.abspath(path)
+        rows = [i for i, r in enumerate(self.runs) if r["path"] == path]
+        if not rows:
+            self.refresh()
+            return
+        self.runs[rows[0]] = engine.read_status(path)
+        self._fill_row(rows[0], self.runs[rows[0]])
+        self._update_buttons()
+
+    def _fill_row(self, row: int, run: dict) -> None:
+        for col, text in enumerate(_cells(run, run["path"] == self.active)):
+            item = QTableWidgetItem(text)
+            item.setToolTip(run["path"] if col == 0 else run.get("error") or text)
+            if col == 1:
+                item.setForeground(QColor(STATUS_COLOURS.get(text.split(" ")[0], "#444")))
+            if col == 4:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.table.setItem(row, col, item)
 
     def set_extra(self, paths: list[str]) -> None:
         """The project's runs (replacing the previous project's)."""

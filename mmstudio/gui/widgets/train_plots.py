@@ -103,8 +103,9 @@ class TrainPlots(QWidget):
         size = self.loss.size
         self.loss.truncate_from(step)
         self.lr.truncate_from(step)
-        if self.loss.size != size:  # a resumed run replaced some points: average again
-            self._acc = _ema_state(self.loss.column(1))
+        n = self.loss.size
+        if n != size:  # a resumed run replaces points: go on from the last one kept (undebiased)
+            self._acc = self.loss.column(2)[-1] * (1 - SMOOTHING ** n) if n else 0.0
         self._acc = SMOOTHING * self._acc + (1 - SMOOTHING) * loss
         self.loss.append(step, loss, self._acc / (1 - SMOOTHING ** (self.loss.size + 1)))
         self.lr.append(step, lr)
@@ -206,15 +207,7 @@ def _short(name: str) -> str:
     return name
 
 
-def _ema_state(values: np.ndarray, smoothing: float = 0.8) -> float:
-    """The raw (not debiased) moving average after ``values``."""
-    acc = 0.0
-    for v in values:
-        acc = smoothing * acc + (1 - smoothing) * v
-    return acc
-
-
-def ema(values: np.ndarray, smoothing: float = 0.8) -> np.ndarray:
+def ema(values: np.ndarray, smoothing: float = SMOOTHING) -> np.ndarray:
     """Debiased exponential moving average (as TensorBoard draws it): no lag from a zero start."""
     out = np.empty_like(values)
     acc = 0.0
