@@ -26,6 +26,16 @@ def wait(app, seconds: float, until=None) -> None:
         time.sleep(0.02)
 
 
+def open_and_wait(app, window, path: str, seconds: float = 60):
+    """Open ``path`` in the window as a user would and wait for the scan; returns the Dataset."""
+    loaded: list = []
+    window.data_panel.dataset_loaded.connect(loaded.append)
+    window.open_paths([path])
+    wait(app, seconds, until=lambda: bool(loaded))
+    window.data_panel.dataset_loaded.disconnect(loaded.append)
+    return loaded[0] if loaded else None
+
+
 def main() -> int:
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
@@ -39,11 +49,7 @@ def main() -> int:
     window.show()
     wait(app, 1.0)
     for target in targets:
-        loaded = []
-        window.data_panel.dataset_loaded.connect(loaded.append)
-        window.open_paths([target])
-        wait(app, 60, until=lambda got=loaded: bool(got))
-        window.data_panel.dataset_loaded.disconnect(loaded.append)
+        open_and_wait(app, window, target)
         panel = window.data_panel
         if panel.model.rowCount() > 3:
             panel.table.selectRow(3)

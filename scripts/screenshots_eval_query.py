@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from bench_query import DIGITS, ensure_bundle  # scripts/ is on sys.path when run as a script
-from screenshots import wait
+from screenshots import open_and_wait, wait
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,11 +49,7 @@ def main() -> int:
     window = MainWindow()
     window.show()
     wait(app, 1.0)
-    loaded = []
-    window.data_panel.dataset_loaded.connect(loaded.append)
-    window.open_paths([DIGITS])
-    wait(app, 120, until=lambda: bool(loaded))
-    dataset = loaded[0]
+    dataset = open_and_wait(app, window, DIGITS, 120)
 
     evaluate = window.evaluate_panel
     reports = []

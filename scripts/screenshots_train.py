@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from screenshots import wait  # scripts/ is on sys.path when run as a script
+from screenshots import open_and_wait, wait  # scripts/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "resources" / "demo" / "digits" / "manifest.csv"
@@ -33,10 +33,7 @@ def main() -> int:
     window = MainWindow()
     window.show()
     wait(app, 1.0)
-    loaded = []
-    window.data_panel.dataset_loaded.connect(loaded.append)
-    window.open_paths([target])
-    wait(app, 60, until=lambda: bool(loaded))
+    open_and_wait(app, window, target)
     window.show_panel(1)
     model = window.model_panel
     wait(app, 60, until=model.start_button.isEnabled)
