@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from conftest import drop_and_wait, drop_paths  # tests/gui/conftest.py
+from gui_helpers import drop_and_wait, drop_paths
 from PIL import Image
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QComboBox

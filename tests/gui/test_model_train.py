@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from gui_helpers import drop_and_wait
 from synth import make_triplet_dataset
 
 from mmstudio.config import RunConfig
@@ -23,10 +24,8 @@ DEMO = os.path.join(os.path.dirname(__file__), "..", "..", "resources", "demo", 
 
 def _load(window, qtbot, tmp_path, demo=False):
     """Drop a dataset (the bundled digits demo, or a small synthetic one) and open the Model panel."""
-    from conftest import drop_and_wait as drop  # tests/gui/conftest.py
-
     manifest = os.path.abspath(DEMO) if demo else make_triplet_dataset(tmp_path / "data", classes=3, per_class=8)
-    drop(qtbot, window, window.data_panel, [manifest])
+    drop_and_wait(qtbot, window, window.data_panel, [manifest])
     panel = window.model_panel
     window.show_panel(1)
     qtbot.waitUntil(lambda: panel.start_button.isEnabled(), timeout=60000)

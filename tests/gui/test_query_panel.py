@@ -72,7 +72,7 @@ def test_index_is_instant_the_second_time(qtbot, window, trained):
 
 
 def test_dropping_a_sound_asks_with_it(qtbot, window, trained):
-    from conftest import drop_paths
+    from gui_helpers import drop_paths
 
     bundle, dataset = trained
     panel = _ready(qtbot, window, bundle, dataset)
@@ -128,7 +128,7 @@ def digits_bundle(tmp_path_factory):
 
 @pytest.mark.slow
 def test_digits_text_seven_and_spoken_three_find_their_images(qtbot, window, digits_bundle):
-    from conftest import drop_paths
+    from gui_helpers import drop_paths
 
     bundle, dataset = digits_bundle
     panel = _ready(qtbot, window, bundle, dataset)  # the whole collection: 10,000 items
