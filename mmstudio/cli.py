@@ -48,7 +48,19 @@ def _engine_parsers(sub) -> None:
         p.add_argument(f"--{m}", metavar="ENC", help=f"use the {m} modality with this encoder")
     p.add_argument("--fusion", help="early, concat, weighted_sum, product, gated, attention, "
                                     "tensor or late")
-    p.add_argument("--task", choices=["classify", "align", "classify+align"])
+    p.add_argument("--modalities", metavar="LIST",
+                   help="comma-separated modalities to use with their default encoders "
+                        "(e.g. image,text); default: every modality the dataset has")
+    p.add_argument("--task", choices=["classify", "align", "classify+align"],
+                   help="default: classify when the data has labels, else align")
+    p.add_argument("--image-size", type=int, help="image side in pixels (default: from the images)")
+    p.add_argument("--text-tokens", type=int, help="tokens kept per text (default: from the texts)")
+    p.add_argument("--audio-seconds", type=float, help="clip duration (default: from the clips)")
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction,
+                   help="random small shifts, turns and zooms of training images")
+    p.add_argument("--label-smoothing", type=float)
+    p.add_argument("--split", metavar="TRAIN,VAL,TEST",
+                   help="ratios for data without a split column (default 0.8,0.1,0.1)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
@@ -131,7 +143,12 @@ def run_config_from_args(args: argparse.Namespace):
         dataset = dataset.replace(path=args.data)
     if args.column:
         dataset = dataset.replace(columns={**dataset.columns, **dict(_pair(c) for c in args.column)})
+    if args.split:
+        dataset = dataset.replace(split=_split_spec(args.split, dataset.split.seed))
     model = run.model if run else ModelSpec()
+    if args.modalities:
+        model = model.replace(modalities=tuple(m.strip() for m in args.modalities.split(",") if m.strip()))
+    model = _model_flags(model, args)
     chosen = [m for m in ("image", "text", "audio") if getattr(args, m)]
     if chosen:
         subs = {m: getattr(model, m).__class__(**{**vars(getattr(model, m)),
@@ -149,6 +166,49 @@ def run_config_from_args(args: argparse.Namespace):
     return RunConfig(dataset, model, train.replace(**changes), run.name if run else "")
 
 
+def _model_flags(model, args: argparse.Namespace):
+    """The per-modality and head options given on the command line, on top of ``model``."""
+    import dataclasses
+
+    subs = {"image": {"size": args.image_size, "augment": args.augment},
+            "text": {"max_tokens": args.text_tokens}, "audio": {"seconds": args.audio_seconds}}
+    for modality, values in subs.items():
+        values = {k: v for k, v in values.items() if v is not None}
+        if values:
+            model = model.replace(**{modality: dataclasses.replace(getattr(model, modality), **values)})
+    if args.label_smoothing is not None:
+        model = model.replace(label_smoothing=args.label_smoothing)
+    return model
+
+
+def _split_spec(text: str, seed: int):
+    from mmstudio.config import SplitSpec
+
+    try:
+        train, val, test = (float(x) for x in text.split(","))
+    except ValueError:
+        raise ValueError(f"--split {text!r}: give three ratios, e.g. 0.8,0.1,0.1") from None
+    return SplitSpec(train, val, test, seed)
+
+
+def _resolved_run(args: argparse.Namespace):
+    """The run with its settings chosen from the data (printed unless ``--json``), and its
+    dataset, opened once."""
+    from mmstudio import engine
+    from mmstudio.engine.devices import pick_device
+
+    run = run_config_from_args(args)
+    dataset = engine.load_dataset(run.dataset)
+    if not args.task and not (args.config) and len(dataset.class_names) < 2 and len(dataset.modalities) > 1:
+        run = run.replace(model=run.model.replace(task="align"))  # no labels: learn the pairing
+    run, chosen = engine.resolve_settings(run, dataset, pick_device(run.train.device).type)
+    if chosen and not args.json:  # --json streams events only; run.toml keeps the values
+        print("chosen from the data (override with flags or --config):")
+        for c in chosen:
+            print(f"  {c.field} = {c.value}: {c.reason}")
+    return run, dataset
+
+
 @command("train")
 def _train(args: argparse.Namespace) -> int:
     """Also the entry point of each process under ``torchrun`` (README, "Several GPUs")."""
@@ -157,7 +217,7 @@ def _train(args: argparse.Namespace) -> int:
 
     from mmstudio import engine
 
-    run = run_config_from_args(args)
+    run, dataset = _resolved_run(args)
     control = engine.Control()
     under_torchrun = int(os.environ.get("WORLD_SIZE", "1")) > 1
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -173,7 +233,8 @@ def _train(args: argparse.Namespace) -> int:
         signal.signal(sig, stop)
     show = (lambda e: print(json.dumps(e.as_dict()), flush=True)) if args.json else _print_event
     try:
-        result = engine.drive(engine.train(run, args.out, control=control, resume=args.resume),
+        result = engine.drive(engine.train(run, args.out, control=control, resume=args.resume,
+                                           dataset=dataset),
                               show)
     finally:
         for sig, handler in previous.items():

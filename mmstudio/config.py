@@ -81,7 +81,7 @@ class ImageSpec:
     """Image encoder and preprocessing. ``weights`` is an optional local .pth/.safetensors file."""
 
     encoder: str = "cnn"
-    size: int = 28
+    size: int = 0  # 0: chosen from the images (engine.autoconfig)
     #: 0 picks 1 (grey) when every training image is grey, else 3.
     channels: int = 0
     augment: bool = False
@@ -93,15 +93,18 @@ class ImageSpec:
 class TextSpec:
     """Text encoder and tokenizer (built from the training split, saved in the bundle)."""
 
-    encoder: str = "bag"
+    encoder: str = "ngram"
     level: str = "word"  # "word" or "char"
-    vocab_size: int = 5000
-    max_tokens: int = 32
+    vocab_size: int = 0  # 0: every token of the training texts, capped (engine.autoconfig)
+    max_tokens: int = 0  # 0: the 95th percentile of the training texts' lengths, capped
+    ngrams: int = 0  # 1: words; 2: words and word pairs; 0: 2 for order-free encoders, else 1
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.level not in ("word", "char"):
             raise ValueError(f"text level must be 'word' or 'char', got {self.level!r}")
+        if self.ngrams not in (0, 1, 2):
+            raise ValueError(f"text ngrams must be 0 (auto), 1 or 2, got {self.ngrams!r}")
 
 
 @dataclass(frozen=True)
@@ -109,8 +112,8 @@ class AudioSpec:
     """Audio encoder and features: resampled to one rate, padded/cropped, log-mel or MFCC."""
 
     encoder: str = "mel_cnn"
-    sample_rate: int = 8000
-    seconds: float = 1.0
+    sample_rate: int = 0  # 0: the clips' own rate, at most 16 kHz (engine.autoconfig)
+    seconds: float = 0.0  # 0: the 95th percentile of the training clips' durations, capped
     features: str = "logmel"  # "logmel" or "mfcc"
     n_mels: int = 40
     hop_ms: float = 20.0
@@ -163,12 +166,12 @@ class TrainSpec:
     """Optimisation and training loop settings. ``device``/``precision`` ``auto`` pick CUDA + bf16
     when present, else CPU + fp32 (bf16 on CPU is far slower, see DESIGN.md)."""
 
-    epochs: int = 10
-    batch_size: int = 64
+    epochs: int = 0  # 0: about 1,000 steps, with early stopping (engine.autoconfig)
+    batch_size: int = 0  # 0: about 50 steps per epoch, 16 to 128 (256 on CUDA)
     optimizer: str = "adamw"
-    lr: float = 1e-3
+    lr: float = 0.0  # 0: 3e-3 at batch 64, square-root scaled with the batch size
     momentum: float = 0.9  # SGD only
-    weight_decay: float = 1e-4
+    weight_decay: float = 0.01
     l1: float = 0.0
     schedule: str = "cosine"
     warmup_epochs: float = 0.5
@@ -193,8 +196,8 @@ class TrainSpec:
             raise ValueError(f"unknown schedule {self.schedule!r}; choose {', '.join(SCHEDULES)}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"unknown precision {self.precision!r}; choose {', '.join(PRECISIONS)}")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError("epochs and batch_size must be at least 1")
+        if self.epochs < 0 or self.batch_size < 0 or self.lr < 0:
+            raise ValueError("epochs, batch_size and lr must be positive (or 0: chosen from the data)")
 
     def replace(self, **changes: Any) -> TrainSpec:
         return dataclasses.replace(self, **changes)

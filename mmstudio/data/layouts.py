@@ -63,6 +63,7 @@ def find_manifest(folder: str, fallback: bool = False) -> str | None:
     with ``fallback``, the first one with any image, audio or text column even when none of its
     files exist (inline text, or a dataset whose files are all missing)."""
     best, best_score = None, 0
+    roots = media_roots(folder)
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         ext = os.path.splitext(entry.name)[1].lower()
         if not entry.is_file() or not (ext in MANIFEST_EXTS or (ext == ".txt" and _is_tabbed(entry.path))):
@@ -80,7 +81,7 @@ def find_manifest(folder: str, fallback: bool = False) -> str | None:
                 return entry.path
             continue
         score = sum(1 for _, row in manifest.rows[:50] for c in media
-                    if row.get(c, "").strip() and os.path.isfile(_resolve(folder, row[c].strip())))
+                    if row.get(c, "").strip() and os.path.isfile(_resolve(roots, row[c].strip())))
         if score > best_score:
             best, best_score = entry.path, score
     return best
@@ -121,7 +122,7 @@ def from_manifest(path: str, spec: DatasetSpec, forced: str | None) -> Layout:
         raise ValueError(f"{path}: cannot read this manifest: {exc.strerror or exc}") from None
     roles = guess_roles(manifest, dict(spec.columns))
     root = os.path.dirname(os.path.abspath(path))
-    records = list(_manifest_records(manifest, roles, root))
+    records = list(_manifest_records(manifest, roles, media_roots(root)))
     name = forced or _manifest_kind(roles)
     problems = list(manifest.problems)
     problems += [Problem(path, f"column {col!r} given the role {role!r} is not in this manifest",
@@ -139,22 +140,23 @@ def _manifest_kind(roles: dict[str, str]) -> str:
     return "manifest"
 
 
-def _manifest_records(manifest: Manifest, roles: dict[str, str], root: str):
+def _manifest_records(manifest: Manifest, roles: dict[str, str], roots: list[str]):
     by_role: dict[str, list[str]] = {}
     for col, role in roles.items():
         by_role.setdefault(role, []).append(col)
     id_col = (by_role.get("id") or [None])[0]
     path_col = {m: (by_role.get(m) or [None])[0] for m in ("image", "audio")}
+    root = roots[0]
     derived: dict[str, int] = {}  # ids made from file names: one image may have several captions
     for number, row in manifest.rows:
         rec = Record(id=row.get(id_col, "").strip() if id_col else "", source=manifest.path, row=number)
         for modality, col in path_col.items():
             value = row.get(col, "").strip() if col else ""
             if value:
-                setattr(rec, modality, _resolve(root, value))
+                setattr(rec, modality, _resolve(roots, value))
         texts = [row.get(c, "").strip() for c in by_role.get("text", [])]
         if len(texts) == 1 and texts[0].lower().endswith(".txt") and "\n" not in texts[0]:
-            rec.text_path = _resolve(root, texts[0])
+            rec.text_path = _resolve(roots, texts[0])
         elif by_role.get("text"):
             rec.text = " ".join(t for t in texts if t)
         for role in ("label", "split"):
@@ -172,13 +174,34 @@ def _manifest_records(manifest: Manifest, roles: dict[str, str], root: str):
         yield rec
 
 
-def _resolve(root: str, value: str) -> str:
-    """A manifest's path made absolute; ``images\\a.png`` written on Windows works elsewhere,
-    and a caption number (``a.jpg#2``) is dropped when no file has that name."""
+def media_roots(folder: str) -> list[str]:
+    """Where a manifest's relative paths may point: its own folder first, then each folder
+    beside it that holds media files (Flickr8k's ``captions.txt`` next to ``Images/`` names
+    bare file names)."""
+    folder = os.path.abspath(folder)
+    try:
+        subdirs = sorted(e.path for e in os.scandir(folder)
+                         if e.is_dir(follow_symlinks=False) and not e.name.startswith("."))
+    except OSError:
+        subdirs = []
+    return [folder] + [d for d in subdirs if holds_media(d)]
+
+
+def _resolve(roots: list[str], value: str) -> str:
+    """A manifest's path made absolute against the first of ``roots`` that has the file (else
+    the manifest's own folder, so the problem names the expected place). ``images\\a.png``
+    written on Windows works elsewhere, and a caption number (``a.jpg#2``) is dropped when no
+    file has that name."""
+    for root in roots:
+        path = _resolve_in(root, value)
+        if os.path.exists(path):
+            return path
+    return _resolve_in(roots[0], value)
+
+
+def _resolve_in(root: str, value: str) -> str:
     if os.sep == "/" and "\\" in value and not os.path.exists(os.path.join(root, value)):
         value = value.replace("\\", "/")
     if "#" in value and CAPTION_NUMBER.search(value) and not os.path.exists(os.path.join(root, value)):
         value = CAPTION_NUMBER.sub("", value)
     return os.path.normpath(os.path.join(root, value))
-
-

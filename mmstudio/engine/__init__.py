@@ -19,7 +19,9 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
   ``classify(...)``, ``embedding_map(target, "pca"|"tsne")``; ``project(vectors, method)``.
 - ``export(bundle, format="onnx"|"pt2", out=...)``.
 - ``encoder_names()``, ``fusion_names()``, ``describe(kind, name)``, ``parameter_count(run, ...)``,
-  ``suggest_run(dataset)`` (a first RunConfig for a dataset), ``memory_estimate(run, ...)``,
+  ``suggest_run(dataset)`` (a first RunConfig for a dataset, automatic settings chosen from it),
+  ``suggest_settings(dataset)`` (that run and the reasons), ``resolve_settings(run, dataset,
+  device_type)`` (a run's automatic fields chosen from the data), ``memory_estimate(run, ...)``,
   ``gpu_info()`` (CUDA devices: name and memory).
 - ``list_runs(root)``, ``read_status(out_dir)``, ``read_curves(out_dir)``: the runs recorded on disk
   (no torch import).
@@ -33,6 +35,7 @@ _NAMES = {
     "train": "mmstudio.engine.trainer",
     "evaluate": "mmstudio.engine.evaluation",
     "load_bundle": "mmstudio.engine.bundle",
+    "load_dataset": "mmstudio.engine.data",
     "Bundle": "mmstudio.engine.bundle",
     "BundleError": "mmstudio.engine.bundle",
     "build_index": "mmstudio.engine.retrieval",
@@ -46,6 +49,8 @@ _NAMES = {
     "catalog": "mmstudio.engine.model_catalog",
     "parameter_count": "mmstudio.engine.model_catalog",
     "suggest_run": "mmstudio.engine.model_catalog",
+    "suggest_settings": "mmstudio.engine.model_catalog",
+    "resolve_settings": "mmstudio.engine.autoconfig",
     "memory_estimate": "mmstudio.engine.model_catalog",
     "gpu_info": "mmstudio.engine.devices",
     "list_runs": "mmstudio.engine.runlog",

@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -61,11 +61,17 @@ STORE = _Store(int(os.environ.get("MMSTUDIO_CACHE_BYTES", str(2 << 30))))
 
 @dataclass
 class Features:
-    """Model inputs for N items: ``inputs[m]`` stacked, ``mask[m]`` True where present."""
+    """Model inputs for N items: ``inputs[m]`` stacked, ``mask[m]`` True where present.
+
+    ``groups[m]`` numbers the distinct inputs of modality ``m`` (the same image file, the same
+    text): an image with five captions is five items but one image, which retrieval metrics
+    and the contrastive loss must know.
+    """
 
     inputs: dict[str, torch.Tensor]
     mask: dict[str, torch.Tensor]
     labels: torch.Tensor  # int64, -1 where unlabelled
+    groups: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -73,7 +79,8 @@ class Features:
     def to(self, device) -> Features:
         """A copy on ``device`` (e.g. the whole cache on the GPU, so batches never cross PCIe)."""
         return Features({m: x.to(device) for m, x in self.inputs.items()},
-                        {m: x.to(device) for m, x in self.mask.items()}, self.labels.to(device))
+                        {m: x.to(device) for m, x in self.mask.items()}, self.labels.to(device),
+                        {m: x.to(device) for m, x in self.groups.items()})
 
     def nbytes(self) -> int:
         tensors = [*self.inputs.values(), *self.mask.values(), self.labels]
@@ -82,6 +89,9 @@ class Features:
     def batch(self, index: torch.Tensor) -> tuple[dict, dict, torch.Tensor]:
         return ({m: x[index] for m, x in self.inputs.items()},
                 {m: x[index] for m, x in self.mask.items()}, self.labels[index])
+
+    def group_batch(self, index: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {m: g[index] for m, g in self.groups.items()}
 
 
 def prepare(items: list, pre: Preprocessor, class_index: dict[str, int],
@@ -108,7 +118,22 @@ def prepare(items: list, pre: Preprocessor, class_index: dict[str, int],
         mask[m] = present
     labels = torch.tensor([class_index.get(it.label, -1) if it.label is not None else -1
                            for it in items], dtype=torch.int64)
-    return Features(inputs, mask, labels)
+    return Features(inputs, mask, labels, {m: input_groups(items, m) for m in pre.modalities})
+
+
+def input_groups(items: list, modality: str) -> torch.Tensor:
+    """Ids numbering the distinct values of ``modality`` over ``items`` (paths, or texts after
+    trimming and case-folding); -1 where the modality is missing."""
+    seen: dict[str, int] = {}
+    out = []
+    for it in items:
+        value = getattr(it, modality)
+        if value is None:
+            out.append(-1)
+            continue
+        key = " ".join(value.split()).casefold() if modality == "text" else value
+        out.append(seen.setdefault(key, len(seen)))
+    return torch.tensor(out, dtype=torch.int64)
 
 
 def _decode_files(modality: str, paths: list[str | None], pre: Preprocessor,

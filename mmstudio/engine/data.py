@@ -70,4 +70,4 @@ def choose_channels(spec: ModelSpec, items: list, probe: int = 32) -> int:
 
 def build_tokenizer(spec: ModelSpec, items: list) -> Tokenizer:
     return Tokenizer.build((it.text for it in items if it.text), spec.text.level,
-                           spec.text.vocab_size)
+                           spec.text.vocab_size or 50_000, ngrams=spec.text.ngrams or 1)

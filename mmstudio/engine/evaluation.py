@@ -84,7 +84,10 @@ def _retrieval(emb: dict[str, torch.Tensor], feats: Features, labels) -> dict[st
         lab = labels[both] if labels is not None else None
         if lab is not None and bool((lab < 0).any()):
             lab = None
-        out[f"{a}->{b}"] = retrieval_metrics(emb[a][both], emb[b][both], lab)
+        qg, cg = feats.groups.get(a), feats.groups.get(b)
+        out[f"{a}->{b}"] = retrieval_metrics(emb[a][both], emb[b][both], lab,
+                                             query_groups=qg[both] if qg is not None else None,
+                                             corpus_groups=cg[both] if cg is not None else None)
     return out
 
 

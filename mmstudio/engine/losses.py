@@ -17,11 +17,14 @@ def classify_loss(logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tens
 
 
 def info_nce(emb: dict[str, torch.Tensor], mask: dict[str, torch.Tensor],
-             logit_scale: torch.Tensor) -> torch.Tensor:
+             logit_scale: torch.Tensor, groups: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
     """Mean symmetric InfoNCE over every pair of modalities, on samples that have both.
 
     The i-th sample of one modality is the positive of the i-th of the other; the rest of the
-    batch are negatives. The temperature is learned (CLIP's ``logit_scale``, capped at 100).
+    batch are negatives, except samples that share an input (``groups``: two captions of one
+    image in a batch): those are positives too, shared as soft targets, so the loss never
+    pushes an image away from its own caption. The temperature is learned (CLIP's
+    ``logit_scale``, capped at 100).
     """
     scale = logit_scale.exp().clamp(max=100.0)
     losses = []
@@ -31,11 +34,20 @@ def info_nce(emb: dict[str, torch.Tensor], mask: dict[str, torch.Tensor],
             continue
         ea, eb = emb[a][both].float(), emb[b][both].float()
         logits = scale * ea @ eb.T
-        target = torch.arange(logits.shape[0], device=logits.device)
-        losses.append((F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2)
+        target = torch.eye(logits.shape[0], device=logits.device)
+        if groups and a in groups and b in groups:
+            ga, gb = groups[a][both], groups[b][both]
+            target = ((ga[:, None] == ga[None]) | (gb[:, None] == gb[None])).float()
+            target = target / target.sum(1, keepdim=True)
+        losses.append((_soft_ce(logits, target) + _soft_ce(logits.T, target.T)) / 2)
     if not losses:
         return logit_scale * 0.0
     return torch.stack(losses).mean()
+
+
+def _soft_ce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    target = target / target.sum(1, keepdim=True)
+    return -(target * F.log_softmax(logits, dim=1)).sum(1).mean()
 
 
 def l1_penalty(model: torch.nn.Module) -> torch.Tensor:

@@ -42,25 +42,60 @@ def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
 
 def retrieval_metrics(queries: torch.Tensor, corpus: torch.Tensor,
                       labels: torch.Tensor | None = None, ks: tuple[int, ...] = (1, 5, 10),
-                      chunk: int = 1024) -> dict[str, Any]:
+                      chunk: int = 1024, query_groups: torch.Tensor | None = None,
+                      corpus_groups: torch.Tensor | None = None) -> dict[str, Any]:
     """Query i's exact match is corpus item i; with labels, any corpus item of the same label
-    also counts (``label`` figures). Ranks count from 1."""
+    also counts (``label`` figures). Ranks count from 1.
+
+    With ``query_groups``/``corpus_groups`` (ids of the distinct inputs, :class:`Features`), each
+    distinct query is asked once and each distinct corpus input listed once; a query's matches
+    are every corpus input it was paired with (an image's five captions), so an image with five
+    captions is neither counted five times nor ranked against copies of itself.
+    """
+    if query_groups is None or corpus_groups is None:
+        query_groups = corpus_groups = torch.arange(queries.shape[0])
+    q_first = _first_of_each(query_groups)
+    c_first = _first_of_each(corpus_groups)
+    c_index = {int(g): j for j, g in enumerate(corpus_groups[c_first].tolist())}
+    q_index = {int(g): j for j, g in enumerate(query_groups[q_first].tolist())}
+    positive = torch.zeros(len(q_first), len(c_first), dtype=torch.bool)
+    for qg, cg in zip(query_groups.tolist(), corpus_groups.tolist()):
+        positive[q_index[qg], c_index[cg]] = True
+    q, c = queries[q_first].float(), corpus[c_first].float()
+    same = None
+    if labels is not None:
+        same = labels[q_first][:, None] == labels[c_first][None]
     exact_ranks, label_ranks = [], []
-    for start in range(0, queries.shape[0], chunk):
-        sims = queries[start:start + chunk].float() @ corpus.float().T
-        order = sims.argsort(dim=1, descending=True)
-        rows = torch.arange(start, start + sims.shape[0])
-        exact_ranks.append((order == rows[:, None]).float().argmax(1) + 1)
-        if labels is not None:
-            same = labels[order] == labels[rows][:, None]
-            label_ranks.append(same.float().argmax(1) + 1)
-    out: dict[str, Any] = {"queries": int(queries.shape[0]), "corpus": int(corpus.shape[0]),
+    for start in range(0, q.shape[0], chunk):
+        sims = q[start:start + chunk] @ c.T
+        exact_ranks.append(_first_hit_rank(sims, positive[start:start + chunk]))
+        if same is not None:
+            label_ranks.append(_first_hit_rank(sims, same[start:start + chunk]))
+    out: dict[str, Any] = {"queries": int(q.shape[0]), "corpus": int(c.shape[0]),
                            "exact": _summary(torch.cat(exact_ranks), ks)}
     if labels is not None:
         out["label"] = _summary(torch.cat(label_ranks), ks)
-        out["label"]["random_recall@10"] = round(random_label_recall(labels, 10), 6)
-    out["exact"]["random_recall@10"] = round(min(1.0, 10 / max(1, corpus.shape[0])), 6)
+        out["label"]["random_recall@10"] = round(random_label_recall(labels[c_first], 10), 6)
+    out["exact"]["random_recall@10"] = round(min(1.0, 10 / max(1, c.shape[0])), 6)
     return out
+
+
+def _first_of_each(groups: torch.Tensor) -> torch.Tensor:
+    """Indices of the first item of each distinct group, in item order."""
+    seen: set[int] = set()
+    keep = []
+    for i, g in enumerate(groups.tolist()):
+        if g not in seen:
+            seen.add(g)
+            keep.append(i)
+    return torch.tensor(keep, dtype=torch.int64)
+
+
+def _first_hit_rank(sims: torch.Tensor, hit: torch.Tensor) -> torch.Tensor:
+    """1 + how many corpus items score above the best-scoring hit (no hit: past the end)."""
+    best = sims.masked_fill(~hit, float("-inf")).max(1).values
+    rank = (sims > best[:, None]).sum(1) + 1
+    return torch.where(hit.any(1), rank, torch.full_like(rank, sims.shape[1] + 1))
 
 
 def _summary(ranks: torch.Tensor, ks: tuple[int, ...]) -> dict[str, float]:

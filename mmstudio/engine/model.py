@@ -123,5 +123,13 @@ def _head(in_dim: int, hidden: int, num_classes: int, dropout: float) -> nn.Modu
     return nn.Sequential(nn.Dropout(dropout), nn.Linear(in_dim, num_classes))
 
 
+def init_text_weights(model: MultimodalModel, tokenizer) -> None:
+    """Give a text encoder that weights its tokens (``ngram``) the tokenizer's inverse
+    document frequencies; they are saved with the weights, so a bundle needs nothing else."""
+    encoder = model.encoders["text"] if "text" in model.encoders else None
+    if tokenizer is not None and tokenizer.idf is not None and hasattr(encoder, "set_idf"):
+        encoder.set_idf(tokenizer.idf)
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())

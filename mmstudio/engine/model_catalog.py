@@ -7,7 +7,8 @@ from typing import Any
 
 import torch
 
-from mmstudio.config import ModelSpec, RunConfig
+from mmstudio.config import DatasetSpec, ModelSpec, RunConfig, TrainSpec
+from mmstudio.engine.autoconfig import resolve, with_placeholders
 from mmstudio.engine.encoders import ENCODERS
 from mmstudio.engine.fusion import FUSIONS
 from mmstudio.engine.model import ModelShape, MultimodalModel, count_parameters
@@ -44,10 +45,14 @@ def parameter_count(run: RunConfig | ModelSpec, modalities: tuple[str, ...] | No
 
 
 def suggest_run(dataset, device: str = "auto") -> RunConfig:
-    """A sensible first run for a dataset: its modalities, ``classify`` when it has labels
-    (else ``align``), small encoders at small sizes on CPU, validation on ``val`` when present,
-    else on 10% of the train split held out (``auto``)."""
-    from mmstudio.config import ImageSpec, TrainSpec
+    """The run MMStudio proposes for a dataset: its modalities, ``classify`` when it has labels
+    (else ``align``), every automatic setting chosen from the data exactly as ``mmstudio
+    train`` would (:func:`suggest_settings` says why)."""
+    return suggest_settings(dataset, device)[0]
+
+
+def suggest_settings(dataset, device: str = "auto") -> tuple[RunConfig, list]:
+    """(:func:`suggest_run`'s run, the :class:`~mmstudio.engine.autoconfig.AutoSetting` list)."""
     from mmstudio.engine.data import load_dataset
     from mmstudio.engine.devices import pick_device
 
@@ -56,27 +61,10 @@ def suggest_run(dataset, device: str = "auto") -> RunConfig:
     labelled = len(dataset.class_names) >= 2
     if not labelled and len(modalities) < 2:
         raise ValueError("this dataset has no labels and one modality: nothing to learn")
-    cuda = pick_device(device).type == "cuda"
-    side = _first_image_side(dataset)
-    size = 28 if side and side <= 32 else (128 if cuda else 64)
-    image = ImageSpec("resnet18" if cuda and size >= 64 else "cnn", size=size)
-    model = ModelSpec(modalities=modalities, image=image, task="classify" if labelled else "align",
-                      fusion="concat", dim=64 if not cuda else 128)
-    train = TrainSpec(epochs=10, batch_size=256 if cuda else 64, lr=2e-3,
-                      val_split="auto", device=device)
-    return RunConfig(dataset.spec, model, train, name="")
-
-
-def _first_image_side(dataset) -> int | None:
-    from mmstudio.data import read_image
-
-    for item in dataset.items[:8]:
-        if item.image:
-            try:
-                return max(read_image(item.image).size)
-            except Exception:  # noqa: BLE001 - an unreadable file: try the next one
-                continue
-    return None
+    kind = pick_device(device).type
+    model = ModelSpec(modalities=modalities, task="classify" if labelled else "align")
+    run = RunConfig(dataset.spec, model, TrainSpec(device=device), name="")
+    return resolve(run, dataset, kind)
 
 
 def memory_estimate(run: RunConfig, num_classes: int = 10, vocab_size: int = 5000,
@@ -86,6 +74,7 @@ def memory_estimate(run: RunConfig, num_classes: int = 10, vocab_size: int = 500
     every module output of one forward pass at the run's batch size, which backward keeps.
     Mixed precision on CUDA halves the activations. A guide, not a promise: allocator slack and
     cuDNN workspaces come on top."""
+    run = with_placeholders(run)
     tr = run.train
     spec, shape, model = _meta_model(run.model, (), num_classes, vocab_size, channels)
     mods, b = shape.modalities, tr.batch_size
@@ -125,6 +114,7 @@ def _meta_model(spec: ModelSpec, modalities: tuple[str, ...], num_classes: int, 
     """The model a spec describes, built on the meta device (no memory, no time): modalities
     default to the spec's, or all; one modality trains as ``classify``; weights files are not
     read; the audio input shape is the preprocessor's."""
+    spec = with_placeholders(RunConfig(DatasetSpec(""), spec)).model
     mods = tuple(modalities or spec.modalities or ("image", "text", "audio"))
     if spec.task != "classify" and len(mods) < 2:
         spec = spec.replace(task="classify")

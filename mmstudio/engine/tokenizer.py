@@ -2,55 +2,107 @@
 
 Plain Python (no torch): the vocabulary is a list of strings in ``bundle.json``, so a bundle can
 be opened and its tokenizer used without any pickled object.
+
+Text is NFKC-normalised and lower-cased; scripts written without spaces (Chinese, Japanese,
+Thai) are split per character, so a Chinese sentence is not one unknown "word". With
+``ngrams=2`` each text also yields its adjacent pairs ("new york", "红色"), which carries most of
+what word order says for classification and retrieval. Each token keeps an inverse document
+frequency, which the ``ngram`` encoder uses as TF-IDF weights.
 """
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
 PAD, UNK = "<pad>", "<unk>"
-_WORD = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+#: Scripts written without spaces between words: one token per character.
+_UNSPACED = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORD = re.compile(rf"[{_UNSPACED}]|[^\W{_UNSPACED}]+|[^\w\s]", re.UNICODE)
+#: Tokens seen fewer times than this are left out when the vocabulary has to be cut.
+_MIN_PAIR_COUNT = 1
+
+
+def split_words(text: str) -> list[str]:
+    """Words of ``text`` after NFKC and lower-casing; unspaced scripts one character each."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text or "").lower())
 
 
 class Tokenizer:
     """Maps text to integer ids; 0 is padding, 1 an unknown token."""
 
-    def __init__(self, vocab: list[str], level: str = "word", lower: bool = True) -> None:
+    def __init__(self, vocab: list[str], level: str = "word", lower: bool = True, ngrams: int = 1,
+                 idf: list[float] | None = None) -> None:
         if vocab[:2] != [PAD, UNK]:
             raise ValueError("a vocabulary starts with <pad>, <unk>")
+        if idf is not None and len(idf) != len(vocab):
+            raise ValueError(f"idf has {len(idf)} values for {len(vocab)} tokens")
         self.vocab = list(vocab)
         self.level = level
         self.lower = lower
+        self.ngrams = ngrams
+        self.idf = list(idf) if idf is not None else None
         self._index = {tok: i for i, tok in enumerate(self.vocab)}
 
     @classmethod
     def build(cls, texts: Iterable[str], level: str = "word", max_size: int = 5000,
-              min_count: int = 1) -> Tokenizer:
-        """The ``max_size`` most frequent tokens of ``texts`` (ties broken alphabetically)."""
+              min_count: int = 1, ngrams: int = 1) -> Tokenizer:
+        """The ``max_size`` most frequent tokens of ``texts`` (ties broken alphabetically), with
+        their smoothed inverse document frequencies. Pairs seen once are left out."""
         counts: Counter[str] = Counter()
-        probe = cls([PAD, UNK], level)
+        docs: Counter[str] = Counter()
+        probe = cls([PAD, UNK], level, ngrams=ngrams)
+        n_docs = 0
         for text in texts:
-            counts.update(probe.split(text))
-        ranked = sorted((t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t))
-        return cls([PAD, UNK] + ranked[: max(0, max_size - 2)], level)
+            tokens = probe.split(text)
+            counts.update(tokens)
+            docs.update(set(tokens))
+            n_docs += 1
+        keep = [t for t, c in counts.items()
+                if c >= max(min_count, _MIN_PAIR_COUNT if " " in t else 1)]
+        ranked = sorted(keep, key=lambda t: (-counts[t], t))[: max(0, max_size - 2)]
+        idf = [0.0, 1.0] + [round(math.log((1 + n_docs) / (1 + docs[t])) + 1, 4) for t in ranked]
+        return cls([PAD, UNK] + ranked, level, ngrams=ngrams, idf=idf)
 
     def split(self, text: str) -> list[str]:
-        text = text.lower() if self.lower else text
-        return list(text) if self.level == "char" else _WORD.findall(text)
+        if self.level == "char":
+            text = unicodedata.normalize("NFKC", text or "")
+            return list(text.lower() if self.lower else text)
+        words = split_words(text)
+        if self.ngrams >= 2:
+            words = words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+        return words
 
     def encode(self, text: str, max_tokens: int) -> list[int]:
-        """Ids of the first ``max_tokens`` tokens (no padding; at least one id, UNK for empty)."""
-        ids = [self._index.get(t, 1) for t in self.split(text or "")][:max_tokens]
+        """Ids of the first ``max_tokens`` tokens (no padding; at least one id, UNK for empty).
+        With pairs, unigrams and pairs share the budget half and half."""
+        tokens = self.split(text or "")
+        if self.ngrams >= 2 and self.level != "char":
+            words = (len(tokens) + 1) // 2
+            half = max(1, max_tokens // 2)
+            tokens = tokens[:min(words, half)] + tokens[words:words + max_tokens - min(words, half)]
+        ids = [self._index.get(t, 1) for t in tokens][:max_tokens]
         return ids or [1]
+
+    def token_counts(self, texts: Iterable[str]) -> list[int]:
+        """How many tokens each text has (before any cut): for choosing ``max_tokens``."""
+        return [len(self.split(t or "")) for t in texts]
 
     def __len__(self) -> int:
         return len(self.vocab)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"level": self.level, "lower": self.lower, "vocab": self.vocab}
+        out: dict[str, Any] = {"level": self.level, "lower": self.lower, "vocab": self.vocab}
+        if self.ngrams != 1:
+            out["ngrams"] = self.ngrams
+        if self.idf is not None:
+            out["idf"] = self.idf
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Tokenizer:
-        return cls(list(data["vocab"]), data.get("level", "word"), bool(data.get("lower", True)))
+        return cls(list(data["vocab"]), data.get("level", "word"), bool(data.get("lower", True)),
+                   int(data.get("ngrams", 1)), data.get("idf"))

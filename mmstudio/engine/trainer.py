@@ -19,6 +19,7 @@ from mmstudio.config import RunConfig
 from mmstudio.engine import checkpoint as ckpt
 from mmstudio.engine import distributed as ddp
 from mmstudio.engine.autobatch import probe_batch_size
+from mmstudio.engine.autoconfig import resolve as resolve_auto
 from mmstudio.engine.bundle import atomic_dir, update_metrics
 from mmstudio.engine.cache import prepare
 from mmstudio.engine.data import (
@@ -49,7 +50,7 @@ from mmstudio.engine.events import (
     StepLogged,
 )
 from mmstudio.engine.losses import classify_loss, info_nce, l1_penalty
-from mmstudio.engine.model import ModelShape, MultimodalModel, count_parameters
+from mmstudio.engine.model import ModelShape, MultimodalModel, count_parameters, init_text_weights
 from mmstudio.engine.optim import (
     class_weights,
     make_optimizer,
@@ -91,6 +92,8 @@ def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool, 
            dist: ddp.Context, device: torch.device) -> Generator[Event, None, RunResult]:
     control = control or Control()
     t_start = time.monotonic()
+    dataset = load_dataset(dataset if dataset is not None else run.dataset)
+    run, _ = resolve_auto(run, dataset, device.type)  # fields left to the data, chosen once
     tr, spec = run.train, run.model
     _seed_everything(tr.seed)
     if tr.num_threads or device.type == "cpu":
@@ -102,7 +105,6 @@ def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool, 
         run.save(os.path.join(out_dir, "run.toml"))
 
     # ---- data ------------------------------------------------------------------------------
-    dataset = load_dataset(dataset if dataset is not None else run.dataset)
     modalities = choose_modalities(spec, dataset)
     train_items, val_items = training_items(dataset, tr.val_split, tr.seed)
     if not train_items:
@@ -136,7 +138,9 @@ def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool, 
     shape = ModelShape(modalities, len(class_names), channels, len(tokenizer) if tokenizer else 2,
                        *pre.audio_shape, pre.mean, pre.std)
     torch.manual_seed(tr.seed)
-    model = MultimodalModel(spec, shape, dropout=tr.dropout).to(device)
+    model = MultimodalModel(spec, shape, dropout=tr.dropout)
+    init_text_weights(model, tokenizer)
+    model = model.to(device)
     if device.type == "cuda" and "image" in modalities:
         model = model.to(memory_format=torch.channels_last)
     step_model = ddp.wrap(model, dist, device)
@@ -312,7 +316,8 @@ def _loss(step_model, model, feats, idx, pre, tr, spec, device, autocast, class_
             loss = loss + classify_loss(out["logits"], labels, class_weight, spec.label_smoothing)
         if "embeddings" in out:
             weight = spec.align_weight if "logits" in out else 1.0
-            loss = loss + weight * info_nce(out["embeddings"], mask, model.logit_scale)
+            groups = {m: g.to(device, non_blocking=True) for m, g in feats.group_batch(idx).items()}
+            loss = loss + weight * info_nce(out["embeddings"], mask, model.logit_scale, groups)
     return loss
 
 

@@ -21,6 +21,35 @@ class BagEncoder(nn.Module):
         return self.proj(masked_mean(self.embed(ids), ids != 0))
 
 
+class NgramEncoder(nn.Module):
+    """TF-IDF-weighted bag of words and word pairs: a learned linear map of the L2-normalised
+    TF-IDF vector (what a TF-IDF + logistic-regression baseline computes), then a projection.
+
+    ``idf`` is a buffer saved with the weights; :func:`set_idf` fills it from the tokenizer.
+    """
+
+    def __init__(self, vocab_size: int, dim: int = 128, dropout: float = 0.1, embed: int = 128,
+                 init: float = 0.01, norm: bool = False) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, embed, padding_idx=0)
+        nn.init.normal_(self.embed.weight, std=float(init))
+        self.register_buffer("idf", torch.ones(vocab_size))
+        self.token_dropout = dropout
+        self.proj = projection(embed, dim, dropout) if norm else nn.Sequential(nn.Dropout(dropout), nn.Linear(embed, dim))
+        self.out_dim = dim
+
+    def set_idf(self, idf: list[float]) -> None:
+        with torch.no_grad():
+            self.idf.copy_(torch.tensor(idf[: self.idf.numel()], dtype=self.idf.dtype))
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        weight = self.idf[ids] * (ids != 0)
+        if self.training and self.token_dropout:  # drop whole tokens: a cheap text augmentation
+            weight = weight * (torch.rand_like(weight) >= self.token_dropout)
+        weight = weight / weight.norm(dim=1, keepdim=True).clamp_min(1e-6)
+        return self.proj((self.embed(ids) * weight.unsqueeze(-1).to(self.embed.weight.dtype)).sum(1))
+
+
 class RecurrentEncoder(nn.Module):
     def __init__(self, cell: str, vocab_size: int, dim: int = 128, dropout: float = 0.1,
                  embed: int = 64, hidden: int = 128, layers: int = 1,
@@ -56,6 +85,12 @@ class TransformerTextEncoder(nn.Module):
         x = self.embed(ids) + self.pos[:, : ids.shape[1]]
         x = self.encoder(x, src_key_padding_mask=~keep)
         return self.proj(masked_mean(x, keep))
+
+
+@TEXT_ENCODERS.register("ngram")
+def _ngram(**kw) -> nn.Module:
+    """TF-IDF-weighted words and word pairs (fast, strong default)."""
+    return NgramEncoder(**kw)
 
 
 @TEXT_ENCODERS.register("bag")

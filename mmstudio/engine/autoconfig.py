@@ -1,0 +1,208 @@
+"""Automatic settings: every run field left at ``0``/"auto" chosen from the data, with the reason.
+
+One function, :func:`resolve`, serves the trainer, the CLI and the Model panel, so the same data
+always gets the same settings wherever it is opened. A field the user set is never changed.
+
+The rules, and where they come from:
+
+- batch size: enough optimiser steps per epoch (about 50) on a small set, capped for memory;
+- learning rate: 3e-3 for AdamW at batch 64, scaled by the square root of the batch size (the
+  square-root rule for Adam-family optimisers, Malladi et al. 2022);
+- epochs: about 1,000 steps in all, 8 to 40 epochs, with early stopping on the validation split
+  (patience half the epochs, at least 5) so a long budget costs nothing once the model stops improving;
+- image size: the images' own size when small (28 stays 28), else 64 on a CPU, 128 on a GPU;
+- text: pairs of words (TF-IDF-weighted bag of unigrams and bigrams) for the ``ngram`` and ``bag``
+  encoders; the token budget is the 95th percentile of the training texts' lengths (capped at
+  256); the vocabulary is every token of the training texts (pairs seen at least twice), capped
+  at 50,000;
+- audio: the 95th percentile of the training clips' durations (capped at 10 s), sampled at the
+  clips' own rate up to 16 kHz.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from mmstudio.config import RunConfig
+
+#: Text encoders that read a bag of tokens (order-free): they get word pairs too.
+BAG_ENCODERS = ("ngram", "bag")
+MAX_TOKENS_CAP = 256
+VOCAB_CAP = 50_000
+TARGET_STEPS = 1000
+STEPS_PER_EPOCH = 50
+
+
+@dataclass(frozen=True)
+class AutoSetting:
+    """One automatically chosen value: ``field`` is its run.toml path (``train.batch_size``)."""
+
+    field: str
+    value: Any
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "value": self.value, "reason": self.reason}
+
+
+def resolve(run: RunConfig, dataset: Any, device: str = "cpu") -> tuple[RunConfig, list[AutoSetting]]:
+    """``run`` with every automatic field chosen from ``dataset``'s training split, and why.
+
+    ``device`` is the device type the run trains on ("cpu" or "cuda"): it bounds sizes.
+    """
+    from mmstudio.engine.data import choose_modalities
+
+    train = [it for it in dataset.subset("train")] or list(dataset.items)
+    mods = choose_modalities(run.model, dataset)
+    chosen: list[AutoSetting] = []
+    model, tr = run.model, run.train
+    if "image" in mods:
+        model = model.replace(image=_image(model.image, train, device, chosen))
+    if "text" in mods:
+        model = model.replace(text=_text(model.text, train, chosen))
+    if "audio" in mods:
+        model = model.replace(audio=_audio(model.audio, train, chosen))
+    tr = _training(tr, len(train), device, chosen)
+    return run.replace(model=model, train=tr), chosen
+
+
+def _training(tr, n: int, device: str, chosen: list[AutoSetting]):
+    cap = 256 if device == "cuda" else 128
+    changes: dict[str, Any] = {}
+    batch = tr.batch_size
+    if not batch:
+        batch = int(min(cap, max(16, 2 ** round(math.log2(max(1, n / STEPS_PER_EPOCH))))))
+        changes["batch_size"] = batch
+        chosen.append(AutoSetting("train.batch_size", batch,
+                                  f"{n:,} training items: about {math.ceil(n / batch)} steps per epoch"))
+    if not tr.lr:
+        lr = round(min(6e-3, max(1e-3, 3e-3 * math.sqrt(batch / 64))), 5)
+        changes["lr"] = lr
+        chosen.append(AutoSetting("train.lr", lr, f"AdamW at batch {batch}: 3e-3 x sqrt({batch}/64)"))
+    if not tr.epochs:
+        steps = max(1, math.ceil(n / batch))
+        epochs = int(min(40, max(8, math.ceil(TARGET_STEPS / steps))))
+        changes["epochs"] = epochs
+        reason = f"about {TARGET_STEPS:,} steps at {steps} per epoch"
+        if tr.early_stopping == 0 and tr.val_split != "none":
+            patience = max(5, epochs // 2)
+            changes["early_stopping"] = patience
+            reason += f"; stops early after {patience} epochs without a better validation score"
+        chosen.append(AutoSetting("train.epochs", epochs, reason))
+    return dataclasses.replace(tr, **changes)
+
+
+def _image(spec, items: list, device: str, chosen: list[AutoSetting]):
+    if spec.size:
+        return spec
+    sides = image_sides(items)
+    side = sorted(sides)[len(sides) // 2] if sides else 64
+    limit = 128 if device == "cuda" else 64
+    size = max(16, min(limit, side) // 4 * 4)
+    why = f"the images are about {side} px" + (f"; {limit} px keeps a {device.upper()} fast"
+                                                if side > limit else "")
+    chosen.append(AutoSetting("model.image.size", size, why))
+    return dataclasses.replace(spec, size=size)
+
+
+def _text(spec, items: list, chosen: list[AutoSetting]):
+    from mmstudio.engine.tokenizer import Tokenizer
+
+    changes: dict[str, Any] = {}
+    ngrams = spec.ngrams or (2 if spec.encoder in BAG_ENCODERS else 1)
+    if not spec.ngrams:
+        changes["ngrams"] = ngrams
+        chosen.append(AutoSetting("model.text.ngrams", ngrams, "words and word pairs for an order-free encoder"
+                                  if ngrams == 2 else "single tokens, in order, for a sequence encoder"))
+    texts = [it.text for it in items if it.text]
+    if not spec.max_tokens:
+        counts = sorted(Tokenizer([ "<pad>", "<unk>"], spec.level, ngrams=ngrams).token_counts(texts)) or [8]
+        p95 = counts[min(len(counts) - 1, int(0.95 * len(counts)))]
+        tokens = int(min(MAX_TOKENS_CAP, max(8, p95)))
+        changes["max_tokens"] = tokens
+        chosen.append(AutoSetting("model.text.max_tokens", tokens,
+                                  f"95% of the training texts have at most {p95} tokens"
+                                  + (f" (capped at {MAX_TOKENS_CAP})" if p95 > MAX_TOKENS_CAP else "")))
+    if not spec.vocab_size:
+        size = len(Tokenizer.build(texts, spec.level, VOCAB_CAP, ngrams=ngrams))
+        changes["vocab_size"] = size
+        chosen.append(AutoSetting("model.text.vocab_size", size,
+                                  f"every token of the {len(texts):,} training texts"
+                                  + (" (pairs seen twice or more)" if ngrams == 2 else "")
+                                  + (f", capped at {VOCAB_CAP:,}" if size >= VOCAB_CAP else "")))
+    return dataclasses.replace(spec, **changes)
+
+
+def _audio(spec, items: list, chosen: list[AutoSetting]):
+    if spec.seconds and spec.sample_rate:
+        return spec
+    infos = clip_infos(items)
+    changes: dict[str, Any] = {}
+    if not spec.seconds:
+        lengths = sorted(d for d, _ in infos) or [1.0]
+        p95 = lengths[min(len(lengths) - 1, int(0.95 * len(lengths)))]
+        seconds = round(min(10.0, max(0.5, p95)), 1)
+        changes["seconds"] = seconds
+        chosen.append(AutoSetting("model.audio.seconds", seconds,
+                                  f"95% of the training clips last at most {p95:.1f} s"
+                                  + (" (capped at 10 s)" if p95 > 10 else "")))
+    if not spec.sample_rate:
+        rates = sorted(r for _, r in infos) or [16000]
+        rate = int(min(16000, rates[len(rates) // 2]))
+        changes["sample_rate"] = rate
+        chosen.append(AutoSetting("model.audio.sample_rate", rate,
+                                  f"the clips are recorded at {rates[len(rates) // 2]:,} Hz"
+                                  + ("; 16 kHz keeps speech and costs less" if rate < rates[len(rates) // 2] else "")))
+    return dataclasses.replace(spec, **changes)
+
+
+def image_sides(items: list, probe: int = 64) -> list[int]:
+    """The longer side of up to ``probe`` training images, spread over the set (headers only)."""
+    from PIL import Image
+
+    paths = [it.image for it in items if it.image][:: max(1, len(items) // probe)][:probe]
+    sides = []
+    for path in paths:
+        try:
+            with Image.open(path) as img:
+                sides.append(max(img.size))
+        except Exception:  # noqa: BLE001 - unreadable: the data layer reports it
+            continue
+    return sides
+
+
+def clip_infos(items: list, probe: int = 200) -> list[tuple[float, int]]:
+    """(seconds, sample rate) of up to ``probe`` training clips, from their headers."""
+    import soundfile
+
+    paths = [it.audio for it in items if it.audio]
+    paths = paths[:: max(1, len(paths) // probe)][:probe]
+    out = []
+    for path in paths:
+        try:
+            info = soundfile.info(path)
+            out.append((info.frames / max(1, info.samplerate), int(info.samplerate)))
+        except Exception:  # noqa: BLE001 - unreadable: the data layer reports it
+            continue
+    return out
+
+
+def with_placeholders(run: RunConfig) -> RunConfig:
+    """``run`` with typical values in its automatic fields, for estimates made before any data
+    is open (parameter count, memory): never used to train."""
+    m, tr = run.model, run.train
+    image = dataclasses.replace(m.image, size=m.image.size or 64)
+    text = dataclasses.replace(m.text, max_tokens=m.text.max_tokens or 64,
+                               vocab_size=m.text.vocab_size or 5000,
+                               ngrams=m.text.ngrams or (2 if m.text.encoder in BAG_ENCODERS else 1))
+    audio = dataclasses.replace(m.audio, seconds=m.audio.seconds or 1.0,
+                                sample_rate=m.audio.sample_rate or 16000)
+    train = dataclasses.replace(tr, batch_size=tr.batch_size or 64, epochs=tr.epochs or 10,
+                                lr=tr.lr or 3e-3)
+    return run.replace(model=m.replace(image=image, text=text, audio=audio), train=train)
+
+
+#: The facade's name for :func:`resolve`.
+resolve_settings = resolve
