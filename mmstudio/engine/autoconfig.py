@@ -13,8 +13,7 @@ The rules, and where they come from:
 - image size: the images' own size when small (28 stays 28), else 64 on a CPU, 128 on a GPU;
 - text: pairs of words (TF-IDF-weighted bag of unigrams and bigrams) for the ``ngram`` and ``bag``
   encoders; the token budget is the 95th percentile of the training texts' lengths (capped at
-  256); the vocabulary is every token of the training texts (pairs seen at least twice), capped
-  at 50,000;
+  256); the vocabulary is every token and pair of the training texts, capped at 50,000;
 - audio: the 95th percentile of the training clips' durations (capped at 10 s), sampled at the
   clips' own rate up to 16 kHz.
 """
@@ -130,7 +129,7 @@ def _text(spec, items: list, chosen: list[AutoSetting]):
         changes["vocab_size"] = size
         chosen.append(AutoSetting("model.text.vocab_size", size,
                                   f"every token of the {len(texts):,} training texts"
-                                  + (" (pairs seen twice or more)" if ngrams == 2 else "")
+                                  + (" and their word pairs" if ngrams == 2 else "")
                                   + (f", capped at {VOCAB_CAP:,}" if size >= VOCAB_CAP else "")))
     return dataclasses.replace(spec, **changes)
 

@@ -35,6 +35,14 @@ class Preprocessor:
     @classmethod
     def from_model_spec(cls, spec: ModelSpec, modalities: tuple[str, ...], channels: int = 1,
                         tokenizer: Tokenizer | None = None) -> Preprocessor:
+        auto = [name for name, on, value in (("image.size", "image", spec.image.size),
+                                             ("text.max_tokens", "text", spec.text.max_tokens),
+                                             ("audio.seconds", "audio", spec.audio.seconds),
+                                             ("audio.sample_rate", "audio", spec.audio.sample_rate))
+                if on in modalities and not value]
+        if auto:  # 0 means "chosen from the data": engine.resolve_settings fills it in first
+            raise ValueError(f"{', '.join(auto)} not chosen yet: resolve the run's automatic "
+                             "settings from its data first")
         return cls(tuple(modalities), spec.image, spec.text, spec.audio, channels, tokenizer)
 
     # ---- one input ------------------------------------------------------------------------

@@ -22,7 +22,8 @@ PAD, UNK = "<pad>", "<unk>"
 #: Scripts written without spaces between words: one token per character.
 _UNSPACED = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORD = re.compile(rf"[{_UNSPACED}]|[^\W{_UNSPACED}]+|[^\w\s]", re.UNICODE)
-#: Tokens seen fewer times than this are left out when the vocabulary has to be cut.
+#: Pairs seen fewer times than this are left out (1: kept, as a TF-IDF baseline keeps them;
+#: a pair seen once in training still matches the same pair in a test text).
 _MIN_PAIR_COUNT = 1
 
 
@@ -51,7 +52,7 @@ class Tokenizer:
     def build(cls, texts: Iterable[str], level: str = "word", max_size: int = 5000,
               min_count: int = 1, ngrams: int = 1) -> Tokenizer:
         """The ``max_size`` most frequent tokens of ``texts`` (ties broken alphabetically), with
-        their smoothed inverse document frequencies. Pairs seen once are left out."""
+        their smoothed inverse document frequencies."""
         counts: Counter[str] = Counter()
         docs: Counter[str] = Counter()
         probe = cls([PAD, UNK], level, ngrams=ngrams)

@@ -21,7 +21,7 @@ def test_facade_names_and_catalog():
     assert callable(engine.train) and callable(engine.evaluate)
     cat = engine.catalog()
     assert set(cat["encoders"]["image"]) == {"cnn", "resnet18", "resnet34", "mobilenet_v3_small"}
-    assert set(cat["encoders"]["text"]) == {"bag", "gru", "lstm", "transformer"}
+    assert set(cat["encoders"]["text"]) == {"ngram", "bag", "gru", "lstm", "transformer"}
     assert set(cat["encoders"]["audio"]) == {"mel_cnn", "mel_lstm"}
     assert set(cat["fusions"]) == {"early", "concat", "weighted_sum", "product", "gated",
                                    "attention", "tensor", "late"}

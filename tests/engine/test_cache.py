@@ -6,7 +6,7 @@ import os
 import pytest
 import torch
 
-from mmstudio.config import DatasetSpec, ModelSpec
+from mmstudio.config import AudioSpec, DatasetSpec, ImageSpec, ModelSpec
 from mmstudio.data import open_dataset
 from mmstudio.engine import cache
 from mmstudio.engine.diskcache import evict
@@ -16,7 +16,8 @@ from mmstudio.engine.preprocess import Preprocessor, augment_images
 
 def _prepare(manifest, **kw):
     ds = open_dataset(DatasetSpec(str(manifest)))
-    pre = Preprocessor.from_model_spec(ModelSpec(), ("image", "audio"), 1, None)
+    spec = ModelSpec(image=ImageSpec(size=28), audio=AudioSpec(sample_rate=8000, seconds=1.0))
+    pre = Preprocessor.from_model_spec(spec, ("image", "audio"), 1, None)
     events: list = []
     feats = drive(cache.prepare(ds.items, pre, {n: i for i, n in enumerate(ds.class_names)}),
                   events.append)

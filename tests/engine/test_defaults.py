@@ -32,7 +32,7 @@ def test_chinese_texts_get_a_real_vocabulary():
 
 def test_pairs_and_idf():
     tok = Tokenizer.build(["new york city", "new york", "old york road", "a b"], ngrams=2)
-    assert "new york" in tok.vocab and "york city" not in tok.vocab  # pairs seen once are dropped
+    assert {"new york", "york city", "new", "city"} <= set(tok.vocab)
     idf = dict(zip(tok.vocab, tok.idf))
     assert idf["york"] < idf["new"] < idf["city"]  # rarer tokens weigh more
     again = Tokenizer.from_dict(json.loads(json.dumps(tok.to_dict())))
