@@ -10,6 +10,8 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
   rank this is); ``OutOfMemory`` (a ``MemoryError``) carries advice. ``event_from_dict`` rebuilds
   an event from a ``train --json`` line.
 - ``evaluate(bundle, data, split="test")`` -> metrics dict; ``predict(bundle, image=, audio=, text=)``.
+- ``predict_dataset(bundle, data, split="all")`` -> one row per item (missing modalities masked)
+  and the accuracy; ``write_predictions(rows, "preds.csv"|"preds.jsonl")``; ``prediction_format``.
 - ``load_bundle(path)`` -> ``Bundle``; ``BundleError`` for unusable bundles.
 - ``build_index(bundle, data, out=None)``, ``query(bundle, text=|image=|audio=, target=, top=)``.
 - ``evaluation_report(bundle, data, split, progress=)`` -> the Evaluate panel's report (per-sample
@@ -40,6 +42,9 @@ _NAMES = {
     "query": "mmstudio.engine.retrieval",
     "export": "mmstudio.engine.exporting",
     "predict": "mmstudio.engine.prediction",
+    "predict_dataset": "mmstudio.engine.predicting",
+    "write_predictions": "mmstudio.engine.predicting",
+    "prediction_format": "mmstudio.engine.predicting",
     "encoder_names": "mmstudio.engine.model_catalog",
     "fusion_names": "mmstudio.engine.model_catalog",
     "describe": "mmstudio.engine.model_catalog",
