@@ -91,10 +91,11 @@ def _engine_parsers(sub) -> None:
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("export", help="export a bundle to ONNX or torch.export (.pt2)")
+    p = sub.add_parser("export", help="export a bundle to ONNX or torch.export (.pt2): a folder "
+                                      "with the model, preprocess.json, tokenizer, predict.py, README")
     p.add_argument("bundle")
     p.add_argument("--format", choices=["onnx", "pt2"], default="onnx")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="the package's folder")
     p.add_argument("--no-check", action="store_true", help="skip comparing outputs")
     p.add_argument("--json", action="store_true")
 

@@ -19,7 +19,9 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
   ``samples_in_cell(report, true, pred)``, ``misclassified(report)`` -> item indices.
 - ``QuerySession(bundle)``: ``index(dataset)`` (cached per collection), ``query(...)``,
   ``classify(...)``, ``embedding_map(target, "pca"|"tsne")``; ``project(vectors, method)``.
-- ``export(bundle, format="onnx"|"pt2", out=...)``.
+- ``export(bundle, format="onnx"|"pt2", out=FOLDER)``: a self-describing package (model with
+  metadata, masks per modality, ``preprocess.json``, ``tokenizer.json``, numpy-only ``predict.py``,
+  ``README.md`` model card); ``read_export_metadata(model_file)``.
 - ``encoder_names()``, ``fusion_names()``, ``describe(kind, name)``, ``parameter_count(run, ...)``,
   ``suggest_run(dataset)`` (a first RunConfig for a dataset), ``memory_estimate(run, ...)``,
   ``gpu_info()`` (CUDA devices: name and memory).
@@ -41,6 +43,7 @@ _NAMES = {
     "load_index": "mmstudio.engine.retrieval",
     "query": "mmstudio.engine.retrieval",
     "export": "mmstudio.engine.exporting",
+    "read_export_metadata": "mmstudio.engine.exporting",
     "predict": "mmstudio.engine.prediction",
     "predict_dataset": "mmstudio.engine.predicting",
     "write_predictions": "mmstudio.engine.predicting",
