@@ -261,7 +261,7 @@ def _export(args: argparse.Namespace) -> int:
     from mmstudio import engine
 
     info = engine.export(args.bundle, format=args.format, out=args.out, check=not args.no_check)
-    print(json.dumps(info, indent=2) if args.json else f"exported {info['path']}")
+    print(json.dumps(info, indent=2) if args.json else f"exported {info['package']}: {', '.join(info['files'])}")
     return 0
 
 
