@@ -60,8 +60,9 @@ class Progress:
         if key != self._key:
             self.close()
             self._key = key
-            self._bar = tqdm(total=total, desc=label, unit=unit, file=self.stream, leave=False,
-                             dynamic_ncols=True, mininterval=0)  # events come throttled
+            # initial: a bar that starts mid-way (the first logged step) shows no false burst rate
+            self._bar = tqdm(total=total, initial=done, desc=label, unit=unit, file=self.stream,
+                             leave=False, dynamic_ncols=True, mininterval=0)  # events come throttled
         self._bar.update(done - self._bar.n)
         if postfix:
             self._bar.set_postfix(postfix, refresh=False)
