@@ -123,6 +123,9 @@ def test_the_wheel_installs_without_the_source_tree_starts_and_answers_the_demo_
     assert cli.returncode == 0, cli.stderr
     first = json.loads(cli.stdout)["results"][0]["path"]
     assert first.startswith(str(installed)) and Path(first).is_file()  # paths resolve in the install
+    bench = subprocess.run([str(tmp_path / "venv" / "bin" / "mmstudio-cli"), "bench", "--help"],
+                           cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert bench.returncode == 0 and "--limit" in bench.stdout, bench.stderr  # bench ships too
     assert _files(installed) == before  # running the app wrote nothing into the installation
     print(f"\nwheel {wheel.stat().st_size / 1e6:.1f} MB, built in {built:.0f} s; install "
           f"{t2 - t1:.0f} s; app start + demo query + quit {launched:.0f} s")
