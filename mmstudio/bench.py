@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             name = f"cpu ({os.cpu_count()} logical CPUs)"
         spec = run.model
-        print("MMStudio training benchmark (scripts/bench_train.py)")
+        print("MMStudio training benchmark (mmstudio bench)")
         print(f"device={name} torch={torch.__version__} threads={torch.get_num_threads()} "
               f"batch={batch} params={started.parameters:,} precision={started.precision} "
               f"compile={run.train.compile}")
