@@ -119,8 +119,8 @@ class Preprocessor:
 
     def cache_key(self, modality: str) -> tuple:
         """What a cached input depends on (text ids depend on the vocabulary, so are not shared)."""
-        if modality == "image":
-            return ("image", self.image.size, self.channels)
+        if modality == "image":  # "upright": EXIF orientation applied (older caches lack it)
+            return ("image", self.image.size, self.channels, "upright")
         if modality == "audio":
             a = self.audio
             return ("audio", a.sample_rate, a.seconds, a.features, a.n_mels, a.hop_ms)
