@@ -14,11 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     from mmstudio import cli
 
     if argv and (argv[0] in cli.COMMANDS or argv[0] in ("-h", "--help", "--version")):
-        import signal
-
-        if hasattr(signal, "SIGPIPE"):  # `mmstudio eval ... | head` ends quietly, like other tools
-            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-        return cli.main(argv)
+        return cli.main(argv)  # a closed pipe (`| head`) ends it quietly with status 0
     from mmstudio.gui.app import run
 
     return run(argv)

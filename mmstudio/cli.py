@@ -1,7 +1,9 @@
-"""The engine headless: ``mmstudio inspect|train|eval|index|query|export|bench``.
+"""The engine headless: ``mmstudio inspect|train|eval|index|query|predict|export|bench``.
 
 Every command prints human-readable text, or one JSON document with ``--json`` (training
-streams its events as JSON lines). Errors go to stderr with exit status 2.
+streams its events as JSON lines). Long commands draw progress bars on stderr when it is a
+terminal (never with ``--json``). Errors go to stderr with exit status 2; a reader that closes
+the pipe early (``| head``) ends the command quietly with status 0.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import sys
 from collections.abc import Callable
 
 from mmstudio import __version__
+from mmstudio.cli_progress import Progress, progress_for, wants_progress
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
@@ -35,8 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-pattern", default=None, help="regex with (?P<label>...) for file-name labels")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     _engine_parsers(sub)
+    _predict_parser(sub)
     sub.add_parser("bench", add_help=False, help="training speed beside the bare-loop limit "
-                                                 "(scripts/bench_train.py --help; source checkout)")
+                                                 "(mmstudio bench --help)")
     return parser
 
 
@@ -99,10 +103,11 @@ def _engine_parsers(sub) -> None:
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("export", help="export a bundle to ONNX or torch.export (.pt2)")
+    p = sub.add_parser("export", help="export a bundle to ONNX or torch.export (.pt2): a folder "
+                                      "with the model, preprocess.json, tokenizer, predict.py, README")
     p.add_argument("bundle")
     p.add_argument("--format", choices=["onnx", "pt2"], default="onnx")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="the package's folder")
     p.add_argument("--no-check", action="store_true", help="skip comparing outputs")
     p.add_argument("--json", action="store_true")
 
@@ -231,12 +236,15 @@ def _train(args: argparse.Namespace) -> int:
 
     for sig in previous:
         signal.signal(sig, stop)
-    show = (lambda e: print(json.dumps(e.as_dict()), flush=True)) if args.json else _print_event
+    progress = Progress(wants_progress(args))
+    show = (lambda e: print(json.dumps(e.as_dict()), flush=True)) if args.json else \
+        (lambda e: (progress(e), _print_event(e)))
     try:
         result = engine.drive(engine.train(run, args.out, control=control, resume=args.resume,
                                            dataset=dataset),
                               show)
     finally:
+        progress.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if not args.json and int(os.environ.get("RANK", "0")) == 0:
@@ -263,8 +271,9 @@ def _print_event(event) -> None:
 def _eval(args: argparse.Namespace) -> int:
     from mmstudio import engine
 
-    result = engine.evaluate(args.bundle, args.data, split=args.split,
-                             ablation=not args.no_ablation)
+    with progress_for(args) as progress:
+        result = engine.evaluate(args.bundle, args.data, split=args.split,
+                                 ablation=not args.no_ablation, on_event=progress)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -286,7 +295,9 @@ def _eval(args: argparse.Namespace) -> int:
 def _index(args: argparse.Namespace) -> int:
     from mmstudio import engine
 
-    path = engine.build_index(args.bundle, args.data, out=args.out, split=args.split)
+    with progress_for(args) as progress:
+        path = engine.build_index(args.bundle, args.data, out=args.out, split=args.split,
+                                  on_event=progress)
     print(json.dumps({"index": path}) if args.json else f"index: {path}")
     return 0
 
@@ -311,7 +322,7 @@ def _export(args: argparse.Namespace) -> int:
     from mmstudio import engine
 
     info = engine.export(args.bundle, format=args.format, out=args.out, check=not args.no_check)
-    print(json.dumps(info, indent=2) if args.json else f"exported {info['path']}")
+    print(json.dumps(info, indent=2) if args.json else f"exported {info['package']}: {', '.join(info['files'])}")
     return 0
 
 
@@ -328,19 +339,10 @@ def _bench_parsed(args: argparse.Namespace) -> int:  # main() sends "bench ARGS"
 
 
 def _bench(argv: list[str]) -> int:
-    """``mmstudio bench ARGS``: scripts/bench_train.py of a source checkout, its options as is."""
-    import importlib.util
-    from pathlib import Path
+    """``mmstudio bench ARGS``: :mod:`mmstudio.bench` with its own options."""
+    from mmstudio.bench import main as bench_main
 
-    path = Path(__file__).resolve().parents[1] / "scripts" / "bench_train.py"
-    if not path.is_file():
-        print(f"mmstudio bench: error: {path} not found (bench needs a source checkout)",
-              file=sys.stderr)
-        return 2
-    spec = importlib.util.spec_from_file_location("mmstudio_bench_train", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main(argv)
+    return bench_main(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -349,11 +351,58 @@ def main(argv: list[str] | None = None) -> int:
         return _bench(argv[1:])
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        status = COMMANDS[args.command](args)
+        sys.stdout.flush()  # inside the try: a closed pipe surfaces here, not at exit
+        return status
+    except BrokenPipeError:
+        return closed_pipe()
     except (ValueError, OSError, KeyError, MemoryError) as exc:  # clear messages, no traceback
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"mmstudio {args.command}: error: {message}", file=sys.stderr)
         return 2
+
+
+def closed_pipe() -> int:
+    """The reader went away (``mmstudio query --json | head -1``): stop quietly, status 0.
+    stdout now points at /dev/null so the interpreter's final flush cannot fail again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 0
+
+
+def _predict_parser(sub) -> None:
+    p = sub.add_parser("predict", help="predict every item of a dataset; writes CSV or JSON lines")
+    p.add_argument("bundle")
+    p.add_argument("--data", required=True, help="dataset folder or manifest")
+    p.add_argument("--out", required=True, help="predictions file: .csv or .jsonl")
+    p.add_argument("--split", default="all", help="train, val, test or all (default)")
+    p.add_argument("--top", type=int, default=1, help="also list the top K classes (JSON lines)")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+
+
+@command("predict")
+def _predict(args: argparse.Namespace) -> int:
+    from mmstudio import engine
+
+    engine.prediction_format(args.out)  # a wrong file name fails before any decoding
+    with progress_for(args) as progress:
+        result = engine.predict_dataset(args.bundle, args.data, split=args.split, top=args.top,
+                                        batch_size=args.batch_size, device=args.device,
+                                        on_event=progress)
+    path = engine.write_predictions(result["rows"], args.out)
+    summary = {"predictions": path, "items": result["items"], "labelled": result["labelled"],
+               **({"accuracy": result["accuracy"]} if "accuracy" in result else {})}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(f"{result['items']:,} predictions: {path}")
+    if "accuracy" in summary:
+        print(f"  accuracy: {summary['accuracy']:.4f} over {result['labelled']:,} labelled items")
+    return 0
 
 
 if __name__ == "__main__":

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-import tomllib
 
 SCHEMA_VERSION = 1
 

@@ -113,3 +113,53 @@ def test_the_pyinstaller_spec_takes_the_resources_and_the_entry_point():
     spec = (ROOT / "packaging" / "pyinstaller" / "mmstudio.spec").read_text()
     assert '"resources"' in spec and "launch.py" in spec and "COLLECT(" in spec
     assert (ROOT / "packaging" / "pyinstaller" / "launch.py").is_file()
+
+
+def _exec_arguments(value: str) -> list[str]:
+    """An Exec= value read back per the Desktop Entry spec: the string escapes first (``\\\\``,
+    ``\\s``...), then quoted arguments (``\\`` before `` " ` $ \\ ``), then ``%%`` -> ``%``."""
+    text, i = "", 0
+    while i < len(value):  # string rule
+        if value[i] == "\\" and i + 1 < len(value):
+            text += {"s": " ", "n": "\n", "t": "\t", "r": "\r", "\\": "\\"}.get(value[i + 1], "\\" + value[i + 1])
+            i += 2
+        else:
+            text += value[i]
+            i += 1
+    args, current, quoted, i = [], None, False, 0
+    while i < len(text):
+        c = text[i]
+        if quoted and c == "\\" and i + 1 < len(text) and text[i + 1] in '"`$\\':
+            current += text[i + 1]
+            i += 1
+        elif c == '"':
+            quoted, current = not quoted, current if current is not None else ""
+        elif c == " " and not quoted:
+            if current is not None:
+                args.append(current)
+            current = None
+        else:
+            assert quoted or c not in '"`$\\', f"unquoted reserved character in {value!r}"
+            current = (current or "") + c
+        i += 1
+    assert not quoted, f"unbalanced quotes in {value!r}"
+    if current is not None:
+        args.append(current)
+    return [a.replace("%%", "%") if a != "%f" else a for a in args]
+
+
+@pytest.mark.parametrize("folder", ["R&D apps", "100% sure", "it's \"quoted\"", "cost $HOME `x` back\\slash"])
+def test_install_launcher_escapes_the_path_per_the_desktop_entry_spec(tmp_path, folder):
+    exe = tmp_path / folder / "mmstudio"
+    exe.parent.mkdir()
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "share"), "XDG_CONFIG_HOME": str(tmp_path / "config"),
+           "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(["sh", str(LINUX / "install-launcher.sh"), str(exe)], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    installed = tmp_path / "share" / "applications" / f"{APP_ID}.desktop"
+    assert _exec_arguments(_desktop_entry(installed)["Exec"]) == [str(exe), "%f"]
+    if shutil.which("desktop-file-validate"):
+        check = subprocess.run(["desktop-file-validate", str(installed)], capture_output=True, text=True)
+        assert check.returncode == 0 and "error" not in check.stdout.lower(), check.stdout

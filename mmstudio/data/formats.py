@@ -31,16 +31,18 @@ def modality_of(path: str | os.PathLike) -> str | None:
 
 
 def read_image(path: str | os.PathLike, max_pixels: int | None = 50_000_000):
-    """Decode an image fully; returns a Pillow image in mode "L" or "RGB" (alpha dropped on white).
+    """Decode an image fully; returns a Pillow image in mode "L" or "RGB" (alpha dropped on white),
+    turned upright by its EXIF orientation as viewers (and our thumbnails) show it.
 
     Raises ``PIL.Image.DecompressionBombError`` for an image over ``max_pixels`` (None: no limit).
     """
-    from PIL import Image
+    from PIL import Image, ImageOps
 
-    with _open_image(path, max_pixels) as img:
-        img.load()
+    with _open_image(path, max_pixels) as raw:
+        raw.load()
+        img = ImageOps.exif_transpose(raw)  # a camera's portrait photo is stored sideways
         if img.mode in ("L", "RGB"):
-            return img.copy()
+            return img if img is not raw else img.copy()  # exif_transpose already copied
         if img.mode in ("RGBA", "LA", "P", "PA"):
             rgba = img.convert("RGBA")
             background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

@@ -10,6 +10,8 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
   rank this is); ``OutOfMemory`` (a ``MemoryError``) carries advice. ``event_from_dict`` rebuilds
   an event from a ``train --json`` line.
 - ``evaluate(bundle, data, split="test")`` -> metrics dict; ``predict(bundle, image=, audio=, text=)``.
+- ``predict_dataset(bundle, data, split="all")`` -> one row per item (missing modalities masked)
+  and the accuracy; ``write_predictions(rows, "preds.csv"|"preds.jsonl")``; ``prediction_format``.
 - ``load_bundle(path)`` -> ``Bundle``; ``BundleError`` for unusable bundles.
 - ``build_index(bundle, data, out=None)``, ``query(bundle, text=|image=|audio=, target=, top=)``.
 - ``evaluation_report(bundle, data, split, progress=)`` -> the Evaluate panel's report (per-sample
@@ -17,7 +19,9 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
   ``samples_in_cell(report, true, pred)``, ``misclassified(report)`` -> item indices.
 - ``QuerySession(bundle)``: ``index(dataset)`` (cached per collection), ``query(...)``,
   ``classify(...)``, ``embedding_map(target, "pca"|"tsne")``; ``project(vectors, method)``.
-- ``export(bundle, format="onnx"|"pt2", out=...)``.
+- ``export(bundle, format="onnx"|"pt2", out=FOLDER)``: a self-describing package (model with
+  metadata, masks per modality, ``preprocess.json``, ``tokenizer.json``, numpy-only ``predict.py``,
+  ``README.md`` model card); ``read_export_metadata(model_file)``.
 - ``encoder_names()``, ``fusion_names()``, ``describe(kind, name)``, ``parameter_count(run, ...)``,
   ``suggest_run(dataset)`` (a first RunConfig for a dataset, automatic settings chosen from it),
   ``suggest_settings(dataset)`` (that run and the reasons), ``resolve_settings(run, dataset,
@@ -42,7 +46,11 @@ _NAMES = {
     "load_index": "mmstudio.engine.retrieval",
     "query": "mmstudio.engine.retrieval",
     "export": "mmstudio.engine.exporting",
+    "read_export_metadata": "mmstudio.engine.exporting",
     "predict": "mmstudio.engine.prediction",
+    "predict_dataset": "mmstudio.engine.predicting",
+    "write_predictions": "mmstudio.engine.predicting",
+    "prediction_format": "mmstudio.engine.predicting",
     "encoder_names": "mmstudio.engine.model_catalog",
     "fusion_names": "mmstudio.engine.model_catalog",
     "describe": "mmstudio.engine.model_catalog",

@@ -1,8 +1,11 @@
-"""Export a bundle's model for use outside MMStudio: ONNX (one named input per modality,
-checked against PyTorch with onnxruntime when installed) or ``torch.export`` (``.pt2``).
-TorchScript is deprecated since PyTorch 2.9, so it is not offered."""
+"""Export a bundle's model as a self-describing package for use outside MMStudio: a folder
+with the model (ONNX, checked against PyTorch with onnxruntime when installed, or
+``torch.export``'s ``.pt2``), its preprocessing, tokenizer, a numpy-only ``predict.py`` and a model
+card (:mod:`mmstudio.engine.export_package`). TorchScript is deprecated since PyTorch 2.9, so it is
+not offered."""
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -10,11 +13,16 @@ import torch
 from torch import nn
 
 from mmstudio.engine.bundle import Bundle, load_bundle
+from mmstudio.engine.export_package import model_metadata, preprocess_spec, write_package
+
+MODEL_FILES = {"onnx": "model.onnx", "pt2": "model.pt2"}
 
 
 class ExportWrapper(nn.Module):
-    """Positional inputs in the model's modality order, every modality present; outputs are
-    ``logits`` and/or one unit embedding per modality (``emb_<modality>``)."""
+    """Positional inputs: one per modality in the model's order, then one boolean mask per
+    modality (False: that sample lacks it, as in the studio). Audio comes in the studio's cache
+    dtype, float16, and is cast to float32 inside. Outputs are ``logits``
+    and/or one unit embedding per modality (``emb_<modality>``)."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
@@ -22,10 +30,9 @@ class ExportWrapper(nn.Module):
         self.modalities = tuple(model.modalities)
 
     def forward(self, *xs: torch.Tensor):
-        inputs = dict(zip(self.modalities, xs))
-        ref = xs[0]
-        mask = {m: torch.ones(ref.shape[0], dtype=torch.bool, device=ref.device)
-                for m in self.modalities}
+        n = len(self.modalities)
+        inputs = {m: (x.float() if m == "audio" else x) for m, x in zip(self.modalities, xs[:n])}
+        mask = dict(zip(self.modalities, xs[n:]))
         out = self.model(inputs, mask)
         result = []
         if "logits" in out:
@@ -35,12 +42,17 @@ class ExportWrapper(nn.Module):
                 result.append(out["embeddings"][m])
         return tuple(result)
 
+    def input_names(self) -> list[str]:
+        return list(self.modalities) + [f"mask_{m}" for m in self.modalities]
+
     def output_names(self) -> list[str]:
         names = ["logits"] if self.model.classify else []
         return names + ([f"emb_{m}" for m in self.modalities] if self.model.align else [])
 
 
 def example_inputs(bundle: Bundle, batch: int = 2) -> tuple[torch.Tensor, ...]:
+    """Random inputs of the right dtypes and shapes; the second sample lacks its first modality
+    (so the masks are traced as real inputs, not constants)."""
     pre, out = bundle.preprocessor, []
     for m in bundle.modalities:
         if m == "image":
@@ -50,12 +62,16 @@ def example_inputs(bundle: Bundle, batch: int = 2) -> tuple[torch.Tensor, ...]:
             ids = torch.randint(1, max(2, len(pre.tokenizer or [])), (batch, pre.text.max_tokens))
             out.append(ids)
         else:
-            out.append(torch.randn(batch, *pre.audio_shape))
-    return tuple(out)
+            out.append(torch.randn(batch, *pre.audio_shape).to(torch.float16))
+    masks = [torch.ones(batch, dtype=torch.bool) for _ in bundle.modalities]
+    if len(masks) > 1:
+        masks[0][-1] = False
+    return tuple(out + masks)
 
 
 def export(bundle, format: str = "onnx", out: str | None = None, check: bool = True) -> dict[str, Any]:
-    """Write the exported model to ``out``; returns what was written and the check result."""
+    """Write the export package into the folder ``out`` (default ``BUNDLE/export-FORMAT``);
+    returns what was written and the check result."""
     import warnings
 
     with warnings.catch_warnings():
@@ -66,29 +82,67 @@ def export(bundle, format: str = "onnx", out: str | None = None, check: bool = T
 
 
 def _export(bundle, format: str, out: str | None, check: bool) -> dict[str, Any]:
+    if format not in MODEL_FILES:
+        raise ValueError(f"unknown export format {format!r}; choose onnx or pt2")
     bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
+    folder = out or os.path.join(bundle.path, f"export-{format}")
+    if os.path.splitext(folder)[1].lower() in (".onnx", ".pt2"):
+        raise ValueError(f"{folder}: --out names the export package's folder (the model is "
+                         f"{MODEL_FILES[format]} inside it)")
+    os.makedirs(folder, exist_ok=True)
     wrapper = ExportWrapper(bundle.model.eval()).eval()
     args = example_inputs(bundle)
-    out = out or os.path.join(bundle.path, "model." + ("onnx" if format == "onnx" else "pt2"))
+    path = os.path.join(folder, MODEL_FILES[format])
+    spec = preprocess_spec(bundle, wrapper.output_names())
+    meta = model_metadata(bundle, spec)
     batch = torch.export.Dim("batch", min=1, max=4096)
     dynamic = (tuple({0: batch} for _ in args),)  # one entry: the *xs group
-    info: dict[str, Any] = {"format": format, "path": os.path.abspath(out),
-                            "inputs": list(bundle.modalities), "outputs": wrapper.output_names()}
-    if format == "pt2":
-        program = torch.export.export(wrapper, args, dynamic_shapes=dynamic)
-        torch.export.save(program, out)
-        if check:
-            loaded = torch.export.load(out).module()
-            info["max_abs_diff"] = _diff(wrapper(*args), loaded(*args))
-    elif format == "onnx":
-        torch.onnx.export(wrapper, args, out, input_names=list(bundle.modalities),
-                          output_names=wrapper.output_names(), dynamic_shapes=dynamic,
-                          dynamo=True, external_data=False, verbose=False)
-        if check:
-            info.update(_check_onnx(out, wrapper, args, list(bundle.modalities)))
-    else:
-        raise ValueError(f"unknown export format {format!r}; choose onnx or pt2")
+    info: dict[str, Any] = {"format": format, "path": os.path.abspath(path), "package": os.path.abspath(folder),
+                            "inputs": wrapper.input_names(), "outputs": wrapper.output_names()}
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        if format == "pt2":
+            program = torch.export.export(wrapper, args, dynamic_shapes=dynamic)
+            torch.export.save(program, tmp, extra_files=meta)
+        else:
+            torch.onnx.export(wrapper, args, tmp, input_names=wrapper.input_names(),
+                              output_names=wrapper.output_names(), dynamic_shapes=dynamic,
+                              dynamo=True, external_data=False, verbose=False)
+            _add_onnx_metadata(tmp, meta)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    if check and format == "pt2":
+        loaded = torch.export.load(path).module()
+        info["max_abs_diff"] = _diff(wrapper(*args), loaded(*args))
+    elif check:
+        info.update(_check_onnx(path, wrapper, args, wrapper.input_names()))
+    info["files"] = [MODEL_FILES[format], *write_package(folder, bundle, spec, info)]
     return info
+
+
+def _add_onnx_metadata(path: str, meta: dict[str, str]) -> None:
+    import onnx
+
+    model = onnx.load(path)
+    del model.metadata_props[:]
+    for key, value in meta.items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.save(model, path)
+
+
+def read_export_metadata(path: str) -> dict[str, Any]:
+    """The MMStudio facts stored inside an exported model file (ONNX or .pt2), JSON decoded."""
+    if path.endswith(".onnx"):
+        import onnx
+
+        raw = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
+    else:
+        raw = {k: "" for k in ("mmstudio_version", "class_names", "inputs", "outputs", "modalities",
+                               "preprocess", "bundle_sha256")}
+        torch.export.load(path, extra_files=raw)  # fills the dict in
+    return {k: (v if k in ("mmstudio_version", "bundle_sha256") else json.loads(v)) for k, v in raw.items()}
 
 
 def _check_onnx(path: str, wrapper: nn.Module, args, names: list[str]) -> dict[str, Any]:

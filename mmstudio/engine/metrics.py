@@ -9,6 +9,8 @@ import torch
 
 def classification_metrics(logits: torch.Tensor, labels: torch.Tensor,
                            class_names: list[str]) -> dict[str, Any]:
+    """Accuracy, macro-F1 (scikit-learn's ``f1_score(average="macro")``: the mean over the
+    union of true and predicted labels), per-class figures and the confusion matrix."""
     keep = labels >= 0
     pred, true = logits[keep].argmax(1), labels[keep]
     n = len(class_names)
@@ -20,7 +22,9 @@ def classification_metrics(logits: torch.Tensor, labels: torch.Tensor,
     recall = tp / conf.sum(1).double().clamp_min(1)
     f1 = 2 * precision * recall / (precision + recall).clamp_min(1e-12)
     support = conf.sum(1)
-    present = support > 0
+    # scikit-learn's macro average: over every class that is a true or a predicted label, so a
+    # class the model predicts but the split lacks counts (with F1 0) instead of vanishing.
+    present = (support > 0) | (conf.sum(0) > 0)
     return {
         "items": int(true.numel()),
         "accuracy": round(float(tp.sum() / max(1, true.numel())), 6),

@@ -100,11 +100,15 @@ class Preprocessor:
             out = torch.log(out + 1e-6)
         return out.to(torch.float16)
 
+    @property
+    def n_fft(self) -> int:
+        """FFT size: the power of two at or above two hops (the window is as long)."""
+        return 2 ** math.ceil(math.log2(2 * self.hop))
+
     def _make_transform(self) -> torch.nn.Module:
         import torchaudio.transforms as AT
 
-        n_fft = 2 ** math.ceil(math.log2(2 * self.hop))
-        mel = {"n_fft": n_fft, "hop_length": self.hop, "n_mels": self.audio.n_mels}
+        mel = {"n_fft": self.n_fft, "hop_length": self.hop, "n_mels": self.audio.n_mels}
         if self.audio.features == "mfcc":
             return AT.MFCC(self.audio.sample_rate, n_mfcc=self.audio.n_mels, melkwargs=mel)
         return AT.MelSpectrogram(self.audio.sample_rate, **mel)
@@ -123,8 +127,8 @@ class Preprocessor:
 
     def cache_key(self, modality: str) -> tuple:
         """What a cached input depends on (text ids depend on the vocabulary, so are not shared)."""
-        if modality == "image":
-            return ("image", self.image.size, self.channels)
+        if modality == "image":  # "upright": EXIF orientation applied (older caches lack it)
+            return ("image", self.image.size, self.channels, "upright")
         if modality == "audio":
             a = self.audio
             return ("audio", a.sample_rate, a.seconds, a.features, a.n_mels, a.hop_ms)

@@ -2,7 +2,8 @@
 
 ``recorded(events, out_dir)`` passes a training generator's events through unchanged while it
 appends each one to ``OUT/events.jsonl`` and keeps ``OUT/status.json`` (status, start, duration,
-best metric) up to date with atomic replaces. ``list_runs(root)`` and ``read_curves(out_dir)``
+best metric) up to date with atomic replaces; ``OUT/metrics.csv`` and TensorBoard scalars come from
+:mod:`mmstudio.engine.scalars`. ``list_runs(root)`` and ``read_curves(out_dir)``
 read those back as plain values for the runs list and for overlaying curves.
 
 No torch here: the GUI lists runs at start-up without importing it.
@@ -39,6 +40,9 @@ def recorded(events: Generator, out_dir: str) -> Generator:
     t0 = time.monotonic()
     _write_status(out_dir, status)
     log = open(os.path.join(out_dir, EVENTS), "a", encoding="utf-8")
+    from mmstudio.engine.scalars import ScalarLog  # here: the runs list never loads it
+
+    scalars = ScalarLog(out_dir)
     try:
         while True:
             try:
@@ -47,6 +51,7 @@ def recorded(events: Generator, out_dir: str) -> Generator:
                 return stop.value
             log.write(json.dumps(event.as_dict()) + "\n")
             log.flush()
+            scalars.add(event)
             _update(status, event)
             if type(event).__name__ in ("RunStarted", "EpochDone", "RunFinished"):
                 status["seconds"] = round(previous + time.monotonic() - t0, 3)
@@ -60,6 +65,7 @@ def recorded(events: Generator, out_dir: str) -> Generator:
         raise
     finally:
         log.close()
+        scalars.close()
         status["seconds"] = round(previous + time.monotonic() - t0, 3)
         if status["status"] == "running":  # the generator ended without RunFinished
             status["status"] = "stopped"

@@ -1,10 +1,26 @@
-"""Where the studio's own files are: resources (style, icons, the offline demo), in a source
-checkout and in a PyInstaller build alike (both keep ``resources/`` beside the package)."""
+"""Where the studio's own files are: resources (style, icons, the offline demo).
+
+An installed wheel carries them inside the package (``mmstudio/resources``, mapped from the
+repository's top-level ``resources/`` by pyproject.toml); a source checkout, an editable install
+and the PyInstaller build keep ``resources/`` beside the package.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def find_resources(package: Path = _PACKAGE) -> Path:
+    """The resources folder of this installation: inside the package, else beside it."""
+    for candidate in (package / "resources", package.parent / "resources"):
+        if (candidate / "style.qss").is_file():
+            return candidate
+    raise FileNotFoundError(f"MMStudio's resources are missing: neither {package / 'resources'} "
+                            f"nor {package.parent / 'resources'} holds style.qss (a broken install?)")
+
+
+RESOURCES = find_resources()
 DEMO = RESOURCES / "demo"
 DEMO_DATASET = DEMO / "digits" / "manifest.csv"
 DEMO_BUNDLE = DEMO / "bundles" / "digits"

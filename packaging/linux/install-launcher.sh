@@ -48,9 +48,21 @@ if [ ! -x "$EXE" ]; then
     exit 2
 fi
 
+case $EXE in *"
+"*) echo "install-launcher: a path with a line break cannot go into a launcher: $EXE" >&2; exit 2 ;; esac
+
+# The path as one quoted Exec argument, per the Desktop Entry spec: inside the double quotes
+# \ " ` $ each take a backslash, and % doubles (it starts field codes like %f); then the spec's
+# string rule doubles every backslash again (so a literal \ ends up as four).
+exec_quote() {
+    printf '%s' "$1" | sed -e 's/[\\"`$]/\\&/g' -e 's/%/%%/g' -e 's/\\/\\\\/g'
+}
+
 mkdir -p "$APPS" "$MIME/packages" "$META"
-# Exec with the absolute path (quoted per the Desktop Entry spec), the file argument kept.
-sed "s|^Exec=.*|Exec=\"$EXE\" %f|" "$HERE/$APP_ID.desktop" > "$APPS/$APP_ID.desktop"
+# awk reads the line from the environment, which (unlike sed's replacement or awk -v) takes
+# every character literally: & | \ in a path stay themselves.
+EXEC_LINE="Exec=\"$(exec_quote "$EXE")\" %f" \
+    awk '/^Exec=/ { print ENVIRON["EXEC_LINE"]; next } { print }' "$HERE/$APP_ID.desktop" > "$APPS/$APP_ID.desktop"
 cp "$HERE/$APP_ID.mime.xml" "$MIME/packages/$APP_ID.xml"
 cp "$HERE/$APP_ID.metainfo.xml" "$META/$APP_ID.metainfo.xml"
 for size in 48x48 128x128 256x256 scalable; do

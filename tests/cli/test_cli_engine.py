@@ -54,7 +54,7 @@ def test_train_eval_index_query_export(cli_run, capsys):
     assert code == 0 and result["target"] == "audio" and len(result["results"]) == 4
     assert {"path", "text", "label", "score"} <= set(result["results"][0])
 
-    code, text = _run(capsys, "export", out, "--format", "pt2", "--out", root / "m.pt2", "--json")
+    code, text = _run(capsys, "export", out, "--format", "pt2", "--out", root / "pkg", "--json")
     assert code == 0 and json.loads(text)["max_abs_diff"] < 1e-4
 
 
