@@ -5,7 +5,7 @@ parameter counts) load torch, so they are fetched only once a dataset arrives, i
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -47,6 +47,7 @@ class ModelPanel(QWidget):
         self._base: RunConfig | None = None
         self._catalog: dict | None = None
         self._loading = False
+        self.chosen: list[dict] = []  # settings chosen from the data: field, value, reason
         self._pending = False
         self._worker = None
         self.parameters = 0
@@ -64,6 +65,11 @@ class ModelPanel(QWidget):
         self.hint = QLabel("Open a dataset in the Data panel first.")
         self.hint.setWordWrap(True)
         outer.addWidget(self.hint)
+        self.auto_label = QLabel("")  # the settings chosen from the data, and why
+        self.auto_label.setObjectName("autoSettings")
+        self.auto_label.setWordWrap(True)
+        self.auto_label.setTextFormat(Qt.TextFormat.RichText)
+        outer.addWidget(self.auto_label)
         top = QHBoxLayout()
         self.quick_button = QPushButton("Quick (CPU)")
         self.quick_button.setToolTip("Small encoders at small sizes, fp32 on the CPU: minutes, not hours")
@@ -180,6 +186,8 @@ class ModelPanel(QWidget):
     def _on_suggested(self, result) -> None:
         run, catalog = result
         self._loading = False
+        self.chosen = catalog.get("chosen", [])
+        self.auto_label.setText(auto_settings_html(self.chosen))
         self._catalog = catalog
         self.encoders.set_catalog(catalog["encoders"])
         self.fusion.blockSignals(True)
@@ -358,6 +366,17 @@ def _sub(spec, **changes):
 def _suggest(dataset):
     from mmstudio import engine
 
-    return engine.suggest_run(dataset), {"encoders": engine.encoder_names(),
-                                         "fusions": engine.fusion_names(),
-                                         "gpus": engine.gpu_info()}
+    run, chosen = engine.suggest_settings(dataset)
+    return run, {"encoders": engine.encoder_names(), "fusions": engine.fusion_names(),
+                 "gpus": engine.gpu_info(), "chosen": [c.as_dict() for c in chosen]}
+
+
+def auto_settings_html(chosen: list[dict]) -> str:
+    """One line per setting chosen from the data: the value in bold, then why."""
+    import html
+
+    if not chosen:
+        return ""
+    rows = "; ".join(f"{html.escape(c['field'].split('.')[-1].replace('_', ' '))} "
+                     f"<b>{html.escape(str(c['value']))}</b> ({html.escape(c['reason'])})" for c in chosen)
+    return f"<small>Chosen from your data (change any below): {rows}.</small>"
