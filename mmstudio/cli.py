@@ -278,6 +278,8 @@ def _eval(args: argparse.Namespace) -> int:
         print(json.dumps(result, indent=2))
         return 0
     print(f"{result['split']}: {result['items']:,} items")
+    for note in result.get("input_warnings", []):
+        print(f"  note: {note}")
     for key in ("accuracy", "macro_f1"):
         if key in result:
             print(f"  {key}: {result[key]:.4f}")

@@ -211,6 +211,13 @@ def update_metrics(path: str, metrics: dict[str, Any]) -> None:
     atomic_write_text(os.path.join(folder, META), json.dumps(meta, indent=2))
 
 
+def set_input_stats(path: str, stats: dict[str, Any]) -> None:
+    """Record the training inputs' ranges (:mod:`.inputstats`) in a bundle's JSON."""
+    folder, meta = read_meta(path)
+    meta["input_stats"] = stats
+    atomic_write_text(os.path.join(folder, META), json.dumps(meta, indent=2))
+
+
 def _sha256(path: str) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:

@@ -10,6 +10,7 @@ import torch
 
 from mmstudio.engine.cache import Features, prepare
 from mmstudio.engine.events import drive
+from mmstudio.engine.inputstats import input_warnings
 from mmstudio.engine.metrics import accuracy, classification_metrics, retrieval_metrics
 
 
@@ -111,7 +112,9 @@ def evaluate(bundle, data, split: str = "test", batch_size: int = 256, ablation:
     feats = drive(gen, on_event)
     result = metrics_from_features(bundle.model, feats, bundle.class_names, device, batch_size,
                                    ablation)
-    return {"split": split, "dataset": dataset.spec.path, **result}
+    warnings = input_warnings(bundle.meta.get("input_stats"), feats.inputs, feats.mask)
+    return {"split": split, "dataset": dataset.spec.path, **result,
+            **({"input_warnings": warnings} if warnings else {})}
 
 
 

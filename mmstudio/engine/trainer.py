@@ -20,7 +20,7 @@ from mmstudio.engine import checkpoint as ckpt
 from mmstudio.engine import distributed as ddp
 from mmstudio.engine.autobatch import probe_batch_size
 from mmstudio.engine.autoconfig import resolve as resolve_auto
-from mmstudio.engine.bundle import atomic_dir, update_metrics
+from mmstudio.engine.bundle import atomic_dir, set_input_stats, update_metrics
 from mmstudio.engine.cache import prepare
 from mmstudio.engine.data import (
     build_tokenizer,
@@ -37,6 +37,7 @@ from mmstudio.engine.devices import (
     pick_precision,
 )
 from mmstudio.engine.evaluation import quick_scores
+from mmstudio.engine.inputstats import compute as input_ranges
 from mmstudio.engine.events import (
     CheckpointSaved,
     Control,
@@ -267,6 +268,7 @@ def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool, 
     if model.modality_weights():
         metrics["modality_weights"] = model.modality_weights()
     update_metrics(bundle, metrics)
+    set_input_stats(bundle, input_ranges(train_feats.inputs, train_feats.mask))
     ddp.barrier(dist)
     seconds = round(time.monotonic() - t_start, 3)
     yield RunFinished(bundle, reason, state["epoch"], state["step"], seconds,
