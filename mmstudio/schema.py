@@ -50,7 +50,7 @@ def parse_json(text: str, path: str) -> Any:
     except ValueError as exc:  # JSONDecodeError is one
         where = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
         msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-        raise LoadError(path, f"not a valid file (bad JSON{where}: {msg})") from None
+        raise LoadError(path, f"unreadable or truncated (bad JSON{where}: {msg})") from None
     check_depth(value, path)
     return value
 
@@ -178,8 +178,11 @@ class OneOf:
                 option.check(value, where)
                 return
             except SchemaError as exc:
-                errors.append(exc.problem)
-        raise SchemaError(where, " or ".join(dict.fromkeys(errors)))
+                if not (isinstance(option, Null) and value is not None):  # "or null" says nothing
+                    errors.append(exc)
+        if len(errors) == 1:
+            raise errors[0]  # keeps the inner field, e.g. tokenizer.vocab[0]
+        raise SchemaError(where, " or ".join(dict.fromkeys(e.problem for e in errors)))
 
 
 @dataclass(frozen=True)

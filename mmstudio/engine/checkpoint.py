@@ -11,7 +11,10 @@ from typing import Any
 
 import torch
 
-from mmstudio.engine.bundle import BundleError, load_weights, read_meta, save_bundle
+from mmstudio.engine.bundle import BundleError, load_weights, read_meta, save_bundle, weights_path
+from mmstudio.errors import LoadError
+from mmstudio.file_schemas import CHECKPOINT_STATE
+from mmstudio.schema import check, read_json
 
 TRAINER, STATE = "trainer.pt", "state.json"
 
@@ -45,7 +48,7 @@ def find_checkpoint(out_dir: str, kind: str = "last") -> str | None:
 def load_checkpoint(path: str, model, optimizer, scheduler) -> dict[str, Any]:
     """Restore model, optimiser and scheduler in place; returns the loop state."""
     folder, meta = read_meta(path)
-    load_weights(model, os.path.join(folder, meta["weights"]["file"]), meta["weights"].get("sha256"))
+    load_weights(model, weights_path(folder, meta), meta["weights"].get("sha256"))
     trainer = os.path.join(folder, TRAINER)
     try:
         blob = torch.load(trainer, map_location="cpu", weights_only=True)
@@ -55,10 +58,9 @@ def load_checkpoint(path: str, model, optimizer, scheduler) -> dict[str, Any]:
         raise BundleError(f"{trainer}: unreadable, truncated or not plain tensors ({exc})") from exc
     state_path = os.path.join(folder, STATE)
     try:
-        with open(state_path, encoding="utf-8") as fh:
-            state = json.load(fh)
-    except (OSError, json.JSONDecodeError) as exc:
-        raise BundleError(f"{state_path}: unreadable or truncated ({exc})") from exc
+        state = check(read_json(state_path, 256 << 20), CHECKPOINT_STATE, state_path)
+    except LoadError as exc:
+        raise BundleError(f"{state_path}: unreadable or truncated ({exc.problem})") from None
     state["rng"] = {k: blob[k] for k in ("rng_cpu", "rng_cuda") if k in blob}
     return state
 
