@@ -17,6 +17,7 @@ from collections.abc import Generator
 from typing import Any
 
 from mmstudio.fileio import atomic_write_text
+from mmstudio.runlock import run_folder_lock
 
 STATUS = "status.json"
 EVENTS = "events.jsonl"
@@ -26,6 +27,16 @@ HEADLINE = ("accuracy", "recall@1", "macro_f1")
 
 def recorded(events: Generator, out_dir: str) -> Generator:
     """Yield ``events`` unchanged, recording them in ``out_dir``; returns the generator's result.
+
+    The folder is locked first (:mod:`mmstudio.runlock`): a second run into it is refused with a
+    message naming the first, before anything is written.
+    """
+    with run_folder_lock(out_dir):
+        return (yield from _recorded(events, out_dir))
+
+
+def _recorded(events: Generator, out_dir: str) -> Generator:
+    """:func:`recorded` once the folder is held.
 
     A run that raises is marked ``failed`` with the message; one whose consumer stops pulling
     (generator closed) is marked ``stopped``; one killed outright stays ``running`` on disk and
