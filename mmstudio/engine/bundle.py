@@ -7,7 +7,6 @@ leaves the previous bundle intact.
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
@@ -27,7 +26,7 @@ from mmstudio.engine.preprocess import Preprocessor
 from mmstudio.engine.tokenizer import Tokenizer
 from mmstudio.errors import LoadError, SchemaError
 from mmstudio.file_schemas import BUNDLE
-from mmstudio.fileio import atomic_write_text, member_path
+from mmstudio.fileio import atomic_write_text, is_disk_full, member_path, write_failed
 from mmstudio.schema import check, read_json, version
 
 BUNDLE_FORMAT = "mmstudio.bundle"
@@ -122,14 +121,13 @@ def atomic_dir(path: str, fill) -> str:
         os.replace(tmp, path)
         shutil.rmtree(old, ignore_errors=True)
     except BaseException as exc:
+        full = is_disk_full(exc, tmp)  # safetensors and torch.save say so in their own words
         shutil.rmtree(tmp, ignore_errors=True)
         if not os.path.exists(path) and os.path.exists(old):
             os.replace(old, path)  # undo the first rename
-        if isinstance(exc, OSError):
-            kept = "the previous copy is kept" if os.path.exists(path) else "nothing was there before"
-            hint = "; free some disk space and try again" if exc.errno == errno.ENOSPC else ""
-            raise OSError(exc.errno, f"could not write {path}: {exc.strerror or exc}; {kept}{hint}") \
-                from exc
+        failed = write_failed(exc, path, full)
+        if failed is not None:
+            raise failed from exc
         raise
     return path
 

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from mmstudio.engine.bundle import Bundle, load_bundle
+from mmstudio.fileio import atomic_write
 
 
 class ExportWrapper(nn.Module):
@@ -76,14 +77,14 @@ def _export(bundle, format: str, out: str | None, check: bool) -> dict[str, Any]
                             "inputs": list(bundle.modalities), "outputs": wrapper.output_names()}
     if format == "pt2":
         program = torch.export.export(wrapper, args, dynamic_shapes=dynamic)
-        torch.export.save(program, out)
+        atomic_write(out, lambda tmp: torch.export.save(program, tmp))
         if check:
             loaded = torch.export.load(out).module()
             info["max_abs_diff"] = _diff(wrapper(*args), loaded(*args))
     elif format == "onnx":
-        torch.onnx.export(wrapper, args, out, input_names=list(bundle.modalities),
-                          output_names=wrapper.output_names(), dynamic_shapes=dynamic,
-                          dynamo=True, external_data=False, verbose=False)
+        atomic_write(out, lambda tmp: torch.onnx.export(
+            wrapper, args, tmp, input_names=list(bundle.modalities), output_names=wrapper.output_names(),
+            dynamic_shapes=dynamic, dynamo=True, external_data=False, verbose=False))
         if check:
             info.update(_check_onnx(out, wrapper, args, list(bundle.modalities)))
     else:

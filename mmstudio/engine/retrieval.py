@@ -17,6 +17,7 @@ import torch
 from mmstudio.engine.bundle import Bundle, BundleError, load_bundle
 from mmstudio.engine.cache import prepare
 from mmstudio.engine.events import drive
+from mmstudio.fileio import atomic_write
 
 INDEX_FILE = "index.safetensors"
 
@@ -54,10 +55,7 @@ def build_index(bundle, data, out: str | None = None, split: str = "all", batch_
             "bundle_sha256": bundle.meta.get("weights", {}).get("sha256", ""),
             "dataset": str(dataset.spec.path)}
     out = out or os.path.join(bundle.path, INDEX_FILE)
-    tmp = f"{out}.tmp{os.getpid()}"
-    save_file(tensors, tmp, metadata=meta)
-    os.replace(tmp, out)
-    return out
+    return atomic_write(out, lambda tmp: save_file(tensors, tmp, metadata=meta))
 
 
 def load_index(path: str) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]], dict[str, str]]:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Generator
 from typing import Any
 
-from mmstudio.fileio import atomic_write_text
+from mmstudio.fileio import atomic_write_text, write_failed
 from mmstudio.runlock import run_folder_lock
 
 STATUS = "status.json"
@@ -56,8 +56,7 @@ def _recorded(events: Generator, out_dir: str) -> Generator:
                 event = next(events)
             except StopIteration as stop:
                 return stop.value
-            log.write(json.dumps(event.as_dict()) + "\n")
-            log.flush()
+            _append(log, json.dumps(event.as_dict()) + "\n")
             _update(status, event)
             if type(event).__name__ in ("RunStarted", "EpochDone", "RunFinished"):
                 status["seconds"] = round(previous + time.monotonic() - t0, 3)
@@ -74,7 +73,12 @@ def _recorded(events: Generator, out_dir: str) -> Generator:
         status["seconds"] = round(previous + time.monotonic() - t0, 3)
         if status["status"] == "running":  # the generator ended without RunFinished
             status["status"] = "stopped"
-        _write_status(out_dir, status)
+        try:
+            _write_status(out_dir, status)
+        except OSError:
+            if status["status"] != "failed":
+                raise
+            # a full disk: the error already on its way (naming the file) says more than this one
 
 
 def _update(status: dict[str, Any], event) -> None:
@@ -210,6 +214,15 @@ def _read_json(path: str) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return value if isinstance(value, dict) else None
+
+
+def _append(log, line: str) -> None:
+    """One event line; a failed write (a full disk) names the file."""
+    try:
+        log.write(line)
+        log.flush()
+    except OSError as exc:
+        raise write_failed(exc, log.name) from exc
 
 
 def _write_status(out_dir: str, status: dict[str, Any]) -> None:
