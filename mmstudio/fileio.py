@@ -17,6 +17,13 @@ FULL_BYTES = 1 << 20
 _FULL_WORDS = ("no space left", "os error 28", "errno 28", "storagefull", "disk quota", "file write failed")
 
 
+class WriteError(OSError):
+    """A write that failed; ``str()`` is the message for people (no ``[Errno 28]`` prefix)."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
 def atomic_write_text(path: str, text: str) -> None:
     """Replace ``path`` with ``text`` (UTF-8) in one rename; the old file survives any failure."""
     def write(tmp: str) -> None:
@@ -48,8 +55,8 @@ def atomic_write(path: str, write: Callable[[str], None]) -> str:
     return path
 
 
-def write_failed(exc: BaseException, path: str, full: bool | None = None) -> OSError | None:
-    """The ``OSError`` to raise for a failed write of ``path`` (``None``: not a write failure,
+def write_failed(exc: BaseException, path: str, full: bool | None = None) -> WriteError | None:
+    """The :class:`WriteError` to raise for a failed write of ``path`` (``None``: not a write failure,
     e.g. a ``KeyboardInterrupt``, re-raise as is). ``full``: :func:`is_disk_full`, if known."""
     full = is_disk_full(exc, path) if full is None else full
     if not full and not isinstance(exc, OSError):
@@ -58,7 +65,7 @@ def write_failed(exc: BaseException, path: str, full: bool | None = None) -> OSE
     reason = "No space left on device" if full else (exc.strerror or str(exc))  # type: ignore[union-attr]
     kept = "the previous copy is kept" if os.path.exists(path) else "nothing was there before"
     hint = "; free some disk space and try again" if full else ""
-    return OSError(code, f"could not write {path}: {reason}; {kept}{hint}")
+    return WriteError(code, f"could not write {path}: {reason}; {kept}{hint}")
 
 
 def is_disk_full(exc: BaseException, path: str) -> bool:

@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from mmstudio.fileio import atomic_write_text, free_bytes, is_disk_full, write_failed
+from mmstudio.fileio import WriteError, atomic_write_text, free_bytes, is_disk_full, write_failed
 
 #: Default bound of the cache folder (20 GiB).
 DISK_BYTES = 20 << 30
@@ -94,7 +94,7 @@ class MappedInputs:
         evict(self.folder, disk_limit() - self.nbytes)
         free = free_bytes(self.folder)
         if self.nbytes > free:
-            raise OSError(errno.ENOSPC, f"could not write {self.path}: the decoded inputs need "
+            raise WriteError(errno.ENOSPC, f"could not write {self.path}: the decoded inputs need "
                                         f"{self.nbytes:,} bytes and {free:,} are free there; free "
                                         "some disk space, or choose smaller inputs")
         tmp = f"{self.path}.{os.getpid()}.tmp"
