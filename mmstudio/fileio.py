@@ -33,6 +33,17 @@ def atomic_write_text(path: str, text: str) -> None:
     atomic_write(path, write)
 
 
+def atomic_write_bytes(path: str, data: bytes | memoryview) -> str:
+    """Replace ``path`` with ``data``. Serialise in memory first, then write with this: torch's
+    own writers abort the whole process when the disk fills mid-file (a C++ error thrown while
+    closing the archive); Python's file writes raise a plain ``OSError`` instead."""
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+
+    return atomic_write(path, write)
+
+
 def atomic_write(path: str, write: Callable[[str], None]) -> str:
     """Call ``write(tmp)`` to fill a temporary sibling of ``path``, then rename it over ``path``.
 
@@ -40,7 +51,8 @@ def atomic_write(path: str, write: Callable[[str], None]) -> str:
     re-raised as :func:`write_failed`'s ``OSError``.
     """
     path = os.path.abspath(path)
-    tmp = f"{path}.tmp{os.getpid()}"
+    stem, ext = os.path.splitext(path)
+    tmp = f"{stem}.tmp{os.getpid()}{ext}"  # the extension kept: torch.export and onnx look at it
     try:
         write(tmp)
         _fsync(tmp)

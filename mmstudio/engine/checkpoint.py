@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 from typing import Any
@@ -27,7 +28,10 @@ def save_checkpoint(path: str, model, run, shape, class_names, pre, optimizer, s
                 "rng_cpu": torch.get_rng_state()}
         if torch.cuda.is_available() and torch.cuda.is_initialized():
             blob["rng_cuda"] = torch.cuda.get_rng_state_all()
-        torch.save(blob, p)
+        buffer = io.BytesIO()  # in memory first: torch's archive writer aborts on a full disk
+        torch.save(blob, buffer)
+        with open(p, "wb") as fh:
+            fh.write(buffer.getbuffer())
 
     def write_state(p: str) -> None:
         with open(p, "w", encoding="utf-8") as fh:

@@ -3,6 +3,7 @@ checked against PyTorch with onnxruntime when installed) or ``torch.export`` (``
 TorchScript is deprecated since PyTorch 2.9, so it is not offered."""
 from __future__ import annotations
 
+import io
 import os
 from typing import Any
 
@@ -10,7 +11,7 @@ import torch
 from torch import nn
 
 from mmstudio.engine.bundle import Bundle, load_bundle
-from mmstudio.fileio import atomic_write
+from mmstudio.fileio import atomic_write, atomic_write_bytes
 
 
 class ExportWrapper(nn.Module):
@@ -77,7 +78,9 @@ def _export(bundle, format: str, out: str | None, check: bool) -> dict[str, Any]
                             "inputs": list(bundle.modalities), "outputs": wrapper.output_names()}
     if format == "pt2":
         program = torch.export.export(wrapper, args, dynamic_shapes=dynamic)
-        atomic_write(out, lambda tmp: torch.export.save(program, tmp))
+        buffer = io.BytesIO()  # torch's archive writer aborts the process on a full disk
+        torch.export.save(program, buffer)
+        atomic_write_bytes(out, buffer.getbuffer())
         if check:
             loaded = torch.export.load(out).module()
             info["max_abs_diff"] = _diff(wrapper(*args), loaded(*args))

@@ -95,3 +95,88 @@ def test_training_into_a_full_tmpfs_keeps_the_checkpoint_and_resumes(synth_manif
     probe = json.loads((tmp_path / "probe.json").read_text())
     assert probe["epoch"] >= 1 and probe["stray"] == []
     assert (tmp_path / "epochs").read_text().strip() == "3"
+
+
+#: Inside the namespace, on a tmpfs filled to the last byte: each writer over a good copy.
+WRITERS = """
+import json, os, sys, torch
+from mmstudio import engine
+from mmstudio.config import RunConfig
+from mmstudio.project import Project, load_project, save_project
+from mmstudio.engine.diskcache import MappedInputs
+disk, bundle, data = sys.argv[1:4]
+run = engine.load_bundle(bundle).run
+files = {"project": os.path.join(disk, "p.mmstudio"), "run.toml": os.path.join(disk, "run.toml"),
+         "index": os.path.join(disk, "index.safetensors"), "report": os.path.join(disk, "report"),
+         "export": os.path.join(disk, "model.pt2")}
+writers = {
+    "project": lambda big: save_project(Project(name="x" * (200_000 if big else 1)), files["project"]),
+    "run.toml": lambda big: run.replace(name="x" * (200_000 if big else 1)).save(files["run.toml"]),
+    "index": lambda big: engine.build_index(bundle, data, out=files["index"], split="all" if big else "test"),
+    "report": lambda big: engine.save_report({"accuracy": 1.0, "samples": [], "note": "x" * (200_000 if big else 1)},
+                                             files["report"]),
+    "export": lambda big: engine.export(bundle, format="pt2", out=files["export"], check=False),
+}
+for write in writers.values():
+    write(False)  # the good copies
+def snapshot():
+    out = {}
+    for d, _, names in os.walk(disk):
+        for n in names:
+            out[os.path.relpath(os.path.join(d, n), disk)] = open(os.path.join(d, n), "rb").read()
+    return out
+with open(os.path.join(disk, "filler"), "wb", buffering=0) as fh:  # fill the disk to the last byte
+    try:
+        while True:
+            fh.write(b"\\0" * 512)
+    except OSError:
+        pass
+before = snapshot()
+result = {}
+for name, write in writers.items():
+    try:
+        write(True)
+        result[name] = "written"
+    except OSError as exc:
+        result[name] = str(exc)
+cache = MappedInputs(("audio", 1), ["a.wav"] * 1000, (8000,), torch.float32, folder=os.path.join(disk, "cache"))
+try:
+    cache.create()
+    result["cache"] = "written"
+except OSError as exc:
+    result["cache"] = str(exc)
+after = snapshot()
+result["unchanged"] = before == after
+result["stray"] = sorted(set(after) - set(before))
+load_project(files["project"]); RunConfig.load(files["run.toml"])
+print(json.dumps(result))
+"""
+
+
+@pytest.mark.skipif(NAMESPACE is None, reason="cannot mount a tmpfs here (needs root or user namespaces)")
+@pytest.mark.fault(case="A full disk under every other writer: project, run.toml, embedding index, "
+                        "evaluation report, torch.export file, decoded-input cache",
+                   how="each written once on a tmpfs, the tmpfs filled to the last byte, then each "
+                       "written again, larger (`tests/engine/test_disk_full.py`)",
+                   behaviour="Each raises `could not write FILE: No space left on device; the previous copy "
+                             "is kept; free some disk space and try again` (the cache: `…need N bytes and "
+                             "0 are free there…`, before creating anything); every file on the disk is "
+                             "byte-for-byte unchanged and no temporary file is left")
+def test_every_writer_meets_a_full_disk_cleanly(trained, tmp_path):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    (tmp_path / "writers.py").write_text(WRITERS)
+    script = (f"mount -t tmpfs -o size=4m tmpfs {disk} || exit 99\n"
+              f"{sys.executable} {tmp_path}/writers.py {disk} {trained['result'].bundle} "
+              f"{trained['manifest']} > {tmp_path}/result.json")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([*NAMESPACE, "sh", "-c", script], capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads((tmp_path / "result.json").read_text())
+    for name in ("project", "run.toml", "index", "report", "export"):
+        message = result[name]
+        assert message.startswith("could not write ") and "No space left on device" in message, (name, message)
+        assert "previous copy is kept" in message and "free some disk space" in message, (name, message)
+    assert "are free there" in result["cache"]
+    assert result["unchanged"] and result["stray"] == []
