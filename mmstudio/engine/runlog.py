@@ -16,13 +16,19 @@ import time
 from collections.abc import Generator
 from typing import Any
 
+from mmstudio.errors import LoadError, SchemaError
+from mmstudio.file_schemas import EPOCH_EVENT, STEP_EVENT
+from mmstudio.file_schemas import STATUS as STATUS_SCHEMA
 from mmstudio.fileio import atomic_write_text, write_failed
 from mmstudio.runlock import run_folder_lock
+from mmstudio.schema import check, parse_json, read_json
 
 STATUS = "status.json"
 EVENTS = "events.jsonl"
 #: Keys tried, in order, for a run's headline metric (higher is better for all but loss).
 HEADLINE = ("accuracy", "recall@1", "macro_f1")
+#: characters of one event line; the longest real ones (an epoch's metrics) are a few kilobytes
+MAX_EVENT_CHARS = 1 << 20
 
 
 def recorded(events: Generator, out_dir: str) -> Generator:
@@ -157,11 +163,7 @@ def read_curves(out_dir: str) -> dict[str, list]:
         fh = None
     if fh is not None:
         with fh:
-            for line in fh:
-                try:
-                    e = json.loads(line)
-                except ValueError:  # a line cut short by a kill: skip it
-                    continue
+            for e in _events(fh):
                 kind = e.get("event")
                 if kind == "StepLogged":
                     steps[int(e["step"])] = (float(e["loss"]), float(e["lr"]))
@@ -207,13 +209,34 @@ def _alive(pid: Any, host: Any) -> bool:
     return True
 
 
+def _events(fh) -> Generator[dict[str, Any], None, None]:
+    """The curve events of ``events.jsonl`` that fit their schema; a line cut short by a kill,
+    over-long, or damaged is skipped (the rest of the run's curve still shows)."""
+    schemas = {"StepLogged": STEP_EVENT, "EpochDone": EPOCH_EVENT}
+    while True:
+        line = fh.readline(MAX_EVENT_CHARS + 1)
+        if not line:
+            return
+        if len(line) > MAX_EVENT_CHARS:
+            while line and not line.endswith("\n"):  # drain the rest of a runaway line
+                line = fh.readline(MAX_EVENT_CHARS)
+            continue
+        try:
+            event = parse_json(line, fh.name)
+            schema = schemas.get(event.get("event")) if isinstance(event, dict) else None
+            if schema is not None:
+                schema.check(event, "")
+                yield event
+        except (LoadError, SchemaError):
+            continue
+
+
 def _read_json(path: str) -> dict[str, Any] | None:
+    """``status.json`` checked against its schema; None when absent, damaged or not ours."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            value = json.load(fh)
-    except (OSError, ValueError):
+        return check(read_json(path, 1 << 20), STATUS_SCHEMA, path)
+    except LoadError:
         return None
-    return value if isinstance(value, dict) else None
 
 
 def _append(log, line: str) -> None:
