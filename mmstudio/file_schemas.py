@@ -71,12 +71,12 @@ TRAIN = Map({"epochs": Int(1, 1_000_000), "batch_size": Int(1, 1_000_000),
              "seed": SEED, "early_stopping": Int(0, 1_000_000), "val_split": NAME,
              "max_steps": COUNT, "num_threads": Int(0, 4096), "compile": Bool(),
              "log_every_s": Num(0, 86400), "auto_batch": Bool()})
+PROJECT_PATH = OneOf((PATH, Map({"path": PATH, "absolute": PATH})))
 #: A run: ``run.toml``, ``run.json``, the ``config`` of ``bundle.json`` and projects' run configs.
 RUN = Map({"schema_version": Int(1, 10**6), "dataset": DATASET, "model": MODEL, "train": TRAIN,
-           "name": NAME, "dataset_path": Anything()}, required=("dataset",))
+           "name": NAME, "dataset_path": OneOf((Null(), PROJECT_PATH))}, required=("dataset",))
 
 # ---- .mmstudio project files -----------------------------------------------------------------
-PROJECT_PATH = OneOf((PATH, Map({"path": PATH, "absolute": PATH})))
 PROJECT = Map({"schema_version": Anything(), "format": Str(max_len=100), "name": NAME,
                "datasets": List(Map({"path": PATH, "absolute": PATH,
                                      "spec": Map({k: v for k, v in DATASET.fields.items() if k != "path"})}),
@@ -106,6 +106,12 @@ BUNDLE = Map({"format": Str(max_len=100), "bundle_version": Int(1, 10**6), "crea
               "preprocessing": PREPROCESSING, "metrics": Map(max_keys=1000), "versions": Map(max_keys=100),
               "weights": WEIGHTS},
              required=("format", "bundle_version", "config", "shape", "preprocessing", "weights"))
+
+# ---- an embedding index's item list (safetensors metadata) --------------------------------------
+_ITEM_TEXT = OneOf((Null(), Str(max_len=1_000_000)))
+_ITEM_PATH = OneOf((Null(), PATH))
+INDEX_ITEMS = List(Map({"id": _ITEM_TEXT, "image": _ITEM_PATH, "audio": _ITEM_PATH, "text": _ITEM_TEXT,
+                        "label": _ITEM_TEXT, "split": _ITEM_TEXT}), max_len=50_000_000)
 
 # ---- a checkpoint's state.json ---------------------------------------------------------------
 CHECKPOINT_STATE = Map({"epoch": Int(0, 10**9), "step": COUNT, "batch": COUNT, "bad": COUNT,

@@ -172,6 +172,11 @@ class OneOf:
     options: tuple[Any, ...]
 
     def check(self, value: Any, where: str) -> None:
+        for option in self.options:  # a table or list is judged by the one option of its kind
+            if (isinstance(option, Map) and isinstance(value, Mapping)) or \
+                    (isinstance(option, List) and isinstance(value, (list, tuple))):
+                option.check(value, where)
+                return
         errors = []
         for option in self.options:
             try:
@@ -182,7 +187,8 @@ class OneOf:
                     errors.append(exc)
         if len(errors) == 1:
             raise errors[0]  # keeps the inner field, e.g. tokenizer.vocab[0]
-        raise SchemaError(where, " or ".join(dict.fromkeys(e.problem for e in errors)))
+        wanted = [e.problem.split(", got ")[0].removeprefix("expected ") for e in errors]
+        raise SchemaError(where, f"expected {' or '.join(dict.fromkeys(wanted))}, got {_kind(value)}")
 
 
 @dataclass(frozen=True)

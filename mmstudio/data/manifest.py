@@ -205,6 +205,9 @@ def _read_jsonl(path: str) -> Manifest:
             except RecursionError:
                 problems.append(Problem(path, "malformed row: JSON nested too deeply", row=number))
                 continue
+            except ValueError:  # Python refuses to convert integers of over 4,300 digits
+                problems.append(Problem(path, "malformed row: a number too long to read", row=number))
+                continue
             if not isinstance(obj, dict):
                 problems.append(Problem(path, f"malformed row: expected a JSON object, got "
                                               f"{type(obj).__name__}", row=number))

@@ -17,7 +17,10 @@ import torch
 from mmstudio.engine.bundle import Bundle, BundleError, load_bundle
 from mmstudio.engine.cache import prepare
 from mmstudio.engine.events import drive
-from mmstudio.fileio import atomic_write
+from mmstudio.errors import LoadError
+from mmstudio.file_schemas import INDEX_ITEMS
+from mmstudio.fileio import atomic_write, member_path
+from mmstudio.schema import check, parse_json
 
 INDEX_FILE = "index.safetensors"
 
@@ -69,12 +72,18 @@ def load_index(path: str) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]
         raise BundleError(f"{path}: unreadable or truncated index ({exc})") from exc
     if meta.get("format") != "mmstudio.index":
         raise BundleError(f"{path}: not an MMStudio embedding index")
-    items = json.loads(meta["items"])
+    try:
+        items = check(parse_json(meta.get("items", ""), path), INDEX_ITEMS, path)
+    except LoadError as exc:
+        raise BundleError(path, f"damaged index metadata: {exc.problem}", exc.field) from None
     base = os.path.dirname(os.path.abspath(path))
     for it in items:  # relative paths (a shipped index, such as the demo's) are to the index's folder
         for key in ("image", "audio"):
             if it.get(key) and not os.path.isabs(it[key]):
-                it[key] = os.path.normpath(os.path.join(base, it[key]))
+                try:  # and may not leave it (``../..``, or a link out of it)
+                    it[key] = os.path.normpath(member_path(base, it[key]))
+                except ValueError:
+                    it[key] = None
     return tensors, items, meta
 
 

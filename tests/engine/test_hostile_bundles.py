@@ -89,3 +89,46 @@ def test_weights_symlink_out_of_the_bundle_is_refused(bundle_copy, tmp_path):
     os.symlink("inner.safetensors", bundle_copy / "model.safetensors")  # a link inside is fine
     shutil.move(outside, bundle_copy / "inner.safetensors")
     assert engine.load_bundle(bundle_copy).class_names == ["one", "two", "zero"]
+
+
+@pytest.mark.fault(case="A decoded-input cache larger than the free disk space (the 16 TB file a hostile "
+                        "audio length once asked for)",
+                   how="`MappedInputs.create()` for 10^13 bytes in a temporary folder",
+                   behaviour="Refused before any file is created: `could not write …: the decoded inputs need "
+                             "10,000,000,000,000 bytes and N are free there; free some disk space, or choose "
+                             "smaller inputs`; the folder stays empty")
+def test_a_cache_larger_than_the_disk_is_refused_before_creating_anything(tmp_path):
+    import torch
+
+    from mmstudio.engine.diskcache import MappedInputs
+
+    cache = MappedInputs(("audio", 1), [f"{i}.wav" for i in range(10_000)], (250_000_000,), torch.float32,
+                         folder=str(tmp_path))
+    assert cache.nbytes == 10**13
+    with pytest.raises(OSError, match=r"need 10,000,000,000,000 bytes and [\d,]+ are free there"):
+        cache.create()
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.fault(case="A shipped embedding index whose item list is damaged or names files outside its folder",
+                   how="the index's safetensors metadata rewritten: items a number, deep nesting, an image "
+                       "`../../secret.png`",
+                   behaviour="Damaged metadata: BundleError naming the index and the field; a relative path "
+                             "leaving the index's folder is dropped (that item shows no image), never opened")
+def test_hostile_index_metadata(trained, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from mmstudio.engine.retrieval import load_index
+
+    index = engine.build_index(trained["result"].bundle, trained["manifest"], out=str(tmp_path / "i.safetensors"))
+    tensors = load_file(index)
+    _, items, meta = load_index(index)
+    for bad, field in (("7", ""), ("[" * 5000 + "]" * 5000, "nested"), ('[{"image": 3}]', "[0].image")):
+        save_file(tensors, index, metadata={**meta, "items": bad})
+        with pytest.raises(BundleError, match="damaged index metadata") as info:
+            load_index(index)
+        assert str(index) in str(info.value) and field in str(info.value)
+    escaping = [{**items[0], "image": "../../secret.png"}, {**items[1], "image": "inside.png"}]
+    save_file(tensors, index, metadata={**meta, "items": json.dumps(escaping)})
+    _, loaded, _ = load_index(index)
+    assert loaded[0]["image"] is None and loaded[1]["image"] == str(tmp_path / "inside.png")
