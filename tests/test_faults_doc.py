@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -10,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _script():
     spec = importlib.util.spec_from_file_location("faults_doc", ROOT / "scripts" / "faults_doc.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules["faults_doc"] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
