@@ -89,7 +89,7 @@ PROJECT = Map({"schema_version": Anything(), "format": Str(max_len=100), "name":
 MAX_CLASSES = 100_000
 SHAPE = Map({"modalities": List(Str(choices=MODALITY_NAMES), min_len=1, max_len=len(MODALITY_NAMES)),
              "num_classes": Int(0, MAX_CLASSES), "channels": Int(1, 4),
-             "vocab_size": Int(2, 1_000_000), "n_mels": Int(1, 512), "frames": Int(1, 1_000_000),
+             "vocab_size": Int(2, 1_000_000), "n_mels": Int(1, 512), "frames": Int(1, 2_000_000),
              "image_mean": List(Num(-1e3, 1e3), max_len=4), "image_std": List(Num(1e-6, 1e3), max_len=4)},
             required=("modalities",))
 TOKENIZER = Map({"level": Str(choices=("word", "char")), "lower": Bool(),
@@ -97,7 +97,7 @@ TOKENIZER = Map({"level": Str(choices=("word", "char")), "lower": Bool(),
 PREPROCESSING = Map({"modalities": List(Str(choices=MODALITY_NAMES), max_len=3), "channels": Int(0, 4),
                      "image_mean": List(Num(-1e3, 1e3), max_len=4),
                      "image_std": List(Num(1e-6, 1e3), max_len=4),
-                     "audio_shape": List(Int(0, 1_000_000), max_len=4),
+                     "audio_shape": List(Int(0, 2_000_000), max_len=4),
                      "tokenizer": OneOf((Null(), TOKENIZER))})
 WEIGHTS = Map({"file": Str(max_len=255, path=True), "sha256": Str(max_len=64),
                "bytes": COUNT, "tensors": Int(0, 10**7)}, required=("file",))

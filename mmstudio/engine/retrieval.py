@@ -19,7 +19,7 @@ from mmstudio.engine.cache import prepare
 from mmstudio.engine.events import drive
 from mmstudio.errors import LoadError
 from mmstudio.file_schemas import INDEX_ITEMS
-from mmstudio.fileio import atomic_write, member_path
+from mmstudio.fileio import atomic_write
 from mmstudio.schema import check, parse_json
 
 INDEX_FILE = "index.safetensors"
@@ -77,13 +77,13 @@ def load_index(path: str) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]
     except LoadError as exc:
         raise BundleError(path, f"damaged index metadata: {exc.problem}", exc.field) from None
     base = os.path.dirname(os.path.abspath(path))
-    for it in items:  # relative paths (a shipped index, such as the demo's) are to the index's folder
+    # Relative paths (a shipped index, such as the demo's ``../data/...``) are to the index's
+    # folder. They may leave it: the items are only shown (thumbnails, playback), never loaded
+    # as code or weights, and the demo keeps its data beside the model.
+    for it in items:
         for key in ("image", "audio"):
             if it.get(key) and not os.path.isabs(it[key]):
-                try:  # and may not leave it (``../..``, or a link out of it)
-                    it[key] = os.path.normpath(member_path(base, it[key]))
-                except ValueError:
-                    it[key] = None
+                it[key] = os.path.normpath(os.path.join(base, it[key]))
     return tensors, items, meta
 
 
