@@ -107,3 +107,25 @@ def test_run_toml_round_trips_any_path(tmp_path):
     run.save(str(path))
     assert "🐱" in path.read_text(encoding="utf-8")  # written as is, not escaped
     assert RunConfig.load(str(path)) == run
+
+
+@pytest.mark.fault(case="A run.toml with a wrong-typed or out-of-range value, or that is not TOML",
+                   how="`mmstudio train --config run.toml` with `dim = 1000000000`, `epochs = \"3\"`, "
+                       "random bytes (`tests/test_hostile_projects.py`)",
+                   behaviour="Exit status 2 before anything is written, no traceback: `run.toml: model.dim: "
+                             "1000000000 is out of range (1..8192)` (the file and the field named)")
+@pytest.mark.parametrize("content, expected", [
+    ('[dataset]\npath = "d.csv"\n[model]\ndim = 1000000000\n', "model.dim: 1000000000 is out of range"),
+    ('[dataset]\npath = "d.csv"\n[train]\nepochs = "3"\n', "train.epochs: expected a whole number, got text"),
+    ("\x00\xff\xfe garbage", "not UTF-8"),
+    ('[dataset\npath = "d.csv"\n', "not valid TOML"),
+])
+def test_cli_refuses_a_bad_run_toml_with_exit_2(tmp_path, capsys, content, expected):
+    from mmstudio import cli
+
+    config = tmp_path / "run.toml"
+    config.write_bytes(content.encode("latin-1"))
+    code = cli.main(["train", "--config", str(config), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and f"{config}: " in err and expected in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
