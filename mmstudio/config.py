@@ -1,7 +1,7 @@
 """Frozen, serialisable descriptions of what a run uses: the dataset, the model, the training.
 
-Standard library only, so the window, the CLI and a bundle can all read and write a run without
-importing torch. Every dict form carries ``schema_version``; :func:`migrate` upgrades older ones.
+Standard library only (tomli-w aside, for writing TOML), so the window, the CLI and a bundle can
+all read and write a run without importing torch. Every dict form carries ``schema_version``; :func:`migrate` upgrades older ones.
 """
 from __future__ import annotations
 
@@ -220,6 +220,10 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunConfig:
+        """Checked against :data:`mmstudio.file_schemas.RUN` first (``SchemaError`` names the field)."""
+        from mmstudio.file_schemas import RUN
+
+        RUN.check(data, "")
         return from_dict(cls, migrate(dict(data)))
 
     def to_toml(self) -> str:
@@ -238,11 +242,10 @@ class RunConfig:
 
     @classmethod
     def load(cls, path: str) -> RunConfig:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-        if str(path).endswith(".json"):
-            return cls.from_dict(json.loads(text))
-        return cls.from_toml(text)
+        """Read ``run.toml`` (or ``.json``); any fault is a ``LoadError`` naming the file and field."""
+        from mmstudio.file_schemas import load_run
+
+        return load_run(str(path))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -313,8 +316,8 @@ def dumps_json(obj: Any) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# TOML: the standard library reads it (tomllib); this small writer covers what configs hold
-# (tables of strings, numbers, booleans and flat lists), so no extra dependency is needed.
+# TOML: the standard library reads it (tomllib) and tomli-w writes it (full TOML escaping, so any
+# path, emoji included, reads back as written).
 
 
 def loads_toml(text: str) -> dict[str, Any]:
@@ -323,38 +326,15 @@ def loads_toml(text: str) -> dict[str, Any]:
 
 def dumps_toml(data: Mapping[str, Any]) -> str:
     """Write nested dicts of scalars and lists as TOML; ``None`` values are left out."""
-    lines: list[str] = []
-    _toml_table(lines, [], data)
-    return "\n".join(lines).lstrip("\n") + "\n"
+    import tomli_w
+
+    return tomli_w.dumps(_without_none(data))
 
 
-def _toml_table(lines: list[str], path: list[str], table: Mapping[str, Any]) -> None:
-    scalars = {k: v for k, v in table.items() if not isinstance(v, Mapping) and v is not None}
-    tables = {k: v for k, v in table.items() if isinstance(v, Mapping)}
-    if path and (scalars or not tables):
-        lines.append("")
-        lines.append("[" + ".".join(_toml_key(p) for p in path) + "]")
-    for key, value in scalars.items():
-        lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
-    for key, value in tables.items():
-        _toml_table(lines, path + [str(key)], value)
-
-
-def _toml_key(key: str) -> str:
-    if key and all(c.isalnum() or c in "_-" for c in key):
-        return key
-    return json.dumps(key)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        if isinstance(value, float) and value != value:  # NaN
-            return "nan"
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)  # JSON string escapes are valid TOML basic-string escapes
+def _without_none(value: Any) -> Any:
+    """TOML has no null: drop ``None`` values (readers use the field's default)."""
+    if isinstance(value, Mapping):
+        return {str(k): _without_none(v) for k, v in value.items() if v is not None}
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value if v is not None) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+        return [_without_none(v) for v in value if v is not None]
+    return value

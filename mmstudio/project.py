@@ -22,7 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mmstudio.config import DatasetSpec, RunConfig, from_dict, to_dict
+from mmstudio.errors import LoadError, SchemaError
+from mmstudio.file_schemas import PROJECT
 from mmstudio.fileio import atomic_write_text
+from mmstudio.schema import check, read_json, version
 
 PROJECT_FORMAT = "mmstudio.project"
 PROJECT_SCHEMA_VERSION = 1
@@ -30,7 +33,11 @@ SUFFIX = ".mmstudio"
 MIME_TYPE = "application/x-mmstudio-project"
 
 
-class ProjectError(ValueError):
+#: A project lists paths and settings: a few hundred kilobytes at most.
+MAX_BYTES = 32 << 20
+
+
+class ProjectError(LoadError):
     """A project file that cannot be read; the message names the file and the problem."""
 
 
@@ -106,28 +113,28 @@ def save_project(project: Project, path: str, extra: dict[str, Any] | None = Non
 
 
 def load_project(path: str) -> Project:
+    """Read a project file; any fault (damaged, hostile, too new) is a :class:`ProjectError`
+    naming the file and the field, checked against :data:`~mmstudio.file_schemas.PROJECT`."""
     path = os.path.abspath(path)
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except OSError as exc:
-        raise ProjectError(f"{path}: cannot read the project ({exc.strerror or exc})") from exc
-    except json.JSONDecodeError as exc:
-        raise ProjectError(f"{path}: not a project file (bad JSON at line {exc.lineno}: {exc.msg})") from exc
-    if not isinstance(data, dict) or data.get("format") != PROJECT_FORMAT:
-        raise ProjectError(f"{path}: not an MMStudio project (no \"format\": \"{PROJECT_FORMAT}\")")
-    try:
+        data = read_json(path, MAX_BYTES)
+        if not isinstance(data, dict) or data.get("format") != PROJECT_FORMAT:
+            raise ProjectError(path, f"not an MMStudio project (no \"format\": \"{PROJECT_FORMAT}\")")
+        check(data, PROJECT, path)
         return Project.from_dict(data, os.path.dirname(path))
-    except (TypeError, ValueError) as exc:
-        raise ProjectError(f"{path}: {exc}") from exc
+    except ProjectError:
+        raise
+    except SchemaError as exc:
+        raise ProjectError(path, exc.problem, exc.field) from None
+    except LoadError as exc:
+        raise ProjectError(exc.path or path, exc.problem, exc.field) from None
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ProjectError(path, str(exc)) from None
 
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:
     """Upgrade a project written by an older MMStudio; refuse one from a newer one."""
-    version = int(data.get("schema_version", 1))
-    if version > PROJECT_SCHEMA_VERSION:
-        raise ValueError(f"written by a newer MMStudio (project schema {version}); this version "
-                         f"reads schema {PROJECT_SCHEMA_VERSION} and older")
+    version(data.get("schema_version", 1), "schema_version", PROJECT_SCHEMA_VERSION)
     return {**data, "schema_version": PROJECT_SCHEMA_VERSION}
 
 

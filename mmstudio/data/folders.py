@@ -10,6 +10,7 @@ import re
 
 from mmstudio.data.formats import modality_of
 from mmstudio.data.items import Problem
+from mmstudio.data.links import LinkGuard
 from mmstudio.data.manifest import SPLIT_NAMES, normalise_split
 from mmstudio.data.records import Layout, Record
 
@@ -28,29 +29,45 @@ def from_class_folders(root: str) -> Layout:
     """
     groups: dict[tuple[str, str], Record] = {}
     problems: list[Problem] = []
-    tops = _subfolders(root)
+    guard = LinkGuard(root)
+    tops = _subfolders(root, guard)
     if tops and all(t.lower() in SPLIT_NAMES for t in tops):
         for top in tops:
             split_dir = os.path.join(root, top)
             files = [(None, path, _stem(path, split_dir))  # unlabelled, straight in the split
-                     for path in _walk_files(split_dir, recursive=False)]
-            for label in _subfolders(split_dir):
+                     for path in _walk_files(split_dir, recursive=False, guard=guard)]
+            for label in _subfolders(split_dir, guard):
                 folder = os.path.join(split_dir, label)
-                files += [(label, path, f"{label}/{_stem(path, folder)}") for path in _walk_files(folder)]
+                files += [(label, path, f"{label}/{_stem(path, folder)}")
+                          for path in _walk_files(folder, guard=guard)]
             for label, path, stem in files:
                 _add_file(groups, problems, path, key=(top, stem), label=label)
                 if (top, stem) in groups:
                     groups[(top, stem)].split = normalise_split(top)
-        return Layout("class_folders", root, list(groups.values()), problems, {}, [])
+        return Layout("class_folders", root, list(groups.values()), problems + guard.problems, {}, [])
     for label in tops:
-        for path in _walk_files(os.path.join(root, label)):
+        for path in _walk_files(os.path.join(root, label), guard=guard):
             key = (label, _stem(path, os.path.join(root, label)))
             _add_file(groups, problems, path, key=key, label=label)
-    return Layout("class_folders", root, list(groups.values()), problems, {}, [])
+    return Layout("class_folders", root, list(groups.values()), problems + guard.problems, {}, [])
 
 
-def _subfolders(folder: str) -> list[str]:
-    return sorted(e.name for e in os.scandir(folder) if e.is_dir() and not e.name.startswith("."))
+def _subfolders(folder: str, guard: LinkGuard | None = None) -> list[str]:
+    """Visible sub-folders; links refused by ``guard`` (loops, dangling, outside) are left out."""
+    names = []
+    for entry in os.scandir(folder):
+        if entry.name.startswith(".") or (guard and entry.is_symlink() and guard.refuse(entry.path)):
+            continue
+        if _is_dir(entry):
+            names.append(entry.name)
+    return sorted(names)
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a link loop the caller did not check
+        return False
 
 
 def from_paired_folders(root: str) -> Layout:
@@ -60,11 +77,12 @@ def from_paired_folders(root: str) -> Layout:
     class has that name; ``images/cat/1.png`` and ``images/dog/1.png`` stay two items.
     """
     files: list[tuple[str, str | None, str]] = []  # (label, stem within the class, path)
+    guard = LinkGuard(root)
     for entry in sorted(os.scandir(root), key=lambda e: e.name):
         wanted = next((m for m, names in MODALITY_DIRS.items() if entry.name.lower() in names), None)
-        if not entry.is_dir() or wanted is None:
+        if wanted is None or not _is_dir(entry):
             continue
-        for path in _walk_files(entry.path):
+        for path in _walk_files(entry.path, guard=guard):
             if modality_of(path) != wanted:
                 continue
             parts = os.path.relpath(path, entry.path).split(os.sep)
@@ -84,7 +102,7 @@ def from_paired_folders(root: str) -> Layout:
                                     severity="warning"))
         key_label = label if label is not None else (next(iter(owners)) if len(owners) == 1 else "")
         _add_file(groups, problems, path, key=(key_label, stem), label=label)
-    return Layout("paired_folders", root, list(groups.values()), problems, {}, [])
+    return Layout("paired_folders", root, list(groups.values()), problems + guard.problems, {}, [])
 
 
 def from_filename_labels(root: str, pattern: str) -> Layout:
@@ -99,7 +117,8 @@ def from_filename_labels(root: str, pattern: str) -> Layout:
     problems: list[Problem] = []
     unmatched: list[str] = []
     matched = 0
-    for path in _walk_files(root, recursive=False):
+    guard = LinkGuard(root)
+    for path in _walk_files(root, recursive=False, guard=guard):
         if modality_of(path) is None:
             continue
         match = regex.search(os.path.basename(path))
@@ -112,7 +131,7 @@ def from_filename_labels(root: str, pattern: str) -> Layout:
     if unmatched and matched:  # a folder of names with no labels at all is not flagged file by file
         problems.extend(Problem(p, f"file name does not match the label pattern {pattern!r}; "
                                    f"no label", severity="warning") for p in unmatched)
-    return Layout("filename_labels", root, list(groups.values()), problems, {}, [])
+    return Layout("filename_labels", root, list(groups.values()), problems + guard.problems, {}, [])
 
 
 def _add_file(groups: dict, problems: list[Problem], path: str, key: tuple[str, str],
@@ -139,26 +158,33 @@ def _stem(path: str, base: str) -> str:
     return rel.replace(os.sep, "/")
 
 
-def _iter_files(folder: str, recursive: bool = True):
-    """Files under ``folder`` (hidden ones and unreadable folders skipped, links not followed)."""
+def _iter_files(folder: str, recursive: bool = True, guard: LinkGuard | None = None):
+    """Files under ``folder``: hidden ones and unreadable folders skipped; symbolic links followed
+    only inside the dataset (``guard``'s root), each folder once; refused links go to ``guard``."""
+    guard = guard or LinkGuard(folder)
+    if os.path.islink(folder) and guard.refuse(folder):
+        return
     stack = [folder]
     while stack:
+        current = stack.pop()
+        if not guard.first_visit(current):
+            continue
         try:
-            entries = sorted(os.scandir(stack.pop()), key=lambda e: e.name)
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
         except OSError:
             continue
         for entry in entries:
-            if entry.name.startswith("."):
+            if entry.name.startswith(".") or (entry.is_symlink() and guard.refuse(entry.path)):
                 continue
-            if entry.is_dir(follow_symlinks=False):
+            if _is_dir(entry):
                 if recursive:
                     stack.append(entry.path)
             elif entry.is_file():
                 yield entry
 
 
-def _walk_files(folder: str, recursive: bool = True) -> list[str]:
-    return sorted(entry.path for entry in _iter_files(folder, recursive))
+def _walk_files(folder: str, recursive: bool = True, guard: LinkGuard | None = None) -> list[str]:
+    return sorted(entry.path for entry in _iter_files(folder, recursive, guard))
 
 
 def holds_media(folder: str) -> bool:

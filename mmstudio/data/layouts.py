@@ -21,6 +21,7 @@ from mmstudio.data.manifest import (
     CAPTION_NUMBER,
     Manifest,
     guess_roles,
+    label_note,
     normalise_split,
     read_manifest,
 )
@@ -124,7 +125,7 @@ def from_manifest(path: str, spec: DatasetSpec, forced: str | None) -> Layout:
     root = os.path.dirname(os.path.abspath(path))
     records = list(_manifest_records(manifest, roles, media_roots(root)))
     name = forced or _manifest_kind(roles)
-    problems = list(manifest.problems)
+    problems = list(manifest.problems) + [note for note in (label_note(manifest, roles),) if note]
     problems += [Problem(path, f"column {col!r} given the role {role!r} is not in this manifest",
                          severity="warning")
                  for col, role in spec.columns.items() if col not in manifest.columns]

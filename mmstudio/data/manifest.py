@@ -13,6 +13,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 
+from mmstudio.data import encodings
 from mmstudio.data.formats import AUDIO_EXTS, IMAGE_EXTS
 from mmstudio.data.items import Problem
 
@@ -62,23 +63,26 @@ def read_manifest(path: str) -> Manifest:
 def _read_delimited(path: str, delimiter: str | None) -> Manifest:
     with open(path, "rb") as fh:
         raw = fh.read()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        return Manifest(path, [], [], [Problem(path, f"manifest is not UTF-8 text (bad byte at "
-                                                     f"offset {exc.start}, line {line})")])
-    if "\x00" in text[:65536]:
+    if b"\x00" in raw[:65536]:
         return Manifest(path, [], [], [Problem(path, "manifest is not text (it holds NUL bytes)")])
+    text, encoding = encodings.decode(raw)
+    note = encodings.warning(encoding, raw[:encodings.SAMPLE]) if encoding else ""
+    del raw
+    if text is None:
+        return Manifest(path, [], [], [Problem(path, "manifest is not text: not UTF-8, and no other "
+                                                     "text encoding fits it")])
     if delimiter is None:
         delimiter = _sniff(text[:65536].split("\n", 1)[0])
     with _CSV_LOCK:  # the csv field limit is process-wide: one scan sets and restores it at once
         old_limit = csv.field_size_limit()
         csv.field_size_limit(MAX_FIELD)
         try:
-            return _parse_delimited(path, text, delimiter)
+            manifest = _parse_delimited(path, text, delimiter)
         finally:
             csv.field_size_limit(old_limit)
+    if note:
+        manifest.problems.insert(0, Problem(path, note, severity="warning"))
+    return manifest
 
 
 def _sniff(first: str) -> str:
@@ -176,9 +180,13 @@ def _read_jsonl(path: str) -> Manifest:
     rows: list[tuple[int, dict[str, str]]] = []
     problems: list[Problem] = []
     with open(path, "rb") as fh:
-        reason = _not_text(fh.read(65536))
+        head = fh.read(encodings.SAMPLE)
+        encoding = _legacy_encoding(head)
+        reason = None if encoding else _not_text(head[:65536])
         if reason:  # one problem for a binary file, not one per "line" of it
             return Manifest(path, [], [], [Problem(path, reason)])
+        if encoding:
+            problems.append(Problem(path, encodings.warning(encoding, head), severity="warning"))
         fh.seek(0)
         for number, line in enumerate(_bounded_lines(fh), start=1):
             if line is None:
@@ -187,7 +195,7 @@ def _read_jsonl(path: str) -> Manifest:
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line.decode("utf-8-sig"))
+                obj = json.loads(line.decode(encoding or "utf-8-sig"))
             except UnicodeDecodeError:
                 problems.append(Problem(path, "malformed row: not UTF-8", row=number))
                 continue
@@ -196,6 +204,9 @@ def _read_jsonl(path: str) -> Manifest:
                 continue
             except RecursionError:
                 problems.append(Problem(path, "malformed row: JSON nested too deeply", row=number))
+                continue
+            except ValueError:  # Python refuses to convert integers of over 4,300 digits
+                problems.append(Problem(path, "malformed row: a number too long to read", row=number))
                 continue
             if not isinstance(obj, dict):
                 problems.append(Problem(path, f"malformed row: expected a JSON object, got "
@@ -207,6 +218,26 @@ def _read_jsonl(path: str) -> Manifest:
     if not rows and not problems:
         problems.append(Problem(path, "manifest is empty"))
     return Manifest(path, list(columns), rows, problems)
+
+
+def _legacy_encoding(head: bytes) -> str | None:
+    """The detected encoding of a JSONL file written in a legacy encoding, else None.
+
+    JSON Lines is UTF-8 by definition, so one stray line is that row's problem; the file is
+    re-read in another encoding only when no line of the sample is UTF-8 beyond ASCII and at
+    least two are not UTF-8 (one line is too little for the detector to go on)."""
+    if b"\x00" in head[:65536]:
+        return None
+    valid = invalid = 0
+    for line in head.split(b"\n")[:-1]:  # the last may be cut by the sample's end
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8-sig")
+            valid += 1
+        except UnicodeDecodeError:
+            invalid += 1
+    return encodings.detect(head) if invalid >= 2 and not valid else None
 
 
 def _not_text(head: bytes) -> str | None:
@@ -289,10 +320,26 @@ def guess_roles(manifest: Manifest, given: dict[str, str] | None = None) -> dict
         elif "text" not in taken and _is_free_text(values):
             roles[col] = "text"
             taken.add("text")
-        elif "label" not in taken and _is_label_like(values):
-            roles[col] = "label"
-            taken.add("label")
+    # No label by content alone: a speaker, a group or a source column looks just like one, and
+    # a wrong label trains the wrong task silently. Without a column named like a label the
+    # items load unlabelled, and the report says so (see :func:`label_note`).
     return {c: roles.get(c, "ignore") for c in manifest.columns}
+
+
+def label_note(manifest: Manifest, roles: dict[str, str]) -> Problem | None:
+    """When no column is the label but one looks like labels (few distinct short values), a
+    warning naming it: the items load unlabelled, and how to classify by that column instead."""
+    if "label" in roles.values():
+        return None
+    step = max(1, len(manifest.rows) // SAMPLE_ROWS)
+    sample = manifest.rows[::step][:SAMPLE_ROWS]
+    for col in manifest.columns:
+        values = [v for v in (r.get(col, "") for _, r in sample) if v.strip()]
+        if roles.get(col) == "ignore" and values and _is_label_like(values):
+            return Problem(manifest.path, f"no label column: items load unlabelled (align and queries "
+                                          f"work); column {col!r} looks like labels: to classify by it, "
+                                          f"give it the role 'label'", severity="warning")
+    return None
 
 
 def _media_role(values: list[str]) -> str | None:

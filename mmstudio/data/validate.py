@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from mmstudio.data.formats import check_audio, check_image, check_text_file
 from mmstudio.data.items import Item, Problem
+from mmstudio.data.links import LinkGuard
 from mmstudio.data.records import Layout, Record
 from mmstudio.data.verdicts import Verdicts
 
@@ -23,7 +24,9 @@ CHUNK = 128  # files per task on the checking threads
 
 def validate(layout: Layout, max_pixels: int, progress: Progress | None = None) -> tuple[list[Item], list[Problem]]:
     problems = list(layout.problems)
-    refused = {id(r) for r in layout.records if not _inside(r, layout.root, problems)}
+    guard = LinkGuard(layout.root)
+    refused = {id(r) for r in layout.records if not _inside(r, layout.root, problems, guard)}
+    problems += guard.problems
     records = layout.records
     verdicts = _check_files(records, max_pixels, progress, Verdicts(layout.root, max_pixels))
     items: list[Item] = []
@@ -62,17 +65,22 @@ def validate(layout: Layout, max_pixels: int, progress: Progress | None = None) 
     return items, problems
 
 
-def _inside(rec: Record, root: str, problems: list[Problem]) -> bool:
-    """Refuses a path that leaves the dataset folder (``../``, absolute elsewhere); False when
-    one was refused (the record keeps its other modalities)."""
+def _inside(rec: Record, root: str, problems: list[Problem], guard: LinkGuard) -> bool:
+    """Refuses a path that leaves the dataset folder (``../``, absolute elsewhere, or a symbolic
+    link out of it, a loop or a dangling link); False when one was refused (the record keeps its
+    other modalities)."""
     root = os.path.normpath(root)
     ok = True
     for attr in ("image", "audio", "text_path"):
         path = getattr(rec, attr)
-        if path and not _within(root, os.path.normpath(path)):
+        if not path:
+            continue
+        if not _within(root, os.path.normpath(path)):
             problems.append(Problem(path, "path escapes the dataset folder; skipped", row=rec.row))
-            setattr(rec, attr, None)
-            ok = False
+        elif not guard.refuse(path, rec.row):
+            continue
+        setattr(rec, attr, None)
+        ok = False
     return ok
 
 

@@ -7,7 +7,6 @@ leaves the previous bundle intact.
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
@@ -25,14 +24,21 @@ from mmstudio.config import RunConfig
 from mmstudio.engine.model import ModelShape, MultimodalModel
 from mmstudio.engine.preprocess import Preprocessor
 from mmstudio.engine.tokenizer import Tokenizer
-from mmstudio.fileio import atomic_write_text
+from mmstudio.errors import LoadError, SchemaError
+from mmstudio.file_schemas import BUNDLE
+from mmstudio.fileio import atomic_write_text, is_disk_full, member_path, write_failed
+from mmstudio.schema import check, read_json, version
 
 BUNDLE_FORMAT = "mmstudio.bundle"
 BUNDLE_VERSION = 1
 WEIGHTS, META = "model.safetensors", "bundle.json"
 
 
-class BundleError(ValueError):
+#: bundle.json holds the config, class names, vocabulary and metrics: a few megabytes at most.
+MAX_META_BYTES = 64 << 20
+
+
+class BundleError(LoadError):
     """A bundle or checkpoint that cannot be used; the message names the file and why."""
 
 
@@ -115,14 +121,13 @@ def atomic_dir(path: str, fill) -> str:
         os.replace(tmp, path)
         shutil.rmtree(old, ignore_errors=True)
     except BaseException as exc:
+        full = is_disk_full(exc, tmp)  # safetensors and torch.save say so in their own words
         shutil.rmtree(tmp, ignore_errors=True)
         if not os.path.exists(path) and os.path.exists(old):
             os.replace(old, path)  # undo the first rename
-        if isinstance(exc, OSError):
-            kept = "the previous copy is kept" if os.path.exists(path) else "nothing was there before"
-            hint = "; free some disk space and try again" if exc.errno == errno.ENOSPC else ""
-            raise OSError(exc.errno, f"could not write {path}: {exc.strerror or exc}; {kept}{hint}") \
-                from exc
+        failed = write_failed(exc, path, full)
+        if failed is not None:
+            raise failed from exc
         raise
     return path
 
@@ -149,39 +154,75 @@ def resolve(path: str) -> str:
 
 
 def read_meta(path: str) -> tuple[str, dict[str, Any]]:
+    """The bundle folder and its ``bundle.json``, checked against :data:`file_schemas.BUNDLE`
+    (types, ranges, sizes, version) before anything is built from it."""
     folder = resolve(path)
     meta_path = os.path.join(folder, META)
     try:
-        with open(meta_path, encoding="utf-8") as fh:
-            meta = json.load(fh)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"{meta_path}: unreadable or truncated ({exc})") from exc
-    if not isinstance(meta, dict) or meta.get("format") != BUNDLE_FORMAT:
-        raise BundleError(f"{meta_path}: not an MMStudio bundle description")
-    if int(meta.get("bundle_version", 0)) > BUNDLE_VERSION:
-        raise BundleError(f"{meta_path}: written by a newer MMStudio (bundle version "
-                          f"{meta['bundle_version']}); this one reads up to {BUNDLE_VERSION}")
+        meta = read_json(meta_path, MAX_META_BYTES)
+        if not isinstance(meta, dict) or meta.get("format") != BUNDLE_FORMAT:
+            raise BundleError(meta_path, "not an MMStudio bundle description")
+        version(meta.get("bundle_version", 0), "bundle_version", BUNDLE_VERSION)
+        check(meta, BUNDLE, meta_path)
+    except SchemaError as exc:
+        raise BundleError(meta_path, exc.problem, exc.field) from None
+    except LoadError as exc:
+        raise _bundle_error(exc, meta_path) from None
     return folder, meta
+
+
+def _bundle_error(exc: LoadError, path: str) -> BundleError:
+    if isinstance(exc, BundleError):
+        return exc
+    return BundleError(exc.path or path, exc.problem, exc.field) if exc.path else BundleError(str(exc))
+
+
+def weights_path(folder: str, meta: dict[str, Any]) -> str:
+    """The weights file a bundle names: only a file inside its own folder (symlinks resolved)."""
+    name = meta["weights"]["file"]
+    try:
+        return member_path(folder, name)
+    except ValueError as exc:
+        raise BundleError(os.path.join(folder, META), str(exc), "weights.file") from None
 
 
 def load_bundle(path: str, device: str = "cpu") -> Bundle:
     """Open a bundle: rebuild the model from ``bundle.json`` and load its checked weights."""
     folder, meta = read_meta(path)
     meta_path = os.path.join(folder, META)
+    weights = weights_path(folder, meta)
     try:
         run = RunConfig.from_dict(meta["config"])
         shape = ModelShape.from_dict(meta["shape"])
         prep = meta["preprocessing"]
         tok = Tokenizer.from_dict(prep["tokenizer"]) if prep.get("tokenizer") else None
         pre = Preprocessor.from_model_spec(run.model, shape.modalities, shape.channels, tok)
+        _check_size(run, shape, weights, meta_path)
         model = MultimodalModel(run.model, shape, dropout=run.train.dropout)
     except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, BundleError):
+            raise
         raise BundleError(f"{meta_path}: incompatible bundle description ({exc})") from exc
-    weights = os.path.join(folder, meta.get("weights", {}).get("file", WEIGHTS))
-    load_weights(model, weights, meta.get("weights", {}).get("sha256"))
+    load_weights(model, weights, meta["weights"].get("sha256"))
     model.to(device).eval()
     return Bundle(folder, model, run, shape, list(meta.get("class_names", [])), pre,
                   dict(meta.get("metrics", {})), meta)
+
+
+def _check_size(run: RunConfig, shape: ModelShape, weights: str, meta_path: str) -> None:
+    """Refuse a description whose model is far larger than its weights file, before allocating:
+    built on the meta device, a model costs nothing; the real one must fit in what is stored."""
+    with torch.device("meta"):
+        ghost = MultimodalModel(run.model, shape, dropout=run.train.dropout)
+    needed = sum(t.numel() * t.element_size() for t in ghost.state_dict().values())
+    try:
+        stored = os.path.getsize(weights)
+    except OSError:
+        return  # load_weights names the missing file
+    if needed > 2 * stored + (1 << 20):
+        raise BundleError(meta_path, f"describes a model of {needed:,} bytes but "
+                                     f"{os.path.basename(weights)} holds {stored:,}; the description "
+                                     "was changed or belongs to another model", "shape")
 
 
 def load_weights(model: torch.nn.Module, weights: str, sha256: str | None) -> None:

@@ -5,13 +5,17 @@
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 from typing import Any
 
 import torch
 
-from mmstudio.engine.bundle import BundleError, load_weights, read_meta, save_bundle
+from mmstudio.engine.bundle import BundleError, load_weights, read_meta, save_bundle, weights_path
+from mmstudio.errors import LoadError
+from mmstudio.file_schemas import CHECKPOINT_STATE
+from mmstudio.schema import check, read_json
 
 TRAINER, STATE = "trainer.pt", "state.json"
 
@@ -24,7 +28,10 @@ def save_checkpoint(path: str, model, run, shape, class_names, pre, optimizer, s
                 "rng_cpu": torch.get_rng_state()}
         if torch.cuda.is_available() and torch.cuda.is_initialized():
             blob["rng_cuda"] = torch.cuda.get_rng_state_all()
-        torch.save(blob, p)
+        buffer = io.BytesIO()  # in memory first: torch's archive writer aborts on a full disk
+        torch.save(blob, buffer)
+        with open(p, "wb") as fh:
+            fh.write(buffer.getbuffer())
 
     def write_state(p: str) -> None:
         with open(p, "w", encoding="utf-8") as fh:
@@ -45,7 +52,7 @@ def find_checkpoint(out_dir: str, kind: str = "last") -> str | None:
 def load_checkpoint(path: str, model, optimizer, scheduler) -> dict[str, Any]:
     """Restore model, optimiser and scheduler in place; returns the loop state."""
     folder, meta = read_meta(path)
-    load_weights(model, os.path.join(folder, meta["weights"]["file"]), meta["weights"].get("sha256"))
+    load_weights(model, weights_path(folder, meta), meta["weights"].get("sha256"))
     trainer = os.path.join(folder, TRAINER)
     try:
         blob = torch.load(trainer, map_location="cpu", weights_only=True)
@@ -55,10 +62,9 @@ def load_checkpoint(path: str, model, optimizer, scheduler) -> dict[str, Any]:
         raise BundleError(f"{trainer}: unreadable, truncated or not plain tensors ({exc})") from exc
     state_path = os.path.join(folder, STATE)
     try:
-        with open(state_path, encoding="utf-8") as fh:
-            state = json.load(fh)
-    except (OSError, json.JSONDecodeError) as exc:
-        raise BundleError(f"{state_path}: unreadable or truncated ({exc})") from exc
+        state = check(read_json(state_path, 256 << 20), CHECKPOINT_STATE, state_path)
+    except LoadError as exc:
+        raise BundleError(f"{state_path}: unreadable or truncated ({exc.problem})") from None
     state["rng"] = {k: blob[k] for k in ("rng_cpu", "rng_cuda") if k in blob}
     return state
 

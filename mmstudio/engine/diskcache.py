@@ -9,6 +9,7 @@ nothing, and an edited file is never served stale. The folder is bounded by
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
@@ -17,7 +18,7 @@ import time
 
 import torch
 
-from mmstudio.fileio import atomic_write_text
+from mmstudio.fileio import WriteError, atomic_write_text, free_bytes, is_disk_full, write_failed
 
 #: Default bound of the cache folder (20 GiB).
 DISK_BYTES = 20 << 30
@@ -83,18 +84,45 @@ class MappedInputs:
         return tensor.view(self.shape), list(meta.get("failed", []))
 
     def create(self) -> tuple[torch.Tensor, str]:
-        """A zeroed file mapped for writing (under a temporary name until :meth:`commit`)."""
+        """A zeroed file mapped for writing (under a temporary name until :meth:`commit`).
+
+        The file's blocks are reserved first (``posix_fallocate``): on a full disk that fails at
+        once with a clear ``OSError``, where writing into a sparse mapping would kill the process
+        with SIGBUS half-way through decoding. A file larger than the free space is not started.
+        """
         os.makedirs(self.folder, exist_ok=True)
         evict(self.folder, disk_limit() - self.nbytes)
+        free = free_bytes(self.folder)
+        if self.nbytes > free:
+            raise WriteError(errno.ENOSPC, f"could not write {self.path}: the decoded inputs need "
+                                        f"{self.nbytes:,} bytes and {free:,} are free there; free "
+                                        "some disk space, or choose smaller inputs")
         tmp = f"{self.path}.{os.getpid()}.tmp"
-        tensor = torch.from_file(tmp, shared=True, size=self.numel, dtype=self.dtype)
+        try:
+            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                if hasattr(os, "posix_fallocate") and self.nbytes:
+                    os.posix_fallocate(fd, 0, self.nbytes)
+            finally:
+                os.close(fd)
+            tensor = torch.from_file(tmp, shared=True, size=self.numel, dtype=self.dtype)
+        except BaseException as exc:
+            full = is_disk_full(exc, tmp)
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise (write_failed(exc, self.path, full) or exc) from exc
         return tensor.view(self.shape), tmp
 
     def commit(self, tmp: str, failed: list[int]) -> None:
-        """Publish a fully written file: rename, then the metadata that marks it complete."""
+        """Publish a fully written file: rename, then the metadata that marks it complete. A
+        cache that cannot be marked complete (a full disk) is dropped, not an error: the
+        decoded tensor stays mapped for this run."""
         os.replace(tmp, self.path)
-        atomic_write_text(self.meta_path, json.dumps({"shape": list(self.shape), "dtype": str(self.dtype),
-                                                      "failed": failed, "created": time.time()}))
+        try:
+            atomic_write_text(self.meta_path, json.dumps({"shape": list(self.shape), "dtype": str(self.dtype),
+                                                          "failed": failed, "created": time.time()}))
+        except OSError:
+            os.unlink(self.path)
 
 
 def evict(folder: str, budget: int) -> None:

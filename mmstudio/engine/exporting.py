@@ -5,6 +5,7 @@ card (:mod:`mmstudio.engine.export_package`). TorchScript is deprecated since Py
 not offered."""
 from __future__ import annotations
 
+import io
 import json
 import os
 from typing import Any
@@ -14,6 +15,7 @@ from torch import nn
 
 from mmstudio.engine.bundle import Bundle, load_bundle
 from mmstudio.engine.export_package import model_metadata, preprocess_spec, write_package
+from mmstudio.fileio import atomic_write, atomic_write_bytes
 
 MODEL_FILES = {"onnx": "model.onnx", "pt2": "model.pt2"}
 
@@ -99,20 +101,19 @@ def _export(bundle, format: str, out: str | None, check: bool) -> dict[str, Any]
     dynamic = (tuple({0: batch} for _ in args),)  # one entry: the *xs group
     info: dict[str, Any] = {"format": format, "path": os.path.abspath(path), "package": os.path.abspath(folder),
                             "inputs": wrapper.input_names(), "outputs": wrapper.output_names()}
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        if format == "pt2":
-            program = torch.export.export(wrapper, args, dynamic_shapes=dynamic)
-            torch.export.save(program, tmp, extra_files=meta)
-        else:
+    if format == "pt2":
+        program = torch.export.export(wrapper, args, dynamic_shapes=dynamic)
+        buffer = io.BytesIO()  # torch's archive writer aborts the process on a full disk
+        torch.export.save(program, buffer, extra_files=meta)
+        atomic_write_bytes(path, buffer.getbuffer())
+    else:
+        def write_onnx(tmp: str) -> None:
             torch.onnx.export(wrapper, args, tmp, input_names=wrapper.input_names(),
                               output_names=wrapper.output_names(), dynamic_shapes=dynamic,
                               dynamo=True, external_data=False, verbose=False)
             _add_onnx_metadata(tmp, meta)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+        atomic_write(path, write_onnx)
     if check and format == "pt2":
         loaded = torch.export.load(path).module()
         info["max_abs_diff"] = _diff(wrapper(*args), loaded(*args))

@@ -60,7 +60,8 @@ class MultimodalModel(nn.Module):
         self.fusion = self.head = None
         if self.classify:
             if shape.num_classes < 2:
-                raise ValueError("the classify task needs labels with at least 2 classes")
+                raise ValueError("the classify task needs labels with at least 2 classes; give the "
+                                 "dataset a label column (role 'label'), or train the align task")
             self.fusion = FUSIONS.create(spec.fusion, modalities=self.modalities, dim=spec.dim,
                                          dropout=dropout, num_classes=shape.num_classes,
                                          **dict(spec.fusion_options))

@@ -187,16 +187,19 @@ def save_report(report: dict[str, Any], folder: str) -> list[str]:
     import json
     import os
 
+    from mmstudio.fileio import atomic_write, atomic_write_text
+
     os.makedirs(folder, exist_ok=True)
     written = []
 
     def table(name: str, header: list[str], rows: list[list[Any]]) -> None:
-        path = os.path.join(folder, name)
-        with open(path, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(header)
-            writer.writerows(rows)
-        written.append(path)
+        def write(tmp: str) -> None:
+            with open(tmp, "w", newline="", encoding="utf-8") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(header)
+                writer.writerows(rows)
+
+        written.append(atomic_write(os.path.join(folder, name), write))
 
     summary = [["items", len(report.get("samples", []))]]
     summary += [[k, report[k]] for k in ("accuracy", "macro_f1") if k in report]
@@ -228,8 +231,7 @@ def save_report(report: dict[str, Any], folder: str) -> list[str]:
               [[i, items[i]["id"], names[t] if t >= 0 else "", names[q], c]
                for i, (t, q, c) in enumerate(zip(p["true"], p["pred"], p["confidence"]))])
     path = os.path.join(folder, "report.json")
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump({k: v for k, v in report.items() if k not in ("samples", "predictions")}, fh,
-                  indent=2)
+    atomic_write_text(path, json.dumps({k: v for k, v in report.items()
+                                        if k not in ("samples", "predictions")}, indent=2))
     written.append(path)
     return written

@@ -17,6 +17,10 @@ import torch
 from mmstudio.engine.bundle import Bundle, BundleError, load_bundle
 from mmstudio.engine.cache import prepare
 from mmstudio.engine.events import drive
+from mmstudio.errors import LoadError
+from mmstudio.file_schemas import INDEX_ITEMS
+from mmstudio.fileio import atomic_write
+from mmstudio.schema import check, parse_json
 
 INDEX_FILE = "index.safetensors"
 
@@ -54,10 +58,7 @@ def build_index(bundle, data, out: str | None = None, split: str = "all", batch_
             "bundle_sha256": bundle.meta.get("weights", {}).get("sha256", ""),
             "dataset": str(dataset.spec.path)}
     out = out or os.path.join(bundle.path, INDEX_FILE)
-    tmp = f"{out}.tmp{os.getpid()}"
-    save_file(tensors, tmp, metadata=meta)
-    os.replace(tmp, out)
-    return out
+    return atomic_write(out, lambda tmp: save_file(tensors, tmp, metadata=meta))
 
 
 def load_index(path: str) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]], dict[str, str]]:
@@ -71,9 +72,15 @@ def load_index(path: str) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]
         raise BundleError(f"{path}: unreadable or truncated index ({exc})") from exc
     if meta.get("format") != "mmstudio.index":
         raise BundleError(f"{path}: not an MMStudio embedding index")
-    items = json.loads(meta["items"])
+    try:
+        items = check(parse_json(meta.get("items", ""), path), INDEX_ITEMS, path)
+    except LoadError as exc:
+        raise BundleError(path, f"damaged index metadata: {exc.problem}", exc.field) from None
     base = os.path.dirname(os.path.abspath(path))
-    for it in items:  # relative paths (a shipped index, such as the demo's) are to the index's folder
+    # Relative paths (a shipped index, such as the demo's ``../data/...``) are to the index's
+    # folder. They may leave it: the items are only shown (thumbnails, playback), never loaded
+    # as code or weights, and the demo keeps its data beside the model.
+    for it in items:
         for key in ("image", "audio"):
             if it.get(key) and not os.path.isabs(it[key]):
                 it[key] = os.path.normpath(os.path.join(base, it[key]))

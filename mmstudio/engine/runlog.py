@@ -17,16 +17,33 @@ import time
 from collections.abc import Generator
 from typing import Any
 
-from mmstudio.fileio import atomic_write_text
+from mmstudio.errors import LoadError, SchemaError
+from mmstudio.file_schemas import EPOCH_EVENT, STEP_EVENT
+from mmstudio.file_schemas import STATUS as STATUS_SCHEMA
+from mmstudio.fileio import atomic_write_text, write_failed
+from mmstudio.runlock import run_folder_lock
+from mmstudio.schema import check, parse_json, read_json
 
 STATUS = "status.json"
 EVENTS = "events.jsonl"
 #: Keys tried, in order, for a run's headline metric (higher is better for all but loss).
 HEADLINE = ("accuracy", "recall@1", "macro_f1")
+#: characters of one event line; the longest real ones (an epoch's metrics) are a few kilobytes
+MAX_EVENT_CHARS = 1 << 20
 
 
 def recorded(events: Generator, out_dir: str) -> Generator:
     """Yield ``events`` unchanged, recording them in ``out_dir``; returns the generator's result.
+
+    The folder is locked first (:mod:`mmstudio.runlock`): a second run into it is refused with a
+    message naming the first, before anything is written.
+    """
+    with run_folder_lock(out_dir):
+        return (yield from _recorded(events, out_dir))
+
+
+def _recorded(events: Generator, out_dir: str) -> Generator:
+    """:func:`recorded` once the folder is held.
 
     A run that raises is marked ``failed`` with the message; one whose consumer stops pulling
     (generator closed) is marked ``stopped``; one killed outright stays ``running`` on disk and
@@ -49,8 +66,7 @@ def recorded(events: Generator, out_dir: str) -> Generator:
                 event = next(events)
             except StopIteration as stop:
                 return stop.value
-            log.write(json.dumps(event.as_dict()) + "\n")
-            log.flush()
+            _append(log, json.dumps(event.as_dict()) + "\n")
             scalars.add(event)
             _update(status, event)
             if type(event).__name__ in ("RunStarted", "EpochDone", "RunFinished"):
@@ -69,7 +85,12 @@ def recorded(events: Generator, out_dir: str) -> Generator:
         status["seconds"] = round(previous + time.monotonic() - t0, 3)
         if status["status"] == "running":  # the generator ended without RunFinished
             status["status"] = "stopped"
-        _write_status(out_dir, status)
+        try:
+            _write_status(out_dir, status)
+        except OSError:
+            if status["status"] != "failed":
+                raise
+            # a full disk: the error already on its way (naming the file) says more than this one
 
 
 def _update(status: dict[str, Any], event) -> None:
@@ -148,11 +169,7 @@ def read_curves(out_dir: str) -> dict[str, list]:
         fh = None
     if fh is not None:
         with fh:
-            for line in fh:
-                try:
-                    e = json.loads(line)
-                except ValueError:  # a line cut short by a kill: skip it
-                    continue
+            for e in _events(fh):
                 kind = e.get("event")
                 if kind == "StepLogged":
                     steps[int(e["step"])] = (float(e["loss"]), float(e["lr"]))
@@ -198,13 +215,43 @@ def _alive(pid: Any, host: Any) -> bool:
     return True
 
 
+def _events(fh) -> Generator[dict[str, Any], None, None]:
+    """The curve events of ``events.jsonl`` that fit their schema; a line cut short by a kill,
+    over-long, or damaged is skipped (the rest of the run's curve still shows)."""
+    schemas = {"StepLogged": STEP_EVENT, "EpochDone": EPOCH_EVENT}
+    while True:
+        line = fh.readline(MAX_EVENT_CHARS + 1)
+        if not line:
+            return
+        if len(line) > MAX_EVENT_CHARS:
+            while line and not line.endswith("\n"):  # drain the rest of a runaway line
+                line = fh.readline(MAX_EVENT_CHARS)
+            continue
+        try:
+            event = parse_json(line, fh.name)
+            schema = schemas.get(event.get("event")) if isinstance(event, dict) else None
+            if schema is not None:
+                schema.check(event, "")
+                yield event
+        except (LoadError, SchemaError):
+            continue
+
+
 def _read_json(path: str) -> dict[str, Any] | None:
+    """``status.json`` checked against its schema; None when absent, damaged or not ours."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            value = json.load(fh)
-    except (OSError, ValueError):
+        return check(read_json(path, 1 << 20), STATUS_SCHEMA, path)
+    except LoadError:
         return None
-    return value if isinstance(value, dict) else None
+
+
+def _append(log, line: str) -> None:
+    """One event line; a failed write (a full disk) names the file."""
+    try:
+        log.write(line)
+        log.flush()
+    except OSError as exc:
+        raise write_failed(exc, log.name) from exc
 
 
 def _write_status(out_dir: str, status: dict[str, Any]) -> None:

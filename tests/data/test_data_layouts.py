@@ -99,10 +99,16 @@ def _odd_named_rows(root: Path, n: int = 12) -> list[dict]:
 
 
 def _assert_guessed(ds, n: int = 12) -> None:
-    assert ds.columns == {"c1": "image", "c2": "audio", "c3": "text", "c4": "label", "c5": "split"}
+    # A label is never taken from content alone (issue 16): c4 looks like one, and is named in
+    # a warning, but the items load unlabelled until the user gives it the role.
+    assert ds.columns == {"c1": "image", "c2": "audio", "c3": "text", "c4": "ignore", "c5": "split"}
     assert ds.modalities == ["image", "text", "audio"]
-    assert len(ds.items) == n and ds.problems == []
-    assert ds.labels() == {"blue": 4, "green": 4, "red": 4}
+    [note] = ds.problems
+    assert note.severity == "warning" and "no label column: items load unlabelled" in note.reason
+    assert "column 'c4' looks like labels" in note.reason
+    assert len(ds.items) == n and ds.labels() == {}
+    labelled = open_dataset(ds.spec.replace(columns={"c4": "label"}))
+    assert labelled.problems == [] and labelled.labels() == {"blue": 4, "green": 4, "red": 4}
     assert ds.splits() == {"train": 9, "test": 3}
     assert ds.split_from_data
     first = next(it for it in ds.items if it.image.endswith(os.sep + "p0.png"))
@@ -158,7 +164,7 @@ def test_several_text_columns_given_are_joined(tmp_path):
 
 def test_a_column_role_for_a_missing_column_is_reported(tmp_path):
     manifest = write_csv(tmp_path / "m.csv", _odd_named_rows(tmp_path))
-    ds = open_dataset(DatasetSpec(str(manifest), columns={"nosuch": "label"}))
+    ds = open_dataset(DatasetSpec(str(manifest), columns={"nosuch": "label", "c4": "label"}))
     [problem] = ds.problems
     assert "'nosuch'" in problem.reason and "not in this manifest" in problem.reason
 
@@ -429,7 +435,9 @@ def test_roles_are_guessed_from_the_whole_manifest_not_its_top(tmp_path):
             for colour in ("red", "green", "blue") for i in range(300)]
     manifest = write_csv(tmp_path / "sorted.csv", rows)
     ds = open_dataset(str(manifest))
-    assert ds.columns == {"c1": "text", "c2": "label"}
+    assert ds.columns == {"c1": "text", "c2": "ignore"}  # a label only by name (issue 16)...
+    assert "column 'c2' looks like labels" in ds.problems[0].reason  # ...seen in every colour
+    ds = open_dataset(ds.spec.replace(columns={"c2": "label"}))
     assert ds.labels() == {"blue": 300, "green": 300, "red": 300}
 
 

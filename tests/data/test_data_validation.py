@@ -265,14 +265,15 @@ def test_an_unclosed_quote_is_named_with_the_lines_it_swallowed(triplets):
     assert "quote opened on line 5 is not closed" in problem.reason
 
 
-def test_a_manifest_that_is_not_utf8_names_the_line(triplets):
+def test_a_manifest_that_is_not_utf8_is_decoded_and_names_the_line(triplets):
+    # issue 16: a Latin-1 byte no longer loses the whole file; the warning says what was assumed
     data = triplets.read_bytes().replace(b"the number two", b"the n\xfamber two", 1)
     triplets.write_bytes(data)
     ds = open_dataset(str(triplets))
     [problem] = ds.problems
-    assert problem.path == str(triplets)
-    assert "not UTF-8" in problem.reason and "line 10" in problem.reason
-    assert ds.items == []
+    assert problem.path == str(triplets) and problem.severity == "warning"
+    assert "not UTF-8 (first at line 10): read as cp1252" in problem.reason
+    assert len(ds.items) == 12 and any(it.text == "the n\u00famber two" for it in ds.items)
 
 
 def test_a_folder_whose_manifest_files_are_all_missing_says_so(triplets):

@@ -102,6 +102,9 @@ class Exploit:
         return (os.system, ("echo unpickled > /dev/null",))
 
 
+@pytest.mark.fault(case="A bundle write interrupted half-way",
+                   how="`atomic_dir` filler writes a partial `model.safetensors` and raises ENOSPC",
+                   behaviour="The previous bundle is unchanged and loads; no temporary folder is left.")
 def test_interrupted_save_keeps_previous_bundle(bundle_copy):
     before = (bundle_copy / "model.safetensors").read_bytes()
 

@@ -125,6 +125,12 @@ def _worker_with_rank(launcher_pid: int, rank: int) -> int:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds workers through /proc")
+@pytest.mark.fault(case="`kill -9` of one DDP worker (rank 0, the one that writes) mid-epoch",
+                   how="`torchrun --nproc-per-node 2` over gloo; SIGKILL to the worker whose environment says "
+                       "`RANK=0`",
+                   behaviour="torchrun ends the job (non-zero status) and stops the other worker; the last checkpoint "
+                             "is intact; the same torchrun command with `--resume` continues from it on both ranks and "
+                             "completes; the bundle loads.")
 def test_kill_9_of_the_writing_worker_then_resume(synth_manifest, tmp_path):
     """kill -9 of rank 0 (the one that writes) mid-epoch: torchrun ends the job; the checkpoint
     survives, and the same torchrun command with --resume completes with a bundle that loads."""

@@ -45,6 +45,11 @@ def test_two_processes_stream_events_into_the_same_objects(qtbot, manifest, tmp_
 
 
 @pytest.mark.slow
+@pytest.mark.fault(case="Stop (Ctrl+C, SIGTERM, the GUI's Stop) of a `torchrun` run with 2 processes",
+                   how="`ProcessRun.stop()` sends SIGTERM to torchrun, which forwards it",
+                   behaviour="Both ranks agree to stop at the same step (one all-reduce per step), rank 0 saves the "
+                             "checkpoint and the bundle, the last event is `RunFinished(reason=\"stopped\")`; the bundle "
+                             "loads.")
 def test_stop_ends_the_run_with_its_checkpoint(qtbot, manifest, tmp_path):
     run = tiny_run(manifest, modalities=("text",),
                    train={"epochs": 500, "device": "cpu", "log_every_s": 0.0})
