@@ -103,7 +103,7 @@ def evaluate(bundle, data, split: str = "test", batch_size: int = 256, ablation:
 
     if not isinstance(bundle, Bundle):
         bundle = load_bundle(bundle, device=device)
-    dataset = load_dataset(data)
+    dataset = load_dataset(same_spec(bundle, data))
     items = split_items(dataset, split)
     # Align-only bundles have no classes; the dataset's labels still give same-label recall.
     names = bundle.class_names or dataset.class_names
@@ -125,6 +125,18 @@ class _null:
 
     def __exit__(self, *exc):
         return False
+
+
+def same_spec(bundle, data):
+    """The bundle's own dataset description when ``data`` is the path it was trained on: the
+    same column roles, split ratios and seed, so "test" is the split training held out."""
+    import os
+
+    if isinstance(data, (str, os.PathLike)):
+        trained = bundle.run.dataset
+        if trained.path and os.path.abspath(os.path.expanduser(str(data))) == os.path.abspath(trained.path):
+            return trained
+    return data
 
 
 def split_items(dataset, split: str) -> list:

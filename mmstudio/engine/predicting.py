@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from mmstudio.engine.cache import prepare
-from mmstudio.engine.evaluation import run_model, split_items
+from mmstudio.engine.evaluation import run_model, same_spec, split_items
 from mmstudio.engine.events import drive
 from mmstudio.engine.metrics import accuracy
 from mmstudio.fileio import atomic_write_text
@@ -42,7 +42,7 @@ def predict_dataset(bundle, data, split: str = "all", batch_size: int = 256, top
         bundle = load_bundle(bundle, device=device)
     if not bundle.model.classify:
         raise ValueError(f"{bundle.path} was trained for align only; it has no classes to predict")
-    dataset = load_dataset(data)
+    dataset = load_dataset(same_spec(bundle, data))
     items = split_items(dataset, split)
     names = list(bundle.class_names)
     feats = drive(prepare(items, bundle.preprocessor, {n: i for i, n in enumerate(names)}), on_event)

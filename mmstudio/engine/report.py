@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from mmstudio.engine.cache import Features, prepare
-from mmstudio.engine.evaluation import _retrieval, split_items
+from mmstudio.engine.evaluation import _retrieval, same_spec, split_items
 from mmstudio.engine.metrics import accuracy, classification_metrics
 
 NOISE_LEVELS = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)
@@ -33,7 +33,7 @@ def evaluation_report(bundle, data, split: str = "test", batch_size: int = 256,
 
     say = progress or (lambda _f, _m: None)
     bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
-    dataset = load_dataset(data)
+    dataset = load_dataset(same_spec(bundle, data))
     items = split_items(dataset, split)
     names = bundle.class_names or dataset.class_names
     feats = _decode(items, bundle, {n: i for i, n in enumerate(names)}, say)

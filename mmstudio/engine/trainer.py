@@ -37,7 +37,6 @@ from mmstudio.engine.devices import (
     pick_precision,
 )
 from mmstudio.engine.evaluation import quick_scores
-from mmstudio.engine.inputstats import compute as input_ranges
 from mmstudio.engine.events import (
     CheckpointSaved,
     Control,
@@ -50,6 +49,7 @@ from mmstudio.engine.events import (
     RunStarted,
     StepLogged,
 )
+from mmstudio.engine.inputstats import compute as input_ranges
 from mmstudio.engine.losses import classify_loss, info_nce, l1_penalty
 from mmstudio.engine.model import ModelShape, MultimodalModel, count_parameters, init_text_weights
 from mmstudio.engine.optim import (
