@@ -37,9 +37,6 @@ SHARED = os.path.join(HERE, "..", "..", "shared", "datasets")
 # name, dataset path (relative to shared/ or bench data), task, modalities, label column when
 # it is not named like one (MMStudio guesses no label from content: it asks)
 BENCHMARKS = [
-    ("digits image", "shared:digits", "classify", "image", ""),
-    ("digits audio", "shared:digits", "classify", "audio", ""),
-    ("digits image+audio", "shared:digits", "classify", "image,audio", ""),
     ("clipart text->category", "shared:clipart", "classify", "text", ""),
     ("clipart text<->image", "shared:clipart", "align", "image,text", ""),
     ("prompts text->group", "shared:prompts", "classify", "text", "group"),
@@ -47,6 +44,9 @@ BENCHMARKS = [
     ("debian text->section", "bench:debian_sections", "classify", "text", "section"),
     ("shapes_zh caption<->image", "bench:shapes_zh", "align", "image,text", ""),
     ("shapes_said image+audio", "bench:shapes_said", "classify", "image,audio", "kind"),
+    ("digits image", "shared:digits", "classify", "image", ""),
+    ("digits audio", "shared:digits", "classify", "audio", ""),
+    ("digits image+audio", "shared:digits", "classify", "image,audio", ""),
 ]
 
 
