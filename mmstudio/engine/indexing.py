@@ -15,7 +15,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from mmstudio.engine.ann import ANN_ABOVE, AnnIndex

@@ -107,3 +107,51 @@ class CollectionSearch:
         return {"path": self.store.path, "rows": self.store.rows, "live": self.store.live,
                 "dim": self.store.dim, "bytes_on_disk": sum(files.values()), "files": files,
                 "ann": ann}
+
+
+class MemoryStore:
+    """A small index held in memory (a bundle's shipped ``index.safetensors``), shaped like a
+    :class:`Collection` for :class:`CollectionSearch`; always searched exactly."""
+
+    folder = None
+
+    def __init__(self, tensors: dict, items: list[dict[str, Any]], path: str) -> None:
+        self.path = path
+        self.modalities = tuple(k[4:] for k in tensors if k.startswith("emb."))
+        self._vectors = {m: tensors[f"emb.{m}"].float().numpy() for m in self.modalities}
+        self._present = {m: tensors[f"has.{m}"].numpy().astype(bool) for m in self.modalities}
+        self._items = items
+        self.rows = len(items)
+        self.dim = next(iter(self._vectors.values())).shape[1] if self._vectors else 0
+
+    @property
+    def live(self) -> int:
+        return self.rows
+
+    def vectors(self, modality: str) -> np.ndarray:
+        return self._vectors[modality]
+
+    def present(self, modality: str) -> np.ndarray:
+        return self._present[modality].copy()
+
+    def mask(self, label=None, split=None, has=None) -> np.ndarray:
+        keep = np.ones(self.rows, bool)
+        for field, value in (("label", label), ("split", split)):
+            if value is not None:
+                accepted = {value} if isinstance(value, str) else set(value)
+                keep &= np.array([it.get(field) in accepted for it in self._items], bool)
+        for m in ([has] if isinstance(has, str) else has or []):
+            keep &= self._present.get(m, np.zeros(self.rows, bool))
+        return keep
+
+    def record(self, row: int) -> dict[str, Any]:
+        return self._items[row]
+
+
+def memory_search(tensors: dict, items: list[dict[str, Any]], path: str) -> CollectionSearch:
+    """A :class:`CollectionSearch` over an in-memory index."""
+    search = CollectionSearch.__new__(CollectionSearch)
+    search.store = MemoryStore(tensors, items, path)
+    search.items = items
+    search.ann = dict.fromkeys(search.store.modalities)
+    return search
