@@ -48,6 +48,26 @@ def collection_folder(bundle_sha: str, dataset_path: str, split: str = "all") ->
     return os.path.join(cache_root(), (bundle_sha or "bundle")[:16], key)
 
 
+def remember(folder: str, bundle_sha: str) -> None:
+    """Note ``folder`` as the model's last indexed collection (``mmstudio query`` without --data)."""
+    path = os.path.join(cache_root(), (bundle_sha or "bundle")[:16], "last.json")
+    atomic_write_text(path, json.dumps({"folder": os.path.abspath(folder)}))
+
+
+def last_collection(bundle_sha: str) -> str | None:
+    """The folder :func:`remember` noted for the model, if it still holds a collection."""
+    path = os.path.join(cache_root(), (bundle_sha or "bundle")[:16], "last.json")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            folder = json.load(fh)["folder"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    root = os.path.abspath(cache_root())  # a record may name only folders of the cache
+    if not isinstance(folder, str) or os.path.commonpath([root, os.path.abspath(folder)]) != root:
+        return None
+    return folder if os.path.isfile(os.path.join(folder, "store.json")) else None
+
+
 class Collection:
     """The store in one folder. ``open`` an existing one or ``create`` it; then ``append``."""
 

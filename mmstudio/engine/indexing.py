@@ -19,7 +19,7 @@ import torch
 
 from mmstudio.engine.ann import ANN_ABOVE, AnnIndex
 from mmstudio.engine.bundle import Bundle, load_bundle
-from mmstudio.engine.collection import Collection, collection_folder
+from mmstudio.engine.collection import Collection, collection_folder, remember
 from mmstudio.engine.events import Control, Event
 
 
@@ -149,6 +149,8 @@ def index_collection(bundle, dataset, split: str = "all", control: Control | Non
     if store is not None and not control.stopped:
         yield from _update_ann(store, ann)
     live = store.live if store is not None else 0
+    if store is not None:
+        remember(folder, sha)
     return IndexResult(os.path.join(folder, "store.json"), live, max(live - len(keep), 0),
                        len(keep), len(gone), time.perf_counter() - t0, control.stopped)
 

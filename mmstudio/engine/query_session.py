@@ -85,6 +85,18 @@ class QuerySession:
             progress(1.0, f"Indexed {search.store.live:,} items")
         return self.path
 
+    def open_collection(self, folder: str) -> str:
+        """Search the collection already indexed in ``folder`` (no dataset scan, no embedding)."""
+        from mmstudio.engine.search import CollectionSearch
+
+        search = CollectionSearch(folder)
+        if search.store.info.get("bundle_sha256") != self.bundle.meta.get("weights", {}).get("sha256", ""):
+            raise BundleError(f"{search.store.path}: indexed with another model; index it again")
+        self.search, self.items = search, search.items
+        self.key, self.path = f"folder:{folder}", search.store.path
+        self._maps.clear()
+        return self.path
+
     def _shipped(self, dataset, split: str):
         """A search over the bundle's own ``index.safetensors`` when it holds exactly
         ``dataset``'s items (its paths are relative to it, so it matches in any clone)."""
@@ -134,7 +146,7 @@ class QuerySession:
         target = self._target(modality, target)
         hits = self.search.search(q.numpy(), target, top, label=label, split=split, has=has,
                                   knob=knob)
-        out: dict[str, Any] = {"query": modality, "target": target, "results": self._results(hits)}
+        out: dict[str, Any] = {"query": modality, "target": target, "results": self._results(hits, target)}
         cached = self._maps.get((target, map_method or ""))
         if cached is not None:
             out["position"] = cached[0].locate(q)
@@ -154,7 +166,7 @@ class QuerySession:
         if source != target and not self.bundle.model.align:
             raise ValueError(f"this model was not trained to align {source} with {target}")
         hits = self.search.more_like(index, target, top, modality=source, **filters)
-        return {"query": source, "target": target, "like": index, "results": self._results(hits)}
+        return {"query": source, "target": target, "like": index, "results": self._results(hits, target)}
 
     def _target(self, modality: str, target: str | None) -> str:
         if target is None:
@@ -168,9 +180,13 @@ class QuerySession:
                              f"search {modality} against {modality}")
         return target
 
-    def _results(self, hits: list[tuple[int, float]]) -> list[dict[str, Any]]:
-        return [{"rank": r, "score": round(s, 4), "index": i, **self.items[i]}
-                for r, (i, s) in enumerate(hits, 1)]
+    def _results(self, hits: list[tuple[int, float]], target: str) -> list[dict[str, Any]]:
+        out = []
+        for rank, (i, score) in enumerate(hits, 1):
+            item = self.items[i]
+            out.append({"rank": rank, "score": round(score, 4), "index": i, **item,
+                        "path": item.get(target) if target != "text" else None})
+        return out
 
     def classify(self, image: str | None = None, text: str | None = None,
                  audio: str | None = None) -> dict[str, Any]:
@@ -208,3 +224,28 @@ def describe_progress(event) -> str:
             text += f" ({event.items_per_s:,.0f}/s, {event.eta_s:,.0f} s left)"
         return text
     return f"Indexing: building the approximate index of {event.phase[4:]}"
+
+
+def find_collection(bundle, data=None, split: str = "all") -> str:
+    """The folder of the collection ``data`` (one split) indexed with ``bundle``; without
+    ``data``, the last one indexed with it."""
+    from mmstudio.engine.collection import collection_folder, last_collection
+    from mmstudio.engine.data import load_dataset
+
+    bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
+    sha = bundle.meta.get("weights", {}).get("sha256", "")
+    folder = collection_folder(sha, load_dataset(data).spec.path, split) if data else \
+        last_collection(sha)
+    if not folder or not os.path.isfile(os.path.join(folder, "store.json")):
+        raise FileNotFoundError("no collection indexed with this model" +
+                                (f" for {data} (split {split})" if data else "") +
+                                "; build one with `mmstudio index BUNDLE --data DATASET`")
+    return folder
+
+
+def has_bundle_index(bundle) -> bool:
+    """Whether the bundle ships an ``index.safetensors`` of its own (the demos do)."""
+    from mmstudio.engine.bundle import resolve
+
+    folder = bundle.path if isinstance(bundle, Bundle) else resolve(str(bundle))
+    return os.path.isfile(os.path.join(folder, INDEX_FILE))
