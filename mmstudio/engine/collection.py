@@ -50,7 +50,11 @@ def collection_folder(bundle_sha: str, dataset_path: str, split: str = "all") ->
 
 def remember(folder: str, bundle_sha: str) -> None:
     """Note ``folder`` as the model's last indexed collection (``mmstudio query`` without --data)."""
-    path = os.path.join(cache_root(), (bundle_sha or "bundle")[:16], "last.json")
+    root = os.path.abspath(cache_root())
+    if os.path.commonpath([root, os.path.abspath(folder)]) != root:
+        return  # a folder chosen by the caller (tests, the bench): not a default to remember
+    path = os.path.join(root, (bundle_sha or "bundle")[:16], "last.json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     atomic_write_text(path, json.dumps({"folder": os.path.abspath(folder)}))
 
 

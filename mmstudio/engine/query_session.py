@@ -158,7 +158,7 @@ class QuerySession:
         ``index`` (a result's ``index``), the item itself left out."""
         if self.search is None:
             raise RuntimeError("no collection indexed yet: call index() first")
-        have = [m for m in self.targets if self.search.store.present(m)[index]]
+        have = [m for m in self.targets if self.search.present(m)[index]]
         if not have:
             raise ValueError(f"item {index} has no embeddings in this collection")
         target = target or have[0]
@@ -203,7 +203,7 @@ class QuerySession:
             raise ValueError(f"the index has no {target} embeddings")
         cached = self._maps.get((target, method))
         if cached is None:
-            rows = np.flatnonzero(self.search.store.present(target))
+            rows = np.flatnonzero(self.search.present(target))
             max_points = max_points or MAP_POINTS.get(method, 2000)
             if len(rows) > max_points:
                 rng = np.random.default_rng(seed)

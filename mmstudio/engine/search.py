@@ -45,10 +45,17 @@ class CollectionSearch:
         self.store = store
         self.items = Records(store)
         self.ann: dict[str, AnnIndex | None] = {}
+        self._present: dict[str, np.ndarray] = {}  # the store is fixed while it is open here
 
     @property
     def targets(self) -> list[str]:
-        return [m for m in self.store.modalities if self.store.present(m).any()]
+        return [m for m in self.store.modalities if self.present(m).any()]
+
+    def present(self, modality: str) -> np.ndarray:
+        """Live rows having ``modality`` (a copy the caller may change)."""
+        if modality not in self._present:
+            self._present[modality] = self.store.present(modality)
+        return self._present[modality].copy()
 
     def ann_for(self, target: str) -> AnnIndex | None:
         """The approximate index of ``target`` with every row of the store, if there is one."""
@@ -60,7 +67,7 @@ class CollectionSearch:
         return self.ann[target]
 
     def vector(self, row: int, modality: str) -> np.ndarray:
-        if not self.store.present(modality)[row]:
+        if not self.present(modality)[row]:
             raise ValueError(f"item {row} has no {modality} in this collection")
         return np.array(self.store.vectors(modality)[row], np.float32)
 
@@ -68,7 +75,7 @@ class CollectionSearch:
                has=None, knob: int | None = None, exact: bool = False,
                exclude: int | None = None) -> list[tuple[int, float]]:
         """(row, cosine) of the ``top`` rows of ``target`` nearest ``q``, best first."""
-        allowed = self.store.present(target)
+        allowed = self.present(target)
         if label is not None or split is not None or has is not None:
             allowed &= self.store.mask(label=label, split=split, has=has)
         if exclude is not None:
@@ -154,4 +161,5 @@ def memory_search(tensors: dict, items: list[dict[str, Any]], path: str) -> Coll
     search.store = MemoryStore(tensors, items, path)
     search.items = items
     search.ann = dict.fromkeys(search.store.modalities)
+    search._present = {}
     return search

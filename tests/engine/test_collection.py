@@ -45,7 +45,7 @@ def _write_rows(manifest: Path, rows: list[dict]) -> None:
 
 def test_adding_ten_files_embeds_only_those_ten(trained, copy_of_synth, tmp_path):
     folder = tmp_path / "coll"
-    events, first = _index(trained, copy_of_synth, folder, batch_size=8)
+    events, first = _index(trained, copy_of_synth, folder, batch_size=8, workers=1)  # a worker decodes
     assert first.embedded == 48 and first.kept == 0 and not first.stopped
     assert [e.done for e in events if e.phase == "embedding"][-1] == 48
     assert events[-1].eta_s == 0 and events[-1].items_per_s > 0
