@@ -178,9 +178,10 @@ class Collection:
         return int((self.meta["alive"] == 1).sum())
 
     def mask(self, label: str | list[str] | None = None, split: str | list[str] | None = None,
-             has: str | list[str] | None = None) -> np.ndarray:
-        """Live rows matching every filter given (a value or a list of accepted values)."""
-        meta = self.meta
+             has: str | list[str] | None = None, meta: np.ndarray | None = None) -> np.ndarray:
+        """Live rows matching every filter given (a value or a list of accepted values);
+        ``meta``: an in-memory copy of :attr:`meta` to read instead of the file."""
+        meta = self.meta if meta is None else meta
         keep = meta["alive"] == 1
         if label is not None:
             ids = [self.info["labels"].index(v) for v in _listed(label) if v in self.info["labels"]]

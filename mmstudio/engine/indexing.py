@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from mmstudio.engine.ann import ANN_ABOVE, AnnIndex
@@ -147,7 +148,7 @@ def index_collection(bundle, dataset, split: str = "all", control: Control | Non
         store = yield from _embed(bundle, store, folder, dataset, split, pending, control,
                                   batch_size, workers)
     if store is not None and not control.stopped:
-        yield from _update_ann(store, ann)
+        yield from update_ann(store, ann)
     live = store.live if store is not None else 0
     if store is not None:
         remember(folder, sha)
@@ -190,7 +191,7 @@ def _embed(bundle: Bundle, store: Collection | None, folder: str, dataset, split
     return store
 
 
-def _update_ann(store: Collection, kind: str) -> Iterator[IndexProgress]:
+def update_ann(store: Collection, kind: str) -> Iterator[IndexProgress]:
     """Build (or extend with new rows) the approximate index of each modality, when it pays."""
     if store.rows < ANN_ABOVE:
         return
@@ -206,8 +207,20 @@ def _update_ann(store: Collection, kind: str) -> Iterator[IndexProgress]:
             continue
         yield IndexProgress(f"ann:{m}", 0, store.rows)
         if stale:
-            ann = AnnIndex.build(store.vectors(m), present, kind)
+            ann = AnnIndex.build(store.vectors(m), present, kind, queries=_sample_queries(store))
         else:
             ann.add(store.vectors(m))
         ann.save(store.folder, m)
         yield IndexProgress(f"ann:{m}", store.rows, store.rows)
+
+
+def _sample_queries(store: Collection, per_modality: int = 200, seed: int = 0) -> dict:
+    """Stored vectors of each modality, standing in for users' queries when calibrating."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for m in store.modalities:
+        rows = np.flatnonzero(store.present(m))
+        if len(rows):
+            picked = np.sort(rng.choice(rows, min(per_modality, len(rows)), replace=False))
+            out[m] = np.asarray(store.vectors(m)[picked], np.float32)
+    return out

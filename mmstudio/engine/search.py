@@ -17,7 +17,7 @@ import numpy as np
 from mmstudio.engine.ann import AnnIndex, exact_search
 from mmstudio.engine.collection import Collection, CollectionError
 
-EXACT_SUBSET = 20_000  # a filter keeping at most this many rows is searched exactly
+EXACT_SUBSET = 50_000  # a filter keeping at most this many rows is searched exactly
 
 
 class Records(Sequence):
@@ -46,6 +46,7 @@ class CollectionSearch:
         self.items = Records(store)
         self.ann: dict[str, AnnIndex | None] = {}
         self._present: dict[str, np.ndarray] = {}  # the store is fixed while it is open here
+        self._meta: np.ndarray | None = None
 
     @property
     def targets(self) -> list[str]:
@@ -77,7 +78,9 @@ class CollectionSearch:
         """(row, cosine) of the ``top`` rows of ``target`` nearest ``q``, best first."""
         allowed = self.present(target)
         if label is not None or split is not None or has is not None:
-            allowed &= self.store.mask(label=label, split=split, has=has)
+            if self._meta is None and self.store.folder is not None:
+                self._meta = np.array(self.store.meta)  # 8 bytes a row, read once
+            allowed &= self.store.mask(label=label, split=split, has=has, meta=self._meta)
         if exclude is not None:
             allowed[exclude] = False
         count = int(allowed.sum())
@@ -87,7 +90,7 @@ class CollectionSearch:
         ann = None if exact else self.ann_for(target)
         vectors = self.store.vectors(target)
         if ann is not None and count > EXACT_SUBSET:
-            scores, rows = ann.search(q, k, knob, allowed)
+            scores, rows = self._approximate(ann, vectors, q, k, knob, allowed)
         elif count <= EXACT_SUBSET and count < len(allowed) // 4:
             keep = np.flatnonzero(allowed)
             scores, local = exact_search(vectors[keep], q, k)
@@ -95,6 +98,18 @@ class CollectionSearch:
         else:
             scores, rows = exact_search(vectors, q, k, allowed)
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+
+    @staticmethod
+    def _approximate(ann: AnnIndex, vectors, q, k: int, knob: int | None, allowed: np.ndarray):
+        """The approximate top ``k``; when a filter leaves the probed part of the index short of
+        ``k`` rows (the kept items lie far from the query), search wider, then exactly."""
+        knob = knob or ann.info["knob"]
+        for _ in range(3):
+            scores, rows = ann.search(q, k, knob, allowed)
+            if (rows[0] >= 0).sum() >= k:
+                return scores, rows
+            knob *= 4
+        return exact_search(vectors, q, k, allowed)
 
     def more_like(self, row: int, target: str, top: int = 10, modality: str | None = None,
                   **filters) -> list[tuple[int, float]]:
@@ -141,7 +156,7 @@ class MemoryStore:
     def present(self, modality: str) -> np.ndarray:
         return self._present[modality].copy()
 
-    def mask(self, label=None, split=None, has=None) -> np.ndarray:
+    def mask(self, label=None, split=None, has=None, meta=None) -> np.ndarray:
         keep = np.ones(self.rows, bool)
         for field, value in (("label", label), ("split", split)):
             if value is not None:
