@@ -160,9 +160,13 @@ def main() -> int:
     info = search.describe()
     print(f"collection: {search.store.rows:,} rows, dim {search.store.dim}; on disk "
           f"{disk_bytes(folder) / 2**20:,.0f} MiB (vectors, metadata, records and FAISS index)")
+    ivf = faiss.extract_index_ivf(ann.index)
+    in_memory = ann.index.ntotal * (ivf.code_size + 8) + ivf.nlist * ann.index.d * 4
     print(f"FAISS index: {ann.info['factory']}, {info['ann']['image']['bytes'] / 2**20:,.0f} MiB "
-          f"on disk; process memory after loading it {rss_mb() - rss0:+,.0f} MiB "
-          f"(the store itself is memory-mapped, paged in on demand)")
+          f"on disk, {in_memory / 2**20:,.0f} MiB in memory (fp16 codes + ids + centroids; "
+          f"process RSS {rss_mb() - rss0:+,.0f} MiB after loading it); exact search would hold "
+          f"{search.store.rows * search.store.dim * 4 / 2**20:,.0f} MiB of float32 vectors. "
+          f"The store is memory-mapped: paged in on demand, not held")
     print(f"calibration (stored vectors of each modality as queries): Recall@10 per nprobe "
           f"{ann.info['recall']}; default nprobe {ann.info['knob']}")
 

@@ -177,18 +177,23 @@ class Collection:
     def live(self) -> int:
         return int((self.meta["alive"] == 1).sum())
 
+    def columns(self) -> dict[str, np.ndarray]:
+        """The per-row metadata as contiguous in-memory arrays (fast to filter, 7 bytes a row)."""
+        meta = self.meta
+        return {name: np.ascontiguousarray(meta[name]) for name in ("label", "split", "alive", "has")}
+
     def mask(self, label: str | list[str] | None = None, split: str | list[str] | None = None,
-             has: str | list[str] | None = None, meta: np.ndarray | None = None) -> np.ndarray:
+             has: str | list[str] | None = None, meta: dict | None = None) -> np.ndarray:
         """Live rows matching every filter given (a value or a list of accepted values);
-        ``meta``: an in-memory copy of :attr:`meta` to read instead of the file."""
-        meta = self.meta if meta is None else meta
+        ``meta``: :meth:`columns` kept by the caller, read instead of the file."""
+        meta = self.columns() if meta is None else meta
         keep = meta["alive"] == 1
-        if label is not None:
-            ids = [self.info["labels"].index(v) for v in _listed(label) if v in self.info["labels"]]
-            keep &= np.isin(meta["label"], ids)
-        if split is not None:
-            ids = [self.info["splits"].index(v) for v in _listed(split) if v in self.info["splits"]]
-            keep &= np.isin(meta["split"], ids)
+        for column, value, vocab in (("label", label, self.info["labels"]),
+                                     ("split", split, self.info["splits"])):
+            if value is not None:  # a lookup table by id (+1: -1 is "none"), not a search
+                accepted = np.zeros(len(vocab) + 1, bool)
+                accepted[[vocab.index(v) + 1 for v in _listed(value) if v in vocab]] = True
+                keep &= accepted[meta[column].astype(np.int64) + 1]
         for m in _listed(has) if has is not None else []:
             keep &= (meta["has"] & MODALITY_BITS[m]) != 0
         return keep

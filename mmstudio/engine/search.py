@@ -46,7 +46,7 @@ class CollectionSearch:
         self.items = Records(store)
         self.ann: dict[str, AnnIndex | None] = {}
         self._present: dict[str, np.ndarray] = {}  # the store is fixed while it is open here
-        self._meta: np.ndarray | None = None
+        self._meta: dict[str, np.ndarray] | None = None
 
     @property
     def targets(self) -> list[str]:
@@ -79,7 +79,7 @@ class CollectionSearch:
         allowed = self.present(target)
         if label is not None or split is not None or has is not None:
             if self._meta is None and self.store.folder is not None:
-                self._meta = np.array(self.store.meta)  # 8 bytes a row, read once
+                self._meta = self.store.columns()  # read once
             allowed &= self.store.mask(label=label, split=split, has=has, meta=self._meta)
         if exclude is not None:
             allowed[exclude] = False
