@@ -86,6 +86,9 @@ class Collection:
     def create(cls, folder: str, dim: int, modalities: tuple[str, ...], bundle_sha: str,
                dataset: str = "", split: str = "all") -> Collection:
         os.makedirs(folder, exist_ok=True)
+        for name in os.listdir(folder):  # an approximate index of earlier vectors is void
+            if name.startswith("ann."):
+                os.unlink(os.path.join(folder, name))
         info = {"format": FORMAT, "version": VERSION, "bundle_sha256": bundle_sha,
                 "dataset": str(dataset), "split": split, "dim": int(dim),
                 "modalities": list(modalities), "rows": 0, "capacity": 0, "log_bytes": 0,
