@@ -85,11 +85,16 @@ def _engine_parsers(sub) -> None:
     p.add_argument("--no-ablation", action="store_true", help="skip the per-modality ablation")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("index", help="embed a dataset with a bundle, for queries")
+    p = sub.add_parser("index", help="embed a dataset with a bundle into a searchable collection "
+                                     "(resumable: run again to continue or to pick up new files)")
     p.add_argument("bundle")
     p.add_argument("--data", required=True)
     p.add_argument("--split", default="all")
-    p.add_argument("--out", help="index file (default: index.safetensors in the bundle)")
+    p.add_argument("--out", help="write one index file instead (e.g. to ship with the bundle)")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--workers", type=int, help="DataLoader decoding workers (default: by size)")
+    p.add_argument("--ann", choices=["ivf", "hnsw"], default="ivf",
+                   help="approximate index for large collections")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("query", help="rank an index against a text, image or audio query")
@@ -98,8 +103,19 @@ def _engine_parsers(sub) -> None:
     group.add_argument("--text")
     group.add_argument("--image", metavar="FILE")
     group.add_argument("--audio", metavar="FILE")
+    group.add_argument("--like", type=int, metavar="INDEX",
+                       help="more like this: the items nearest a result's index")
     p.add_argument("--target", choices=["image", "audio", "text"])
-    p.add_argument("--index", metavar="FILE")
+    p.add_argument("--index", metavar="FILE", help="an index file written by index --out")
+    p.add_argument("--data", help="the collection indexed from this dataset (default: the last "
+                                  "one indexed with this bundle)")
+    p.add_argument("--split", default="all", help="with --data: the split that was indexed")
+    p.add_argument("--label", action="append", help="keep only items with this label (repeatable)")
+    p.add_argument("--in-split", action="append", help="keep only items of this split")
+    p.add_argument("--has", action="append", choices=["image", "audio", "text"],
+                   help="keep only items with this modality")
+    p.add_argument("--nprobe", type=int, help="approximate search effort: higher is slower and "
+                                             "finds more of the exact top results")
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--json", action="store_true")
 
@@ -297,19 +313,90 @@ def _eval(args: argparse.Namespace) -> int:
 def _index(args: argparse.Namespace) -> int:
     from mmstudio import engine
 
-    with progress_for(args) as progress:
-        path = engine.build_index(args.bundle, args.data, out=args.out, split=args.split,
-                                  on_event=progress)
-    print(json.dumps({"index": path}) if args.json else f"index: {path}")
+    if args.out:
+        with progress_for(args) as progress:
+            path = engine.build_index(args.bundle, args.data, out=args.out, split=args.split,
+                                      on_event=progress)
+        print(json.dumps({"index": path}) if args.json else f"index: {path}")
+        return 0
+    control = engine.Control()
+    with _stop_on_signals(control):
+        result = engine.drive(engine.index_collection(
+            args.bundle, args.data, args.split, control=control, batch_size=args.batch_size,
+            workers=args.workers, ann=args.ann), _progress_to_stderr())
+    summary = {"index": result.path, "rows": result.rows, "embedded": result.embedded,
+               "kept": result.kept, "removed": result.removed, "seconds": round(result.seconds, 2),
+               "stopped": result.stopped}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        state = "stopped; run again to continue" if result.stopped else "up to date"
+        print(f"index: {result.path}\n  {result.rows:,} items ({result.embedded:,} embedded, "
+              f"{result.kept:,} kept, {result.removed:,} removed) in {result.seconds:.1f} s: {state}")
     return 0
+
+
+def _progress_to_stderr():
+    """Progress lines on stderr, at most one every two seconds (and the last)."""
+    import time
+
+    from mmstudio.engine.query_session import describe_progress
+
+    last = [0.0]
+
+    def show(event) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 2 or event.done == event.total:
+            last[0] = now
+            print(describe_progress(event), file=sys.stderr, flush=True)
+    return show
+
+
+class _stop_on_signals:
+    """Ctrl+C or SIGTERM stops at the next batch (what is embedded is kept); a second aborts."""
+
+    def __init__(self, control) -> None:
+        self.control = control
+
+    def __enter__(self):
+        import signal
+
+        self.previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        for sig in self.previous:
+            signal.signal(sig, self._stop)
+        return self
+
+    def _stop(self, sig, _frame) -> None:
+        import signal
+
+        self.control.stop()
+        signal.signal(sig, self.previous[sig])
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
 
 
 @command("query")
 def _query(args: argparse.Namespace) -> int:
     from mmstudio import engine
 
-    result = engine.query(args.bundle, text=args.text, image=args.image, audio=args.audio,
-                          target=args.target, index=args.index, top=args.top)
+    filters = {"label": args.label, "split": args.in_split, "has": args.has}
+    uses_collection = args.data or args.like is not None or args.nprobe or any(filters.values())
+    if args.index or not uses_collection and engine.has_bundle_index(args.bundle):
+        result = engine.query(args.bundle, text=args.text, image=args.image, audio=args.audio,
+                              target=args.target, index=args.index, top=args.top)
+    else:
+        session = engine.QuerySession(args.bundle)
+        folder = engine.find_collection(session.bundle, args.data, args.split)
+        session.open_collection(folder)
+        if args.like is not None:
+            result = session.more_like(args.like, args.target, args.top, **filters)
+        else:
+            result = session.query(text=args.text, image=args.image, audio=args.audio,
+                                   target=args.target, top=args.top, knob=args.nprobe, **filters)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0

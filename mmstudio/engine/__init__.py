@@ -17,8 +17,13 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
 - ``evaluation_report(bundle, data, split, progress=)`` -> the Evaluate panel's report (per-sample
   predictions, ablation, robustness, weights, retrieval); ``save_report(report, folder)`` (CSV+JSON);
   ``samples_in_cell(report, true, pred)``, ``misclassified(report)`` -> item indices.
-- ``QuerySession(bundle)``: ``index(dataset)`` (cached per collection), ``query(...)``,
-  ``classify(...)``, ``embedding_map(target, "pca"|"tsne")``; ``project(vectors, method)``.
+- ``QuerySession(bundle)``: ``index(dataset)`` (an on-disk collection in the user cache, updated
+  incrementally), ``open_collection(folder)``, ``query(..., label=, split=, has=, knob=)``,
+  ``more_like(index)``, ``classify(...)``, ``embedding_map(target, "pca"|"tsne")``;
+  ``project(vectors, method)``; ``find_collection(bundle, data)``, ``has_bundle_index(bundle)``.
+- ``index_collection(bundle, data, split, control=)``: a generator of ``IndexProgress`` (done,
+  total, items/s, ETA) returning an ``IndexResult``; resumable, incremental, builds the FAISS
+  index above 50,000 rows. ``CollectionSearch(folder)``: filtered exact/approximate search.
 - ``export(bundle, format="onnx"|"pt2", out=FOLDER)``: a self-describing package (model with
   metadata, masks per modality, ``preprocess.json``, ``tokenizer.json``, numpy-only ``predict.py``,
   ``README.md`` model card); ``read_export_metadata(model_file)``.
@@ -85,6 +90,12 @@ _NAMES = {
     "misclassified": "mmstudio.engine.report",
     "QuerySession": "mmstudio.engine.query_session",
     "collection_key": "mmstudio.engine.query_session",
+    "find_collection": "mmstudio.engine.query_session",
+    "has_bundle_index": "mmstudio.engine.query_session",
+    "index_collection": "mmstudio.engine.indexing",
+    "IndexProgress": "mmstudio.engine.indexing",
+    "IndexResult": "mmstudio.engine.indexing",
+    "CollectionSearch": "mmstudio.engine.search",
     "project": "mmstudio.engine.projection",
 }
 

@@ -1,9 +1,12 @@
-"""Asking one bundle many questions: the model loaded once, a collection's index in memory.
+"""Asking one bundle many questions: the model loaded once, a collection's index opened.
 
-The Query panel and ``scripts/bench_query.py`` use this. An index is cached on disk per
-collection (a hash of the dataset's path, split and items) beside the bundle, or in the user's
-cache folder when the bundle's folder is read-only, so a collection is embedded only once; a
-second :meth:`QuerySession.index` of the same collection returns at once from memory.
+The Query panel and ``scripts/bench_query.py`` use this. A collection is embedded into an
+on-disk store in the user's cache folder (:mod:`mmstudio.engine.collection`), keyed by the
+model, the dataset's path and the split; opening it again embeds only files added or changed
+since (:func:`mmstudio.engine.indexing.index_collection`), and a second :meth:`QuerySession.index`
+of the same collection returns at once. Large collections are searched through their FAISS
+index (:mod:`mmstudio.engine.search`). An index shipped inside a bundle (the demo's) over this
+very collection is used as is.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import torch
 
 from mmstudio.engine.bundle import Bundle, BundleError, load_bundle
 from mmstudio.engine.projection import Projection, project
-from mmstudio.engine.retrieval import INDEX_FILE, _embed_one, build_index, load_index
+from mmstudio.engine.retrieval import INDEX_FILE, _embed_one, load_index
 
 MAP_POINTS = {"pca": 3000, "tsne": 1000}  # the most points a map shows (t-SNE is O(N^2))
 
@@ -31,19 +34,6 @@ def collection_key(dataset, split: str = "all") -> str:
     return h.hexdigest()[:16]
 
 
-def index_path(bundle: Bundle, dataset, split: str = "all") -> str:
-    """Where the index of ``dataset`` for ``bundle`` is cached (beside the bundle if writable)."""
-    name = f"index-{collection_key(dataset, split)}.safetensors"
-    if os.access(bundle.path, os.W_OK):
-        return os.path.join(bundle.path, name)
-    import platformdirs
-
-    sha = bundle.meta.get("weights", {}).get("sha256", "")[:16] or "bundle"
-    folder = os.path.join(platformdirs.user_cache_dir("mmstudio", appauthor=False), "indexes", sha)
-    os.makedirs(folder, exist_ok=True)
-    return os.path.join(folder, name)
-
-
 class QuerySession:
     """A loaded bundle plus the index of one collection: ``index`` then ``query`` / ``classify``."""
 
@@ -51,8 +41,8 @@ class QuerySession:
         self.bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
         self.key = ""
         self.path = ""
-        self.items: list[dict[str, Any]] = []
-        self.tensors: dict[str, torch.Tensor] = {}
+        self.search = None  # a CollectionSearch once a collection is indexed
+        self.items: Any = []
         self._maps: dict[tuple[str, str], tuple[Projection, list[int]]] = {}
 
     @property
@@ -62,60 +52,70 @@ class QuerySession:
     @property
     def targets(self) -> list[str]:
         """Modalities the current index holds embeddings of."""
-        return [m for m in self.modalities if f"emb.{m}" in self.tensors]
+        return [m for m in self.modalities if self.search and m in self.search.targets]
 
     def index(self, dataset, split: str = "all",
-              progress: Callable[[float, str], None] | None = None) -> str:
-        """Make ``dataset`` the collection searched: from memory, the disk cache, or embedded now."""
+              progress: Callable[[float, str], None] | None = None, control=None) -> str:
+        """Make ``dataset`` the collection searched, embedding what its store lacks; returns the
+        store's path. ``control`` (an ``engine.Control``) stops indexing between batches."""
         from mmstudio.engine.data import load_dataset
+        from mmstudio.engine.events import drive
+        from mmstudio.engine.indexing import index_collection
+        from mmstudio.engine.search import CollectionSearch
 
         dataset = load_dataset(dataset)
         key = collection_key(dataset, split)
-        if key == self.key and self.tensors:
+        if key == self.key and self.search is not None:
             return self.path
-        path = index_path(self.bundle, dataset, split)
-        loaded = self._load(path)
-        if loaded is None:  # an index shipped with the bundle (the demo's) over this very collection
-            loaded, shipped = self._shipped(dataset, split)
-            path = shipped if loaded is not None else path
-        if loaded is None:
+        search = self._shipped(dataset, split)
+        if search is None:
             def on_event(e) -> None:
                 if progress is not None and e.total:
-                    progress(e.done / e.total, f"Indexing: decoding {e.modality} "
-                                               f"{e.done:,}/{e.total:,}")
-            build_index(self.bundle, dataset, out=path, split=split, on_event=on_event)
-            loaded = self._load(path)
-        self.tensors, self.items = loaded
-        self.key, self.path = key, path
+                    progress(e.done / e.total, describe_progress(e))
+            result = drive(index_collection(self.bundle, dataset, split, control=control),
+                           on_event)
+            if result.stopped:
+                raise RuntimeError(f"indexing stopped at {result.rows:,} of "
+                                   f"{len(dataset.items):,} items; index again to continue")
+            search = CollectionSearch(os.path.dirname(result.path))
+        self.search, self.items = search, search.items
+        self.key, self.path = key, search.store.path
         self._maps.clear()
         if progress is not None:
-            progress(1.0, f"Indexed {len(self.items):,} items")
-        return path
+            progress(1.0, f"Indexed {search.store.live:,} items")
+        return self.path
+
+    def open_collection(self, folder: str) -> str:
+        """Search the collection already indexed in ``folder`` (no dataset scan, no embedding)."""
+        from mmstudio.engine.search import CollectionSearch
+
+        search = CollectionSearch(folder)
+        if search.store.info.get("bundle_sha256") != self.bundle.meta.get("weights", {}).get("sha256", ""):
+            raise BundleError(f"{search.store.path}: indexed with another model; index it again")
+        self.search, self.items = search, search.items
+        self.key, self.path = f"folder:{folder}", search.store.path
+        self._maps.clear()
+        return self.path
 
     def _shipped(self, dataset, split: str):
-        """The bundle's own ``index.safetensors`` when it holds exactly ``dataset``'s items (its
-        paths are relative to it, so it matches in any clone); else (None, "")."""
-        path = os.path.join(self.bundle.path, INDEX_FILE)
-        loaded = self._load(path)
-        if loaded is None:
-            return None, ""
-        items = dataset.items if split == "all" else dataset.subset(split)
-        fields = ("id", "image", "audio", "text", "label")
-        have = [tuple(r.get(f) for f in fields) for r in loaded[1]]
-        want = [tuple(getattr(it, f) for f in fields) for it in items]
-        return (loaded, path) if have == want else (None, "")
+        """A search over the bundle's own ``index.safetensors`` when it holds exactly
+        ``dataset``'s items (its paths are relative to it, so it matches in any clone)."""
+        from mmstudio.engine.search import memory_search
 
-    def _load(self, path: str):
+        path = os.path.join(self.bundle.path, INDEX_FILE)
         if not os.path.isfile(path):
             return None
         try:
-            tensors, items, meta = load_index(path)
+            tensors, records, meta = load_index(path)
         except BundleError:
             return None
-        sha = self.bundle.meta.get("weights", {}).get("sha256", "")
-        if meta.get("bundle_sha256", "") != sha:
-            return None  # built by an earlier model of the same name: embed again
-        return tensors, items
+        if meta.get("bundle_sha256", "") != self.bundle.meta.get("weights", {}).get("sha256", ""):
+            return None
+        items = dataset.items if split == "all" else dataset.subset(split)
+        fields = ("id", "image", "audio", "text", "label")
+        have = [tuple(r.get(f) for f in fields) for r in records]
+        want = [tuple(getattr(it, f) for f in fields) for it in items]
+        return memory_search(tensors, records, path) if have == want else None
 
     @torch.no_grad()
     def embed(self, text: str | None = None, image: str | None = None,
@@ -132,34 +132,60 @@ class QuerySession:
 
     @torch.no_grad()
     def query(self, text: str | None = None, image: str | None = None, audio: str | None = None,
-              target: str | None = None, top: int = 10, map_method: str | None = None
-              ) -> dict[str, Any]:
+              target: str | None = None, top: int = 10, map_method: str | None = None,
+              label=None, split=None, has=None, knob: int | None = None) -> dict[str, Any]:
         """The ``top`` items of modality ``target`` nearest the query (scores are cosines).
 
-        With ``map_method``, also where the query falls on that map of ``target``
-        (``position``), when the map has been computed.
+        ``label``, ``split`` and ``has`` (a value or a list) keep only matching items; ``knob``
+        trades speed for recall on a large collection. With ``map_method``, also where the
+        query falls on that map of ``target`` (``position``), when the map has been computed.
         """
-        if not self.tensors:
+        if self.search is None:
             raise RuntimeError("no collection indexed yet: call index() first")
         modality, q = self.embed(text, image, audio)
+        target = self._target(modality, target)
+        hits = self.search.search(q.numpy(), target, top, label=label, split=split, has=has,
+                                  knob=knob)
+        out: dict[str, Any] = {"query": modality, "target": target, "results": self._results(hits, target)}
+        cached = self._maps.get((target, map_method or ""))
+        if cached is not None:
+            out["position"] = cached[0].locate(q)
+        return out
+
+    def more_like(self, index: int, target: str | None = None, top: int = 10,
+                  **filters) -> dict[str, Any]:
+        """Items of ``target`` (default: the result's own first modality) nearest item
+        ``index`` (a result's ``index``), the item itself left out."""
+        if self.search is None:
+            raise RuntimeError("no collection indexed yet: call index() first")
+        have = [m for m in self.targets if self.search.present(m)[index]]
+        if not have:
+            raise ValueError(f"item {index} has no embeddings in this collection")
+        target = target or have[0]
+        source = target if target in have else have[0]
+        if source != target and not self.bundle.model.align:
+            raise ValueError(f"this model was not trained to align {source} with {target}")
+        hits = self.search.more_like(index, target, top, modality=source, **filters)
+        return {"query": source, "target": target, "like": index, "results": self._results(hits, target)}
+
+    def _target(self, modality: str, target: str | None) -> str:
         if target is None:
             others = [m for m in self.targets if m != modality]
             target = others[0] if self.bundle.model.align and others else modality
-        if f"emb.{target}" not in self.tensors:
+        if target not in self.targets:
             raise ValueError(f"the index has no {target} embeddings "
                              f"(it has {', '.join(self.targets)})")
         if modality != target and not self.bundle.model.align:
             raise ValueError(f"this model was not trained to align {modality} with {target}: "
                              f"search {modality} against {modality}")
-        present = self.tensors[f"has.{target}"].bool()
-        scores = (self.tensors[f"emb.{target}"] @ q).masked_fill(~present, float("-inf"))
-        best = torch.topk(scores, min(top, int(present.sum())))
-        results = [{"rank": r, "score": round(s, 4), "index": i, **self.items[i]}
-                   for r, (s, i) in enumerate(zip(best.values.tolist(), best.indices.tolist()), 1)]
-        out: dict[str, Any] = {"query": modality, "target": target, "results": results}
-        cached = self._maps.get((target, map_method or ""))
-        if cached is not None:
-            out["position"] = cached[0].locate(q)
+        return target
+
+    def _results(self, hits: list[tuple[int, float]], target: str) -> list[dict[str, Any]]:
+        out = []
+        for rank, (i, score) in enumerate(hits, 1):
+            item = self.items[i]
+            out.append({"rank": rank, "score": round(score, 4), "index": i, **item,
+                        "path": item.get(target) if target != "text" else None})
         return out
 
     def classify(self, image: str | None = None, text: str | None = None,
@@ -173,17 +199,53 @@ class QuerySession:
     def embedding_map(self, target: str, method: str = "pca", max_points: int = 0,
                       seed: int = 0) -> dict[str, Any]:
         """A 2-D map of the collection's ``target`` embeddings (subsampled to ``max_points``)."""
-        if f"emb.{target}" not in self.tensors:
+        if target not in self.targets:
             raise ValueError(f"the index has no {target} embeddings")
         cached = self._maps.get((target, method))
         if cached is None:
-            rows = torch.nonzero(self.tensors[f"has.{target}"].bool()).flatten()
+            rows = np.flatnonzero(self.search.present(target))
             max_points = max_points or MAP_POINTS.get(method, 2000)
             if len(rows) > max_points:
-                gen = torch.Generator().manual_seed(seed)
-                rows = rows[torch.randperm(len(rows), generator=gen)[:max_points]].sort().values
-            proj = project(self.tensors[f"emb.{target}"][rows], method, seed)
+                rng = np.random.default_rng(seed)
+                rows = np.sort(rng.choice(rows, max_points, replace=False))
+            vectors = torch.from_numpy(np.array(self.search.store.vectors(target)[rows]))
+            proj = project(vectors, method, seed)
             cached = self._maps[(target, method)] = (proj, rows.tolist())
         proj, rows = cached
         return {"method": method, "target": target, "xy": np.asarray(proj.xy, dtype=np.float32),
                 "indices": rows, "labels": [self.items[i].get("label") for i in rows]}
+
+
+def describe_progress(event) -> str:
+    """One line for a progress bar or stderr: what is done, how fast, how long is left."""
+    if event.phase == "embedding":
+        text = f"Indexing: embedded {event.done:,}/{event.total:,}"
+        if event.items_per_s:
+            text += f" ({event.items_per_s:,.0f}/s, {event.eta_s:,.0f} s left)"
+        return text
+    return f"Indexing: building the approximate index of {event.phase[4:]}"
+
+
+def find_collection(bundle, data=None, split: str = "all") -> str:
+    """The folder of the collection ``data`` (one split) indexed with ``bundle``; without
+    ``data``, the last one indexed with it."""
+    from mmstudio.engine.collection import collection_folder, last_collection
+    from mmstudio.engine.data import load_dataset
+
+    bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
+    sha = bundle.meta.get("weights", {}).get("sha256", "")
+    folder = collection_folder(sha, load_dataset(data).spec.path, split) if data else \
+        last_collection(sha)
+    if not folder or not os.path.isfile(os.path.join(folder, "store.json")):
+        raise FileNotFoundError("no collection indexed with this model" +
+                                (f" for {data} (split {split})" if data else "") +
+                                "; build one with `mmstudio index BUNDLE --data DATASET`")
+    return folder
+
+
+def has_bundle_index(bundle) -> bool:
+    """Whether the bundle ships an ``index.safetensors`` of its own (the demos do)."""
+    from mmstudio.engine.bundle import resolve
+
+    folder = bundle.path if isinstance(bundle, Bundle) else resolve(str(bundle))
+    return os.path.isfile(os.path.join(folder, INDEX_FILE))

@@ -49,9 +49,12 @@ def test_typing_searches_after_a_pause(qtbot, window, trained):
     assert len(cards) == 10 and all(c.sample["image"] for c in cards)
     assert cards[0].play.isEnabled() and "#1" in cards[0].caption.text()
     assert "labelled two" in panel.results_label.text()
-    # the index is cached beside the bundle, keyed by the collection
-    cached = glob.glob(os.path.join(bundle, "index-*.safetensors"))
-    assert len(cached) == 1
+    # the index is kept in the user cache folder, keyed by model and collection; never beside
+    # the bundle (a bundle may be read-only, shared or shipped)
+    from mmstudio.engine.collection import cache_root
+
+    assert not glob.glob(os.path.join(bundle, "index*"))
+    assert len(glob.glob(os.path.join(cache_root(), "*", "*", "store.json"))) >= 1
     # the map shows the collection's images and marks the query
     qtbot.waitUntil(lambda: panel.map.map is not None and panel.map.query_position is not None,
                     timeout=30000)
