@@ -51,11 +51,13 @@ SPLIT = Map({"train": Num(0, 1e6), "val": Num(0, 1e6), "test": Num(0, 1e6), "see
 DATASET = Map({"path": PATH, "layout": Str(choices=LAYOUTS), "label_pattern": Str(max_len=1000),
                "columns": Map(values=Str(choices=COLUMN_ROLES), max_keys=1000), "split": SPLIT,
                "max_image_pixels": Int(1, 10**10)})
-IMAGE = Map({"encoder": NAME, "size": Int(4, 4096), "channels": Int(0, 4), "augment": Bool(),
+# 0 in a size, a count or a rate: chosen from the data when the run starts (engine.autoconfig).
+IMAGE = Map({"encoder": NAME, "size": Int(0, 4096), "channels": Int(0, 4), "augment": Bool(),
              "weights": Str(max_len=4096, path=True), "options": OPTIONS})
-TEXT = Map({"encoder": NAME, "level": Str(choices=("word", "char")), "vocab_size": Int(2, 1_000_000),
-            "max_tokens": Int(1, 8192), "options": OPTIONS})
-AUDIO = Map({"encoder": NAME, "sample_rate": Int(1000, 384_000), "seconds": Num(0.01, 600.0),
+TEXT = Map({"encoder": NAME, "level": Str(choices=("word", "char")), "vocab_size": Int(0, 1_000_000),
+            "max_tokens": Int(0, 8192), "ngrams": Int(0, 2), "options": OPTIONS})
+AUDIO = Map({"encoder": NAME, "sample_rate": OneOf((Int(0, 0), Int(1000, 384_000))),
+             "seconds": Num(0, 600.0),
              "features": Str(choices=("logmel", "mfcc")), "n_mels": Int(1, 512),
              "hop_ms": Num(0.5, 1000.0), "options": OPTIONS})
 MODEL = Map({"modalities": List(Str(choices=MODALITY_NAMES), max_len=len(MODALITY_NAMES)),
@@ -63,7 +65,7 @@ MODEL = Map({"modalities": List(Str(choices=MODALITY_NAMES), max_len=len(MODALIT
              "dim": Int(1, 8192), "task": Str(choices=TASKS), "embed_dim": Int(1, 8192),
              "head_hidden": Int(0, 65536), "label_smoothing": FRACTION, "class_weights": Bool(),
              "align_weight": Num(0, 1e6), "temperature": Num(1e-6, 1e6)})
-TRAIN = Map({"epochs": Int(1, 1_000_000), "batch_size": Int(1, 1_000_000),
+TRAIN = Map({"epochs": Int(0, 1_000_000), "batch_size": Int(0, 1_000_000),
              "optimizer": Str(choices=OPTIMIZERS), "lr": Num(0, 1e3), "momentum": Num(0, 1),
              "weight_decay": Num(0, 1e3), "l1": Num(0, 1e3), "schedule": Str(choices=SCHEDULES),
              "warmup_epochs": Num(0, 1e6), "dropout": FRACTION, "modality_dropout": FRACTION,
@@ -93,7 +95,11 @@ SHAPE = Map({"modalities": List(Str(choices=MODALITY_NAMES), min_len=1, max_len=
              "image_mean": List(Num(-1e3, 1e3), max_len=4), "image_std": List(Num(1e-6, 1e3), max_len=4)},
             required=("modalities",))
 TOKENIZER = Map({"level": Str(choices=("word", "char")), "lower": Bool(),
-                 "vocab": List(Str(max_len=1000), min_len=2, max_len=1_000_000)}, required=("vocab",))
+                 "vocab": List(Str(max_len=1000), min_len=2, max_len=1_000_000), "ngrams": Int(1, 2),
+                 "idf": List(Num(0, 1e3), max_len=1_000_000)}, required=("vocab",))
+#: The training inputs' ranges (engine.inputstats): modality -> measure -> [low, high].
+INPUT_STATS = Map({m: Map(values=List(Num(-1e9, 1e9), min_len=2, max_len=2), max_keys=8)
+                   for m in MODALITY_NAMES}, closed=True)
 PREPROCESSING = Map({"modalities": List(Str(choices=MODALITY_NAMES), max_len=3), "channels": Int(0, 4),
                      "image_mean": List(Num(-1e3, 1e3), max_len=4),
                      "image_std": List(Num(1e-6, 1e3), max_len=4),
@@ -104,7 +110,7 @@ WEIGHTS = Map({"file": Str(max_len=255, path=True), "sha256": Str(max_len=64),
 BUNDLE = Map({"format": Str(max_len=100), "bundle_version": Int(1, 10**6), "created": Str(max_len=100),
               "config": RUN, "shape": SHAPE, "class_names": List(Str(max_len=1000), max_len=MAX_CLASSES),
               "preprocessing": PREPROCESSING, "metrics": Map(max_keys=1000), "versions": Map(max_keys=100),
-              "weights": WEIGHTS},
+              "weights": WEIGHTS, "input_stats": INPUT_STATS},
              required=("format", "bundle_version", "config", "shape", "preprocessing", "weights"))
 
 # ---- an embedding index's item list (safetensors metadata) --------------------------------------

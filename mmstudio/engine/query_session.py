@@ -19,8 +19,9 @@ import numpy as np
 import torch
 
 from mmstudio.engine.bundle import Bundle, BundleError, load_bundle
+from mmstudio.engine.inputstats import input_warnings
 from mmstudio.engine.projection import Projection, project
-from mmstudio.engine.retrieval import INDEX_FILE, _embed_one, load_index
+from mmstudio.engine.retrieval import INDEX_FILE, embed_input, load_index, query_input
 
 MAP_POINTS = {"pca": 3000, "tsne": 1000}  # the most points a map shows (t-SNE is O(N^2))
 
@@ -32,6 +33,10 @@ def collection_key(dataset, split: str = "all") -> str:
     for it in items:
         h.update(f"{it.id}\0{it.image}\0{it.audio}\0{it.text}\0{it.label}\n".encode())
     return h.hexdigest()[:16]
+
+
+#: Hits asked for per result wanted, so duplicates of one input can be dropped.
+DUPLICATE_ROOM = 5
 
 
 class QuerySession:
@@ -120,6 +125,12 @@ class QuerySession:
     @torch.no_grad()
     def embed(self, text: str | None = None, image: str | None = None,
               audio: str | None = None) -> tuple[str, torch.Tensor]:
+        modality, x = self.model_input(text, image, audio)
+        return modality, embed_input(self.bundle, modality, x)
+
+    def model_input(self, text: str | None = None, image: str | None = None,
+                    audio: str | None = None) -> tuple[str, torch.Tensor]:
+        """(modality, one-item model input) of the one query given."""
         given = [(m, v) for m, v in (("text", text), ("image", image), ("audio", audio))
                  if v is not None]
         if len(given) != 1:
@@ -128,7 +139,7 @@ class QuerySession:
         if modality not in self.modalities:
             raise ValueError(f"this model has no {modality} encoder (it has "
                              f"{', '.join(self.modalities)})")
-        return modality, _embed_one(self.bundle, modality, value)
+        return modality, query_input(self.bundle, modality, value)
 
     @torch.no_grad()
     def query(self, text: str | None = None, image: str | None = None, audio: str | None = None,
@@ -142,11 +153,18 @@ class QuerySession:
         """
         if self.search is None:
             raise RuntimeError("no collection indexed yet: call index() first")
-        modality, q = self.embed(text, image, audio)
+        modality, x = self.model_input(text, image, audio)
+        q = embed_input(self.bundle, modality, x)
         target = self._target(modality, target)
-        hits = self.search.search(q.numpy(), target, top, label=label, split=split, has=has,
-                                  knob=knob)
-        out: dict[str, Any] = {"query": modality, "target": target, "results": self._results(hits, target)}
+        # Several items may share one target input (an image with five captions): ask for more
+        # and list each input once, at its best rank.
+        hits = self.search.search(q.numpy(), target, top * DUPLICATE_ROOM, label=label, split=split,
+                                  has=has, knob=knob)
+        results = self._results(hits, target)[:top]
+        out: dict[str, Any] = {"query": modality, "target": target, "results": results}
+        notes = input_warnings(self.bundle.meta.get("input_stats"), {modality: x})
+        if notes:
+            out["note"] = notes[0]
         cached = self._maps.get((target, map_method or ""))
         if cached is not None:
             out["position"] = cached[0].locate(q)
@@ -181,10 +199,16 @@ class QuerySession:
         return target
 
     def _results(self, hits: list[tuple[int, float]], target: str) -> list[dict[str, Any]]:
-        out = []
-        for rank, (i, score) in enumerate(hits, 1):
+        """Result rows, each distinct ``target`` input once (the best-scoring item shows it)."""
+        out, seen = [], set()
+        for i, score in hits:
             item = self.items[i]
-            out.append({"rank": rank, "score": round(score, 4), "index": i, **item,
+            key = item.get(target)
+            key = " ".join(str(key).split()).casefold() if target == "text" and key else key
+            if key is not None and key in seen:
+                continue
+            seen.add(key)
+            out.append({"rank": len(out) + 1, "score": round(score, 4), "index": i, **item,
                         "path": item.get(target) if target != "text" else None})
         return out
 

@@ -15,6 +15,7 @@ import torch
 
 from mmstudio.engine.cache import Features, prepare
 from mmstudio.engine.evaluation import _retrieval, same_spec, split_items
+from mmstudio.engine.inputstats import input_warnings
 from mmstudio.engine.metrics import accuracy, classification_metrics
 
 NOISE_LEVELS = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)
@@ -68,6 +69,9 @@ def evaluation_report(bundle, data, split: str = "test", batch_size: int = 256,
                 "curves": {m: [round(accuracy(outputs[f"noise {m} {s}"]["logits"]
                                               if s else logits, feats.labels), 6)
                                for s in noise_levels] for m in mods}}
+    warnings = input_warnings(bundle.meta.get("input_stats"), feats.inputs, feats.mask)
+    if warnings:
+        report["input_warnings"] = warnings
     if model.align:
         emb = outputs["fused"]["embeddings"]
         report["retrieval"] = _retrieval(emb, feats, feats.labels if labelled else None)

@@ -131,12 +131,20 @@ def query(bundle, text: str | None = None, image: str | None = None, audio: str 
     return {"query": {modality: value}, "target": target, "index": index, "results": results}
 
 
-def _embed_one(bundle: Bundle, modality: str, value: str) -> torch.Tensor:
-    pre, model = bundle.preprocessor, bundle.model
+def query_input(bundle: Bundle, modality: str, value: str) -> torch.Tensor:
+    """A one-item batch of model input from a text or a file path."""
+    pre = bundle.preprocessor
     if modality == "text":
-        x = pre.text_batch([value])
-    elif modality == "image":
-        x = pre.load_image(value)[None]
-    else:
-        x = pre.load_audio(value)[None]
+        return pre.text_batch([value])
+    if modality == "image":
+        return pre.load_image(value)[None]
+    return pre.load_audio(value)[None]
+
+
+def embed_input(bundle: Bundle, modality: str, x: torch.Tensor) -> torch.Tensor:
+    model = bundle.model
     return model.embed(model.encode({modality: x}))[modality][0].float()
+
+
+def _embed_one(bundle: Bundle, modality: str, value: str) -> torch.Tensor:
+    return embed_input(bundle, modality, query_input(bundle, modality, value))

@@ -208,6 +208,9 @@ class EvaluatePanel(QWidget):
         self._show_weights(report)
         self.show_misclassified()
         self._update_buttons()
+        if report.get("input_warnings"):  # inputs unlike the training data: say so above it all
+            self.message.setText("⚠ " + " ".join(report["input_warnings"]))
+            self.message.show()
         summary = ", ".join(f"{k.replace('_', ' ')} {report[k]:.4f}" for k in ("accuracy", "macro_f1")
                             if k in report)
         self.status.emit(f"Evaluated on {len(report['samples']):,} {report['split']} items"

@@ -7,6 +7,7 @@ milliseconds. Classify mode shows class probabilities; the map shows where the q
 """
 from __future__ import annotations
 
+import html
 import os
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
@@ -294,7 +295,9 @@ class QueryPanel(QWidget):
         common = max(set(labels), key=labels.count) if labels else None
         self.results_label.setText(
             f"Top {len(samples)} {answer['target']} items for the {answer['query']} {shown}"
-            + (f" — {labels.count(common)} labelled {common}" if common is not None else ""))
+            + (f" — {labels.count(common)} labelled {common}" if common is not None else "")
+            + (f"<br><span style='color:#b26a00'>⚠ {html.escape(answer['note'])}</span>"
+               if answer.get("note") else ""))
         self.map.set_query_position(answer.get("position"))
 
     # ---------------------------------------------------------------- map
