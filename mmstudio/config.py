@@ -28,10 +28,10 @@ DEFAULT_LABEL_PATTERN = r"^(?P<label>[^_\-]+)[_\-]"
 class SplitSpec:
     """How items without a split column are split: stratified by label, reproducible by seed."""
 
-    train: float = 0.8
+    train: float = 0.8  # share of the items, for data without a split column
     val: float = 0.1
     test: float = 0.1
-    seed: int = 0
+    seed: int = 0  # the same seed gives the same split
 
     def __post_init__(self) -> None:
         parts = (self.train, self.val, self.test)
@@ -47,12 +47,12 @@ class DatasetSpec:
     guessed from their content. Several columns may have the role ``text``: they are joined.
     """
 
-    path: str
-    layout: str = "auto"
-    columns: Mapping[str, str] = field(default_factory=dict)
-    label_pattern: str = DEFAULT_LABEL_PATTERN
+    path: str  # a dataset folder or a CSV/TSV/JSONL manifest
+    layout: str = "auto"  # auto, class_folders, manifest, captions, transcripts, filename_labels, paired_folders
+    columns: Mapping[str, str] = field(default_factory=dict)  # column name -> id, image, audio, text, label, split or ignore
+    label_pattern: str = DEFAULT_LABEL_PATTERN  # filename_labels: a regex with (?P<label>...)
     split: SplitSpec = field(default_factory=SplitSpec)
-    max_image_pixels: int = 50_000_000
+    max_image_pixels: int = 50_000_000  # larger images are refused (decompression bombs)
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
@@ -79,20 +79,20 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 class ImageSpec:
     """Image encoder and preprocessing. ``weights`` is an optional local .pth/.safetensors file."""
 
-    encoder: str = "cnn"
+    encoder: str = "cnn"  # cnn, resnet18, resnet34, mobilenet_v3_small
     size: int = 0  # 0: chosen from the images (engine.autoconfig)
     #: 0 picks 1 (grey) when every training image is grey, else 3.
     channels: int = 0
-    augment: bool = False
-    weights: str = ""
-    options: Mapping[str, Any] = field(default_factory=dict)
+    augment: bool = False  # random small shifts, turns and zooms of training images
+    weights: str = ""  # a local .pth/.safetensors file of backbone weights
+    options: Mapping[str, Any] = field(default_factory=dict)  # encoder options (width, layers, ...)
 
 
 @dataclass(frozen=True)
 class TextSpec:
     """Text encoder and tokenizer (built from the training split, saved in the bundle)."""
 
-    encoder: str = "ngram"
+    encoder: str = "ngram"  # ngram, bag, gru, lstm, transformer
     level: str = "word"  # "word" or "char"
     vocab_size: int = 0  # 0: every token of the training texts, capped (engine.autoconfig)
     max_tokens: int = 0  # 0: the 95th percentile of the training texts' lengths, capped
@@ -110,12 +110,12 @@ class TextSpec:
 class AudioSpec:
     """Audio encoder and features: resampled to one rate, padded/cropped, log-mel or MFCC."""
 
-    encoder: str = "mel_cnn"
+    encoder: str = "mel_cnn"  # mel_cnn, mel_lstm
     sample_rate: int = 0  # 0: the clips' own rate, at most 16 kHz (engine.autoconfig)
     seconds: float = 0.0  # 0: the 95th percentile of the training clips' durations, capped
     features: str = "logmel"  # "logmel" or "mfcc"
-    n_mels: int = 40
-    hop_ms: float = 20.0
+    n_mels: int = 40  # mel bands (or MFCC coefficients)
+    hop_ms: float = 20.0  # time between two feature frames
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -131,17 +131,17 @@ class ModelSpec:
     encoder outputs (the fusion's input); ``embed_dim`` the shared space of the ``align`` task.
     """
 
-    modalities: tuple[str, ...] = ()
+    modalities: tuple[str, ...] = ()  # empty: every modality the dataset has
     image: ImageSpec = field(default_factory=ImageSpec)
     text: TextSpec = field(default_factory=TextSpec)
     audio: AudioSpec = field(default_factory=AudioSpec)
-    fusion: str = "concat"
+    fusion: str = "concat"  # early, concat, weighted_sum, product, gated, attention, tensor, late
     fusion_options: Mapping[str, Any] = field(default_factory=dict)
-    dim: int = 128
-    task: str = "classify"
-    embed_dim: int = 128
+    dim: int = 128  # features each encoder outputs (the fusion's input)
+    task: str = "classify"  # classify, align (cross-modal retrieval) or classify+align
+    embed_dim: int = 128  # the shared space of align
     head_hidden: int = 0  # 0: a linear head; >0: one hidden layer of that size
-    label_smoothing: float = 0.0
+    label_smoothing: float = 0.0  # classify: share of the target spread over the other classes
     class_weights: bool = False  # weight classes by inverse training frequency
     align_weight: float = 1.0  # weight of the align loss in classify+align
     temperature: float = 0.07  # initial InfoNCE temperature (learned)
@@ -167,25 +167,25 @@ class TrainSpec:
 
     epochs: int = 0  # 0: about 1,000 steps, with early stopping (engine.autoconfig)
     batch_size: int = 0  # 0: about 50 steps per epoch, 16 to 128 (256 on CUDA)
-    optimizer: str = "adamw"
+    optimizer: str = "adamw"  # adamw or sgd
     lr: float = 0.0  # 0: 3e-3 at batch 64, square-root scaled with the batch size
     momentum: float = 0.9  # SGD only
-    weight_decay: float = 0.01
-    l1: float = 0.0
-    schedule: str = "cosine"
+    weight_decay: float = 0.01  # AdamW's decoupled decay
+    l1: float = 0.0  # L1 penalty on weight matrices
+    schedule: str = "cosine"  # cosine or constant, after the warm-up
     warmup_epochs: float = 0.5
-    dropout: float = 0.1
-    modality_dropout: float = 0.0
-    grad_clip: float = 1.0
-    precision: str = "auto"
-    device: str = "auto"
-    seed: int = 0
+    dropout: float = 0.1  # in encoders' projections and heads (and of whole tokens in ngram)
+    modality_dropout: float = 0.0  # chance of hiding a modality of a training sample
+    grad_clip: float = 1.0  # largest gradient norm (0: no clipping)
+    precision: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU), fp32, bf16, fp16
+    device: str = "auto"  # auto, cpu, cuda, cuda:N
+    seed: int = 0  # the same seed gives the same run
     early_stopping: int = 0  # patience in epochs without improvement; 0 turns it off
     val_split: str = "auto"  # a split name, "none", or "auto" (val if present, else 10% of train)
     max_steps: int = 0  # stop after this many steps (0: no limit); for quick checks
     num_threads: int = 0  # CPU threads for torch (0: leave torch's choice)
-    compile: bool = False
-    log_every_s: float = 0.5
+    compile: bool = False  # torch.compile the model
+    log_every_s: float = 0.5  # seconds between two logged steps
     auto_batch: bool = False  # CUDA: probe for the largest batch that fits (batch_size: start)
 
     def __post_init__(self) -> None:
@@ -210,7 +210,7 @@ class RunConfig:
     dataset: DatasetSpec
     model: ModelSpec = field(default_factory=ModelSpec)
     train: TrainSpec = field(default_factory=TrainSpec)
-    name: str = ""
+    name: str = ""  # shown in the runs list
 
     def replace(self, **changes: Any) -> RunConfig:
         return dataclasses.replace(self, **changes)

@@ -37,13 +37,13 @@ SHARED = os.path.join(HERE, "..", "..", "shared", "datasets")
 # name, dataset path (relative to shared/ or bench data), task, modalities, label column when
 # it is not named like one (MMStudio guesses no label from content: it asks)
 BENCHMARKS = [
-    ("clipart text->category", "shared:clipart", "classify", "text", ""),
-    ("clipart text<->image", "shared:clipart", "align", "image,text", ""),
     ("prompts text->group", "shared:prompts", "classify", "text", "group"),
     ("prompts audio+text->group", "shared:prompts", "classify", "audio,text", "group"),
     ("debian text->section", "bench:debian_sections", "classify", "text", "section"),
     ("shapes_zh caption<->image", "bench:shapes_zh", "align", "image,text", ""),
     ("shapes_said image+audio", "bench:shapes_said", "classify", "image,audio", "kind"),
+    ("clipart text->category", "shared:clipart", "classify", "text", ""),
+    ("clipart text<->image", "shared:clipart", "align", "image,text", ""),
     ("digits image", "shared:digits", "classify", "image", ""),
     ("digits audio", "shared:digits", "classify", "audio", ""),
     ("digits image+audio", "shared:digits", "classify", "image,audio", ""),
@@ -205,7 +205,7 @@ def mmstudio(path: str, task: str, modalities: str, label: str) -> dict:
     with tempfile.TemporaryDirectory() as out:
         cmd = [sys.executable, "-m", "mmstudio.cli", "train", "--data", path, "--task", task,
                "--modalities", modalities, "--out", out] + (["--column", f"{label}=label"] if label else [])
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         result = json.loads(subprocess.run(
             [sys.executable, "-m", "mmstudio.cli", "eval", os.path.join(out, "bundle"), "--data", path,
              "--split", "test", "--no-ablation", "--json"], check=True, capture_output=True, text=True).stdout)

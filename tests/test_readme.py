@@ -22,3 +22,15 @@ def test_ci_runs_the_readme_test_command_exactly():
     test_command = next(c for c in readme_commands() if "pytest" in c)
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert test_command in ci
+
+
+def test_run_toml_reference_is_current():
+    """README's run.toml table is generated from the run dataclasses: a field added, renamed or
+    given another default shows up there (refresh with python -m mmstudio.config_doc --write)."""
+    from mmstudio.config_doc import BEGIN, README, updated_readme
+
+    with open(README, encoding="utf-8") as fh:
+        text = fh.read()
+    assert BEGIN in text
+    assert updated_readme(text) == text, "run python -m mmstudio.config_doc --write"
+    assert "| `model.text.max_tokens` | `0` |" in text  # automatic, and documented as such
