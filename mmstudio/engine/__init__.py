@@ -45,6 +45,7 @@ _NAMES = {
     "evaluate": "mmstudio.engine.evaluation",
     "load_bundle": "mmstudio.engine.bundle",
     "load_dataset": "mmstudio.engine.data",
+    "record_input_stats": "mmstudio.engine.inputstats",
     "Bundle": "mmstudio.engine.bundle",
     "BundleError": "mmstudio.engine.bundle",
     "build_index": "mmstudio.engine.retrieval",

@@ -104,3 +104,21 @@ def _sentence(n: int, modality: str, why: str, bad: dict[str, float]) -> str:
     share = max(bad.values())
     return (f"{share:.0%} of these {_NOUN[modality]} look unlike the model's training data ({why}); "
             "its results on them may be unreliable.")
+
+
+def record_input_stats(bundle_path: str, data: Any, split: str = "train") -> dict[str, Any]:
+    """Measure ``split`` of ``data`` (the bundle's training data) with the bundle's
+    preprocessing and record the ranges in its ``bundle.json``: for bundles trained before
+    MMStudio kept them. Returns the ranges."""
+    from mmstudio.engine.bundle import load_bundle, set_input_stats
+    from mmstudio.engine.cache import prepare
+    from mmstudio.engine.data import load_dataset
+    from mmstudio.engine.evaluation import same_spec, split_items
+    from mmstudio.engine.events import drive
+
+    bundle = load_bundle(bundle_path)
+    items = split_items(load_dataset(same_spec(bundle, data)), split)
+    feats = drive(prepare(items, bundle.preprocessor, {}), None)
+    stats = compute(feats.inputs, feats.mask)
+    set_input_stats(bundle.path, stats)
+    return stats
