@@ -212,6 +212,20 @@ def _split_spec(text: str, seed: int):
     return SplitSpec(train, val, test, seed)
 
 
+def _no_labels(dataset) -> str:
+    """Why classify cannot train on ``dataset``, and the flag that would name its labels."""
+    import re
+
+    for p in dataset.problems:
+        found = re.search(r"column '([^']+)' looks like labels", p.reason)
+        if found:
+            return (f"{dataset.spec.path}: classify needs labels and no column is named like a "
+                    f"label; column {found.group(1)!r} looks like one: add --column "
+                    f"{found.group(1)}=label (or train --task align)")
+    return (f"{dataset.spec.path}: classify needs labels (at least 2 classes); name the label "
+            "column with --column NAME=label, or train --task align")
+
+
 def _resolved_run(args: argparse.Namespace):
     """The run with its settings chosen from the data (printed unless ``--json``), and its
     dataset, opened once."""
@@ -220,8 +234,11 @@ def _resolved_run(args: argparse.Namespace):
 
     run = run_config_from_args(args)
     dataset = engine.load_dataset(run.dataset)
-    if not args.task and not (args.config) and len(dataset.class_names) < 2 and len(dataset.modalities) > 1:
-        run = run.replace(model=run.model.replace(task="align"))  # no labels: learn the pairing
+    if len(dataset.class_names) < 2 and "classify" in run.model.task:
+        if not args.task and not args.config and len(dataset.modalities) > 1:
+            run = run.replace(model=run.model.replace(task="align"))  # no labels: learn the pairing
+        else:
+            raise ValueError(_no_labels(dataset))
     run, chosen = engine.resolve_settings(run, dataset, pick_device(run.train.device).type)
     if chosen and not args.json:  # --json streams events only; run.toml keeps the values
         print("chosen from the data (override with flags or --config):")
