@@ -98,6 +98,9 @@ class ModelPanel(QWidget):
         bottom = QHBoxLayout()
         self.count_label = QLabel("Parameters: –")
         self.count_label.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Preferred)
+        # room for the longest count: beside a wrapping label it was squeezed to "Parameters: 0"
+        self.count_label.setMinimumWidth(
+            self.count_label.fontMetrics().horizontalAdvance("Parameters: 000.00 M · memory ≈ 00,000 MiB"))
         self.problem_label = QLabel("")
         self.problem_label.setObjectName("problem")
         self.problem_label.setStyleSheet("color: #b3261e;")
