@@ -119,6 +119,17 @@ def member_path(folder: str, name: str) -> str:
     return os.path.join(folder, name)
 
 
+def sha256_file(path: str) -> str:
+    """Hex SHA-256 of a file, read in 4 MiB blocks."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def _fsync(path: str) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from mmstudio.data.formats import check_audio, check_image, check_text_file
 from mmstudio.data.items import Item, Problem
-from mmstudio.data.links import LinkGuard
+from mmstudio.data.links import LinkGuard, within
 from mmstudio.data.records import Layout, Record
 from mmstudio.data.verdicts import Verdicts
 
@@ -75,7 +75,7 @@ def _inside(rec: Record, root: str, problems: list[Problem], guard: LinkGuard) -
         path = getattr(rec, attr)
         if not path:
             continue
-        if not _within(root, os.path.normpath(path)):
+        if not within(root, os.path.normpath(path)):
             problems.append(Problem(path, "path escapes the dataset folder; skipped", row=rec.row))
         elif not guard.refuse(path, rec.row):
             continue
@@ -84,11 +84,6 @@ def _inside(rec: Record, root: str, problems: list[Problem], guard: LinkGuard) -
     return ok
 
 
-def _within(root: str, path: str) -> bool:
-    try:
-        return os.path.commonpath([root, path]) == root
-    except ValueError:  # another drive on Windows, or a relative path
-        return False
 
 
 def _check_files(records: list[Record], max_pixels: int, progress: Progress | None,

@@ -16,7 +16,6 @@ beside the store with a JSON description (schema and SHA-256 checked before FAIS
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -25,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from mmstudio.fileio import atomic_write_text
+from mmstudio.fileio import atomic_write_text, sha256_file
 
 ANN_ABOVE = 50_000  # rows; below this, exact search over the memory map takes a few ms
 TARGET_RECALL = 0.95
@@ -147,7 +146,7 @@ class AnnIndex:
         faiss.write_index(self.index, tmp)
         os.replace(tmp, path)
         info = {**self.info, "format": "mmstudio.ann", "rows": self.rows,
-                "bytes": os.path.getsize(path), "sha256": _sha256(path), "saved": time.time()}
+                "bytes": os.path.getsize(path), "sha256": sha256_file(path), "saved": time.time()}
         atomic_write_text(os.path.join(folder, f"ann.{modality}.json"), json.dumps(info))
         self.info = info
         return path
@@ -167,7 +166,7 @@ class AnnIndex:
             _check_info(meta, info, dim)
         except (OSError, ValueError):
             return None  # rebuilt by the next indexing
-        if os.path.getsize(path) != info["bytes"] or _sha256(path) != info["sha256"]:
+        if os.path.getsize(path) != info["bytes"] or sha256_file(path) != info["sha256"]:
             return None  # changed or truncated since it was written
         index = faiss.read_index(path)
         if index.d != dim or index.ntotal != info["rows"]:
@@ -208,12 +207,6 @@ def recall_at(found: np.ndarray, truth: np.ndarray) -> float:
     return hits / total if total else 1.0
 
 
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _check_info(path: str, info: Any, dim: int) -> None:

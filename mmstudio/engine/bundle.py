@@ -7,7 +7,6 @@ leaves the previous bundle intact.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -26,7 +25,7 @@ from mmstudio.engine.preprocess import Preprocessor
 from mmstudio.engine.tokenizer import Tokenizer
 from mmstudio.errors import LoadError, SchemaError
 from mmstudio.file_schemas import BUNDLE
-from mmstudio.fileio import atomic_write_text, is_disk_full, member_path, write_failed
+from mmstudio.fileio import atomic_write_text, is_disk_full, member_path, sha256_file, write_failed
 from mmstudio.schema import check, read_json, version
 
 BUNDLE_FORMAT = "mmstudio.bundle"
@@ -82,7 +81,7 @@ def write_bundle_files(folder: str, model: MultimodalModel, run: RunConfig, shap
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "config": run.to_dict(),
             "shape": shape.to_dict(), "class_names": list(class_names),
             "preprocessing": pre.to_dict(), "metrics": metrics or {}, "versions": versions(),
-            "weights": {"file": WEIGHTS, "sha256": _sha256(weights),
+            "weights": {"file": WEIGHTS, "sha256": sha256_file(weights),
                         "bytes": os.path.getsize(weights), "tensors": len(state)}}
     with open(os.path.join(folder, META), "w", encoding="utf-8") as fh:
         json.dump(meta, fh, indent=2)
@@ -231,7 +230,7 @@ def load_weights(model: torch.nn.Module, weights: str, sha256: str | None) -> No
 
     if not os.path.isfile(weights):
         raise BundleError(f"{weights}: weights file is missing")
-    if sha256 and _sha256(weights) != sha256:
+    if sha256 and sha256_file(weights) != sha256:
         raise BundleError(f"{weights}: does not match the checksum in {META} "
                           "(the file was changed, truncated or corrupted)")
     try:
@@ -259,9 +258,3 @@ def set_input_stats(path: str, stats: dict[str, Any]) -> None:
     atomic_write_text(os.path.join(folder, META), json.dumps(meta, indent=2))
 
 
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
