@@ -18,7 +18,11 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
 - ``QuerySession(bundle)``: ``index(dataset)`` (cached per collection), ``query(...)``,
   ``classify(...)``, ``embedding_map(target, "pca"|"tsne")``; ``project(vectors, method)``.
 - ``export(bundle, format="onnx"|"pt2", out=...)``.
-- ``encoder_names()``, ``fusion_names()``, ``describe(kind, name)``, ``parameter_count(run, ...)``,
+- ``check(run, dataset=None, gpus=None)`` -> ``[Problem(field, message, choices)]``: every rule
+  about a run, without torch (``train`` raises ``RunProblems`` when it finds any).
+- ``encoder_names()``, ``fusion_names()``, ``describe(kind, name)``, ``component(kind, name)`` (the
+  registry entry: help, options, level, tasks), ``fusion_level(name)``, ``components_markdown()``
+  (no torch); ``parameter_count(run, ...)``,
   ``suggest_run(dataset)`` (a first RunConfig for a dataset), ``memory_estimate(run, ...)``,
   ``gpu_info()`` (CUDA devices: name and memory).
 - ``list_runs(root)``, ``read_status(out_dir)``, ``read_curves(out_dir)``: the runs recorded on disk
@@ -40,10 +44,10 @@ _NAMES = {
     "query": "mmstudio.engine.retrieval",
     "export": "mmstudio.engine.exporting",
     "predict": "mmstudio.engine.prediction",
-    "encoder_names": "mmstudio.engine.model_catalog",
-    "fusion_names": "mmstudio.engine.model_catalog",
-    "describe": "mmstudio.engine.model_catalog",
-    "catalog": "mmstudio.engine.model_catalog",
+    "encoder_names": "mmstudio.engine.components",
+    "fusion_names": "mmstudio.engine.components",
+    "describe": "mmstudio.engine.components",
+    "catalog": "mmstudio.engine.components",
     "parameter_count": "mmstudio.engine.model_catalog",
     "suggest_run": "mmstudio.engine.model_catalog",
     "memory_estimate": "mmstudio.engine.model_catalog",
@@ -73,6 +77,12 @@ _NAMES = {
     "QuerySession": "mmstudio.engine.query_session",
     "collection_key": "mmstudio.engine.query_session",
     "project": "mmstudio.engine.projection",
+    "check": "mmstudio.engine.rules",
+    "Problem": "mmstudio.engine.rules",
+    "RunProblems": "mmstudio.engine.rules",
+    "component": "mmstudio.engine.components",
+    "fusion_level": "mmstudio.engine.components",
+    "components_markdown": "mmstudio.engine.components",
 }
 
 __all__ = list(sorted(_NAMES))

@@ -57,6 +57,7 @@ from mmstudio.engine.optim import (
     modality_dropout,
 )
 from mmstudio.engine.preprocess import Preprocessor, augment_images
+from mmstudio.engine.rules import require
 from mmstudio.engine.runlog import recorded
 
 #: Decoded training inputs smaller than this are kept on the GPU for the whole run.
@@ -73,7 +74,13 @@ def train(run: RunConfig, out_dir: str, control: Control | None = None, resume: 
     writes files and yields events, and records them in ``out_dir`` for the runs list
     (:mod:`mmstudio.engine.runlog`). Running out of memory raises
     :class:`~mmstudio.engine.devices.OutOfMemory` with advice; the last checkpoint is kept.
+    Every rule about the run (:func:`mmstudio.engine.rules.check`) is checked first: a run that
+    cannot train raises :class:`~mmstudio.engine.rules.RunProblems` before any file is decoded or
+    folder created.
     """
+    require(run)  # names, options and sizes: before the dataset is even scanned
+    dataset = load_dataset(dataset if dataset is not None else run.dataset)
+    require(run, dataset)
     with ddp.session(pick_device(run.train.device)) as (dist, device):
         events = _with_advice(_train(run, out_dir, control, resume, dataset, dist, device), run, out_dir)
         return (yield from (recorded(events, out_dir) if dist.main else ddp.quiet(events)))
