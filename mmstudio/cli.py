@@ -41,13 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _engine_parsers(sub) -> None:
+    from mmstudio.engine.components import ENCODERS, FUSIONS  # the registries, without torch
+
     p = sub.add_parser("train", help="train a model; writes run.toml, checkpoints and a bundle")
     p.add_argument("--data", help="dataset folder or manifest (overrides the config's)")
     p.add_argument("--config", help="a run.toml (or .json) to start from")
     for m in ("image", "text", "audio"):
-        p.add_argument(f"--{m}", metavar="ENC", help=f"use the {m} modality with this encoder")
-    p.add_argument("--fusion", help="early, concat, weighted_sum, product, gated, attention, "
-                                    "tensor or late")
+        p.add_argument(f"--{m}", metavar="ENC", help=f"use the {m} modality with this encoder: "
+                                                     f"{', '.join(ENCODERS[m].names())}")
+    p.add_argument("--fusion", help=f"how modalities meet: {', '.join(FUSIONS.names())}")
     p.add_argument("--task", choices=["classify", "align", "classify+align"])
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
@@ -156,8 +158,14 @@ def _train(args: argparse.Namespace) -> int:
     import signal
 
     from mmstudio import engine
+    from mmstudio.data import open_dataset
 
     run = run_config_from_args(args)
+    if _report_problems(engine.check(run)):  # names and sizes: before the data is even scanned
+        return 2
+    dataset = open_dataset(run.dataset)  # finds the files and reads headers; decodes nothing
+    if _report_problems(engine.check(run, dataset)):
+        return 2
     control = engine.Control()
     under_torchrun = int(os.environ.get("WORLD_SIZE", "1")) > 1
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -173,14 +181,31 @@ def _train(args: argparse.Namespace) -> int:
         signal.signal(sig, stop)
     show = (lambda e: print(json.dumps(e.as_dict()), flush=True)) if args.json else _print_event
     try:
-        result = engine.drive(engine.train(run, args.out, control=control, resume=args.resume),
-                              show)
+        result = engine.drive(engine.train(run, args.out, control=control, resume=args.resume,
+                                           dataset=dataset), show)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if not args.json and int(os.environ.get("RANK", "0")) == 0:
         print(f"bundle: {result.bundle} ({result.reason}, {result.seconds:.1f} s)")
     return 0
+
+
+#: The train option that sets each run field the rules name, so a problem says what to type.
+FLAGS = {"dataset.path": "--data", "model.modalities": "--image/--text/--audio",
+         "model.image.encoder": "--image", "model.text.encoder": "--text",
+         "model.audio.encoder": "--audio", "model.fusion": "--fusion", "model.task": "--task",
+         "train.epochs": "--epochs", "train.batch_size": "--batch-size", "train.lr": "--lr",
+         "train.device": "--device", "train.seed": "--seed", "train.max_steps": "--max-steps",
+         "train.val_split": "--val-split"}
+
+
+def _report_problems(problems: list) -> bool:
+    """Print each problem of a run (with the option that sets it) to stderr; True if any."""
+    for p in problems:
+        flag = f" ({FLAGS[p.field]})" if p.field in FLAGS else ""
+        print(f"mmstudio train: error: {p.field}{flag}: {p.message}", file=sys.stderr)
+    return bool(problems)
 
 
 def _print_event(event) -> None:
