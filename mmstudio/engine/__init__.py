@@ -25,8 +25,9 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
   (no torch); ``parameter_count(run, ...)``,
   ``suggest_run(dataset)`` (a first RunConfig for a dataset), ``memory_estimate(run, ...)``,
   ``gpu_info()`` (CUDA devices: name and memory).
-- ``list_runs(root)``, ``read_status(out_dir)``, ``read_curves(out_dir)``: the runs recorded on disk
-  (no torch import).
+- ``list_runs(root)``, ``read_status(out_dir)``, ``read_curves(out_dir)``: the runs recorded on disk;
+  ``headline(metrics)`` (the metric a run is judged by), ``new_run_dir(root, name)`` (no torch).
+- ``PRESETS``, ``apply_preset(run, name, gpus)``: the Model panel's quick/accurate starting points.
 """
 from __future__ import annotations
 
@@ -77,9 +78,14 @@ _NAMES = {
     "QuerySession": "mmstudio.engine.query_session",
     "collection_key": "mmstudio.engine.query_session",
     "project": "mmstudio.engine.projection",
+    "headline": "mmstudio.engine.runlog",
+    "new_run_dir": "mmstudio.engine.runlog",
+    "PRESETS": "mmstudio.engine.presets",
+    "apply_preset": "mmstudio.engine.presets",
     "check": "mmstudio.engine.rules",
     "Problem": "mmstudio.engine.rules",
     "RunProblems": "mmstudio.engine.rules",
+    "DatasetFacts": "mmstudio.engine.rules",
     "component": "mmstudio.engine.components",
     "fusion_level": "mmstudio.engine.components",
     "components_markdown": "mmstudio.engine.components",

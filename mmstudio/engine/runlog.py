@@ -87,13 +87,29 @@ def _update(status: dict[str, Any], event) -> None:
                       reason=event.reason, bundle=event.bundle, epoch=event.epochs)
 
 
-def headline(metrics: dict[str, Any]) -> tuple[str, float]:
-    """The metric a run is ranked by: accuracy, else Recall@1, else macro F1 ("" when none)."""
+def headline(metrics: dict[str, Any]) -> tuple[str, float | None]:
+    """The metric a run is judged by, higher is better: accuracy, else Recall@1, else macro F1
+    (``("", None)`` when there is none). The trainer picks the best epoch by it, the runs list
+    ranks runs by it and the Train panel plots it."""
     for key in HEADLINE:
         value = metrics.get(key)
-        if isinstance(value, (int, float)):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
             return key, float(value)
-    return "", 0.0
+    return "", None
+
+
+def new_run_dir(root: str, name: str = "") -> str:
+    """Create and return a new run folder under ``root``: ``<YYYYmmdd-HHMMSS>[-name][-n]``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = os.path.join(root, f"{stamp}-{name}" if name else stamp)
+    path, n = base, 1
+    while True:
+        try:
+            os.makedirs(path)
+            return path
+        except FileExistsError:  # two runs started in the same second
+            n += 1
+            path = f"{base}-{n}"
 
 
 def read_status(out_dir: str) -> dict[str, Any]:

@@ -58,7 +58,7 @@ from mmstudio.engine.optim import (
 )
 from mmstudio.engine.preprocess import Preprocessor, augment_images
 from mmstudio.engine.rules import require
-from mmstudio.engine.runlog import recorded
+from mmstudio.engine.runlog import headline, recorded
 
 #: Decoded training inputs smaller than this are kept on the GPU for the whole run.
 GPU_CACHE_BYTES = 4 << 30
@@ -341,12 +341,9 @@ def _gpu_memory_mb(device: torch.device) -> float:
 
 
 def _monitor(scores: dict[str, float], train_loss: float) -> float:
-    """Higher is better: validation accuracy, else validation Recall@1, else -train loss."""
-    if "accuracy" in scores:
-        return scores["accuracy"]
-    if "recall@1" in scores:
-        return scores["recall@1"]
-    return -train_loss
+    """Higher is better: the validation headline metric, else -train loss."""
+    key, value = headline(scores)
+    return value if key and value is not None else -train_loss
 
 
 def _checkpoint_tokenizer(path: str | None):

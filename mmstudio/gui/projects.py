@@ -53,7 +53,7 @@ class ProjectController(QObject):
         self.recovery_path = ""
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.autosave)
-        window.model_panel.status.connect(self._on_model_status)
+        window.model_panel.suggested.connect(self._on_run_suggested)
 
     # ---------------------------------------------------------------- state <-> window
     def capture(self) -> Project:
@@ -78,11 +78,10 @@ class ProjectController(QObject):
             w.open_bundle(project.bundle, switch=False)
         w.show_panel_named(project.current_panel)
 
-    def _on_model_status(self, message: str) -> None:
+    def _on_run_suggested(self) -> None:
         """The Model panel has just suggested a run for the loaded dataset: put the project's saved
-        run back, or else start from the default device chosen in Settings."""
-        if not message.startswith("Model: first run suggested"):
-            return
+        run back (the panel checks it with the engine's rules and names what cannot be shown), or
+        else start from the default device chosen in Settings."""
         panel = self.window.model_panel
         if self._pending_run is not None:
             run, self._pending_run = self._pending_run, None

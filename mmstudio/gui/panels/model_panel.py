@@ -22,15 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mmstudio import engine
 from mmstudio.config import MODALITY_NAMES, TASKS, RunConfig
 from mmstudio.gui.panels.encoder_options import EncoderOptions
 from mmstudio.gui.panels.train_options import TrainOptions, spin_box
 from mmstudio.gui.widgets.fusion_diagram import FusionDiagram
 from mmstudio.gui.workers import run_in_thread
-
-FUSION_LEVEL = {"early": "early: features meet before one shared network",
-                "late": "late: each modality decides, decisions are averaged"}
-
 
 _spin = spin_box
 
@@ -40,6 +37,7 @@ class ModelPanel(QWidget):
 
     start_requested = Signal(object, object)
     status = Signal(str)
+    suggested = Signal()  # a first run for a newly loaded dataset is shown (projects restore theirs)
 
     def __init__(self) -> None:
         super().__init__()
@@ -48,6 +46,9 @@ class ModelPanel(QWidget):
         self._catalog: dict | None = None
         self._loading = False
         self._pending = False
+        self._facts = None  # what the rules need to know of the dataset (engine.DatasetFacts)
+        self._gpus: int | None = None  # CUDA devices, once the engine has looked (None: unknown)
+        self._loaded_notes: list[str] = []  # what was wrong with the last run loaded, until an edit
         self._worker = None
         self.parameters = 0
         self._count_timer = QTimer(self, singleShot=True, interval=250)
@@ -65,10 +66,10 @@ class ModelPanel(QWidget):
         self.hint.setWordWrap(True)
         outer.addWidget(self.hint)
         top = QHBoxLayout()
-        self.quick_button = QPushButton("Quick (CPU)")
-        self.quick_button.setToolTip("Small encoders at small sizes, fp32 on the CPU: minutes, not hours")
-        self.accurate_button = QPushButton("Accurate (GPU)")
-        self.accurate_button.setToolTip("Pretrained-size encoders, larger inputs and batches, on CUDA")
+        self.quick_button = QPushButton(engine.PRESETS["quick"].label)
+        self.quick_button.setToolTip(engine.PRESETS["quick"].help)
+        self.accurate_button = QPushButton(engine.PRESETS["accurate"].label)
+        self.accurate_button.setToolTip(engine.PRESETS["accurate"].help)
         self.load_button = QPushButton("Load run.toml…")
         self.save_button = QPushButton("Save run.toml…")
         self.quick_button.clicked.connect(lambda: self.apply_preset("quick"))
@@ -158,6 +159,7 @@ class ModelPanel(QWidget):
     def set_dataset(self, dataset) -> None:
         """A dataset was loaded: suggest a first run for it (in a worker: this imports torch)."""
         self.dataset = dataset
+        self._facts = engine.DatasetFacts.of(dataset)
         self._pending = True
         self._set_enabled(False)
         self.hint.setText(f"{len(dataset.items)} items loaded; the model builder opens with this panel.")
@@ -193,9 +195,11 @@ class ModelPanel(QWidget):
                           f"{classes} classes. A first model is suggested below.")
         self.encoders.set_available(have)
         self.train_options.set_gpus(catalog.get("gpus", []))
+        self._gpus = len(catalog.get("gpus", []))
         self.set_config(run)
         self._set_enabled(True)
         self.status.emit("Model: first run suggested")
+        self.suggested.emit()
         if self._pending:  # another dataset arrived meanwhile
             self._suggest()
 
@@ -206,6 +210,10 @@ class ModelPanel(QWidget):
 
     # ---------------------------------------------------------------- config <-> widgets
     def set_config(self, run: RunConfig) -> None:
+        """Show ``run``. Its problems (engine.check) are noted first: an unknown encoder or
+        fusion cannot be shown by the lists, so it is named in the problem line instead."""
+        self._loaded_notes = [f"the run loaded had {p.field} {p.message}" for p in self._check(run)
+                              if p.field.endswith(("encoder", "fusion", "options"))]
         self._base = run
         ms, tr = run.model, run.train
         have = tuple(self.dataset.modalities) if self.dataset is not None else MODALITY_NAMES
@@ -225,7 +233,7 @@ class ModelPanel(QWidget):
         finally:
             for w in blocked:
                 w.blockSignals(False)
-        self._on_changed()
+        self._refresh()
 
     def config(self) -> RunConfig | None:
         """The run the widgets describe, or None before a dataset is loaded."""
@@ -239,34 +247,36 @@ class ModelPanel(QWidget):
         return self._base.replace(model=model, train=train)
 
     def problems(self) -> list[str]:
-        """Why the current combination cannot train (empty when it can)."""
+        """Why the current combination cannot train (empty when it can): the engine's rules."""
         run = self.config()
         if run is None or self.dataset is None:
             return ["open a dataset first"]
-        mods, task = run.model.modalities, run.model.task
-        out = []
-        if not mods:
-            out.append("include at least one modality: the fusion needs something to fuse")
-        if "align" in task and len(mods) < 2:
-            out.append(f"'{task}' aligns two or more modalities; include another one or choose classify")
-        if "classify" in task and len(self.dataset.class_names) < 2:
-            out.append("classify needs at least two labels; this dataset has "
-                       f"{len(self.dataset.class_names)}; choose align")
-        return out + self.encoders.problems(run.model) + self.train_options.problems(run.train)
+        # No box ticked reads as modalities=() which, in a run, means "all the dataset has": the
+        # panel's own state, so it is the one rule kept here.
+        none = [] if self.encoders.included() else ["include at least one modality: the fusion needs "
+                                                    "something to fuse"]
+        return none + [p.message for p in self._check(run)]
+
+    def _check(self, run: RunConfig) -> list:
+        """``engine.check`` on the loaded dataset (no torch: instant, on this thread)."""
+        return engine.check(run, self._facts, gpus=self._gpus) if self._facts is not None else []
 
     # ---------------------------------------------------------------- reactions
     @Slot()
     def _on_changed(self, *_args) -> None:
+        """An edit by the user: the notes about the run as loaded no longer apply."""
+        self._loaded_notes = []
+        self._refresh()
+
+    def _refresh(self) -> None:
         self.encoders.refresh()
         self.diagram.set_model(self.encoders.included(),
                                self.fusion.currentText(), self.task.currentText())
         doc = self.fusion.currentData() or ""
-        name = self.fusion.currentText()
-        level = FUSION_LEVEL.get(name, "mid: each encoder's features meet in the fusion, "
-                                       "then one head" if name else "")
+        level = engine.fusion_level(self.fusion.currentText())
         self.fusion_doc.setText(f"{doc}<br><i>Where modalities meet — {level}</i>" if doc else "")
         problems = self.problems()
-        self.problem_label.setText(" · ".join(problems))
+        self.problem_label.setText(" · ".join(self._loaded_notes + problems))
         self.start_button.setEnabled(self._base is not None and not problems)
         self.start_button.setToolTip("Cannot start: " + "; ".join(problems) if problems else
                                      "Train this model in the Train panel")
@@ -278,8 +288,6 @@ class ModelPanel(QWidget):
         if run is None or not run.model.modalities:
             self.count_label.setText("Parameters: –")
             return
-        from mmstudio import engine
-
         try:
             est = engine.memory_estimate(run, num_classes=max(2, len(self.dataset.class_names)))
         except Exception as exc:  # noqa: BLE001 - an option the model cannot take: say which
@@ -299,24 +307,12 @@ class ModelPanel(QWidget):
         self.parameters = n
 
     def apply_preset(self, name: str) -> None:
+        """One of the engine's presets (``engine.PRESETS``) on top of the current run."""
         run = self.config()
         if run is None:
             return
-        ms, tr = run.model, run.train
-        if name == "quick":
-            model = ms.replace(image=_sub(ms.image, encoder="cnn", size=min(ms.image.size, 32)),
-                               text=_sub(ms.text, encoder="bag"), audio=_sub(ms.audio, encoder="mel_cnn"),
-                               dim=64, fusion="concat")
-            train = tr.replace(epochs=5, batch_size=64, lr=2e-3, device="cpu", precision="fp32",
-                               auto_batch=False)
-        else:
-            model = ms.replace(image=_sub(ms.image, encoder="resnet18", size=max(ms.image.size, 128)),
-                               text=_sub(ms.text, encoder="transformer"),
-                               audio=_sub(ms.audio, encoder="mel_cnn"), dim=256, fusion="attention")
-            train = tr.replace(epochs=30, batch_size=256, lr=1e-3, device="cuda" if self.gpu_list else "auto",
-                               precision="auto", auto_batch=bool(self.gpu_list))
-        self.set_config(run.replace(model=model, train=train))
-        self.status.emit(f"Model: preset {'Quick (CPU)' if name == 'quick' else 'Accurate (GPU)'}")
+        self.set_config(engine.apply_preset(run, name, gpus=len(self.gpu_list)))
+        self.status.emit(f"Model: preset {engine.PRESETS[name].label}")
 
     def save_config(self, path: str) -> None:
         self.config().save(path)
@@ -349,15 +345,7 @@ class ModelPanel(QWidget):
             self.start_requested.emit(run, self.dataset)
 
 
-def _sub(spec, **changes):
-    import dataclasses
-
-    return dataclasses.replace(spec, **changes)
-
-
 def _suggest(dataset):
-    from mmstudio import engine
-
     return engine.suggest_run(dataset), {"encoders": engine.encoder_names(),
                                          "fusions": engine.fusion_names(),
                                          "gpus": engine.gpu_info()}

@@ -141,12 +141,3 @@ class TrainOptions(QGroupBox):
                             early_stopping=self.early_stopping.value(),
                             auto_batch=self.auto_batch.isChecked(), compile=self.compile.isChecked(),
                             val_split=self.val_split.currentText() or base.val_split)
-
-    def problems(self, tr: TrainSpec) -> list[str]:
-        """Settings that cannot work on this machine, explained."""
-        out = []
-        if tr.device == "cuda" and not self.gpu_list:
-            out.append("device 'cuda' needs a CUDA GPU and none was found; choose cpu or auto")
-        if tr.precision in ("bf16", "fp16") and (tr.device == "cpu" or not self.gpu_list):
-            out.append(f"{tr.precision} is for CUDA; on the CPU it is far slower: choose auto or fp32")
-        return out

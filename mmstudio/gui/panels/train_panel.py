@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import thread_worker
 
+from mmstudio import engine
 from mmstudio.config import RunConfig
 from mmstudio.gui.widgets.runs_view import RunsView
 from mmstudio.gui.widgets.train_plots import TrainPlots
@@ -49,8 +50,6 @@ class _Failed:
 
 
 def _events(run, out_dir, control, dataset, resume):
-    from mmstudio import engine
-
     try:
         result = yield from engine.train(run, out_dir, control=control, resume=resume, dataset=dataset)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a message, never a crash
@@ -198,7 +197,7 @@ class TrainPanel(QWidget):
         if self.run is None:
             return
         if not resume:
-            self.out_dir = out_dir or _new_run_dir(self.run)
+            self.out_dir = out_dir or engine.new_run_dir(runs_dir(), self.run.name)
             self.plots.clear()
             self.events.clear()
             self.log.clear()
@@ -206,8 +205,6 @@ class TrainPanel(QWidget):
             self.out_dir = out_dir
             self.events.clear()
             self.log.clear()
-            from mmstudio import engine
-
             self.plots.load(engine.read_curves(out_dir))
         self.runs.active = self.out_dir
         self.runs.add_extra(self.out_dir)  # the open project lists the runs trained in it
@@ -219,8 +216,6 @@ class TrainPanel(QWidget):
         if self.nproc > 1:
             self._start_process(resume)
             return
-        from mmstudio import engine
-
         self.control = engine.Control()
         self.worker = thread_worker(_events, start_thread=False)(
             self.run, self.out_dir, self.control, self.dataset, resume)
@@ -332,7 +327,7 @@ class TrainPanel(QWidget):
                                 f" · ETA {_clock(left)} · {e.samples_per_s:,.0f} samples/s")
 
     def _on_EpochDone(self, e) -> None:
-        name, value = _main_metric(e.metrics)
+        name, value = engine.headline(e.metrics)
         self.plots.metric_name = name or self.plots.metric_name
         self.plots.add_epoch(e.epoch, e.train_loss, value, e.metrics.get("loss"), e.weights)
         weights = ", ".join(f"{m} {w:.2f}" for m, w in e.weights.items())
@@ -404,8 +399,6 @@ class TrainPanel(QWidget):
 
     @Slot(list)
     def _on_runs_selected(self, runs: list) -> None:
-        from mmstudio import engine
-
         others = [r for r in runs if r["path"] != os.path.abspath(self.out_dir or "-")]
         self.plots.overlay([(r["path"], engine.read_curves(r["path"])) for r in others])
 
@@ -422,29 +415,7 @@ class TrainPanel(QWidget):
         self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
 
 
-def _main_metric(metrics: dict) -> tuple[str, float | None]:
-    for key in ("accuracy", "macro_f1", "recall@1", "r@1", "loss"):
-        for k, v in metrics.items():
-            if k.endswith(key) and isinstance(v, (int, float)):
-                return k, float(v)
-    for k, v in metrics.items():
-        if isinstance(v, (int, float)):
-            return k, float(v)
-    return "", None
-
-
 def _clock(seconds: float) -> str:
     seconds = int(max(0, seconds))
     h, rem = divmod(seconds, 3600)
     return f"{h}:{rem // 60:02d}:{rem % 60:02d}" if h else f"{rem // 60}:{rem % 60:02d}"
-
-
-def _new_run_dir(run: RunConfig) -> str:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = os.path.join(runs_dir(), f"{stamp}-{run.name}" if run.name else stamp)
-    path, n = base, 1
-    while os.path.exists(path):
-        n += 1
-        path = f"{base}-{n}"
-    os.makedirs(path)
-    return path
