@@ -151,9 +151,10 @@ def test_sgd_l1_class_weights_and_smoothing(synth_manifest, tmp_path):
 
 
 def test_bad_configs_are_clear_errors(synth_manifest, tmp_path):
-    with pytest.raises(ValueError, match="align task needs at least two"):
+    with pytest.raises(engine.RunProblems, match="model.task: 'align' aligns two or more modalities"):
         drain(engine.train(tiny_run(synth_manifest, modalities=("image",), task="align"),
                            str(tmp_path / "x")))
+    assert not (tmp_path / "x").exists()  # found before any folder was made
     with pytest.raises(ValueError, match="unknown task"):
         tiny_run(synth_manifest, task="regress")
 
