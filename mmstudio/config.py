@@ -288,7 +288,7 @@ def _field_types(cls: type) -> dict[str, Any]:
 
     try:
         return typing.get_type_hints(cls)
-    except Exception:  # pragma: no cover - only for exotic annotations
+    except (NameError, TypeError, AttributeError):  # pragma: no cover - exotic annotations
         return {}
 
 

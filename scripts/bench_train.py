@@ -286,10 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         started = info["started"]
         n = started.train_items
         batch = run.train.batch_size
-        if cuda:
-            name = torch.cuda.get_device_name()
-        else:
-            name = f"cpu ({os.cpu_count()} logical CPUs)"
+        name = torch.cuda.get_device_name() if cuda else f"cpu ({os.cpu_count()} logical CPUs)"
         spec = run.model
         print("MMStudio training benchmark (scripts/bench_train.py)")
         print(f"device={name} torch={torch.__version__} threads={torch.get_num_threads()} "

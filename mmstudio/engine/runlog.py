@@ -13,7 +13,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 from mmstudio.fileio import atomic_write_text
@@ -38,7 +38,8 @@ def recorded(events: Generator, out_dir: str) -> Generator:
     previous = float(status.get("seconds", 0.0))
     t0 = time.monotonic()
     _write_status(out_dir, status)
-    log = open(os.path.join(out_dir, EVENTS), "a", encoding="utf-8")
+    log = open(os.path.join(out_dir, EVENTS), "a", encoding="utf-8")  # noqa: SIM115 - open for the
+    # generator's whole life (a with-block cannot span its yields); closed in the finally below
     try:
         while True:
             try:
@@ -152,32 +153,35 @@ def read_curves(out_dir: str) -> dict[str, list]:
     steps: dict[int, tuple[float, float]] = {}
     epochs: dict[int, dict[str, Any]] = {}
     metric = ""
-    try:
-        fh = open(os.path.join(out_dir, EVENTS), encoding="utf-8")
-    except OSError:
-        fh = None
-    if fh is not None:
-        with fh:
-            for line in fh:
-                try:
-                    e = json.loads(line)
-                except ValueError:  # a line cut short by a kill: skip it
-                    continue
-                kind = e.get("event")
-                if kind == "StepLogged":
-                    steps[int(e["step"])] = (float(e["loss"]), float(e["lr"]))
-                elif kind == "EpochDone":
-                    key, value = headline(e.get("metrics", {}))
-                    metric = key or metric
-                    epochs[int(e["epoch"])] = {"train_loss": e["train_loss"], "metric": value if key else None,
-                                               "val_loss": e.get("metrics", {}).get("loss"),
-                                               "weights": e.get("weights") or {}}
+    for line in _lines(os.path.join(out_dir, EVENTS)):
+        try:
+            e = json.loads(line)
+        except ValueError:  # a line cut short by a kill: skip it
+            continue
+        kind = e.get("event")
+        if kind == "StepLogged":
+            steps[int(e["step"])] = (float(e["loss"]), float(e["lr"]))
+        elif kind == "EpochDone":
+            key, value = headline(e.get("metrics", {}))
+            metric = key or metric
+            epochs[int(e["epoch"])] = {"train_loss": e["train_loss"], "metric": value if key else None,
+                                       "val_loss": e.get("metrics", {}).get("loss"),
+                                       "weights": e.get("weights") or {}}
     ordered = sorted(steps)
     ep = sorted(epochs)
     return {"step": ordered, "loss": [steps[s][0] for s in ordered], "lr": [steps[s][1] for s in ordered],
             "epoch": ep, "train_loss": [epochs[e]["train_loss"] for e in ep],
             "metric": [epochs[e]["metric"] for e in ep], "val_loss": [epochs[e]["val_loss"] for e in ep],
             "weights": [epochs[e]["weights"] for e in ep], "metric_name": metric}
+
+
+def _lines(path: str) -> Iterator[str]:
+    """The lines of a text file; none when it cannot be read (a run that never logged)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            yield from fh
+    except OSError:
+        return
 
 
 def _config_summary(out_dir: str) -> str:
