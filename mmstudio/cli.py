@@ -302,6 +302,9 @@ def _bench(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     spec = importlib.util.spec_from_file_location("mmstudio_bench_train", path)
+    if spec is None or spec.loader is None:
+        print(f"mmstudio bench: error: {path} cannot be loaded", file=sys.stderr)
+        return 2
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.main(argv)

@@ -275,7 +275,7 @@ def from_dict(cls: type, data: Mapping[str, Any]) -> Any:
         if key == "schema_version":
             continue
         sub = hints.get(key)
-        if dataclasses.is_dataclass(sub) and isinstance(value, Mapping):
+        if isinstance(sub, type) and dataclasses.is_dataclass(sub) and isinstance(value, Mapping):
             value = from_dict(sub, value)
         elif isinstance(value, list):
             value = tuple(value)

@@ -10,13 +10,14 @@ import torch
 from torch import nn
 
 from mmstudio.engine.bundle import Bundle, load_bundle
+from mmstudio.engine.model import MultimodalModel
 
 
 class ExportWrapper(nn.Module):
     """Positional inputs in the model's modality order, every modality present; outputs are
     ``logits`` and/or one unit embedding per modality (``emb_<modality>``)."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: MultimodalModel) -> None:
         super().__init__()
         self.model = model
         self.modalities = tuple(model.modalities)

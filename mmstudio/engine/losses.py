@@ -40,4 +40,4 @@ def info_nce(emb: dict[str, torch.Tensor], mask: dict[str, torch.Tensor],
 
 def l1_penalty(model: torch.nn.Module) -> torch.Tensor:
     """Sum of absolute weights of matrices and kernels (biases and norms excluded)."""
-    return sum(p.abs().sum() for p in model.parameters() if p.requires_grad and p.dim() > 1)
+    return sum(p.abs().sum() for p in model.parameters() if p.requires_grad and p.dim() > 1)  # type: ignore[return-value]

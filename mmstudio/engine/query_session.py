@@ -184,6 +184,6 @@ class QuerySession:
                 rows = rows[torch.randperm(len(rows), generator=gen)[:max_points]].sort().values
             proj = project(self.tensors[f"emb.{target}"][rows], method, seed)
             cached = self._maps[(target, method)] = (proj, rows.tolist())
-        proj, rows = cached
+        proj, indices = cached
         return {"method": method, "target": target, "xy": np.asarray(proj.xy, dtype=np.float32),
-                "indices": rows, "labels": [self.items[i].get("label") for i in rows]}
+                "indices": indices, "labels": [self.items[i].get("label") for i in indices]}

@@ -14,9 +14,11 @@ import os
 import socket
 import time
 from collections.abc import Generator, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from mmstudio.fileio import atomic_write_text
+
+T = TypeVar("T")
 
 STATUS = "status.json"
 EVENTS = "events.jsonl"
@@ -24,7 +26,7 @@ EVENTS = "events.jsonl"
 HEADLINE = ("accuracy", "recall@1", "macro_f1")
 
 
-def recorded(events: Generator, out_dir: str) -> Generator:
+def recorded(events: Generator[Any, None, T], out_dir: str) -> Generator[Any, None, T]:
     """Yield ``events`` unchanged, recording them in ``out_dir``; returns the generator's result.
 
     A run that raises is marked ``failed`` with the message; one whose consumer stops pulling
@@ -143,7 +145,7 @@ def list_runs(root: str) -> list[dict[str, Any]]:
     return runs
 
 
-def read_curves(out_dir: str) -> dict[str, list]:
+def read_curves(out_dir: str) -> dict[str, Any]:
     """The curves a run logged: ``step``/``loss``/``lr`` per logged step and ``epoch``/
     ``train_loss``/``metric``/``val_loss``/``weights`` per epoch (plain lists).
 

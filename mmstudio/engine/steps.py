@@ -17,6 +17,7 @@ from torch import nn
 from mmstudio.config import ModelSpec, TrainSpec
 from mmstudio.engine.events import StepLogged
 from mmstudio.engine.losses import classify_loss, info_nce, l1_penalty
+from mmstudio.engine.model import MultimodalModel
 from mmstudio.engine.optim import modality_dropout
 from mmstudio.engine.preprocess import Preprocessor, augment_images
 
@@ -65,7 +66,7 @@ class StepContext:
     forward: DDP- or compile-wrapped ``model``), the cached inputs and the run's settings."""
 
     step_model: nn.Module
-    model: nn.Module
+    model: MultimodalModel
     feats: Any  # the decoded-input cache (engine.cache)
     pre: Preprocessor
     train: TrainSpec

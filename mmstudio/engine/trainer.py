@@ -11,10 +11,11 @@ import random
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
+from torch import nn
 
 from mmstudio.config import RunConfig
 from mmstudio.engine import checkpoint as ckpt
@@ -81,7 +82,8 @@ def train(run: RunConfig, out_dir: str, control: Control | None = None, resume: 
         return (yield from (recorded(events, out_dir) if dist.main else ddp.quiet(events)))
 
 
-def _with_advice(events: Generator, run: RunConfig, out_dir: str) -> Generator:
+def _with_advice(events: Generator[Event, None, RunResult], run: RunConfig,
+                 out_dir: str) -> Generator[Event, None, RunResult]:
     """``events``, with running out of memory turned into an error that says what to change."""
     try:
         return (yield from events)
@@ -211,9 +213,10 @@ def _build(run: RunConfig, out_dir: str, prep: Prepared, dist: ddp.Context, devi
     torch.manual_seed(tr.seed)
     model = MultimodalModel(spec, prep.shape, dropout=tr.dropout).to(device)
     if device.type == "cuda" and "image" in prep.modalities:
-        model = model.to(memory_format=torch.channels_last)
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # not in the stubs
     step_model = ddp.wrap(model, dist, device)
-    step_model = torch.compile(step_model) if tr.compile else step_model
+    if tr.compile:
+        step_model = cast(nn.Module, torch.compile(step_model))
     feats = prep.train_feats
     pin = device.type == "cuda" and feats.labels.device.type == "cpu"
     ctx = StepContext(step_model, model, feats, prep.pre, tr, spec, device,
@@ -303,8 +306,7 @@ def _finish(s: Session, reason: str) -> Generator[Event, None, RunResult]:
     source = ckpt.find_checkpoint(out_dir, "best") or ckpt.find_checkpoint(out_dir, "last")
     bundle = os.path.join(out_dir, "bundle")
     if source is None:  # stopped before the first step: save what there is
-        s.save("last")
-        source = ckpt.find_checkpoint(out_dir, "last")
+        source = s.save("last")
     atomic_dir(bundle, lambda tmp: _copy_bundle(source, tmp))
     metrics = _run_metrics(s, reason)
     update_metrics(bundle, metrics)
