@@ -209,18 +209,20 @@ def _report_problems(problems: list) -> bool:
 
 
 def _print_event(event) -> None:
-    name = type(event).__name__
-    if name == "RunStarted":
-        print(f"training {', '.join(event.modalities)} on {event.device} ({event.precision}): "
-              f"{event.train_items:,} train / {event.val_items:,} val items, "
-              f"{event.parameters:,} parameters")
-    elif name == "EpochDone":
-        extra = " ".join(f"{k} {v:.4f}" for k, v in event.metrics.items())
-        print(f"epoch {event.epoch}: loss {event.train_loss:.4f} {extra} "
-              f"({event.seconds:.1f} s, {event.samples_per_s:.0f}/s){' *' if event.best else ''}",
-              flush=True)
-    elif name == "DataPrepared" and event.done == event.total:
-        print(f"decoded {event.total:,} {event.modality} files in {event.seconds:.1f} s")
+    from mmstudio import engine
+
+    match event:
+        case engine.RunStarted():
+            print(f"training {', '.join(event.modalities)} on {event.device} ({event.precision}): "
+                  f"{event.train_items:,} train / {event.val_items:,} val items, "
+                  f"{event.parameters:,} parameters")
+        case engine.EpochDone():
+            extra = " ".join(f"{k} {v:.4f}" for k, v in event.metrics.items())
+            print(f"epoch {event.epoch}: loss {event.train_loss:.4f} {extra} "
+                  f"({event.seconds:.1f} s, {event.samples_per_s:.0f}/s){' *' if event.best else ''}",
+                  flush=True)
+        case engine.DataPrepared(done=done, total=total) if done == total:
+            print(f"decoded {event.total:,} {event.modality} files in {event.seconds:.1f} s")
 
 
 @command("eval")

@@ -14,11 +14,26 @@ import os
 import socket
 import time
 from collections.abc import Generator, Iterator
+from enum import Enum
 from typing import Any, TypeVar
 
+from mmstudio.engine.events import EpochDone, Event, RunFinished, RunStarted
 from mmstudio.fileio import atomic_write_text
 
 T = TypeVar("T")
+
+
+class RunStatus(str, Enum):
+    """A run's ``status`` in ``status.json`` (stored as the plain string value)."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"  # recorded as running, but its process is gone
+
+#: Why a run ended (RunFinished.reason) that counts as completed.
+COMPLETED_REASONS = ("completed", "early_stopping", "max_steps")
 
 STATUS = "status.json"
 EVENTS = "events.jsonl"
@@ -35,7 +50,7 @@ def recorded(events: Generator[Any, None, T], out_dir: str) -> Generator[Any, No
     """
     os.makedirs(out_dir, exist_ok=True)
     status = _read_json(os.path.join(out_dir, STATUS)) or {}
-    status.update(status="running", pid=os.getpid(), host=socket.gethostname(),
+    status.update(status=RunStatus.RUNNING.value, pid=os.getpid(), host=socket.gethostname(),
                   started=status.get("started") or time.time(), resumed=time.time(), error="")
     previous = float(status.get("seconds", 0.0))
     t0 = time.monotonic()
@@ -51,43 +66,47 @@ def recorded(events: Generator[Any, None, T], out_dir: str) -> Generator[Any, No
             log.write(json.dumps(event.as_dict()) + "\n")
             log.flush()
             _update(status, event)
-            if type(event).__name__ in ("RunStarted", "EpochDone", "RunFinished"):
+            if isinstance(event, (RunStarted, EpochDone, RunFinished)):
                 status["seconds"] = round(previous + time.monotonic() - t0, 3)
                 _write_status(out_dir, status)
             yield event
     except GeneratorExit:
-        status.update(status="stopped")
+        status.update(status=RunStatus.STOPPED.value)
         raise
     except BaseException as exc:
-        status.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+        status.update(status=RunStatus.FAILED.value, error=f"{type(exc).__name__}: {exc}")
         raise
     finally:
         log.close()
         status["seconds"] = round(previous + time.monotonic() - t0, 3)
-        if status["status"] == "running":  # the generator ended without RunFinished
-            status["status"] = "stopped"
+        if status["status"] == RunStatus.RUNNING:  # the generator ended without RunFinished
+            status["status"] = RunStatus.STOPPED.value
         _write_status(out_dir, status)
 
 
-def _update(status: dict[str, Any], event) -> None:
-    name = type(event).__name__
-    if name == "RunStarted":
-        status.update(device=event.device, modalities=list(event.modalities),
-                      epochs_total=event.epochs, classes=len(event.class_names))
-    elif name == "EpochDone":
-        status["epoch"] = event.epoch
-        key, value = headline(event.metrics)
-        if key and (status.get("best_metric") in (None, "train_loss") or value > status["best_value"]):
-            status.update(best_metric=key, best_value=value, best_epoch=event.epoch)
-        elif not key and status.get("best_metric") in (None, "train_loss") and \
-                (status.get("best_value") is None or event.train_loss < status["best_value"]):
-            # no validation split: the lowest training loss stands in (lower is better)
-            status.update(best_metric="train_loss", best_value=event.train_loss, best_epoch=event.epoch)
-        status["train_loss"] = event.train_loss
-    elif name == "RunFinished":
-        status.update(status="completed" if event.reason in ("completed", "early_stopping",
-                                                            "max_steps") else event.reason,
-                      reason=event.reason, bundle=event.bundle, epoch=event.epochs)
+def _update(status: dict[str, Any], event: Event) -> None:
+    match event:
+        case RunStarted():
+            status.update(device=event.device, modalities=list(event.modalities),
+                          epochs_total=event.epochs, classes=len(event.class_names))
+        case EpochDone():
+            _record_epoch(status, event)
+        case RunFinished():
+            status.update(status=RunStatus.COMPLETED.value if event.reason in COMPLETED_REASONS
+                          else event.reason, reason=event.reason, bundle=event.bundle, epoch=event.epochs)
+
+
+def _record_epoch(status: dict[str, Any], event: EpochDone) -> None:
+    """The epoch count, the last training loss and the best epoch by the headline metric."""
+    status["epoch"] = event.epoch
+    key, value = headline(event.metrics)
+    if key and (status.get("best_metric") in (None, "train_loss") or value > status["best_value"]):
+        status.update(best_metric=key, best_value=value, best_epoch=event.epoch)
+    elif not key and status.get("best_metric") in (None, "train_loss") and \
+            (status.get("best_value") is None or event.train_loss < status["best_value"]):
+        # no validation split: the lowest training loss stands in (lower is better)
+        status.update(best_metric="train_loss", best_value=event.train_loss, best_epoch=event.epoch)
+    status["train_loss"] = event.train_loss
 
 
 def headline(metrics: dict[str, Any]) -> tuple[str, float | None]:
@@ -122,9 +141,9 @@ def read_status(out_dir: str) -> dict[str, Any]:
     status.setdefault("status", "unknown")
     status["path"] = os.path.abspath(out_dir)
     status["name"] = os.path.basename(os.path.normpath(out_dir))
-    if status["status"] == "running" and not _alive(status.get("pid"), status.get("host")):
-        status["status"] = "interrupted"
-    status["resumable"] = status["status"] in ("stopped", "interrupted", "failed") and \
+    if status["status"] == RunStatus.RUNNING and not _alive(status.get("pid"), status.get("host")):
+        status["status"] = RunStatus.INTERRUPTED.value
+    status["resumable"] = status["status"] in (RunStatus.STOPPED, RunStatus.INTERRUPTED, RunStatus.FAILED) and \
         os.path.isdir(os.path.join(out_dir, "checkpoints", "last"))
     bundle = os.path.join(out_dir, "bundle")
     status["bundle"] = bundle if os.path.isfile(os.path.join(bundle, "bundle.json")) else ""

@@ -260,8 +260,7 @@ class MainWindow(QMainWindow):
         if self.train_panel.running:
             self.show_status("A run is already training: stop it first")
             return
-        gpus = self.model_panel.gpus
-        self.train_panel.start(run, dataset, nproc=gpus.value() if gpus.isVisible() else 1)
+        self.train_panel.start(run, dataset, nproc=self.model_panel.processes())
 
     @Slot(str, str)
     def _on_open_bundle_requested(self, bundle: str, target: str) -> None:

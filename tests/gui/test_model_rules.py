@@ -43,3 +43,18 @@ def test_registered_fusion_is_listed_and_loaded_run_problems_are_named(window, q
         assert not panel.start_button.isEnabled() and "has no option 'layrs'" in panel.problems()[0]
     finally:
         FUSIONS.unregister("mean_pool")
+
+
+def test_training_processes_follow_the_gpus_found_not_widget_visibility(qtbot):
+    """Start asks for one process per GPU chosen: from the GPUs the engine found, whether or not
+    the Model panel is on screen (it is hidden by then: Start switches to the Train panel)."""
+    from mmstudio.gui.panels.train_options import TrainOptions
+
+    options = TrainOptions()
+    qtbot.addWidget(options)
+    assert options.processes() == 1  # no GPU
+    options.set_gpus([{"name": "A", "memory": 1}, {"name": "B", "memory": 1}])
+    options.gpus.setValue(2)
+    assert not options.isVisible() and options.processes() == 2
+    options.set_gpus([{"name": "A", "memory": 1}])
+    assert options.processes() == 1

@@ -147,6 +147,10 @@ class ModelPanel(QWidget):
     def gpu_list(self) -> list[dict]:
         return self.train_options.gpu_list
 
+    def processes(self) -> int:
+        """How many training processes Start asks for (one per GPU chosen; 1 on CPU)."""
+        return self.train_options.processes()
+
     def _set_enabled(self, on: bool) -> None:
         for w in self.findChildren(QGroupBox):
             w.setEnabled(on)

@@ -101,6 +101,10 @@ class TrainOptions(QGroupBox):
             w.setVisible(len(gpus) > 1)
 
 
+    def processes(self) -> int:
+        """Training processes to start: the GPUs box where several GPUs are, else one."""
+        return self.gpus.value() if len(self.gpu_list) > 1 else 1
+
     def set_train(self, tr: TrainSpec, splits: list[str]) -> None:
         """Show ``tr``; ``splits`` are the dataset's splits other than train (for validation)."""
         widgets = [getattr(self, n) for n in self.WIDGETS]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import time
 import traceback
+from enum import Enum
 
 from PySide6.QtCore import QEventLoop, Qt, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
@@ -29,6 +30,16 @@ from mmstudio.gui.widgets.runs_view import RunsView
 from mmstudio.gui.widgets.train_plots import TrainPlots
 
 REDRAW_MS = 100  # about 10 Hz
+
+
+class PanelState(str, Enum):
+    """Where the panel's run is (a str, so ``state == "running"`` reads naturally too)."""
+
+    IDLE = "idle"
+    STARTING = "starting"
+    RUNNING = "running"
+    PAUSED = "paused"
+    DONE = "done"
 
 
 def runs_dir() -> str:
@@ -92,7 +103,7 @@ class TrainPanel(QWidget):
         self.nproc = 1  # processes (GPUs) of the current run; >1 trains through torchrun
         self._started = None
         self._total_steps = 0
-        self._state = "idle"
+        self._state = PanelState.IDLE
         self._runs_loaded = False
         self._timer = QTimer(self, interval=REDRAW_MS)
         self._timer.timeout.connect(self.redraw)
@@ -169,14 +180,14 @@ class TrainPanel(QWidget):
 
     def _update_buttons(self) -> None:
         s = self._state
-        self.start_button.setEnabled(s in ("idle", "done") and self.run is not None)
-        self.pause_button.setEnabled(s == "running" and self.nproc == 1)
+        self.start_button.setEnabled(s in (PanelState.IDLE, PanelState.DONE) and self.run is not None)
+        self.pause_button.setEnabled(s == PanelState.RUNNING and self.nproc == 1)
         self.pause_button.setToolTip("" if self.nproc == 1 else "Runs on several GPUs stop and resume; "
                                      "they do not pause")
-        self.resume_button.setEnabled(s == "paused" or (s == "done" and self.reason == "stopped"))
+        self.resume_button.setEnabled(s == PanelState.PAUSED or (s == PanelState.DONE and self.reason == "stopped"))
         self.resume_button.setToolTip("Continue a stopped run from its last checkpoint"
-                                      if s == "done" else "Continue training")
-        self.stop_button.setEnabled(s in ("running", "paused", "starting"))
+                                      if s == PanelState.DONE else "Continue training")
+        self.stop_button.setEnabled(s in (PanelState.RUNNING, PanelState.PAUSED, PanelState.STARTING))
 
     def set_run(self, run: RunConfig, dataset=None) -> None:
         """The run the Start button trains (the Model panel hands it over)."""
@@ -210,7 +221,7 @@ class TrainPanel(QWidget):
         self.runs.add_extra(self.out_dir)  # the open project lists the runs trained in it
         self.bundle, self.reason = "", ""
         self.error_label.hide()
-        self._state = "starting"
+        self._state = PanelState.STARTING
         self._started = time.monotonic()
         self._append_log(("Resuming" if resume else "Starting") + f" run in {self.out_dir}")
         if self.nproc > 1:
@@ -253,12 +264,12 @@ class TrainPanel(QWidget):
         self._show_error(RuntimeError(reason), reason)
 
     def pause(self) -> None:
-        if self.control is not None and self._state in ("running", "starting"):
+        if self.control is not None and self._state in (PanelState.RUNNING, PanelState.STARTING):
             self.control.pause()
             self.progress.setFormat(self.progress.format() + " · pausing…")
 
     def resume(self) -> None:
-        if self._state == "done" and self.reason == "stopped":
+        if self._state == PanelState.DONE and self.reason == "stopped":
             self.start(resume=True)
         elif self.control is not None:
             self.control.resume()
@@ -290,12 +301,26 @@ class TrainPanel(QWidget):
             self._show_error(event.error, event.trace)
             return
         self.events.append(event)
-        handler = getattr(self, f"_on_{type(event).__name__}", None)
-        if handler is not None:
-            handler(event)
+        match event:
+            case engine.RunStarted():
+                self._on_run_started(event)
+            case engine.DataPrepared():
+                self._on_data_prepared(event)
+            case engine.StepLogged():
+                self._on_step_logged(event)
+            case engine.EpochDone():
+                self._on_epoch_done(event)
+            case engine.CheckpointSaved():
+                self._on_checkpoint_saved(event)
+            case engine.Paused():
+                self._on_paused(event)
+            case engine.Resumed():
+                self._on_resumed(event)
+            case engine.RunFinished():
+                self._on_run_finished(event)
 
-    def _on_RunStarted(self, e) -> None:
-        self._state = "running"
+    def _on_run_started(self, e) -> None:
+        self._state = PanelState.RUNNING
         self._total_steps = e.epochs * e.steps_per_epoch
         self._epochs_total, self._steps_per_epoch = e.epochs, e.steps_per_epoch
         self.progress.setRange(0, max(1, self._total_steps))
@@ -312,10 +337,10 @@ class TrainPanel(QWidget):
         self._update_buttons()
         self._refresh_runs()
 
-    def _on_DataPrepared(self, e) -> None:
+    def _on_data_prepared(self, e) -> None:
         self.progress.setFormat(f"Decoding {e.modality}: {e.done}/{e.total}")
 
-    def _on_StepLogged(self, e) -> None:
+    def _on_step_logged(self, e) -> None:
         self.plots.add_step(e.step, e.loss, e.lr)
         if e.gpu_memory_mb:
             self.device_label.setText(f"{self._device_text} · GPU memory {e.gpu_memory_mb:,.0f} MiB peak")
@@ -326,7 +351,7 @@ class TrainPanel(QWidget):
         self.progress.setFormat(f"Epoch {e.epoch}/{self._epochs_total} · step {e.step}/{self._total_steps}"
                                 f" · ETA {_clock(left)} · {e.samples_per_s:,.0f} samples/s")
 
-    def _on_EpochDone(self, e) -> None:
+    def _on_epoch_done(self, e) -> None:
         name, value = engine.headline(e.metrics)
         self.plots.metric_name = name or self.plots.metric_name
         self.plots.add_epoch(e.epoch, e.train_loss, value, e.metrics.get("loss"), e.weights)
@@ -338,21 +363,21 @@ class TrainPanel(QWidget):
         if self._runs_loaded:
             self.runs.refresh_run(self.out_dir)
 
-    def _on_CheckpointSaved(self, e) -> None:
+    def _on_checkpoint_saved(self, e) -> None:
         self._append_log(f"checkpoint ({e.kind}) after epoch {e.epoch}")
 
-    def _on_Paused(self, e) -> None:
-        self._state = "paused"
+    def _on_paused(self, e) -> None:
+        self._state = PanelState.PAUSED
         self.progress.setFormat(f"Paused at step {e.step}")
         self._append_log(f"paused at step {e.step}")
         self._update_buttons()
 
-    def _on_Resumed(self, e) -> None:
-        self._state = "running"
+    def _on_resumed(self, e) -> None:
+        self._state = PanelState.RUNNING
         self._append_log(f"resumed at step {e.step}")
         self._update_buttons()
 
-    def _on_RunFinished(self, e) -> None:
+    def _on_run_finished(self, e) -> None:
         self.bundle, self.reason = e.bundle, e.reason
         self.progress.setFormat(f"{e.reason.replace('_', ' ').capitalize()} · {e.epochs} epochs, "
                                 f"{e.steps} steps in {_clock(e.seconds)}")
@@ -372,7 +397,7 @@ class TrainPanel(QWidget):
     @Slot()
     def _on_worker_finished(self) -> None:
         self.worker = None
-        self._state = "done"
+        self._state = PanelState.DONE
         self._timer.stop()
         self.redraw()
         self._update_buttons()
