@@ -9,6 +9,7 @@ declared ahead of it (``REG.declare("name", module=..., ...)``): a declaration n
 whose decorator registers the factory, so names and metadata are known without importing that
 module (and torch); ``create`` imports it on first use. Standard library only.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -19,9 +20,11 @@ from typing import Any, Generic, TypeVar
 T = TypeVar("T")
 
 #: Where a fusion lets modalities meet (shown beside the fusion in the Model panel and the docs).
-LEVELS = {"early": "features meet before one shared network",
-          "mid": "each encoder's features meet in the fusion, then one head",
-          "late": "each modality decides, decisions are averaged"}
+LEVELS = {
+    "early": "features meet before one shared network",
+    "mid": "each encoder's features meet in the fusion, then one head",
+    "late": "each modality decides, decisions are averaged",
+}
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,9 @@ class Registry(Generic[T]):
         self._check_new(name)
         self._entries[name] = Entry(name, help, module, **meta)
 
-    def register(self, name: str, doc: str | None = None, **meta: Any
-                 ) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    def register(
+        self, name: str, doc: str | None = None, **meta: Any
+    ) -> Callable[[Callable[..., T]], Callable[..., T]]:
         """Decorator: register a factory (or class) under ``name``; keyword arguments are the
         :class:`Entry` metadata (``help`` defaults to the first line of the docstring). For a
         declared name it supplies the factory and keeps the declaration's metadata."""

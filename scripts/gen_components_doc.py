@@ -4,6 +4,7 @@
 
 tests/engine/test_rules.py checks that the committed file is current.
 """
+
 from __future__ import annotations
 
 import sys

@@ -3,6 +3,7 @@
 The Model panel's preset buttons show :data:`PRESETS` and apply :func:`apply_preset`; the engine
 owns the choices, so a new encoder or a change of defaults is made here once.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -30,15 +31,28 @@ def apply_preset(run: RunConfig, name: str, gpus: int = 0) -> RunConfig:
         raise KeyError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
     ms, tr = run.model, run.train
     if name == "quick":
-        model = ms.replace(image=dataclasses.replace(ms.image, encoder="cnn", size=min(ms.image.size, 32)),
-                           text=dataclasses.replace(ms.text, encoder="bag"),
-                           audio=dataclasses.replace(ms.audio, encoder="mel_cnn"), dim=64, fusion="concat")
-        train = tr.replace(epochs=5, batch_size=64, lr=2e-3, device="cpu", precision="fp32",
-                           auto_batch=False)
+        model = ms.replace(
+            image=dataclasses.replace(ms.image, encoder="cnn", size=min(ms.image.size, 32)),
+            text=dataclasses.replace(ms.text, encoder="bag"),
+            audio=dataclasses.replace(ms.audio, encoder="mel_cnn"),
+            dim=64,
+            fusion="concat",
+        )
+        train = tr.replace(epochs=5, batch_size=64, lr=2e-3, device="cpu", precision="fp32", auto_batch=False)
     else:
-        model = ms.replace(image=dataclasses.replace(ms.image, encoder="resnet18", size=max(ms.image.size, 128)),
-                           text=dataclasses.replace(ms.text, encoder="transformer"),
-                           audio=dataclasses.replace(ms.audio, encoder="mel_cnn"), dim=256, fusion="attention")
-        train = tr.replace(epochs=30, batch_size=256, lr=1e-3, device="cuda" if gpus else "auto",
-                           precision="auto", auto_batch=bool(gpus))
+        model = ms.replace(
+            image=dataclasses.replace(ms.image, encoder="resnet18", size=max(ms.image.size, 128)),
+            text=dataclasses.replace(ms.text, encoder="transformer"),
+            audio=dataclasses.replace(ms.audio, encoder="mel_cnn"),
+            dim=256,
+            fusion="attention",
+        )
+        train = tr.replace(
+            epochs=30,
+            batch_size=256,
+            lr=1e-3,
+            device="cuda" if gpus else "auto",
+            precision="auto",
+            auto_batch=bool(gpus),
+        )
     return run.replace(model=model, train=train)

@@ -5,6 +5,7 @@ CLI, ``train()``, the Model panel and project loading all ask it, so a rule is w
 every front end says the same thing. Each problem names the config field and what would work.
 No torch here: it answers in milliseconds, before anything heavy is imported.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,15 +55,13 @@ class DatasetFacts:
     def of(cls, dataset: Any) -> DatasetFacts:
         """From a :class:`mmstudio.data.Dataset` or its ``summary()`` dict."""
         summary = dataset.summary() if hasattr(dataset, "summary") else dataset
-        return cls(str(summary["path"]), tuple(summary["modalities"]), len(summary["labels"]),
-                   tuple(summary["splits"]))
+        return cls(str(summary["path"]), tuple(summary["modalities"]), len(summary["labels"]), tuple(summary["splits"]))
 
 
 def check(run: RunConfig, dataset: Any = None, gpus: int | None = None) -> list[Problem]:
     """Every problem with ``run`` (on ``dataset``, a Dataset or its summary, when known; on a
     machine with ``gpus`` CUDA devices, when known). Empty when the run can train."""
-    facts = None if dataset is None else (dataset if isinstance(dataset, DatasetFacts)
-                                          else DatasetFacts.of(dataset))
+    facts = None if dataset is None else (dataset if isinstance(dataset, DatasetFacts) else DatasetFacts.of(dataset))
     out: list[Problem] = []
     for rule in RULES:
         out += rule(run, facts, gpus)
@@ -101,19 +100,37 @@ def _modality_rules(run: RunConfig, facts: DatasetFacts | None, gpus: int | None
     have = facts.modalities if facts is not None else MODALITY_NAMES
     missing = [m for m in run.model.modalities if m not in have]
     if missing:
-        out.append(Problem("model.modalities", f"the dataset has no {', '.join(missing)}; it has "
-                           f"{', '.join(have) or 'nothing usable'}", tuple(have)))
+        out.append(
+            Problem(
+                "model.modalities",
+                f"the dataset has no {', '.join(missing)}; it has {', '.join(have) or 'nothing usable'}",
+                tuple(have),
+            )
+        )
     mods = modalities_of(run, facts)
     if mods is not None and not [m for m in mods if m in have]:
-        out.append(Problem("model.modalities", "include at least one modality: the fusion needs "
-                           "something to fuse", tuple(have)))
+        out.append(
+            Problem(
+                "model.modalities", "include at least one modality: the fusion needs something to fuse", tuple(have)
+            )
+        )
     task = run.model.task
     if "align" in task and mods is not None and len(mods) < 2:
-        out.append(Problem("model.task", f"'{task}' aligns two or more modalities; include another "
-                           "one or choose classify", ("classify",)))
+        out.append(
+            Problem(
+                "model.task",
+                f"'{task}' aligns two or more modalities; include another one or choose classify",
+                ("classify",),
+            )
+        )
     if "classify" in task and facts is not None and facts.classes < 2:
-        out.append(Problem("model.task", f"classify needs at least two labels; this dataset has "
-                           f"{facts.classes}; choose align", ("align",)))
+        out.append(
+            Problem(
+                "model.task",
+                f"classify needs at least two labels; this dataset has {facts.classes}; choose align",
+                ("align",),
+            )
+        )
     return out
 
 
@@ -123,16 +140,15 @@ def _component_rules(run: RunConfig, facts: DatasetFacts | None, gpus: int | Non
     for m in mods:
         if m in ENCODERS:
             sub = getattr(spec, m)
-            out += _name_and_options(ENCODERS[m], f"model.{m}", sub.encoder, sub.options, spec.task,
-                                     "encoder")
+            out += _name_and_options(ENCODERS[m], f"model.{m}", sub.encoder, sub.options, spec.task, "encoder")
     if "classify" in spec.task:
-        out += _name_and_options(FUSIONS, "model", spec.fusion, spec.fusion_options, spec.task,
-                                 "fusion")
+        out += _name_and_options(FUSIONS, "model", spec.fusion, spec.fusion_options, spec.task, "fusion")
     return out
 
 
-def _name_and_options(registry: Registry[Any], prefix: str, name: str, options: Mapping[str, Any],
-                      task: str, key: str) -> list[Problem]:
+def _name_and_options(
+    registry: Registry[Any], prefix: str, name: str, options: Mapping[str, Any], task: str, key: str
+) -> list[Problem]:
     """An unknown name, a task it does not support, an option it does not take or of a wrong type."""
     field = f"{prefix}.{key}"
     if name not in registry:
@@ -140,8 +156,13 @@ def _name_and_options(registry: Registry[Any], prefix: str, name: str, options: 
     entry = registry.entry(name)
     out = []
     if not entry.supports(task):
-        out.append(Problem(field, f"{registry.kind} {name!r} does not support the task {task!r} "
-                           f"(it supports {', '.join(entry.tasks)})", entry.tasks))
+        out.append(
+            Problem(
+                field,
+                f"{registry.kind} {name!r} does not support the task {task!r} (it supports {', '.join(entry.tasks)})",
+                entry.tasks,
+            )
+        )
     options_field = f"{prefix}.{'options' if key == 'encoder' else 'fusion_options'}"
     for option, value in options.items():
         problem = _option_problem(entry, registry.kind, option, value)
@@ -165,24 +186,38 @@ def _option_problem(entry: Entry, kind: str, option: str, value: Any) -> str:
         ok = isinstance(value, type(default))
     if ok:
         return ""
-    return f"option {option!r} of {kind} {entry.name!r} must be a {type(default).__name__} " \
-           f"like {default!r}, got {value!r}"
+    return (
+        f"option {option!r} of {kind} {entry.name!r} must be a {type(default).__name__} like {default!r}, got {value!r}"
+    )
 
 
 #: (field, low, high, bounds): ``bounds`` says which ends are allowed ("[]", "[)", "(]", "()").
 RANGES: tuple[tuple[str, float, float | None, str], ...] = (
-    ("model.dim", 1, None, "[]"), ("model.embed_dim", 1, None, "[]"),
-    ("model.head_hidden", 0, None, "[]"), ("model.label_smoothing", 0, 1, "[)"),
-    ("model.align_weight", 0, None, "[]"), ("model.temperature", 0, None, "()"),
-    ("model.image.size", 8, 4096, "[]"), ("model.text.vocab_size", 2, None, "[]"),
-    ("model.text.max_tokens", 1, None, "[]"), ("model.audio.sample_rate", 1000, None, "[]"),
-    ("model.audio.seconds", 0, 600, "(]"), ("model.audio.n_mels", 1, 512, "[]"),
+    ("model.dim", 1, None, "[]"),
+    ("model.embed_dim", 1, None, "[]"),
+    ("model.head_hidden", 0, None, "[]"),
+    ("model.label_smoothing", 0, 1, "[)"),
+    ("model.align_weight", 0, None, "[]"),
+    ("model.temperature", 0, None, "()"),
+    ("model.image.size", 8, 4096, "[]"),
+    ("model.text.vocab_size", 2, None, "[]"),
+    ("model.text.max_tokens", 1, None, "[]"),
+    ("model.audio.sample_rate", 1000, None, "[]"),
+    ("model.audio.seconds", 0, 600, "(]"),
+    ("model.audio.n_mels", 1, 512, "[]"),
     ("model.audio.hop_ms", 0, None, "()"),
-    ("train.lr", 0, None, "()"), ("train.momentum", 0, 1, "[]"), ("train.weight_decay", 0, None, "[]"),
-    ("train.l1", 0, None, "[]"), ("train.warmup_epochs", 0, None, "[]"), ("train.dropout", 0, 1, "[)"),
-    ("train.modality_dropout", 0, 1, "[)"), ("train.grad_clip", 0, None, "[]"),
-    ("train.early_stopping", 0, None, "[]"), ("train.max_steps", 0, None, "[]"),
-    ("train.num_threads", 0, None, "[]"), ("train.log_every_s", 0, None, "[]"),
+    ("train.lr", 0, None, "()"),
+    ("train.momentum", 0, 1, "[]"),
+    ("train.weight_decay", 0, None, "[]"),
+    ("train.l1", 0, None, "[]"),
+    ("train.warmup_epochs", 0, None, "[]"),
+    ("train.dropout", 0, 1, "[)"),
+    ("train.modality_dropout", 0, 1, "[)"),
+    ("train.grad_clip", 0, None, "[]"),
+    ("train.early_stopping", 0, None, "[]"),
+    ("train.max_steps", 0, None, "[]"),
+    ("train.num_threads", 0, None, "[]"),
+    ("train.log_every_s", 0, None, "[]"),
 )
 
 
@@ -225,14 +260,29 @@ def _path_rules(run: RunConfig, facts: DatasetFacts | None, gpus: int | None) ->
 def _device_rules(run: RunConfig, facts: DatasetFacts | None, gpus: int | None) -> list[Problem]:
     tr, out = run.train, []
     if not DEVICE_PATTERN.match(tr.device or "auto"):
-        out.append(Problem("train.device", f"unknown device {tr.device!r}; choose auto, cpu, cuda "
-                           "or cuda:N", ("auto", "cpu", "cuda")))
+        out.append(
+            Problem(
+                "train.device",
+                f"unknown device {tr.device!r}; choose auto, cpu, cuda or cuda:N",
+                ("auto", "cpu", "cuda"),
+            )
+        )
     elif tr.device.startswith("cuda") and gpus == 0:
-        out.append(Problem("train.device", f"device {tr.device!r} needs a CUDA GPU and none was "
-                           "found; choose cpu or auto", ("auto", "cpu")))
+        out.append(
+            Problem(
+                "train.device",
+                f"device {tr.device!r} needs a CUDA GPU and none was found; choose cpu or auto",
+                ("auto", "cpu"),
+            )
+        )
     if tr.precision in ("bf16", "fp16") and (tr.device == "cpu" or gpus == 0):
-        out.append(Problem("train.precision", f"{tr.precision} is for CUDA; on the CPU it is far "
-                           "slower: choose auto or fp32", ("auto", "fp32")))
+        out.append(
+            Problem(
+                "train.precision",
+                f"{tr.precision} is for CUDA; on the CPU it is far slower: choose auto or fp32",
+                ("auto", "fp32"),
+            )
+        )
     return out
 
 
@@ -242,12 +292,18 @@ def _split_rules(run: RunConfig, facts: DatasetFacts | None, gpus: int | None) -
         return []
     if facts is not None and split not in facts.splits:
         choices = ("auto", "none", *[s for s in facts.splits if s != "train"])
-        return [Problem("train.val_split", f"the dataset has no split {split!r}; choose "
-                        f"{', '.join(choices)}", choices)]
+        return [Problem("train.val_split", f"the dataset has no split {split!r}; choose {', '.join(choices)}", choices)]
     return []
 
 
-RULES: tuple[Rule, ...] = (_dataset_rules, _modality_rules, _component_rules, _range_rules,
-                           _path_rules, _device_rules, _split_rules)
+RULES: tuple[Rule, ...] = (
+    _dataset_rules,
+    _modality_rules,
+    _component_rules,
+    _range_rules,
+    _path_rules,
+    _device_rules,
+    _split_rules,
+)
 
 __all__ = ["DatasetFacts", "Problem", "RunProblems", "TASKS", "check", "modalities_of", "require"]

@@ -3,6 +3,7 @@
 :class:`StepContext` is everything a step needs besides the batch indices; :class:`LoopState` is
 where the loop is and how it has done, which a checkpoint saves as ``state.json``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -39,15 +40,28 @@ class LoopState:
 
     def to_dict(self) -> dict[str, Any]:
         """``state.json``'s content (its keys are the checkpoint format: keep them)."""
-        return {"epoch": self.epoch, "step": self.step, "best": self.best,
-                "best_epoch": self.best_epoch, "bad": self.bad, "history": self.history,
-                "batch": self.batches_done}
+        return {
+            "epoch": self.epoch,
+            "step": self.step,
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "bad": self.bad,
+            "history": self.history,
+            "batch": self.batches_done,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LoopState:
-        return cls(int(data.get("epoch", 0)), int(data.get("step", 0)), data.get("best"),
-                   int(data.get("best_epoch", 0)), int(data.get("bad", 0)), list(data.get("history", [])),
-                   int(data.get("batch", 0)), dict(data.get("rng", {})))
+        return cls(
+            int(data.get("epoch", 0)),
+            int(data.get("step", 0)),
+            data.get("best"),
+            int(data.get("best_epoch", 0)),
+            int(data.get("bad", 0)),
+            list(data.get("history", [])),
+            int(data.get("batch", 0)),
+            dict(data.get("rng", {})),
+        )
 
     def record(self, epoch: int, score: float) -> bool:
         """Epoch ``epoch`` scored ``score`` (higher is better); True when it is the best so far."""
@@ -99,9 +113,14 @@ class EpochMeter:
     def logged(self, epoch: int, step: int, loss: torch.Tensor, optimizer, device) -> StepLogged:
         """The StepLogged event now (the one ``.item()`` of the logging interval)."""
         now = time.monotonic()
-        event = StepLogged(epoch, step, round(loss.item(), 6), optimizer.param_groups[0]["lr"],
-                           round((self.seen - self.logged_seen) / max(now - self.t_log, 1e-9), 1),
-                           gpu_memory_mb(device))
+        event = StepLogged(
+            epoch,
+            step,
+            round(loss.item(), 6),
+            optimizer.param_groups[0]["lr"],
+            round((self.seen - self.logged_seen) / max(now - self.t_log, 1e-9), 1),
+            gpu_memory_mb(device),
+        )
         self.t_log, self.logged_seen = now, self.seen
         return event
 
@@ -115,8 +134,9 @@ def gpu_memory_mb(device: torch.device) -> float:
     return round(peak, 1)
 
 
-def train_step(ctx: StepContext, idx: torch.Tensor, optimizer: torch.optim.Optimizer,
-               scaler: torch.amp.GradScaler) -> torch.Tensor:
+def train_step(
+    ctx: StepContext, idx: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler
+) -> torch.Tensor:
     """Forward, backward and one optimiser step on batch ``idx``; returns the loss (on device).
     ``scaler`` is disabled except in fp16, where it scales the loss against underflow."""
     loss = batch_loss(ctx, idx)

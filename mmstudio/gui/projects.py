@@ -20,6 +20,7 @@ import time
 from PySide6.QtCore import QLockFile, QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from mmstudio.config import RunConfig
 from mmstudio.project import SUFFIX, Project, ProjectError, load_project, save_project
 
 PROJECT_FILTER = f"MMStudio projects (*{SUFFIX});;All files (*)"
@@ -48,7 +49,7 @@ class ProjectController(QObject):
         self.path: str = ""  # the project file ('' while untitled)
         self._saved: str | None = None  # the JSON last saved to self.path
         self._autosaved: str | None = None
-        self._pending_run = None  # a run config waiting for the Model panel's first suggestion
+        self._pending_run: RunConfig | None = None  # a run waiting for the Model panel's first suggestion
         self._lock: QLockFile | None = None
         self.recovery_path = ""
         self._timer = QTimer(self)
@@ -199,7 +200,7 @@ class ProjectController(QObject):
     # ---------------------------------------------------------------- recent projects
     def recent(self) -> list[str]:
         value = QSettings().value(RECENT_KEY, []) or []
-        paths = [value] if isinstance(value, str) else list(value)
+        paths = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else []
         return [p for p in paths if os.path.isfile(p)]
 
     def add_recent(self, path: str) -> None:

@@ -1,5 +1,6 @@
 """``mmstudio train`` with an impossible option fails at once: exit 2, naming the field and the
 choices, before any data file is read and without leaving a run folder behind."""
+
 from __future__ import annotations
 
 import os
@@ -26,19 +27,27 @@ def fifo_dataset(tmp_path) -> Path:
 def _train(*argv: str, timeout: float = 10.0) -> tuple[subprocess.CompletedProcess, float]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "mmstudio.cli", "train", *argv], capture_output=True,
-                          text=True, env=env, timeout=timeout, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mmstudio.cli", "train", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=ROOT,
+    )
     return proc, time.monotonic() - t0
 
 
-@pytest.mark.parametrize(("flag", "value", "field", "choice"), [
-    ("--fusion", "nope", "model.fusion (--fusion)", "weighted_sum"),
-    ("--image", "resnet99", "model.image.encoder (--image)", "resnet18"),
-    ("--device", "gpu", "train.device (--device)", "cuda"),
-    ("--lr", "-1", "train.lr (--lr)", "above 0"),
-])
-def test_unknown_option_exits_2_at_once_without_reading_data(fifo_dataset, tmp_path, flag, value,
-                                                             field, choice):
+@pytest.mark.parametrize(
+    ("flag", "value", "field", "choice"),
+    [
+        ("--fusion", "nope", "model.fusion (--fusion)", "weighted_sum"),
+        ("--image", "resnet99", "model.image.encoder (--image)", "resnet18"),
+        ("--device", "gpu", "train.device (--device)", "cuda"),
+        ("--lr", "-1", "train.lr (--lr)", "above 0"),
+    ],
+)
+def test_unknown_option_exits_2_at_once_without_reading_data(fifo_dataset, tmp_path, flag, value, field, choice):
     out = tmp_path / "run"
     proc, seconds = _train("--data", str(fifo_dataset), flag, value, "--out", str(out))
     assert proc.returncode == 2, proc.stderr
@@ -67,6 +76,5 @@ def test_problem_that_needs_the_dataset_is_found_from_its_scan(tmp_path):
     out = tmp_path / "run"
     proc, _ = _train("--data", str(tmp_path / "data"), "--audio", "mel_cnn", "--out", str(out))
     assert proc.returncode == 2
-    assert "model.modalities (--image/--text/--audio): the dataset has no audio; it has image" \
-        in proc.stderr
+    assert "model.modalities (--image/--text/--audio): the dataset has no audio; it has image" in proc.stderr
     assert not out.exists()

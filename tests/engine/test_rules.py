@@ -1,5 +1,6 @@
 """One rulebook (engine.check): every rule about a run, each problem naming its field and what
 would work; the registries' metadata is what the CLI, the docs table and the checks read."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,7 +36,8 @@ def test_a_sound_run_has_no_problems(synth_manifest, dataset):
 
 def test_unknown_names_name_the_field_and_the_choices(synth_manifest, dataset):
     run = tiny_run(synth_manifest, fusion="nope").replace(
-        model=ModelSpec(fusion="nope", audio=dataclasses.replace(ModelSpec().audio, encoder="wav2vec")))
+        model=ModelSpec(fusion="nope", audio=dataclasses.replace(ModelSpec().audio, encoder="wav2vec"))
+    )
     problems = check(run, dataset)
     assert _fields(problems) == ["model.audio.encoder", "model.fusion"]
     assert problems[1].choices == tuple(FUSIONS.names()) and "concat" in problems[1].message
@@ -63,20 +65,29 @@ def test_combinations_need_the_dataset(synth_manifest, dataset):
 
 
 def test_sizes_devices_paths_and_splits(synth_manifest, dataset, tmp_path):
-    run = RunConfig(DatasetSpec(str(synth_manifest)),
-                    ModelSpec(dim=0, label_smoothing=1.0,
-                              image=dataclasses.replace(ModelSpec().image, weights=str(tmp_path / "w.pt"))),
-                    TrainSpec(lr=0.0, dropout=-0.1, device="gpu", val_split="holdout"))
+    run = RunConfig(
+        DatasetSpec(str(synth_manifest)),
+        ModelSpec(
+            dim=0, label_smoothing=1.0, image=dataclasses.replace(ModelSpec().image, weights=str(tmp_path / "w.pt"))
+        ),
+        TrainSpec(lr=0.0, dropout=-0.1, device="gpu", val_split="holdout"),
+    )
     problems = check(run, dataset)
-    assert _fields(problems) == ["model.dim", "model.label_smoothing", "train.lr", "train.dropout",
-                                 "model.image.weights", "train.device", "train.val_split"]
+    assert _fields(problems) == [
+        "model.dim",
+        "model.label_smoothing",
+        "train.lr",
+        "train.dropout",
+        "model.image.weights",
+        "train.device",
+        "train.val_split",
+    ]
     assert "below 1" in problems[1].message and "w.pt does not exist" in problems[4].message
     assert problems[6].choices == ("auto", "none", "test")  # the synth data has train and test
     cuda = tiny_run(synth_manifest, train={"device": "cuda", "precision": "bf16"})
     assert check(cuda) == []  # the GPU count is unknown: the device is tried when training starts
     assert _fields(check(cuda, gpus=0)) == ["train.device", "train.precision"]
-    assert _fields(check(tiny_run(synth_manifest, train={"device": "cpu", "precision": "fp16"}))) \
-        == ["train.precision"]
+    assert _fields(check(tiny_run(synth_manifest, train={"device": "cpu", "precision": "fp16"}))) == ["train.precision"]
 
 
 def test_train_raises_before_making_a_folder(synth_manifest, tmp_path):
@@ -87,24 +98,36 @@ def test_train_raises_before_making_a_folder(synth_manifest, tmp_path):
 
 
 def test_rules_and_metadata_need_no_torch(synth_manifest):
-    code = ("import sys; from mmstudio.config import RunConfig, DatasetSpec; from mmstudio import engine; "
-            f"print(engine.check(RunConfig(DatasetSpec({str(synth_manifest)!r}))), engine.fusion_names()[0][0], "
-            "engine.fusion_level('late'), 'torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                         env={"PYTHONPATH": str(ROOT), "PATH": ""}, check=True).stdout.split()
-    assert out == ["[]", "attention", "late:", "each", "modality", "decides,", "decisions", "are",
-                   "averaged", "False"]
+    code = (
+        "import sys; from mmstudio.config import RunConfig, DatasetSpec; from mmstudio import engine; "
+        f"print(engine.check(RunConfig(DatasetSpec({str(synth_manifest)!r}))), engine.fusion_names()[0][0], "
+        "engine.fusion_level('late'), 'torch' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": ""},
+        check=True,
+    ).stdout.split()
+    assert out == ["[]", "attention", "late:", "each", "modality", "decides,", "decisions", "are", "averaged", "False"]
 
 
-@pytest.mark.parametrize(("kind", "name"), [(m, n) for m, reg in ENCODERS.items() for n in reg.names()]
-                         + [("fusion", n) for n in FUSIONS.names()])
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [(m, n) for m, reg in ENCODERS.items() for n in reg.names()] + [("fusion", n) for n in FUSIONS.names()],
+)
 def test_declared_options_are_what_the_component_takes(kind, name):
     """Every declared option is a real keyword of the component, and its declared default is the
     component's own: built with the declared options, it has the same weights as without."""
     registry = FUSIONS if kind == "fusion" else ENCODERS[kind]
-    extra = {"fusion": {"modalities": ("image", "text"), "num_classes": 3},
-             "image": {"in_channels": 1}, "text": {"vocab_size": 20},
-             "audio": {"n_mels": 16, "frames": 21}}[kind]
+    extra = {
+        "fusion": {"modalities": ("image", "text"), "num_classes": 3},
+        "image": {"in_channels": 1},
+        "text": {"vocab_size": 20},
+        "audio": {"n_mels": 16, "frames": 21},
+    }[kind]
     shapes = []
     for options in ({}, dict(registry.entry(name).options)):
         torch_module = registry.create(name, dim=8, **extra, **options)
@@ -136,8 +159,10 @@ def test_a_registered_fusion_appears_in_the_cli_help_the_checks_and_the_docs(syn
     try:
         train_help = cli.build_parser()._subparsers._group_actions[0].choices["train"].format_help()
         assert "mean_pool" in " ".join(train_help.split())
-        assert "| fusion | `mean_pool` | Mean of the present modalities' features. | `scale=1.0` | mid |" \
+        assert (
+            "| fusion | `mean_pool` | Mean of the present modalities' features. | `scale=1.0` | mid |"
             in components_markdown()
+        )
         assert ("mean_pool", "Mean of the present modalities' features.") in engine.fusion_names()
         run = tiny_run(synth_manifest, fusion="mean_pool")
         assert check(run) == []

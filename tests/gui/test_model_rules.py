@@ -1,5 +1,6 @@
 """The Model panel reads the engine's registries and rules: a fusion registered in one decorator
 is listed with its help and level, and a run it cannot show is explained before Start."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -50,7 +50,7 @@ def test_stop_ends_the_run_with_its_checkpoint(qtbot, manifest, tmp_path):
                    train={"epochs": 500, "device": "cpu", "log_every_s": 0.0})
     runner, failures = _runner(qtbot, run, tmp_path / "run", 2)  # both ranks stop together
     epochs = []
-    runner.event.connect(lambda e: epochs.append(e) if isinstance(e, engine.EpochDone) else None)
+    runner.event_ready.connect(lambda e: epochs.append(e) if isinstance(e, engine.EpochDone) else None)
     runner.start()
     qtbot.waitUntil(lambda: len(epochs) >= 1, timeout=120_000)
     with qtbot.waitSignal(runner.finished, timeout=60_000):

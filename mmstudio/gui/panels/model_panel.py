@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from mmstudio import engine
 from mmstudio.config import MODALITY_NAMES, TASKS, RunConfig
+from mmstudio.data import Dataset
 from mmstudio.gui.panels.encoder_options import EncoderOptions
 from mmstudio.gui.panels.train_options import TrainOptions, spin_box
 from mmstudio.gui.widgets.fusion_diagram import FusionDiagram
@@ -41,7 +42,7 @@ class ModelPanel(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.dataset = None
+        self.dataset: Dataset | None = None
         self._base: RunConfig | None = None
         self._catalog: dict | None = None
         self._loading = False
@@ -178,6 +179,8 @@ class ModelPanel(QWidget):
     def _suggest(self) -> None:
         """Fetch engine names and a suggested run (in a worker: the first use imports torch)."""
         dataset = self.dataset
+        if dataset is None:
+            return
         self._pending = False
         self._loading = True
         self.hint.setText(f"Preparing a first model for {len(dataset.items)} items…")
@@ -186,6 +189,9 @@ class ModelPanel(QWidget):
     def _on_suggested(self, result) -> None:
         run, catalog = result
         self._loading = False
+        dataset = self.dataset
+        if dataset is None:
+            return
         self._catalog = catalog
         self.encoders.set_catalog(catalog["encoders"])
         self.fusion.blockSignals(True)
@@ -193,9 +199,9 @@ class ModelPanel(QWidget):
         for name, doc in catalog["fusions"]:
             self.fusion.addItem(name, doc)
         self.fusion.blockSignals(False)
-        have = tuple(self.dataset.modalities)
-        classes = len(self.dataset.class_names)
-        self.hint.setText(f"{len(self.dataset.items)} items · {', '.join(have)} · "
+        have = tuple(dataset.modalities)
+        classes = len(dataset.class_names)
+        self.hint.setText(f"{len(dataset.items)} items · {', '.join(have)} · "
                           f"{classes} classes. A first model is suggested below.")
         self.encoders.set_available(have)
         self.train_options.set_gpus(catalog.get("gpus", []))
@@ -227,7 +233,7 @@ class ModelPanel(QWidget):
             w.blockSignals(True)
         try:
             self.encoders.set_model(ms, mods, have)
-            splits = [s for s in (self.dataset.splits() if self.dataset is not None else {}) if s != "train"]
+            splits = [s for s in self.dataset.splits() if s != "train"] if self.dataset is not None else []
             self.train_options.set_train(tr, splits)
             self.dim.setValue(ms.dim)
             for combo, text in ((self.fusion, ms.fusion), (self.task, ms.task)):
@@ -289,7 +295,7 @@ class ModelPanel(QWidget):
 
     def _update_count(self) -> None:
         run = self.config()
-        if run is None or not run.model.modalities:
+        if run is None or self.dataset is None or not run.model.modalities:
             self.count_label.setText("Parameters: –")
             return
         try:
@@ -319,7 +325,10 @@ class ModelPanel(QWidget):
         self.status.emit(f"Model: preset {engine.PRESETS[name].label}")
 
     def save_config(self, path: str) -> None:
-        self.config().save(path)
+        run = self.config()
+        if run is None:
+            return
+        run.save(path)
         self.status.emit(f"Saved {path}")
 
     def load_config(self, path: str) -> None:

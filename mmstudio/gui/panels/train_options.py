@@ -83,7 +83,7 @@ class TrainOptions(QGroupBox):
                 ("Device", self.device), (self.gpus_label, self.gpus), ("", self.compile),
                 ("Seed", self.seed)]
         for label, widget in rows:
-            form.addRow(label, widget)
+            form.addRow(label, widget)  # type: ignore[call-overload]  # label: str or QLabel, both exist
             signal = getattr(widget, "valueChanged", None) or getattr(widget, "currentIndexChanged", None) \
                 or widget.toggled
             signal.connect(self.changed)

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-import traceback
-from enum import Enum
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEventLoop, Qt, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
@@ -22,63 +21,18 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import thread_worker
+from superqt.utils import GeneratorWorker, thread_worker
 
 from mmstudio import engine
 from mmstudio.config import RunConfig
+from mmstudio.gui.panels.train_run import Failed, PanelState, advice, clock, run_events, runs_dir
 from mmstudio.gui.widgets.runs_view import RunsView
 from mmstudio.gui.widgets.train_plots import TrainPlots
 
+if TYPE_CHECKING:
+    from mmstudio.gui.process_run import ProcessRun
+
 REDRAW_MS = 100  # about 10 Hz
-
-
-class PanelState(str, Enum):
-    """Where the panel's run is (a str, so ``state == "running"`` reads naturally too)."""
-
-    IDLE = "idle"
-    STARTING = "starting"
-    RUNNING = "running"
-    PAUSED = "paused"
-    DONE = "done"
-
-
-def runs_dir() -> str:
-    """Where runs are written: ``$MMSTUDIO_HOME/runs``, else the user's data folder."""
-    home = os.environ.get("MMSTUDIO_HOME")
-    if not home:
-        import platformdirs
-
-        home = platformdirs.user_data_dir("mmstudio", appauthor=False)
-    return os.path.join(home, "runs")
-
-
-class _Failed:
-    """What the worker yields instead of raising: the GUI turns it into a message."""
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-        self.trace = traceback.format_exc()
-
-
-def _events(run, out_dir, control, dataset, resume):
-    try:
-        result = yield from engine.train(run, out_dir, control=control, resume=resume, dataset=dataset)
-    except Exception as exc:  # noqa: BLE001 - every failure becomes a message, never a crash
-        yield _Failed(exc)
-        return None
-    return result
-
-
-def advice(error: BaseException) -> str:
-    """A short hint for the failures users meet most."""
-    text = str(error).lower()
-    if "out of memory" in text:
-        return "The GPU ran out of memory: lower the batch size or the image size, then resume."
-    if "cuda" in text and ("available" in text or "driver" in text or "no cuda" in text):
-        return "No usable CUDA device: choose the CPU device (or the Quick preset)."
-    if isinstance(error, (OSError, ValueError)) and ("file" in text or "decode" in text or "no such" in text):
-        return "A data file could not be read: check it in the Data panel, then resume."
-    return "The last checkpoint is kept; change the settings and resume, or start again."
 
 
 class TrainPanel(QWidget):
@@ -92,16 +46,16 @@ class TrainPanel(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.run: RunConfig | None = None
-        self.dataset = None
+        self.dataset: Any = None  # the opened mmstudio.data.Dataset, when the run came from one
         self.out_dir = ""
         self.bundle = ""
         self.reason = ""
-        self.worker = None
-        self._pool = None
-        self.control = None
+        self.worker: GeneratorWorker | ProcessRun | None = None
+        self._pool: QThreadPool | None = None
+        self.control: Any = None  # engine.Control of a thread run (a process run has none)
         self.events: list = []
         self.nproc = 1  # processes (GPUs) of the current run; >1 trains through torchrun
-        self._started = None
+        self._started: float | None = None
         self._total_steps = 0
         self._state = PanelState.IDLE
         self._runs_loaded = False
@@ -228,18 +182,19 @@ class TrainPanel(QWidget):
             self._start_process(resume)
             return
         self.control = engine.Control()
-        self.worker = thread_worker(_events, start_thread=False)(
+        worker = thread_worker(run_events, start_thread=False)(
             self.run, self.out_dir, self.control, self.dataset, resume)
-        self.worker.yielded.connect(self._on_event)
-        self.worker.finished.connect(self._on_worker_finished)
+        worker.yielded.connect(self._on_event)
+        worker.finished.connect(self._on_worker_finished)
+        self.worker = worker
         # A fresh thread per run, not the global pool's: torch (pybind11) caches a Python thread
         # state per OS thread, and a pooled thread reused after its state was freed crashes.
         if self._pool is not None:
             self._pool.deleteLater()
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self._pool.setExpiryTimeout(0)
-        self._pool.start(self.worker)
+        pool = self._pool = QThreadPool(self)
+        pool.setMaxThreadCount(1)
+        pool.setExpiryTimeout(0)
+        pool.start(worker)
         self._timer.start()
         self.progress.setFormat("Preparing data…")
         self._update_buttons()
@@ -248,12 +203,14 @@ class TrainPanel(QWidget):
     def _start_process(self, resume: bool) -> None:
         from mmstudio.gui.process_run import ProcessRun
 
+        assert self.run is not None  # start() sets it before choosing a process run
         self.control = None  # a process run stops by signal and has no pause
-        self.worker = ProcessRun(self.run, self.out_dir, self.nproc, resume, parent=self)
-        self.worker.event.connect(self._on_event)
-        self.worker.failed.connect(self._on_process_failed)
-        self.worker.finished.connect(self._on_worker_finished)
-        self.worker.start()
+        process = ProcessRun(self.run, self.out_dir, self.nproc, resume, parent=self)
+        process.event_ready.connect(self._on_event)
+        process.failed.connect(self._on_process_failed)
+        process.finished.connect(self._on_worker_finished)
+        self.worker = process
+        process.start()
         self._timer.start()
         self.progress.setFormat(f"Starting {self.nproc} processes (torchrun)…")
         self._update_buttons()
@@ -277,7 +234,7 @@ class TrainPanel(QWidget):
     def stop(self) -> None:
         if self.control is not None:
             self.control.stop()
-        elif self.worker is not None and hasattr(self.worker, "stop"):  # a torchrun process
+        elif self.worker is not None and not isinstance(self.worker, GeneratorWorker):  # torchrun
             self.worker.stop()
         else:
             return
@@ -285,10 +242,10 @@ class TrainPanel(QWidget):
 
     def stop_and_wait(self, timeout_ms: int = 30000) -> bool:
         """Stop the run and wait (keeping the GUI alive) until its worker has ended."""
-        if not self.running:
+        if self.worker is None:
             return True
         loop = QEventLoop()
-        self.worker.finished.connect(loop.quit)
+        self.worker.finished.connect(lambda *_: loop.quit())
         QTimer.singleShot(timeout_ms, loop.quit)
         self.stop()
         loop.exec()
@@ -297,7 +254,7 @@ class TrainPanel(QWidget):
     # ---------------------------------------------------------------- events
     @Slot(object)
     def _on_event(self, event) -> None:
-        if isinstance(event, _Failed):
+        if isinstance(event, Failed):
             self._show_error(event.error, event.trace)
             return
         self.events.append(event)
@@ -349,7 +306,7 @@ class TrainPanel(QWidget):
         elapsed = time.monotonic() - self._run_t0
         left = (self._total_steps - e.step) * elapsed / max(1, done)
         self.progress.setFormat(f"Epoch {e.epoch}/{self._epochs_total} · step {e.step}/{self._total_steps}"
-                                f" · ETA {_clock(left)} · {e.samples_per_s:,.0f} samples/s")
+                                f" · ETA {clock(left)} · {e.samples_per_s:,.0f} samples/s")
 
     def _on_epoch_done(self, e) -> None:
         name, value = engine.headline(e.metrics)
@@ -380,7 +337,7 @@ class TrainPanel(QWidget):
     def _on_run_finished(self, e) -> None:
         self.bundle, self.reason = e.bundle, e.reason
         self.progress.setFormat(f"{e.reason.replace('_', ' ').capitalize()} · {e.epochs} epochs, "
-                                f"{e.steps} steps in {_clock(e.seconds)}")
+                                f"{e.steps} steps in {clock(e.seconds)}")
         if e.reason == "completed":
             self.progress.setValue(self.progress.maximum())
         self._append_log(f"finished ({e.reason}): bundle {e.bundle}")
@@ -395,7 +352,7 @@ class TrainPanel(QWidget):
         self.status.emit(f"Training failed: {error}")
 
     @Slot()
-    def _on_worker_finished(self) -> None:
+    def _on_worker_finished(self, _result: object = None) -> None:
         self.worker = None
         self._state = PanelState.DONE
         self._timer.stop()
@@ -438,9 +395,3 @@ class TrainPanel(QWidget):
 
     def _append_log(self, text: str) -> None:
         self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    h, rem = divmod(seconds, 3600)
-    return f"{h}:{rem // 60:02d}:{rem % 60:02d}" if h else f"{rem // 60}:{rem % 60:02d}"
