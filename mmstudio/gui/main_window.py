@@ -354,6 +354,7 @@ class MainWindow(QMainWindow):
             self.train_panel.stop_and_wait()
         self.data_panel.audio_view.stop()
         self.data_panel.thumbnails.clear()
+        self.model_panel.shutdown()
         self.evaluate_panel.shutdown()
         self.query_panel.shutdown()
         self.projects.end_session()

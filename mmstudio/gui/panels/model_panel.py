@@ -1,7 +1,7 @@
 """The Model panel: modalities and their encoders, fusion, task and hyperparameters of one run.
 
 It edits a :class:`RunConfig` (the same one ``run.toml`` holds). Engine names (encoders, fusions,
-parameter counts) load torch, so they are fetched only once a dataset arrives, in a worker thread.
+parameter counts) load torch, so they are fetched only once a dataset arrives, in the panel's lane.
 """
 from __future__ import annotations
 
@@ -25,10 +25,10 @@ from PySide6.QtWidgets import (
 from mmstudio import engine
 from mmstudio.config import MODALITY_NAMES, TASKS, RunConfig
 from mmstudio.data import Dataset
+from mmstudio.gui.jobs import Lane
 from mmstudio.gui.panels.encoder_options import EncoderOptions
 from mmstudio.gui.panels.train_options import TrainOptions, spin_box
 from mmstudio.gui.widgets.fusion_diagram import FusionDiagram
-from mmstudio.gui.workers import run_in_thread
 
 _spin = spin_box
 
@@ -50,7 +50,9 @@ class ModelPanel(QWidget):
         self._facts = None  # what the rules need to know of the dataset (engine.DatasetFacts)
         self._gpus: int | None = None  # CUDA devices, once the engine has looked (None: unknown)
         self._loaded_notes: list[str] = []  # what was wrong with the last run loaded, until an edit
-        self._worker = None
+        # The panel's torch work (the first suggestion, estimates) runs here, in order, off the
+        # GUI thread and off Qt's global pool (see jobs.py)
+        self.lane = Lane(self)
         self.parameters = 0
         self._count_timer = QTimer(self, singleShot=True, interval=250)
         self._count_timer.timeout.connect(self._update_count)
@@ -184,7 +186,7 @@ class ModelPanel(QWidget):
         self._pending = False
         self._loading = True
         self.hint.setText(f"Preparing a first model for {len(dataset.items)} items…")
-        self._worker = run_in_thread(_suggest, dataset, on_done=self._on_suggested, on_error=self._on_suggest_failed)
+        self.lane.submit(_suggest, dataset, on_done=self._on_suggested, on_error=self._on_suggest_failed)
 
     def _on_suggested(self, result) -> None:
         run, catalog = result
@@ -298,13 +300,17 @@ class ModelPanel(QWidget):
         if run is None or self.dataset is None or not run.model.modalities:
             self.count_label.setText("Parameters: –")
             return
-        try:
-            est = engine.memory_estimate(run, num_classes=max(2, len(self.dataset.class_names)))
-        except Exception as exc:  # noqa: BLE001 - an option the model cannot take: say which
-            self.count_label.setText("Parameters: ?")
-            self.problem_label.setText(f"This model cannot be built: {exc}")
-            self.start_button.setEnabled(False)
-            return
+        classes = max(2, len(self.dataset.class_names))
+        self.lane.submit(engine.memory_estimate, run, num_classes=classes, key="estimate",
+                         on_done=self._on_estimated, on_error=self._on_estimate_failed)
+
+    def _on_estimate_failed(self, exc: BaseException) -> None:
+        """An option the model cannot take (found when the meta model is built): say which."""
+        self.count_label.setText("Parameters: ?")
+        self.problem_label.setText(f"This model cannot be built: {exc}")
+        self.start_button.setEnabled(False)
+
+    def _on_estimated(self, est: dict) -> None:
         n = est["parameters"]
         mib = 2**20
         self.count_label.setText(
@@ -351,11 +357,16 @@ class ModelPanel(QWidget):
 
     def _on_start_clicked(self) -> None:
         run = self.config()
-        if self._count_timer.isActive():  # count now: torch on two threads at once can stall
-            self._count_timer.stop()
+        if self._count_timer.isActive():  # estimate now, and let it end: torch on two threads
+            self._count_timer.stop()  # at once (this lane and the training thread) can stall
             self._update_count()
+        self.lane.wait_idle(10.0)
         if run is not None and not self.problems():
             self.start_requested.emit(run, self.dataset)
+
+
+    def shutdown(self) -> None:
+        self.lane.close(timeout=0.5)
 
 
 def _suggest(dataset):
