@@ -194,15 +194,15 @@ class MainWindow(QMainWindow):
     def reset_project(self) -> None:
         """File > New: an empty studio on the welcome page."""
         self.current_bundle = ""
-        self._restore_project_runs([])
+        self.restore_project_runs([])
         self.setWindowTitle("MMStudio")
         self.show_welcome()
 
-    def _project_runs(self) -> list[str]:
+    def project_runs(self) -> list[str]:
         """Run folders the project lists: those started or resumed while it was open."""
         return list(self.train_panel.runs.extra)
 
-    def _restore_project_runs(self, paths: list[str]) -> None:
+    def restore_project_runs(self, paths: list[str]) -> None:
         """A project's runs go back into the runs list (wherever they are on disk)."""
         self.train_panel.runs.set_extra(paths)
 

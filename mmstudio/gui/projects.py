@@ -61,11 +61,11 @@ class ProjectController(QObject):
         """The project as the window shows it now."""
         w = self.window
         ds = w.data_panel.dataset
-        spec = ds.spec if ds is not None else getattr(w.data_panel, "_spec", None)
+        spec = ds.spec if ds is not None else w.data_panel.spec
         run = w.model_panel.config() if self._pending_run is None else self._pending_run
         name = os.path.splitext(os.path.basename(self.path))[0] if self.path else ""
         return Project(datasets=[spec] if spec is not None else [], run_configs=[run] if run else [],
-                       runs=list(w._project_runs()), bundle=w.current_bundle or "",
+                       runs=list(w.project_runs()), bundle=w.current_bundle or "",
                        current_panel=w.current_panel_name(), name=name)
 
     def apply(self, project: Project) -> None:
@@ -74,7 +74,7 @@ class ProjectController(QObject):
         self._pending_run = project.run_configs[0] if project.run_configs else None
         if project.datasets:
             w.data_panel.open_spec(project.datasets[0])
-        w._restore_project_runs(list(project.runs))
+        w.restore_project_runs(list(project.runs))
         if project.bundle:
             w.open_bundle(project.bundle, switch=False)
         w.show_panel_named(project.current_panel)

@@ -197,6 +197,11 @@ class DataPanel(QWidget):
         self.pattern_edit.clear()
         self._start_scan(DatasetSpec(path=os.path.abspath(path), split=self._split_spec()))
 
+    @property
+    def spec(self) -> DatasetSpec | None:
+        """The dataset spec being shown or scanned (also while its scan is still running)."""
+        return self._spec
+
     def open_spec(self, spec: DatasetSpec) -> None:
         """Scan with a saved spec (a project's): layout, label pattern, columns and split as given."""
         self.layout_combo.setCurrentText(spec.layout)
