@@ -8,6 +8,7 @@ No torch here: it answers in milliseconds, before anything heavy is imported.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -224,16 +225,26 @@ RANGES: tuple[tuple[str, float, float | None, str], ...] = (
 def _range_rules(run: RunConfig, facts: DatasetFacts | None, gpus: int | None) -> list[Problem]:
     out = []
     for field, low, high, bounds in RANGES:
-        value: Any = run
-        for part in field.split("."):
-            value = getattr(value, part)
+        owner: Any = run
+        *path, name = field.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        value = getattr(owner, name)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             out.append(Problem(field, f"must be a number, got {value!r}"))
+        elif value == 0 and _default(owner, name) == 0:
+            continue  # 0 is the field's default: "chosen from the data" (engine.autoconfig)
         elif not _within(value, low, high, bounds):
             out.append(Problem(field, f"must be {_describe_range(low, high, bounds)}, got {value!r}"))
     if run.model.image.channels not in (0, 1, 3):
         out.append(Problem("model.image.channels", "must be 0 (from the data), 1 or 3", ("0", "1", "3")))
     return out
+
+
+def _default(owner: Any, name: str) -> Any:
+    """The dataclass default of ``owner.name`` (None when it has a factory or none)."""
+    found = [f.default for f in dataclasses.fields(owner) if f.name == name]
+    return found[0] if found and found[0] is not dataclasses.MISSING else None
 
 
 def _within(value: float, low: float, high: float | None, bounds: str) -> bool:

@@ -172,3 +172,28 @@ def test_a_registered_fusion_appears_in_the_cli_help_the_checks_and_the_docs(syn
     finally:
         FUSIONS.unregister("mean_pool")
     assert "mean_pool" not in FUSIONS
+
+
+def test_zero_is_allowed_where_it_is_the_default(synth_manifest):
+    """A number field whose default is 0 means "chosen from the data" (or "off") at 0; where the
+    default is not 0, 0 is out of range."""
+    run = tiny_run(synth_manifest, head_hidden=0, train={"max_steps": 0, "early_stopping": 0})
+    assert check(run) == []
+    zero_size = run.replace(model=run.model.replace(image=dataclasses.replace(run.model.image, size=0)))
+    default_size = type(run.model.image)().size
+    assert _fields(check(zero_size)) == ([] if default_size == 0 else ["model.image.size"])
+
+
+def test_every_built_in_component_is_declared_without_torch():
+    """Each factory the engine's modules register has a declaration in engine.components (so
+    the CLI and the Model panel know it before torch loads): add a BUILTIN_* row for a new one."""
+    import mmstudio.engine.encoders  # noqa: F401 - imports every encoder module
+    import mmstudio.engine.fusion  # noqa: F401 - imports every fusion module
+
+    undeclared = [
+        (kind, e.name)
+        for kind in (*ENCODERS, "fusion")
+        for e in (FUSIONS if kind == "fusion" else ENCODERS[kind]).entries()
+        if not e.module
+    ]
+    assert undeclared == []
