@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 #: ../shared beside a source checkout (the real datasets and limit.py); absent in an install.
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -182,22 +183,10 @@ def train_timed(run, dataset, out: str) -> dict:
 # ---- the bare loop --------------------------------------------------------------------------
 
 
-def bare_loop(bundle_path: str, batch: int, steps: int, warm: int, compile_: bool) -> tuple:
-    """samples/s of forward+loss+backward+AdamW over MMStudio's model with inputs on the device."""
+def _random_batch(run, shape, pre, batch: int, device) -> tuple[dict, dict, Any]:
+    """A batch shaped as the cache holds it (inputs, masks, labels), on ``device``."""
     import torch
-    import torch.nn.functional as F
 
-    from mmstudio import engine
-    from mmstudio.engine.devices import autocast_factory, pick_precision
-
-    b = engine.load_bundle(bundle_path)
-    run, shape, pre = b.run, b.shape, b.preprocessor
-    device = torch.device(run.train.device)
-    model = b.model.to(device).train()
-    if device.type == "cuda" and "image" in shape.modalities:
-        model = model.to(memory_format=torch.channels_last)
-    fwd = torch.compile(model) if compile_ else model
-    autocast = autocast_factory(pick_precision(run.train.precision, device), device)
     g = torch.Generator().manual_seed(0)
     inputs = {}
     if "image" in shape.modalities:  # uint8 (B, C, S, S), as the cache holds them
@@ -216,6 +205,26 @@ def bare_loop(bundle_path: str, batch: int, steps: int, warm: int, compile_: boo
         inputs["image"] = inputs["image"].contiguous(memory_format=torch.channels_last)
     mask = {m: torch.ones(batch, dtype=torch.bool, device=device) for m in inputs}
     labels = torch.randint(0, shape.num_classes, (batch,), generator=g).to(device)
+    return inputs, mask, labels
+
+
+def bare_loop(bundle_path: str, batch: int, steps: int, warm: int, compile_: bool) -> tuple:
+    """samples/s of forward+loss+backward+AdamW over MMStudio's model with inputs on the device."""
+    import torch
+    import torch.nn.functional as F
+
+    from mmstudio import engine
+    from mmstudio.engine.devices import autocast_factory, pick_precision
+
+    b = engine.load_bundle(bundle_path)
+    run, shape, pre = b.run, b.shape, b.preprocessor
+    device = torch.device(run.train.device)
+    model = b.model.to(device).train()
+    if device.type == "cuda" and "image" in shape.modalities:
+        model = model.to(memory_format=torch.channels_last)
+    fwd = torch.compile(model) if compile_ else model
+    autocast = autocast_factory(pick_precision(run.train.precision, device), device)
+    inputs, mask, labels = _random_batch(run, shape, pre, batch, device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=device.type == "cuda")
 
     def step() -> None:
@@ -247,6 +256,8 @@ def bare_loop(bundle_path: str, batch: int, steps: int, warm: int, compile_: boo
 
 def yardstick(path: Path) -> None:
     spec = importlib.util.spec_from_file_location("mmstudio_bench_limit", path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(f"{path}: cannot be loaded")
     limit = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(limit)
     import torch
@@ -257,6 +268,47 @@ def yardstick(path: Path) -> None:
 
 
 # ---- main -----------------------------------------------------------------------------------
+
+
+def _report_training(run, info: dict, source: str, full: int, cuda: bool) -> tuple[float, float, float]:
+    """Print the run's set-up and its epochs' speeds; (first wall, first steps, later) samples/s."""
+    import torch
+
+    started = info["started"]
+    n = started.train_items
+    batch = run.train.batch_size
+    name = torch.cuda.get_device_name() if cuda else f"cpu ({os.cpu_count()} logical CPUs)"
+    spec = run.model
+    print("MMStudio training benchmark (mmstudio bench)")
+    print(f"device={name} torch={torch.__version__} threads={torch.get_num_threads()} "
+          f"batch={batch} params={started.parameters:,} precision={started.precision} "
+          f"compile={run.train.compile}")
+    print(f"model: image {spec.image.encoder} {spec.image.size}px + text {spec.text.encoder} "
+          f"({spec.text.max_tokens} tokens) + audio {spec.audio.encoder} "
+          f"({spec.audio.n_mels} mels, {spec.audio.sample_rate} Hz, {spec.audio.seconds:g} s), "
+          f"{spec.fusion} fusion, dim {spec.dim}")
+    subset = f" (first {n:,} of {full:,})" if n < full else ""
+    print(f"data: {source}: {n:,} train items{subset}, {run.train.epochs} epochs, "
+          f"{started.steps_per_epoch} steps/epoch")
+    decode = ", ".join(f"{m} {k:,} files {s:.1f} s" for m, (k, s) in info["decode"].items())
+    print(f"decoding into the cache: {decode or 'nothing (already cached)'}; "
+          f"model ready {info['ready_s']:.1f} s after train() was called")
+
+    epochs = info["epochs"]
+    first_wall = epochs[0].samples_per_s * epochs[0].seconds / info["first_wall_s"]
+    first_steps = epochs[0].samples_per_s
+    later = epochs[1:]
+    later_sps = sum(e.samples_per_s * e.seconds for e in later) / sum(e.seconds for e in later)
+    print(f"{'':<50}{'samples/s':>11}{'seconds':>9}")
+    print(f"{'first epoch, wall (decoding + model + steps)':<50}{first_wall:>11.0f}"
+          f"{info['first_wall_s']:>9.1f}")
+    print(f"{'first epoch, steps only (EpochDone)':<50}{first_steps:>11.0f}"
+          f"{epochs[0].seconds:>9.1f}")
+    for e in later:
+        print(f"{f'epoch {e.epoch} (EpochDone)':<50}{e.samples_per_s:>11.0f}{e.seconds:>9.1f}")
+    print(f"{f'later epochs 2-{epochs[-1].epoch}':<50}{later_sps:>11.0f}"
+          f"{sum(e.seconds for e in later):>9.1f}")
+    return first_wall, first_steps, later_sps
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,43 +336,8 @@ def main(argv: list[str] | None = None) -> int:
         out = args.out or os.path.join(tmp, "run")
         info = train_timed(run, dataset, out)
 
-        started = info["started"]
-        n = started.train_items
+        first_wall, first_steps, later_sps = _report_training(run, info, source, full, cuda)
         batch = run.train.batch_size
-        if cuda:
-            name = torch.cuda.get_device_name()
-        else:
-            name = f"cpu ({os.cpu_count()} logical CPUs)"
-        spec = run.model
-        print("MMStudio training benchmark (mmstudio bench)")
-        print(f"device={name} torch={torch.__version__} threads={torch.get_num_threads()} "
-              f"batch={batch} params={started.parameters:,} precision={started.precision} "
-              f"compile={run.train.compile}")
-        print(f"model: image {spec.image.encoder} {spec.image.size}px + text {spec.text.encoder} "
-              f"({spec.text.max_tokens} tokens) + audio {spec.audio.encoder} "
-              f"({spec.audio.n_mels} mels, {spec.audio.sample_rate} Hz, {spec.audio.seconds:g} s), "
-              f"{spec.fusion} fusion, dim {spec.dim}")
-        subset = f" (first {n:,} of {full:,})" if n < full else ""
-        print(f"data: {source}: {n:,} train items{subset}, {run.train.epochs} epochs, "
-              f"{started.steps_per_epoch} steps/epoch")
-        decode = ", ".join(f"{m} {k:,} files {s:.1f} s" for m, (k, s) in info["decode"].items())
-        print(f"decoding into the cache: {decode or 'nothing (already cached)'}; "
-              f"model ready {info['ready_s']:.1f} s after train() was called")
-
-        epochs = info["epochs"]
-        first_wall = epochs[0].samples_per_s * epochs[0].seconds / info["first_wall_s"]
-        first_steps = epochs[0].samples_per_s
-        later = epochs[1:]
-        later_sps = sum(e.samples_per_s * e.seconds for e in later) / sum(e.seconds for e in later)
-        print(f"{'':<50}{'samples/s':>11}{'seconds':>9}")
-        print(f"{'first epoch, wall (decoding + model + steps)':<50}{first_wall:>11.0f}"
-              f"{info['first_wall_s']:>9.1f}")
-        print(f"{'first epoch, steps only (EpochDone)':<50}{first_steps:>11.0f}"
-              f"{epochs[0].seconds:>9.1f}")
-        for e in later:
-            print(f"{f'epoch {e.epoch} (EpochDone)':<50}{e.samples_per_s:>11.0f}{e.seconds:>9.1f}")
-        print(f"{f'later epochs 2-{epochs[-1].epoch}':<50}{later_sps:>11.0f}"
-              f"{sum(e.seconds for e in later):>9.1f}")
 
         steps = args.bare_steps or (30 if cuda else 20)
         bare_sps, bare_ms, k = bare_loop(info["result"].bundle, batch, steps,

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from mmstudio import __version__
 from mmstudio.cli_progress import Progress, progress_for, wants_progress
+from mmstudio.cli_run import pair, report_problems, resolved_run, run_config_from_args, task_for_data
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
@@ -44,14 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _engine_parsers(sub) -> None:
+def _train_parser(sub) -> None:
+    from mmstudio.engine.components import ENCODERS, FUSIONS  # the registries, without torch
+
     p = sub.add_parser("train", help="train a model; writes run.toml, checkpoints and a bundle")
     p.add_argument("--data", help="dataset folder or manifest (overrides the config's)")
     p.add_argument("--config", help="a run.toml (or .json) to start from")
     for m in ("image", "text", "audio"):
-        p.add_argument(f"--{m}", metavar="ENC", help=f"use the {m} modality with this encoder")
-    p.add_argument("--fusion", help="early, concat, weighted_sum, product, gated, attention, "
-                                    "tensor or late")
+        p.add_argument(f"--{m}", metavar="ENC", help=f"use the {m} modality with this encoder: "
+                                                     f"{', '.join(ENCODERS[m].names())}")
+    p.add_argument("--fusion", help=f"how modalities meet: {', '.join(FUSIONS.names())}")
     p.add_argument("--modalities", metavar="LIST",
                    help="comma-separated modalities to use with their default encoders "
                         "(e.g. image,text); default: every modality the dataset has")
@@ -78,6 +81,9 @@ def _engine_parsers(sub) -> None:
     p.add_argument("--out", required=True, help="run folder (the bundle is OUT/bundle)")
     p.add_argument("--json", action="store_true", help="events as JSON lines")
 
+
+def _engine_parsers(sub) -> None:
+    _train_parser(sub)
     p = sub.add_parser("eval", help="evaluate a bundle on a dataset split")
     p.add_argument("bundle")
     p.add_argument("--data", required=True)
@@ -133,7 +139,7 @@ def _inspect(args: argparse.Namespace) -> int:
     from mmstudio.config import DatasetSpec
     from mmstudio.data import open_dataset
 
-    columns = dict(_pair(c) for c in args.column)
+    columns = dict(pair(c) for c in args.column)
     extra = {"label_pattern": args.label_pattern} if args.label_pattern else {}
     ds = open_dataset(DatasetSpec(path=args.path, layout=args.layout, columns=columns, **extra))
     summary = ds.summary()
@@ -152,101 +158,6 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_config_from_args(args: argparse.Namespace):
-    """A :class:`RunConfig` from ``--config`` (if any) with the command-line options on top."""
-    from mmstudio.config import DatasetSpec, ModelSpec, RunConfig, TrainSpec
-
-    run = RunConfig.load(args.config) if args.config else None
-    if run is None and not args.data:
-        raise ValueError("give --data PATH or --config run.toml")
-    dataset = run.dataset if run else DatasetSpec(args.data)
-    if args.data:
-        dataset = dataset.replace(path=args.data)
-    if args.column:
-        dataset = dataset.replace(columns={**dataset.columns, **dict(_pair(c) for c in args.column)})
-    if args.split:
-        dataset = dataset.replace(split=_split_spec(args.split, dataset.split.seed))
-    model = run.model if run else ModelSpec()
-    if args.modalities:
-        model = model.replace(modalities=tuple(m.strip() for m in args.modalities.split(",") if m.strip()))
-    model = _model_flags(model, args)
-    chosen = [m for m in ("image", "text", "audio") if getattr(args, m)]
-    if chosen:
-        subs = {m: getattr(model, m).__class__(**{**vars(getattr(model, m)),
-                                                  "encoder": getattr(args, m)}) for m in chosen}
-        model = model.replace(modalities=tuple(chosen), **subs)
-    if args.fusion:
-        model = model.replace(fusion=args.fusion)
-    if args.task:
-        model = model.replace(task=args.task)
-    train = run.train if run else TrainSpec()
-    changes = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
-                                 ("lr", args.lr), ("device", args.device), ("seed", args.seed),
-                                 ("max_steps", args.max_steps), ("val_split", args.val_split))
-               if v is not None}
-    return RunConfig(dataset, model, train.replace(**changes), run.name if run else "")
-
-
-def _model_flags(model, args: argparse.Namespace):
-    """The per-modality and head options given on the command line, on top of ``model``."""
-    import dataclasses
-
-    subs = {"image": {"size": args.image_size, "augment": args.augment},
-            "text": {"max_tokens": args.text_tokens}, "audio": {"seconds": args.audio_seconds}}
-    for modality, values in subs.items():
-        values = {k: v for k, v in values.items() if v is not None}
-        if values:
-            model = model.replace(**{modality: dataclasses.replace(getattr(model, modality), **values)})
-    if args.label_smoothing is not None:
-        model = model.replace(label_smoothing=args.label_smoothing)
-    return model
-
-
-def _split_spec(text: str, seed: int):
-    from mmstudio.config import SplitSpec
-
-    try:
-        train, val, test = (float(x) for x in text.split(","))
-    except ValueError:
-        raise ValueError(f"--split {text!r}: give three ratios, e.g. 0.8,0.1,0.1") from None
-    return SplitSpec(train, val, test, seed)
-
-
-def _no_labels(dataset) -> str:
-    """Why classify cannot train on ``dataset``, and the flag that would name its labels."""
-    import re
-
-    for p in dataset.problems:
-        found = re.search(r"column '([^']+)' looks like labels", p.reason)
-        if found:
-            return (f"{dataset.spec.path}: classify needs labels and no column is named like a "
-                    f"label; column {found.group(1)!r} looks like one: add --column "
-                    f"{found.group(1)}=label (or train --task align)")
-    return (f"{dataset.spec.path}: classify needs labels (at least 2 classes); name the label "
-            "column with --column NAME=label, or train --task align")
-
-
-def _resolved_run(args: argparse.Namespace):
-    """The run with its settings chosen from the data (printed unless ``--json``), and its
-    dataset, opened once."""
-    from mmstudio import engine
-    from mmstudio.engine.devices import pick_device
-
-    run = run_config_from_args(args)
-    dataset = engine.load_dataset(run.dataset)
-    if len(dataset.class_names) < 2 and "classify" in run.model.task:
-        if not args.task and not args.config and len(dataset.modalities) > 1:
-            run = run.replace(model=run.model.replace(task="align"))  # no labels: learn the pairing
-        else:
-            raise ValueError(_no_labels(dataset))
-    run, chosen = engine.resolve_settings(run, dataset, pick_device(run.train.device).type)
-    if chosen and not args.json:  # --json streams events only; run.toml keeps the values
-        print("chosen from the data (override with flags or --config):")
-        for c in chosen:
-            print(f"  {c.field} = {c.value}: {c.reason}")
-    return run, dataset
-
-
 @command("train")
 def _train(args: argparse.Namespace) -> int:
     """Also the entry point of each process under ``torchrun`` (README, "Several GPUs")."""
@@ -254,8 +165,16 @@ def _train(args: argparse.Namespace) -> int:
     import signal
 
     from mmstudio import engine
+    from mmstudio.data import open_dataset
 
-    run, dataset = _resolved_run(args)
+    run = run_config_from_args(args)
+    if report_problems(engine.check(run)):  # names and sizes: before the data is even scanned
+        return 2
+    dataset = open_dataset(run.dataset)  # finds the files and reads headers; decodes nothing
+    run = task_for_data(args, run, dataset)
+    if report_problems(engine.check(run, dataset)):
+        return 2
+    run = resolved_run(args, run, dataset)  # what was left to the data, chosen and printed
     control = engine.Control()
     under_torchrun = int(os.environ.get("WORLD_SIZE", "1")) > 1
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -270,12 +189,15 @@ def _train(args: argparse.Namespace) -> int:
     for sig in previous:
         signal.signal(sig, stop)
     progress = Progress(wants_progress(args))
-    show = (lambda e: print(json.dumps(e.as_dict()), flush=True)) if args.json else \
-        (lambda e: (progress(e), _print_event(e)))
+    def show(event) -> None:
+        if args.json:
+            print(json.dumps(event.as_dict()), flush=True)
+        else:
+            progress(event)
+            _print_event(event)
     try:
         result = engine.drive(engine.train(run, args.out, control=control, resume=args.resume,
-                                           dataset=dataset),
-                              show)
+                                           dataset=dataset), show)
     finally:
         progress.close()
         for sig, handler in previous.items():
@@ -285,19 +207,22 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The train option that sets each run field the rules name, so a problem says what to type.
 def _print_event(event) -> None:
-    name = type(event).__name__
-    if name == "RunStarted":
-        print(f"training {', '.join(event.modalities)} on {event.device} ({event.precision}): "
-              f"{event.train_items:,} train / {event.val_items:,} val items, "
-              f"{event.parameters:,} parameters")
-    elif name == "EpochDone":
-        extra = " ".join(f"{k} {v:.4f}" for k, v in event.metrics.items())
-        print(f"epoch {event.epoch}: loss {event.train_loss:.4f} {extra} "
-              f"({event.seconds:.1f} s, {event.samples_per_s:.0f}/s){' *' if event.best else ''}",
-              flush=True)
-    elif name == "DataPrepared" and event.done == event.total:
-        print(f"decoded {event.total:,} {event.modality} files in {event.seconds:.1f} s")
+    from mmstudio import engine
+
+    match event:
+        case engine.RunStarted():
+            print(f"training {', '.join(event.modalities)} on {event.device} ({event.precision}): "
+                  f"{event.train_items:,} train / {event.val_items:,} val items, "
+                  f"{event.parameters:,} parameters")
+        case engine.EpochDone():
+            extra = " ".join(f"{k} {v:.4f}" for k, v in event.metrics.items())
+            print(f"epoch {event.epoch}: loss {event.train_loss:.4f} {extra} "
+                  f"({event.seconds:.1f} s, {event.samples_per_s:.0f}/s){' *' if event.best else ''}",
+                  flush=True)
+        case engine.DataPrepared(done=done, total=total) if done == total:
+            print(f"decoded {event.total:,} {event.modality} files in {event.seconds:.1f} s")
 
 
 @command("eval")
@@ -318,109 +243,26 @@ def _eval(args: argparse.Namespace) -> int:
             print(f"  {key}: {result[key]:.4f}")
     for key, value in result.get("ablation", {}).items():
         print(f"  {key.replace('_', ' ')}: accuracy {value:.4f}")
-    for pair, r in result.get("retrieval", {}).items():
+    for direction, r in result.get("retrieval", {}).items():
         for kind in ("exact", "label"):
             if kind in r:
-                print(f"  {pair} ({kind}): " + ", ".join(
+                print(f"  {direction} ({kind}): " + ", ".join(
                     f"{k} {v:.4f}" for k, v in r[kind].items() if not k.startswith("random")))
     return 0
 
 
 @command("index")
 def _index(args: argparse.Namespace) -> int:
-    from mmstudio import engine
+    from mmstudio.cli_search import index_command
 
-    if args.out:
-        with progress_for(args) as progress:
-            path = engine.build_index(args.bundle, args.data, out=args.out, split=args.split,
-                                      on_event=progress)
-        print(json.dumps({"index": path}) if args.json else f"index: {path}")
-        return 0
-    control = engine.Control()
-    with _stop_on_signals(control):
-        result = engine.drive(engine.index_collection(
-            args.bundle, args.data, args.split, control=control, batch_size=args.batch_size,
-            workers=args.workers, ann=args.ann), _progress_to_stderr())
-    summary = {"index": result.path, "rows": result.rows, "embedded": result.embedded,
-               "kept": result.kept, "removed": result.removed, "seconds": round(result.seconds, 2),
-               "stopped": result.stopped}
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        state = "stopped; run again to continue" if result.stopped else "up to date"
-        print(f"index: {result.path}\n  {result.rows:,} items ({result.embedded:,} embedded, "
-              f"{result.kept:,} kept, {result.removed:,} removed) in {result.seconds:.1f} s: {state}")
-    return 0
-
-
-def _progress_to_stderr():
-    """Progress lines on stderr, at most one every two seconds (and the last)."""
-    import time
-
-    from mmstudio.engine.query_session import describe_progress
-
-    last = [0.0]
-
-    def show(event) -> None:
-        now = time.monotonic()
-        if now - last[0] >= 2 or event.done == event.total:
-            last[0] = now
-            print(describe_progress(event), file=sys.stderr, flush=True)
-    return show
-
-
-class _stop_on_signals:
-    """Ctrl+C or SIGTERM stops at the next batch (what is embedded is kept); a second aborts."""
-
-    def __init__(self, control) -> None:
-        self.control = control
-
-    def __enter__(self):
-        import signal
-
-        self.previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-        for sig in self.previous:
-            signal.signal(sig, self._stop)
-        return self
-
-    def _stop(self, sig, _frame) -> None:
-        import signal
-
-        self.control.stop()
-        signal.signal(sig, self.previous[sig])
-
-    def __exit__(self, *exc) -> None:
-        import signal
-
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
+    return index_command(args)
 
 
 @command("query")
 def _query(args: argparse.Namespace) -> int:
-    from mmstudio import engine
+    from mmstudio.cli_search import query_command
 
-    filters = {"label": args.label, "split": args.in_split, "has": args.has}
-    uses_collection = args.data or args.like is not None or args.nprobe or any(filters.values())
-    if args.index or not uses_collection and engine.has_bundle_index(args.bundle):
-        result = engine.query(args.bundle, text=args.text, image=args.image, audio=args.audio,
-                              target=args.target, index=args.index, top=args.top)
-    else:
-        session = engine.QuerySession(args.bundle)
-        folder = engine.find_collection(session.bundle, args.data, args.split)
-        session.open_collection(folder)
-        if args.like is not None:
-            result = session.more_like(args.like, args.target, args.top, **filters)
-        else:
-            result = session.query(text=args.text, image=args.image, audio=args.audio,
-                                   target=args.target, top=args.top, knob=args.nprobe, **filters)
-    if args.json:
-        print(json.dumps(result, indent=2))
-        return 0
-    for r in result["results"]:
-        where = r["path"] or r["text"]
-        print(f"{r['rank']:3d}  {r['score']:.4f}  {r['label'] or '-':>10}  {where}")
-    return 0
+    return query_command(args)
 
 
 @command("export")
@@ -430,13 +272,6 @@ def _export(args: argparse.Namespace) -> int:
     info = engine.export(args.bundle, format=args.format, out=args.out, check=not args.no_check)
     print(json.dumps(info, indent=2) if args.json else f"exported {info['package']}: {', '.join(info['files'])}")
     return 0
-
-
-def _pair(text: str) -> tuple[str, str]:
-    name, sep, role = text.partition("=")
-    if not sep:
-        raise ValueError(f"--column expects NAME=ROLE, got {text!r}")
-    return name, role
 
 
 @command("bench")

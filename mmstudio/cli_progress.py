@@ -63,9 +63,11 @@ class Progress:
             # initial: a bar that starts mid-way (the first logged step) shows no false burst rate
             self._bar = tqdm(total=total, initial=done, desc=label, unit=unit, file=self.stream,
                              leave=False, dynamic_ncols=True, mininterval=0)  # events come throttled
-        self._bar.update(done - self._bar.n)
+        bar = self._bar
+        assert bar is not None  # made just above when the key changed
+        bar.update(done - bar.n)
         if postfix:
-            self._bar.set_postfix(postfix, refresh=False)
+            bar.set_postfix(postfix, refresh=False)
         if done >= total:
             self.close()
 

@@ -195,8 +195,8 @@ class TrainSpec:
             raise ValueError(f"unknown schedule {self.schedule!r}; choose {', '.join(SCHEDULES)}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"unknown precision {self.precision!r}; choose {', '.join(PRECISIONS)}")
-        if self.epochs < 0 or self.batch_size < 0 or self.lr < 0:
-            raise ValueError("epochs, batch_size and lr must be positive (or 0: chosen from the data)")
+        if self.epochs < 0 or self.batch_size < 0:
+            raise ValueError("epochs and batch_size must be positive (or 0: chosen from the data)")
 
     def replace(self, **changes: Any) -> TrainSpec:
         return dataclasses.replace(self, **changes)
@@ -280,7 +280,7 @@ def from_dict(cls: type, data: Mapping[str, Any]) -> Any:
         if key == "schema_version":
             continue
         sub = hints.get(key)
-        if dataclasses.is_dataclass(sub) and isinstance(value, Mapping):
+        if isinstance(sub, type) and dataclasses.is_dataclass(sub) and isinstance(value, Mapping):
             value = from_dict(sub, value)
         elif isinstance(value, list):
             value = tuple(value)
@@ -293,7 +293,7 @@ def _field_types(cls: type) -> dict[str, Any]:
 
     try:
         return typing.get_type_hints(cls)
-    except Exception:  # pragma: no cover - only for exotic annotations
+    except (NameError, TypeError, AttributeError):  # pragma: no cover - exotic annotations
         return {}
 
 

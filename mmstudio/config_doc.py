@@ -46,7 +46,7 @@ def rows(cls: type = config.RunConfig, prefix: str = "") -> list[tuple[str, str,
     for f in dataclasses.fields(cls):
         sub = hints.get(f.name)
         key = f"{prefix}{f.name}"
-        if dataclasses.is_dataclass(sub):
+        if isinstance(sub, type) and dataclasses.is_dataclass(sub):
             out += rows(sub, key + ".")
             continue
         default = f.default if f.default is not dataclasses.MISSING else (

@@ -161,7 +161,10 @@ def load_run(path: str) -> RunConfig:
 def run_from_dict(data: object, path: str) -> RunConfig:
     """A :class:`RunConfig` from a parsed file's value; any fault names ``path`` and the field."""
     try:
-        return RunConfig.from_dict(data) if isinstance(data, dict) else RUN.check(data, "")
+        if not isinstance(data, dict):
+            RUN.check(data, "")  # raises: names what the file holds instead of a table
+            raise SchemaError("", "expected a table")  # not reached: check raised
+        return RunConfig.from_dict(data)
     except SchemaError as exc:
         raise exc.in_file(path) from None
     except (TypeError, ValueError) as exc:

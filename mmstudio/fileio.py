@@ -8,6 +8,7 @@ previous copy is kept, and what to do (:func:`write_failed`).
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 from collections.abc import Callable
@@ -73,8 +74,8 @@ def write_failed(exc: BaseException, path: str, full: bool | None = None) -> Wri
     full = is_disk_full(exc, path) if full is None else full
     if not full and not isinstance(exc, OSError):
         return None
-    code = errno.ENOSPC if full else exc.errno  # type: ignore[union-attr]
-    reason = "No space left on device" if full else (exc.strerror or str(exc))  # type: ignore[union-attr]
+    code = errno.ENOSPC if full else getattr(exc, "errno", None)
+    reason = "No space left on device" if full else (getattr(exc, "strerror", None) or str(exc))
     kept = "the previous copy is kept" if os.path.exists(path) else "nothing was there before"
     hint = "; free some disk space and try again" if full else ""
     return WriteError(code, f"could not write {path}: {reason}; {kept}{hint}")
@@ -139,7 +140,5 @@ def _fsync(path: str) -> None:
 
 
 def _remove(path: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(path)
-    except OSError:
-        pass

@@ -108,7 +108,7 @@ def gui_child(run_toml: str, out: str, probe: bool = True) -> int:
     ticker.timeout.connect(first_step)
     done = []
     train.run_finished.connect(done.append)
-    engine.encoder_names()  # torch is loaded before Start in the app too (the Model panel's worker)
+    engine.parameter_count(run)  # torch is loaded before Start in the app too (the Model panel's worker)
     clock.start()
     if probe:  # the probe wakes Python 100 times a second: a cost of its own, measured apart
         ticker.start()

@@ -34,14 +34,14 @@ def from_class_folders(root: str) -> Layout:
     if tops and all(t.lower() in SPLIT_NAMES for t in tops):
         for top in tops:
             split_dir = os.path.join(root, top)
-            files = [(None, path, _stem(path, split_dir))  # unlabelled, straight in the split
+            files: list[tuple[str | None, str, str]] = [(None, path, _stem(path, split_dir))  # unlabelled
                      for path in _walk_files(split_dir, recursive=False, guard=guard)]
             for label in _subfolders(split_dir, guard):
                 folder = os.path.join(split_dir, label)
                 files += [(label, path, f"{label}/{_stem(path, folder)}")
                           for path in _walk_files(folder, guard=guard)]
-            for label, path, stem in files:
-                _add_file(groups, problems, path, key=(top, stem), label=label)
+            for owner, path, stem in files:
+                _add_file(groups, problems, path, key=(top, stem), label=owner)
                 if (top, stem) in groups:
                     groups[(top, stem)].split = normalise_split(top)
         return Layout("class_folders", root, list(groups.values()), problems + guard.problems, {}, [])
@@ -76,7 +76,7 @@ def from_paired_folders(root: str) -> Layout:
     A file in a flat modality folder joins the class-folder file with its base name when only one
     class has that name; ``images/cat/1.png`` and ``images/dog/1.png`` stay two items.
     """
-    files: list[tuple[str, str | None, str]] = []  # (label, stem within the class, path)
+    files: list[tuple[str | None, str, str]] = []  # (label, stem within the class, path)
     guard = LinkGuard(root)
     for entry in sorted(os.scandir(root), key=lambda e: e.name):
         wanted = next((m for m, names in MODALITY_DIRS.items() if entry.name.lower() in names), None)

@@ -145,14 +145,14 @@ def _manifest_records(manifest: Manifest, roles: dict[str, str], roots: list[str
     by_role: dict[str, list[str]] = {}
     for col, role in roles.items():
         by_role.setdefault(role, []).append(col)
-    id_col = (by_role.get("id") or [None])[0]
-    path_col = {m: (by_role.get(m) or [None])[0] for m in ("image", "audio")}
+    id_col = by_role["id"][0] if by_role.get("id") else None
+    path_col = {m: by_role[m][0] if by_role.get(m) else None for m in ("image", "audio")}
     root = roots[0]
     derived: dict[str, int] = {}  # ids made from file names: one image may have several captions
     for number, row in manifest.rows:
         rec = Record(id=row.get(id_col, "").strip() if id_col else "", source=manifest.path, row=number)
-        for modality, col in path_col.items():
-            value = row.get(col, "").strip() if col else ""
+        for modality, path_column in path_col.items():
+            value = row.get(path_column, "").strip() if path_column else ""
             if value:
                 setattr(rec, modality, _resolve(roots, value))
         texts = [row.get(c, "").strip() for c in by_role.get("text", [])]

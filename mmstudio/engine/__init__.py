@@ -27,13 +27,18 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
 - ``export(bundle, format="onnx"|"pt2", out=FOLDER)``: a self-describing package (model with
   metadata, masks per modality, ``preprocess.json``, ``tokenizer.json``, numpy-only ``predict.py``,
   ``README.md`` model card); ``read_export_metadata(model_file)``.
-- ``encoder_names()``, ``fusion_names()``, ``describe(kind, name)``, ``parameter_count(run, ...)``,
+- ``check(run, dataset=None, gpus=None)`` -> ``[Problem(field, message, choices)]``: every rule
+  about a run, without torch (``train`` raises ``RunProblems`` when it finds any).
+- ``encoder_names()``, ``fusion_names()``, ``describe(kind, name)``, ``component(kind, name)`` (the
+  registry entry: help, options, level, tasks), ``fusion_level(name)``, ``components_markdown()``
+  (no torch); ``parameter_count(run, ...)``,
   ``suggest_run(dataset)`` (a first RunConfig for a dataset, automatic settings chosen from it),
   ``suggest_settings(dataset)`` (that run and the reasons), ``resolve_settings(run, dataset,
   device_type)`` (a run's automatic fields chosen from the data), ``memory_estimate(run, ...)``,
   ``gpu_info()`` (CUDA devices: name and memory).
-- ``list_runs(root)``, ``read_status(out_dir)``, ``read_curves(out_dir)``: the runs recorded on disk
-  (no torch import).
+- ``list_runs(root)``, ``read_status(out_dir)``, ``read_curves(out_dir)``: the runs recorded on disk;
+  ``headline(metrics)`` (the metric a run is judged by), ``new_run_dir(root, name)`` (no torch).
+- ``PRESETS``, ``apply_preset(run, name, gpus)``: the Model panel's quick/accurate starting points.
 """
 from __future__ import annotations
 
@@ -57,10 +62,10 @@ _NAMES = {
     "predict_dataset": "mmstudio.engine.predicting",
     "write_predictions": "mmstudio.engine.predicting",
     "prediction_format": "mmstudio.engine.predicting",
-    "encoder_names": "mmstudio.engine.model_catalog",
-    "fusion_names": "mmstudio.engine.model_catalog",
-    "describe": "mmstudio.engine.model_catalog",
-    "catalog": "mmstudio.engine.model_catalog",
+    "encoder_names": "mmstudio.engine.components",
+    "fusion_names": "mmstudio.engine.components",
+    "describe": "mmstudio.engine.components",
+    "catalog": "mmstudio.engine.components",
     "parameter_count": "mmstudio.engine.model_catalog",
     "suggest_run": "mmstudio.engine.model_catalog",
     "suggest_settings": "mmstudio.engine.model_catalog",
@@ -98,6 +103,17 @@ _NAMES = {
     "IndexResult": "mmstudio.engine.indexing",
     "CollectionSearch": "mmstudio.engine.search",
     "project": "mmstudio.engine.projection",
+    "headline": "mmstudio.engine.runlog",
+    "new_run_dir": "mmstudio.engine.runlog",
+    "PRESETS": "mmstudio.engine.presets",
+    "apply_preset": "mmstudio.engine.presets",
+    "check": "mmstudio.engine.rules",
+    "Problem": "mmstudio.engine.rules",
+    "RunProblems": "mmstudio.engine.rules",
+    "DatasetFacts": "mmstudio.engine.rules",
+    "component": "mmstudio.engine.components",
+    "fusion_level": "mmstudio.engine.components",
+    "components_markdown": "mmstudio.engine.components",
 }
 
 __all__ = list(sorted(_NAMES))

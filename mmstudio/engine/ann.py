@@ -129,11 +129,11 @@ class AnnIndex:
         extra: dict[str, Any] = {}
         if allowed is not None and not allowed[:self.rows].all():
             bits = np.packbits(allowed[:self.rows], bitorder="little")
-            extra["sel"] = faiss.IDSelectorBitmap(bits)
+            extra["sel"] = faiss.IDSelectorBitmap(bits)  # type: ignore[call-arg, arg-type]  # SWIG stubs
         if self.kind == "ivf":
-            params = faiss.SearchParametersIVF(nprobe=min(knob, self._nlist()), **extra)
+            params = faiss.SearchParametersIVF(nprobe=min(knob, self._nlist()), **extra)  # type: ignore[call-arg]
         else:
-            params = faiss.SearchParametersHNSW(efSearch=max(knob, k), **extra)
+            params = faiss.SearchParametersHNSW(efSearch=max(knob, k), **extra)  # type: ignore[attr-defined]
         q = np.ascontiguousarray(np.atleast_2d(q), np.float32)
         return self.index.search(q, k, params=params)
 

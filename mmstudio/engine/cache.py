@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -95,7 +95,7 @@ class Features:
 
 
 def prepare(items: list, pre: Preprocessor, class_index: dict[str, int],
-            threads: int | None = None) -> Iterator[DataPrepared]:
+            threads: int | None = None) -> Generator[DataPrepared, None, Features]:
     """Decode ``items`` for the model's modalities; yields progress, returns :class:`Features`.
 
     A file that fails to decode here is treated as missing for that item (masked), not fatal:
@@ -136,8 +136,12 @@ def input_groups(items: list, modality: str) -> torch.Tensor:
     return torch.tensor(out, dtype=torch.int64)
 
 
+#: What decoding one modality returns: the stacked inputs and which of them decoded.
+Decoded = Generator[DataPrepared, None, tuple[torch.Tensor, torch.Tensor]]
+
+
 def _decode_files(modality: str, paths: list[str | None], pre: Preprocessor,
-                  threads: int | None) -> Iterator[DataPrepared]:
+                  threads: int | None) -> Decoded:
     key = pre.cache_key(modality)
     loader: Callable[[str], torch.Tensor] = pre.load_image if modality == "image" else pre.load_audio
     shape = ((pre.channels, pre.image.size, pre.image.size) if modality == "image"
@@ -171,7 +175,7 @@ def _decode_files(modality: str, paths: list[str | None], pre: Preprocessor,
 
 
 def _decode_mapped(modality: str, paths: list[str | None], mapped: MappedInputs,
-                   loader: Callable[[str], torch.Tensor], threads: int | None):
+                   loader: Callable[[str], torch.Tensor], threads: int | None) -> Decoded:
     """Decode straight into a memory-mapped file (or reuse the one an earlier run finished)."""
     found = mapped.load()
     if found is None:
@@ -180,7 +184,7 @@ def _decode_mapped(modality: str, paths: list[str | None], mapped: MappedInputs,
 
         def load(i: int) -> None:
             try:
-                tensor[i] = loader(paths[i])
+                tensor[i] = loader(paths[i])  # type: ignore[arg-type]  # todo holds no None
             except Exception:  # noqa: BLE001 - unreadable file: masked, reported by the data layer
                 failed.append(i)
 

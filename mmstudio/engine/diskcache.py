@@ -9,6 +9,7 @@ nothing, and an edited file is never served stale. The folder is bounded by
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -152,8 +153,6 @@ def evict(folder: str, budget: int) -> None:
         if total <= max(0, budget):
             break
         for victim in (p, p[:-4] + ".json"):
-            try:
+            with contextlib.suppress(OSError):  # another process evicted it first
                 os.unlink(victim)
-            except OSError:
-                pass
         total -= size

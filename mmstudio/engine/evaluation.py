@@ -19,7 +19,8 @@ def run_model(model, feats: Features, device: str | torch.device = "cpu", batch_
               drop: str | None = None, autocast=None) -> dict[str, Any]:
     """Logits and embeddings for every item (on the CPU); ``drop`` masks out one modality."""
     model.eval()
-    logits, emb = [], {m: [] for m in model.modalities}
+    logits: list[torch.Tensor] = []
+    emb: dict[str, list[torch.Tensor]] = {m: [] for m in model.modalities}
     for start in range(0, len(feats), batch_size):
         idx = torch.arange(start, min(start + batch_size, len(feats)))
         inputs, mask, _ = feats.batch(idx)

@@ -15,6 +15,7 @@ from torch import nn
 
 from mmstudio.engine.bundle import Bundle, load_bundle
 from mmstudio.engine.export_package import model_metadata, preprocess_spec, write_package
+from mmstudio.engine.model import MultimodalModel
 from mmstudio.fileio import atomic_write, atomic_write_bytes
 
 MODEL_FILES = {"onnx": "model.onnx", "pt2": "model.pt2"}
@@ -26,7 +27,7 @@ class ExportWrapper(nn.Module):
     dtype, float16, and is cast to float32 inside. Outputs are ``logits``
     and/or one unit embedding per modality (``emb_<modality>``)."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: MultimodalModel) -> None:
         super().__init__()
         self.model = model
         self.modalities = tuple(model.modalities)

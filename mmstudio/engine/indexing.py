@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -75,7 +76,8 @@ class _Decoded(torch.utils.data.Dataset):
         return len(self.items)
 
     def __getitem__(self, i: int) -> dict:
-        it, out = self.items[i], {}
+        it = self.items[i]
+        out: dict[str, Any] = {}
         for m in self.modalities:
             value = getattr(it, m)
             try:
@@ -90,9 +92,9 @@ class _Decoded(torch.utils.data.Dataset):
         return out
 
 
-def _collate(samples: list[dict]) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+def _collate(samples: list[dict]) -> dict[str, tuple[torch.Tensor | None, torch.Tensor]]:
     """modality -> (stacked inputs with zeros where absent, present mask)."""
-    out = {}
+    out: dict[str, tuple[torch.Tensor | None, torch.Tensor]] = {}
     for m in samples[0]:
         have = [s[m] for s in samples if s[m] is not None]
         mask = torch.tensor([s[m] is not None for s in samples])
@@ -117,7 +119,7 @@ def default_workers(pending: int, batch_size: int) -> int:
 @torch.no_grad()
 def index_collection(bundle, dataset, split: str = "all", control: Control | None = None,
                      batch_size: int = 256, workers: int | None = None, ann: str = "ivf",
-                     folder: str | None = None) -> Iterator[IndexProgress]:
+                     folder: str | None = None) -> Generator[IndexProgress, None, IndexResult]:
     """Bring the collection of ``dataset`` up to date; yields progress, returns IndexResult."""
     from mmstudio.engine.data import load_dataset
 
@@ -203,10 +205,10 @@ def update_ann(store: Collection, kind: str) -> Iterator[IndexProgress]:
         dead = store.rows - store.live
         stale = ann is None or ann.kind != kind or dead > 0.3 * store.rows or \
             store.rows > 4 * ann.rows
-        if not stale and ann.rows == store.rows:
+        if not stale and ann is not None and ann.rows == store.rows:
             continue
         yield IndexProgress(f"ann:{m}", 0, store.rows)
-        if stale:
+        if stale or ann is None:
             ann = AnnIndex.build(store.vectors(m), present, kind, queries=_sample_queries(store))
         else:
             ann.add(store.vectors(m))

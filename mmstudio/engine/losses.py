@@ -52,4 +52,4 @@ def _soft_ce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def l1_penalty(model: torch.nn.Module) -> torch.Tensor:
     """Sum of absolute weights of matrices and kernels (biases and norms excluded)."""
-    return sum(p.abs().sum() for p in model.parameters() if p.requires_grad and p.dim() > 1)
+    return sum(p.abs().sum() for p in model.parameters() if p.requires_grad and p.dim() > 1)  # type: ignore[return-value]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -14,7 +15,7 @@ from torch import nn
 
 from mmstudio.config import ModelSpec
 from mmstudio.engine.encoders import ENCODERS
-from mmstudio.engine.fusion import FUSIONS
+from mmstudio.engine.fusion import FUSIONS, Fusion
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,8 @@ class ModelShape:
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelShape:
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**fields)
 
 
 class MultimodalModel(nn.Module):
@@ -45,6 +47,10 @@ class MultimodalModel(nn.Module):
     Images come in as uint8 (or 0-255 float) and are normalised here, so exported models and
     queries take the same raw inputs as training.
     """
+
+    image_mean: torch.Tensor  # buffers, (1, C, 1, 1), in 0-255 units
+    image_std: torch.Tensor
+    logit_scale: torch.Tensor  # the align task's learned temperature (log of 1/T)
 
     def __init__(self, spec: ModelSpec, shape: ModelShape, dropout: float = 0.1) -> None:
         super().__init__()
@@ -57,7 +63,8 @@ class MultimodalModel(nn.Module):
                              persistent=False)
         self.register_buffer("image_std", torch.tensor(shape.image_std).view(1, -1, 1, 1) * 255,
                              persistent=False)
-        self.fusion = self.head = None
+        self.fusion: Fusion | None = None
+        self.head: nn.Module | None = None
         if self.classify:
             if shape.num_classes < 2:
                 raise ValueError("the classify task needs labels with at least 2 classes; give the "
@@ -90,7 +97,10 @@ class MultimodalModel(nn.Module):
         return {m: F.normalize(f, dim=-1) for m, f in feats.items()}
 
     def logits(self, feats: dict[str, torch.Tensor], mask: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.fusion(feats, mask) if self.head is None else self.head(self.fusion(feats, mask))
+        if self.fusion is None:
+            raise RuntimeError("logits need the classify task (this model only aligns)")
+        fused = self.fusion(feats, mask)
+        return fused if self.head is None else self.head(fused)
 
     def forward(self, inputs: dict[str, torch.Tensor], mask: dict[str, torch.Tensor]) -> dict:
         feats = self.encode(inputs)
@@ -127,9 +137,10 @@ def _head(in_dim: int, hidden: int, num_classes: int, dropout: float) -> nn.Modu
 def init_text_weights(model: MultimodalModel, tokenizer) -> None:
     """Give a text encoder that weights its tokens (``ngram``) the tokenizer's inverse
     document frequencies; they are saved with the weights, so a bundle needs nothing else."""
-    encoder = model.encoders["text"] if "text" in model.encoders else None
-    if tokenizer is not None and tokenizer.idf is not None and hasattr(encoder, "set_idf"):
-        encoder.set_idf(tokenizer.idf)
+    encoder = getattr(model.encoders, "text", None)
+    set_idf = getattr(encoder, "set_idf", None)
+    if tokenizer is not None and tokenizer.idf is not None and set_idf is not None:
+        set_idf(tokenizer.idf)
 
 
 def count_parameters(model: nn.Module) -> int:

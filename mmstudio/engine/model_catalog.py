@@ -1,39 +1,16 @@
-"""What the Model panel lists: registered encoders and fusions with one-line docs, and the
-parameter count of a configuration (built on the meta device: instant, no memory)."""
+"""The parameter count and memory of a configuration (built on the meta device: instant, no
+memory), and a first run for a dataset. The names and help of encoders and fusions are in
+:mod:`mmstudio.engine.components` (no torch)."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import torch
 
 from mmstudio.config import DatasetSpec, ModelSpec, RunConfig, TrainSpec
 from mmstudio.engine.autoconfig import resolve, with_placeholders
-from mmstudio.engine.encoders import ENCODERS
-from mmstudio.engine.fusion import FUSIONS
 from mmstudio.engine.model import ModelShape, MultimodalModel, count_parameters
 from mmstudio.engine.preprocess import Preprocessor
-
-
-def encoder_names() -> dict[str, list[tuple[str, str]]]:
-    """``{"image": [(name, doc), ...], "text": [...], "audio": [...]}``."""
-    return {m: [(n, reg.describe(n)) for n in reg.names()] for m, reg in ENCODERS.items()}
-
-
-def fusion_names() -> list[tuple[str, str]]:
-    return [(n, FUSIONS.describe(n)) for n in FUSIONS.names()]
-
-
-def describe(kind: str, name: str) -> str:
-    """One-line explanation of an encoder (``kind`` image/text/audio) or fusion."""
-    registry = FUSIONS if kind == "fusion" else ENCODERS[kind]
-    return registry.describe(name)
-
-
-def catalog() -> dict[str, Any]:
-    return {"encoders": {m: dict(v) for m, v in encoder_names().items()},
-            "fusions": dict(fusion_names()),
-            "tasks": ["classify", "align", "classify+align"]}
 
 
 def parameter_count(run: RunConfig | ModelSpec, modalities: tuple[str, ...] | None = None,

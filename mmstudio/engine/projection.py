@@ -26,12 +26,13 @@ class Projection:
         """Where ``vector`` falls on the map: exact for PCA; for t-SNE the mean position of
         its nearest neighbours (t-SNE has no mapping for points it was not fitted on)."""
         vector = vector.float().flatten()
-        if self.components is not None:
+        if self.components is not None and self.mean is not None:
             x, y = ((vector - self.mean) @ self.components).tolist()
             return float(x), float(y)
         sims = self.vectors @ vector
         near = torch.topk(sims, min(neighbours, len(sims))).indices.numpy()
-        return tuple(float(v) for v in self.xy[near].mean(0))
+        x, y = self.xy[near].mean(0)
+        return float(x), float(y)
 
 
 def project(vectors: torch.Tensor, method: str = "pca", seed: int = 0) -> Projection:

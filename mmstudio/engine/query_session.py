@@ -46,7 +46,7 @@ class QuerySession:
         self.bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
         self.key = ""
         self.path = ""
-        self.search = None  # a CollectionSearch once a collection is indexed
+        self.search: Any = None  # a CollectionSearch once a collection is indexed
         self.items: Any = []
         self._maps: dict[tuple[str, str], tuple[Projection, list[int]]] = {}
 
@@ -200,7 +200,8 @@ class QuerySession:
 
     def _results(self, hits: list[tuple[int, float]], target: str) -> list[dict[str, Any]]:
         """Result rows, each distinct ``target`` input once (the best-scoring item shows it)."""
-        out, seen = [], set()
+        out: list[dict[str, Any]] = []
+        seen: set[Any] = set()
         for i, score in hits:
             item = self.items[i]
             key = item.get(target)
@@ -235,7 +236,7 @@ class QuerySession:
             vectors = torch.from_numpy(np.array(self.search.store.vectors(target)[rows]))
             proj = project(vectors, method, seed)
             cached = self._maps[(target, method)] = (proj, rows.tolist())
-        proj, rows = cached
+        proj, indices = cached
         return {"method": method, "target": target, "xy": np.asarray(proj.xy, dtype=np.float32),
                 "indices": rows, "labels": [self.items[i].get("label") for i in rows]}
 

@@ -95,7 +95,7 @@ def _decode(items, bundle, index: dict[str, int], say: Progress) -> Features:
 
 def _plan(model, mods: list[str], levels) -> list[tuple[str, tuple[str, ...], tuple | None]]:
     """(name, modalities kept, (noisy modality, strength) or None) for every forward pass."""
-    runs = [("fused", tuple(mods), None)]
+    runs: list[tuple[str, tuple[str, ...], tuple | None]] = [("fused", tuple(mods), None)]
     if model.classify and len(mods) > 1:
         runs += [(f"without {m}", tuple(x for x in mods if x != m), None) for m in mods]
         runs += [(f"only {m}", (m,), None) for m in mods]

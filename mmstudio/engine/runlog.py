@@ -15,14 +15,31 @@ import os
 import socket
 import time
 from collections.abc import Generator
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
+from mmstudio.engine.events import EpochDone, Event, RunFinished, RunStarted
 from mmstudio.errors import LoadError, SchemaError
 from mmstudio.file_schemas import EPOCH_EVENT, STEP_EVENT
 from mmstudio.file_schemas import STATUS as STATUS_SCHEMA
 from mmstudio.fileio import atomic_write_text, write_failed
 from mmstudio.runlock import run_folder_lock
 from mmstudio.schema import check, parse_json, read_json
+
+T = TypeVar("T")
+
+
+class RunStatus(StrEnum):
+    """A run's ``status`` in ``status.json`` (stored as the plain string value)."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"  # recorded as running, but its process is gone
+
+#: Why a run ended (RunFinished.reason) that counts as completed.
+COMPLETED_REASONS = ("completed", "early_stopping", "max_steps")
 
 STATUS = "status.json"
 EVENTS = "events.jsonl"
@@ -32,17 +49,20 @@ HEADLINE = ("accuracy", "recall@1", "macro_f1")
 MAX_EVENT_CHARS = 1 << 20
 
 
-def recorded(events: Generator, out_dir: str) -> Generator:
+def recorded(events: Generator[Any, None, T], out_dir: str, sink: Any = None) -> Generator[Any, None, T]:
     """Yield ``events`` unchanged, recording them in ``out_dir``; returns the generator's result.
+
+    ``sink(out_dir)``, when given, makes one more record of the events (``add(event)``,
+    ``close()``): the trainer's metrics.csv and TensorBoard scalars.
 
     The folder is locked first (:mod:`mmstudio.runlock`): a second run into it is refused with a
     message naming the first, before anything is written.
     """
     with run_folder_lock(out_dir):
-        return (yield from _recorded(events, out_dir))
+        return (yield from _recorded(events, out_dir, sink))
 
 
-def _recorded(events: Generator, out_dir: str) -> Generator:
+def _recorded(events: Generator[Any, None, T], out_dir: str, sink: Any = None) -> Generator[Any, None, T]:
     """:func:`recorded` once the folder is held.
 
     A run that raises is marked ``failed`` with the message; one whose consumer stops pulling
@@ -51,15 +71,14 @@ def _recorded(events: Generator, out_dir: str) -> Generator:
     """
     os.makedirs(out_dir, exist_ok=True)
     status = _read_json(os.path.join(out_dir, STATUS)) or {}
-    status.update(status="running", pid=os.getpid(), host=socket.gethostname(),
+    status.update(status=RunStatus.RUNNING.value, pid=os.getpid(), host=socket.gethostname(),
                   started=status.get("started") or time.time(), resumed=time.time(), error="")
     previous = float(status.get("seconds", 0.0))
     t0 = time.monotonic()
     _write_status(out_dir, status)
-    log = open(os.path.join(out_dir, EVENTS), "a", encoding="utf-8")
-    from mmstudio.engine.scalars import ScalarLog  # here: the runs list never loads it
-
-    scalars = ScalarLog(out_dir)
+    log = open(os.path.join(out_dir, EVENTS), "a", encoding="utf-8")  # noqa: SIM115 - open for the
+    # generator's whole life (a with-block cannot span its yields); closed in the finally below
+    scalars = sink(out_dir) if sink is not None else _NoSink()
     try:
         while True:
             try:
@@ -69,58 +88,78 @@ def _recorded(events: Generator, out_dir: str) -> Generator:
             _append(log, json.dumps(event.as_dict()) + "\n")
             scalars.add(event)
             _update(status, event)
-            if type(event).__name__ in ("RunStarted", "EpochDone", "RunFinished"):
+            if isinstance(event, (RunStarted, EpochDone, RunFinished)):
                 status["seconds"] = round(previous + time.monotonic() - t0, 3)
                 _write_status(out_dir, status)
             yield event
     except GeneratorExit:
-        status.update(status="stopped")
+        status.update(status=RunStatus.STOPPED.value)
         raise
     except BaseException as exc:
-        status.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+        status.update(status=RunStatus.FAILED.value, error=f"{type(exc).__name__}: {exc}")
         raise
     finally:
         log.close()
         scalars.close()
         status["seconds"] = round(previous + time.monotonic() - t0, 3)
-        if status["status"] == "running":  # the generator ended without RunFinished
-            status["status"] = "stopped"
+        if status["status"] == RunStatus.RUNNING:  # the generator ended without RunFinished
+            status["status"] = RunStatus.STOPPED.value
         try:
             _write_status(out_dir, status)
         except OSError:
-            if status["status"] != "failed":
+            if status["status"] != RunStatus.FAILED:
                 raise
             # a full disk: the error already on its way (naming the file) says more than this one
 
 
-def _update(status: dict[str, Any], event) -> None:
-    name = type(event).__name__
-    if name == "RunStarted":
-        status.update(device=event.device, modalities=list(event.modalities),
-                      epochs_total=event.epochs, classes=len(event.class_names))
-    elif name == "EpochDone":
-        status["epoch"] = event.epoch
-        key, value = headline(event.metrics)
-        if key and (status.get("best_metric") in (None, "train_loss") or value > status["best_value"]):
-            status.update(best_metric=key, best_value=value, best_epoch=event.epoch)
-        elif not key and status.get("best_metric") in (None, "train_loss") and \
-                (status.get("best_value") is None or event.train_loss < status["best_value"]):
-            # no validation split: the lowest training loss stands in (lower is better)
-            status.update(best_metric="train_loss", best_value=event.train_loss, best_epoch=event.epoch)
-        status["train_loss"] = event.train_loss
-    elif name == "RunFinished":
-        status.update(status="completed" if event.reason in ("completed", "early_stopping",
-                                                            "max_steps") else event.reason,
-                      reason=event.reason, bundle=event.bundle, epoch=event.epochs)
+def _update(status: dict[str, Any], event: Event) -> None:
+    match event:
+        case RunStarted():
+            status.update(device=event.device, modalities=list(event.modalities),
+                          epochs_total=event.epochs, classes=len(event.class_names))
+        case EpochDone():
+            _record_epoch(status, event)
+        case RunFinished():
+            status.update(status=RunStatus.COMPLETED.value if event.reason in COMPLETED_REASONS
+                          else event.reason, reason=event.reason, bundle=event.bundle, epoch=event.epochs)
 
 
-def headline(metrics: dict[str, Any]) -> tuple[str, float]:
-    """The metric a run is ranked by: accuracy, else Recall@1, else macro F1 ("" when none)."""
+def _record_epoch(status: dict[str, Any], event: EpochDone) -> None:
+    """The epoch count, the last training loss and the best epoch by the headline metric."""
+    status["epoch"] = event.epoch
+    key, value = headline(event.metrics)
+    if key and (status.get("best_metric") in (None, "train_loss") or value > status["best_value"]):
+        status.update(best_metric=key, best_value=value, best_epoch=event.epoch)
+    elif not key and status.get("best_metric") in (None, "train_loss") and \
+            (status.get("best_value") is None or event.train_loss < status["best_value"]):
+        # no validation split: the lowest training loss stands in (lower is better)
+        status.update(best_metric="train_loss", best_value=event.train_loss, best_epoch=event.epoch)
+    status["train_loss"] = event.train_loss
+
+
+def headline(metrics: dict[str, Any]) -> tuple[str, float | None]:
+    """The metric a run is judged by, higher is better: accuracy, else Recall@1, else macro F1
+    (``("", None)`` when there is none). The trainer picks the best epoch by it, the runs list
+    ranks runs by it and the Train panel plots it."""
     for key in HEADLINE:
         value = metrics.get(key)
-        if isinstance(value, (int, float)):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
             return key, float(value)
-    return "", 0.0
+    return "", None
+
+
+def new_run_dir(root: str, name: str = "") -> str:
+    """Create and return a new run folder under ``root``: ``<YYYYmmdd-HHMMSS>[-name][-n]``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = os.path.join(root, f"{stamp}-{name}" if name else stamp)
+    path, n = base, 1
+    while True:
+        try:
+            os.makedirs(path)
+            return path
+        except FileExistsError:  # two runs started in the same second
+            n += 1
+            path = f"{base}-{n}"
 
 
 def read_status(out_dir: str) -> dict[str, Any]:
@@ -130,9 +169,9 @@ def read_status(out_dir: str) -> dict[str, Any]:
     status.setdefault("status", "unknown")
     status["path"] = os.path.abspath(out_dir)
     status["name"] = os.path.basename(os.path.normpath(out_dir))
-    if status["status"] == "running" and not _alive(status.get("pid"), status.get("host")):
-        status["status"] = "interrupted"
-    status["resumable"] = status["status"] in ("stopped", "interrupted", "failed") and \
+    if status["status"] == RunStatus.RUNNING and not _alive(status.get("pid"), status.get("host")):
+        status["status"] = RunStatus.INTERRUPTED.value
+    status["resumable"] = status["status"] in (RunStatus.STOPPED, RunStatus.INTERRUPTED, RunStatus.FAILED) and \
         os.path.isdir(os.path.join(out_dir, "checkpoints", "last"))
     bundle = os.path.join(out_dir, "bundle")
     status["bundle"] = bundle if os.path.isfile(os.path.join(bundle, "bundle.json")) else ""
@@ -153,7 +192,7 @@ def list_runs(root: str) -> list[dict[str, Any]]:
     return runs
 
 
-def read_curves(out_dir: str) -> dict[str, list]:
+def read_curves(out_dir: str) -> dict[str, Any]:
     """The curves a run logged: ``step``/``loss``/``lr`` per logged step and ``epoch``/
     ``train_loss``/``metric``/``val_loss``/``weights`` per epoch (plain lists).
 
@@ -163,22 +202,16 @@ def read_curves(out_dir: str) -> dict[str, list]:
     steps: dict[int, tuple[float, float]] = {}
     epochs: dict[int, dict[str, Any]] = {}
     metric = ""
-    try:
-        fh = open(os.path.join(out_dir, EVENTS), encoding="utf-8")
-    except OSError:
-        fh = None
-    if fh is not None:
-        with fh:
-            for e in _events(fh):
-                kind = e.get("event")
-                if kind == "StepLogged":
-                    steps[int(e["step"])] = (float(e["loss"]), float(e["lr"]))
-                elif kind == "EpochDone":
-                    key, value = headline(e.get("metrics", {}))
-                    metric = key or metric
-                    epochs[int(e["epoch"])] = {"train_loss": e["train_loss"], "metric": value if key else None,
-                                               "val_loss": e.get("metrics", {}).get("loss"),
-                                               "weights": e.get("weights") or {}}
+    for e in _curve_events(os.path.join(out_dir, EVENTS)):
+        kind = e.get("event")
+        if kind == "StepLogged":
+            steps[int(e["step"])] = (float(e["loss"]), float(e["lr"]))
+        elif kind == "EpochDone":
+            key, value = headline(e.get("metrics", {}))
+            metric = key or metric
+            epochs[int(e["epoch"])] = {"train_loss": e["train_loss"], "metric": value if key else None,
+                                       "val_loss": e.get("metrics", {}).get("loss"),
+                                       "weights": e.get("weights") or {}}
     ordered = sorted(steps)
     ep = sorted(epochs)
     return {"step": ordered, "loss": [steps[s][0] for s in ordered], "lr": [steps[s][1] for s in ordered],
@@ -215,6 +248,26 @@ def _alive(pid: Any, host: Any) -> bool:
     return True
 
 
+class _NoSink:
+    """Where events go besides events.jsonl when no other record is asked for."""
+
+    def add(self, event: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _curve_events(path: str) -> Generator[dict[str, Any], None, None]:
+    """:func:`_events` of the file at ``path``; none when it cannot be read (a run that never
+    logged)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            yield from _events(fh)
+    except OSError:
+        return
+
+
 def _events(fh) -> Generator[dict[str, Any], None, None]:
     """The curve events of ``events.jsonl`` that fit their schema; a line cut short by a kill,
     over-long, or damaged is skipped (the rest of the run's curve still shows)."""
@@ -229,7 +282,7 @@ def _events(fh) -> Generator[dict[str, Any], None, None]:
             continue
         try:
             event = parse_json(line, fh.name)
-            schema = schemas.get(event.get("event")) if isinstance(event, dict) else None
+            schema = schemas.get(str(event.get("event"))) if isinstance(event, dict) else None
             if schema is not None:
                 schema.check(event, "")
                 yield event
@@ -251,7 +304,7 @@ def _append(log, line: str) -> None:
         log.write(line)
         log.flush()
     except OSError as exc:
-        raise write_failed(exc, log.name) from exc
+        raise write_failed(exc, log.name) or exc from exc
 
 
 def _write_status(out_dir: str, status: dict[str, Any]) -> None:

@@ -173,8 +173,8 @@ class MemoryStore:
 def memory_search(tensors: dict, items: list[dict[str, Any]], path: str) -> CollectionSearch:
     """A :class:`CollectionSearch` over an in-memory index."""
     search = CollectionSearch.__new__(CollectionSearch)
-    search.store = MemoryStore(tensors, items, path)
-    search.items = items
+    search.store = MemoryStore(tensors, items, path)  # type: ignore[assignment]  # the same reading API
+    search.items = items  # type: ignore[assignment]
     search.ann = dict.fromkeys(search.store.modalities)
     search._present = {}
     return search

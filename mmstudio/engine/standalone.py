@@ -45,8 +45,8 @@ def image_input(path: str, spec: dict) -> np.ndarray:
     from PIL import Image, ImageOps
 
     p = spec["image"]
-    with Image.open(path) as img:
-        img = ImageOps.exif_transpose(img)
+    with Image.open(path) as opened:
+        img: Image.Image = ImageOps.exif_transpose(opened)
         if img.mode in ("RGBA", "LA", "P", "PA"):
             rgba = img.convert("RGBA")
             img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)

@@ -10,10 +10,12 @@ import os
 import random
 import time
 from collections.abc import Generator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import torch
+from torch import nn
 
 from mmstudio.config import RunConfig
 from mmstudio.engine import checkpoint as ckpt
@@ -47,19 +49,15 @@ from mmstudio.engine.events import (
     RunFinished,
     RunResult,
     RunStarted,
-    StepLogged,
 )
 from mmstudio.engine.inputstats import compute as input_ranges
-from mmstudio.engine.losses import classify_loss, info_nce, l1_penalty
 from mmstudio.engine.model import ModelShape, MultimodalModel, count_parameters, init_text_weights
-from mmstudio.engine.optim import (
-    class_weights,
-    make_optimizer,
-    make_scheduler,
-    modality_dropout,
-)
-from mmstudio.engine.preprocess import Preprocessor, augment_images
-from mmstudio.engine.runlog import recorded
+from mmstudio.engine.optim import class_weights, make_optimizer, make_scheduler
+from mmstudio.engine.preprocess import Preprocessor
+from mmstudio.engine.rules import require
+from mmstudio.engine.runlog import headline, recorded
+from mmstudio.engine.scalars import ScalarLog
+from mmstudio.engine.steps import EpochMeter, LoopState, StepContext, batch_loss, train_step
 
 #: Decoded training inputs smaller than this are kept on the GPU for the whole run.
 GPU_CACHE_BYTES = 4 << 30
@@ -75,13 +73,25 @@ def train(run: RunConfig, out_dir: str, control: Control | None = None, resume: 
     writes files and yields events, and records them in ``out_dir`` for the runs list
     (:mod:`mmstudio.engine.runlog`). Running out of memory raises
     :class:`~mmstudio.engine.devices.OutOfMemory` with advice; the last checkpoint is kept.
+    Every rule about the run (:func:`mmstudio.engine.rules.check`) is checked first: a run that
+    cannot train raises :class:`~mmstudio.engine.rules.RunProblems` before any file is decoded or
+    folder created.
     """
+    require(run)  # names, options and sizes: before the dataset is even scanned
+    dataset = load_dataset(dataset if dataset is not None else run.dataset)
+    device_type = pick_device(run.train.device).type
+    run, _ = resolve_auto(run, dataset, device_type)  # fields left to the data, chosen once
+    require(run, dataset)
     with ddp.session(pick_device(run.train.device)) as (dist, device):
         events = _with_advice(_train(run, out_dir, control, resume, dataset, dist, device), run, out_dir)
-        return (yield from (recorded(events, out_dir) if dist.main else ddp.quiet(events)))
+        if not dist.main:
+            return (yield from ddp.quiet(events))
+        # metrics.csv and TensorBoard scalars beside the run record (scalars imports torch)
+        return (yield from recorded(events, out_dir, ScalarLog))
 
 
-def _with_advice(events: Generator, run: RunConfig, out_dir: str) -> Generator:
+def _with_advice(events: Generator[Event, None, RunResult], run: RunConfig,
+                 out_dir: str) -> Generator[Event, None, RunResult]:
     """``events``, with running out of memory turned into an error that says what to change."""
     try:
         return (yield from events)
@@ -89,23 +99,90 @@ def _with_advice(events: Generator, run: RunConfig, out_dir: str) -> Generator:
         raise out_of_memory(exc, run, ckpt.find_checkpoint(out_dir)) from exc
 
 
+@dataclass
+class Prepared:
+    """The prepare phase's result: decoded inputs and what the data decided about the model."""
+
+    modalities: tuple[str, ...]
+    class_names: list[str]
+    pre: Preprocessor
+    shape: ModelShape
+    train_feats: Any
+    val_feats: Any
+    val_items: int
+    last: str | None  # the checkpoint to resume from
+
+
+@dataclass
+class Session:
+    """Everything the epochs share: the run, the model and its optimiser, the loop state."""
+
+    run: RunConfig
+    out_dir: str
+    dist: ddp.Context
+    prep: Prepared
+    ctx: StepContext
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    scaler: torch.amp.GradScaler
+    batch: int
+    steps_per_epoch: int
+    state: LoopState
+    t_start: float
+
+    def save(self, kind: str) -> str:
+        """Write checkpoint ``kind`` ("last" or "best") with the loop state as it is now."""
+        p = self.prep
+        return ckpt.save_checkpoint(os.path.join(self.out_dir, "checkpoints", kind), self.ctx.model,
+                                    self.run, p.shape, p.class_names, p.pre, self.optimizer,
+                                    self.scheduler, self.state.to_dict())
+
+    def result(self, bundle: str, reason: str, metrics: dict[str, Any]) -> RunResult:
+        return RunResult(bundle, os.path.abspath(self.out_dir), reason, self.state.epoch, self.state.step,
+                         round(time.monotonic() - self.t_start, 3), metrics, self.state.history)
+
+
 def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool, dataset: Any,
            dist: ddp.Context, device: torch.device) -> Generator[Event, None, RunResult]:
+    """The phases in order: prepare, build, then epochs (steps, validate, checkpoint), finish."""
     control = control or Control()
     t_start = time.monotonic()
-    dataset = load_dataset(dataset if dataset is not None else run.dataset)
-    run, _ = resolve_auto(run, dataset, device.type)  # fields left to the data, chosen once
+    prep = yield from _prepare(run, out_dir, control, resume, dataset, dist, device)
+    if prep is None:  # stopped while decoding: every rank stops here together
+        seconds = round(time.monotonic() - t_start, 3)
+        yield RunFinished("", "stopped", 0, 0, seconds)
+        return RunResult("", os.path.abspath(out_dir), "stopped", 0, 0, seconds, {}, [])
+    session = _build(run, out_dir, prep, dist, device, t_start)
+    state = session.state
+    yield RunStarted(os.path.abspath(out_dir), str(device), pick_precision(run.train.precision, device),
+                     prep.modalities, tuple(prep.class_names), len(prep.train_feats), prep.val_items,
+                     count_parameters(session.ctx.model), run.train.epochs, session.steps_per_epoch,
+                     state.epoch, session.batch, state.step)
+    reason = "completed"
+    for epoch in range(state.epoch + 1, run.train.epochs + 1):
+        reason, meter = yield from _epoch(session, epoch, control)
+        if reason == "stopped":
+            break
+        yield from _validate(session, epoch, meter)
+        if reason != "completed":
+            break
+        if run.train.early_stopping and state.bad >= run.train.early_stopping:
+            reason = "early_stopping"
+            break
+    return (yield from _finish(session, reason))
+
+
+def _prepare(run: RunConfig, out_dir: str, control: Control, resume: bool, dataset: Any,
+             dist: ddp.Context, device: torch.device) -> Generator[Event, None, Prepared | None]:
+    """Seed, write run.toml, pick the items, decode them once into the cache (None: stopped)."""
     tr, spec = run.train, run.model
     _seed_everything(tr.seed)
     if tr.num_threads or device.type == "cpu":
         torch.set_num_threads(cpu_threads(tr.num_threads))
-    precision = pick_precision(tr.precision, device)
-    autocast = autocast_factory(precision, device)
     os.makedirs(out_dir, exist_ok=True)
     if dist.main:
         run.save(os.path.join(out_dir, "run.toml"))
-
-    # ---- data ------------------------------------------------------------------------------
+    dataset = load_dataset(dataset if dataset is not None else run.dataset)
     modalities = choose_modalities(spec, dataset)
     train_items, val_items = training_items(dataset, tr.val_split, tr.seed)
     if not train_items:
@@ -127,226 +204,153 @@ def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool, 
             if val_items else None
     except _Stopped:
         stopped = True
-    if ddp.any_of(dist, stopped)[0]:  # every rank stops here together
-        seconds = round(time.monotonic() - t_start, 3)
-        yield RunFinished("", "stopped", 0, 0, seconds)
-        return RunResult("", os.path.abspath(out_dir), "stopped", 0, 0, seconds, {}, [])
+    if ddp.any_of(dist, stopped)[0]:
+        return None
     if device.type == "cuda" and train_feats.nbytes() < GPU_CACHE_BYTES:
         train_feats = train_feats.to(device)  # decoded inputs live on the GPU: no copies per step
-    pin = device.type == "cuda" and train_feats.labels.device.type == "cpu"
-
-    # ---- model and optimiser ---------------------------------------------------------------
     shape = ModelShape(modalities, len(class_names), channels, len(tokenizer) if tokenizer else 2,
                        *pre.audio_shape, pre.mean, pre.std)
+    return Prepared(modalities, class_names, pre, shape, train_feats, val_feats, len(val_items), last)
+
+
+def _build(run: RunConfig, out_dir: str, prep: Prepared, dist: ddp.Context, device: torch.device,
+           t_start: float) -> Session:
+    """The model, its optimiser and schedule, the batch size; the loop state (resumed or new)."""
+    tr, spec = run.train, run.model
+    precision = pick_precision(tr.precision, device)
     torch.manual_seed(tr.seed)
-    model = MultimodalModel(spec, shape, dropout=tr.dropout)
-    init_text_weights(model, tokenizer)
+    model = MultimodalModel(spec, prep.shape, dropout=tr.dropout)
+    init_text_weights(model, prep.pre.tokenizer)
     model = model.to(device)
-    if device.type == "cuda" and "image" in modalities:
-        model = model.to(memory_format=torch.channels_last)
+    if device.type == "cuda" and "image" in prep.modalities:
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # not in the stubs
     step_model = ddp.wrap(model, dist, device)
-    step_model = torch.compile(step_model) if tr.compile else step_model
-    n = len(train_feats)
+    if tr.compile:
+        step_model = cast(nn.Module, torch.compile(step_model))
+    feats = prep.train_feats
+    pin = device.type == "cuda" and feats.labels.device.type == "cpu"
+    ctx = StepContext(step_model, model, feats, prep.pre, tr, spec, device,
+                      autocast_factory(precision, device), None, pin)
+    n = len(feats)
     batch = min(tr.batch_size, n)  # the global batch: each rank takes its share (distributed.py)
     if tr.auto_batch and device.type == "cuda" and not dist.active:  # largest that fits: a probe
-        batch = probe_batch_size(model, train_feats, lambda idx: _loss(
-            step_model, model, train_feats, idx, pre, tr, spec, device, autocast, None, pin),
-            device, start=batch)
+        batch = probe_batch_size(model, feats, lambda idx: batch_loss(ctx, idx), device, start=batch)
     steps_per_epoch = ddp.steps_per_epoch(n, batch, dist)
     optimizer = make_optimizer(model, tr)
     scheduler = make_scheduler(optimizer, tr, steps_per_epoch)
-    scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
-    class_weight = class_weights(train_feats.labels, len(class_names), device) \
-        if spec.class_weights and class_names else None
-    state: dict[str, Any] = {"epoch": 0, "step": 0, "best": None, "best_epoch": 0, "bad": 0,
-                             "history": []}
-    if last:
-        state = ckpt.load_checkpoint(last, model, optimizer, scheduler)
-    yield RunStarted(os.path.abspath(out_dir), str(device), precision, modalities,
-                     tuple(class_names), n, len(val_items), count_parameters(model), tr.epochs,
-                     steps_per_epoch, state["epoch"], batch, state["step"])
+    scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")
+    if spec.class_weights and prep.class_names:
+        ctx.class_weight = class_weights(feats.labels, len(prep.class_names), device)
+    state = LoopState.from_dict(ckpt.load_checkpoint(prep.last, model, optimizer, scheduler)) \
+        if prep.last else LoopState()
+    return Session(run, out_dir, dist, prep, ctx, optimizer, scheduler, scaler, batch,
+                   steps_per_epoch, state, t_start)
 
-    # ---- epochs ------------------------------------------------------------------------------
+
+def _epoch(s: Session, epoch: int, control: Control) -> Generator[Event, None, tuple[str, EpochMeter]]:
+    """The steps of one epoch: returns why it ended ("completed", "stopped", "max_steps") and its
+    figures. A stop mid-epoch saves a checkpoint that resumes right after the steps done."""
+    tr, dist, state = s.run.train, s.dist, s.state
+    first_batch, state.batches_done = state.batches_done, 0
+    # the same batches and dropout whether resumed or not
+    _seed_everything(tr.seed * 1000 + epoch + ddp.seed_offset(dist))
+    if first_batch:  # resumed mid-epoch: the generators as they were at the stop
+        ckpt.restore_rng(state.rng)
+    state.rng = {}
+    n = len(s.ctx.feats)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(tr.seed * 1000 + epoch))
+    s.ctx.model.train()
+    meter = EpochMeter(time.monotonic(), torch.zeros((), device=s.ctx.device))
     reason = "completed"
-
-    def save(kind: str) -> str:
-        """Write checkpoint ``kind`` ("last" or "best") with the loop state as it is now."""
-        return ckpt.save_checkpoint(os.path.join(out_dir, "checkpoints", kind), model, run, shape,
-                                    class_names, pre, optimizer, scheduler, state)
-
-    resume_batch = state.get("batch", 0)  # batches of the next epoch done before a mid-epoch stop
-    rng = state.pop("rng", {})
-    for epoch in range(state["epoch"] + 1, tr.epochs + 1):
-        first_batch, resume_batch = resume_batch, 0
-        # the same batches and dropout whether resumed or not
-        _seed_everything(tr.seed * 1000 + epoch + ddp.seed_offset(dist))
-        if first_batch:  # resumed mid-epoch: the generators as they were at the stop
-            ckpt.restore_rng(rng)
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(tr.seed * 1000 + epoch))
-        model.train()
-        t_epoch = t_log = time.monotonic()
-        loss_sum, loss_count, seen, logged_seen = torch.zeros((), device=device), 0, 0, 0
-        for b in range(first_batch, steps_per_epoch):
-            if control.paused:
-                yield Paused(state["step"])
-                while not control.wait_while_paused(0.5):
-                    pass
-                yield Resumed(state["step"])
-            stop, log_due = ddp.any_of(dist, control.stopped,
-                                       time.monotonic() - t_log >= tr.log_every_s)
-            if stop:
-                reason = "stopped"
-                break
-            idx = ddp.shard(order, b, batch, dist).to(train_feats.labels.device)
-            loss = _step(step_model, model, train_feats, idx, pre, tr, spec, device, autocast,
-                         scaler, optimizer, class_weight, pin)
-            scheduler.step()
-            state["step"] += 1
-            seen += idx.numel() * dist.world
-            loss_sum += loss.detach()
-            loss_count += 1
-            now = time.monotonic()
-            if log_due or b == steps_per_epoch - 1:
-                yield StepLogged(epoch, state["step"], round(ddp.mean(dist, loss).item(), 6),
-                                 optimizer.param_groups[0]["lr"],
-                                 round((seen - logged_seen) / max(now - t_log, 1e-9), 1),
-                                 _gpu_memory_mb(device))
-                t_log, logged_seen = now, seen
-            if tr.max_steps and state["step"] >= tr.max_steps:
-                reason = "max_steps"
-                break
-        if reason == "stopped":
-            if loss_count and dist.main:  # mid-epoch: keep the steps done, resume right after them
-                state["batch"] = first_batch + loss_count
-                yield CheckpointSaved(save("last"), "last", state["epoch"])
+    for b in range(first_batch, s.steps_per_epoch):
+        if control.paused:
+            yield Paused(state.step)
+            while not control.wait_while_paused(0.5):
+                pass
+            yield Resumed(state.step)
+        stop, log_due = ddp.any_of(dist, control.stopped, time.monotonic() - meter.t_log >= tr.log_every_s)
+        if stop:
+            reason = "stopped"
             break
-        state["batch"] = 0
-        seconds = time.monotonic() - t_epoch
-        train_loss = round(float(ddp.mean(dist, loss_sum)) / max(1, loss_count), 6)
-        scores = ddp.on_main(dist, lambda: quick_scores(model, val_feats, device, 256, autocast)) \
-            if val_feats else {}
-        score = _monitor(scores, train_loss)
-        best = state["best"] is None or score > state["best"]
-        if best:
-            state.update(best=score, best_epoch=epoch, bad=0)
-        else:
-            state["bad"] += 1
-        state["epoch"] = epoch
-        state["history"].append({"epoch": epoch, "train_loss": train_loss, **scores,
-                                 "seconds": round(seconds, 3)})
-        yield EpochDone(epoch, state["step"], train_loss, scores, round(seconds, 3),
-                        round(seen / max(seconds, 1e-9), 1), best, model.modality_weights() or {})
-        if dist.main:
-            yield CheckpointSaved(save("last"), "last", epoch)
-        if best and val_feats is not None and dist.main:
-            yield CheckpointSaved(save("best"), "best", epoch)
-        if reason != "completed":
+        idx = ddp.shard(order, b, s.batch, dist).to(s.ctx.feats.labels.device)
+        loss = _step(s.ctx, idx, s.optimizer, s.scaler)
+        s.scheduler.step()
+        state.step += 1
+        meter.add(loss, idx.numel() * dist.world)
+        if log_due or b == s.steps_per_epoch - 1:
+            yield meter.logged(epoch, state.step, ddp.mean(dist, loss), s.optimizer, s.ctx.device)
+        if tr.max_steps and state.step >= tr.max_steps:
+            reason = "max_steps"
             break
-        if tr.early_stopping and state["bad"] >= tr.early_stopping:
-            reason = "early_stopping"
-            break
+    if reason == "stopped" and meter.count and dist.main:  # keep the steps done, resume after them
+        state.batches_done = first_batch + meter.count
+        yield CheckpointSaved(s.save("last"), "last", state.epoch)
+    return reason, meter
 
-    # ---- the bundle ---------------------------------------------------------------------------
+
+def _validate(s: Session, epoch: int, meter: EpochMeter) -> Generator[Event, None, None]:
+    """Score the epoch on the validation items, record it, save the last (and best) checkpoint."""
+    dist, state, model = s.dist, s.state, s.ctx.model
+    state.batches_done = 0
+    seconds = time.monotonic() - meter.t_start
+    train_loss = round(float(ddp.mean(dist, meter.loss_sum)) / max(1, meter.count), 6)
+    val = s.prep.val_feats
+    scores = ddp.on_main(dist, lambda: quick_scores(model, val, s.ctx.device, 256, s.ctx.autocast)) \
+        if val else {}
+    best = state.record(epoch, _monitor(scores, train_loss))
+    state.history.append({"epoch": epoch, "train_loss": train_loss, **scores, "seconds": round(seconds, 3)})
+    yield EpochDone(epoch, state.step, train_loss, scores, round(seconds, 3),
+                    round(meter.seen / max(seconds, 1e-9), 1), best, model.modality_weights() or {})
+    if dist.main:
+        yield CheckpointSaved(s.save("last"), "last", epoch)
+    if best and val is not None and dist.main:
+        yield CheckpointSaved(s.save("best"), "best", epoch)
+
+
+def _finish(s: Session, reason: str) -> Generator[Event, None, RunResult]:
+    """Copy the best (else last) checkpoint into the bundle with the run's metrics (rank 0)."""
+    out_dir, dist, state = s.out_dir, s.dist, s.state
     if not dist.main:  # rank 0 writes the bundle; the others wait for it, then end
         ddp.barrier(dist)
-        return RunResult(os.path.join(out_dir, "bundle"), os.path.abspath(out_dir), reason,
-                         state["epoch"], state["step"], round(time.monotonic() - t_start, 3), {},
-                         state["history"])
+        return s.result(os.path.join(out_dir, "bundle"), reason, {})
     source = ckpt.find_checkpoint(out_dir, "best") or ckpt.find_checkpoint(out_dir, "last")
     bundle = os.path.join(out_dir, "bundle")
     if source is None:  # stopped before the first step: save what there is
-        save("last")
-        source = ckpt.find_checkpoint(out_dir, "last")
+        source = s.save("last")
     atomic_dir(bundle, lambda tmp: _copy_bundle(source, tmp))
-    metrics = {"best_epoch": state["best_epoch"], "epochs": state["epoch"], "steps": state["step"],
-               "train_seconds": round(time.monotonic() - t_start, 3), "reason": reason,
-               "history": state["history"]}
-    if state["history"]:
-        best_row = state["history"][max(0, state["best_epoch"] - 1)] \
-            if state["best_epoch"] <= len(state["history"]) else state["history"][-1]
+    metrics = _run_metrics(s, reason)
+    update_metrics(bundle, metrics)
+    set_input_stats(bundle, input_ranges(s.ctx.feats.inputs, s.ctx.feats.mask))
+    ddp.barrier(dist)
+    result = s.result(bundle, reason, metrics)
+    yield RunFinished(bundle, reason, state.epoch, state.step, result.seconds,
+                      {k: v for k, v in metrics.items() if k != "history"})
+    return result
+
+
+def _run_metrics(s: Session, reason: str) -> dict[str, Any]:
+    """The bundle's metrics: the record of the run and the best epoch's validation scores."""
+    state, model = s.state, s.ctx.model
+    metrics: dict[str, Any] = {"best_epoch": state.best_epoch, "epochs": state.epoch, "steps": state.step,
+                               "train_seconds": round(time.monotonic() - s.t_start, 3), "reason": reason,
+                               "history": state.history}
+    if state.history:
+        best_row = state.history[max(0, state.best_epoch - 1)] \
+            if state.best_epoch <= len(state.history) else state.history[-1]
         metrics["val"] = {k: v for k, v in best_row.items() if k not in ("epoch", "seconds")}
     if model.modality_weights():
         metrics["modality_weights"] = model.modality_weights()
-    update_metrics(bundle, metrics)
-    set_input_stats(bundle, input_ranges(train_feats.inputs, train_feats.mask))
-    ddp.barrier(dist)
-    seconds = round(time.monotonic() - t_start, 3)
-    yield RunFinished(bundle, reason, state["epoch"], state["step"], seconds,
-                      {k: v for k, v in metrics.items() if k != "history"})
-    return RunResult(bundle, os.path.abspath(out_dir), reason, state["epoch"], state["step"],
-                     seconds, metrics, state["history"])
+    return metrics
 
 
-def _step(step_model, model, feats, idx, pre, tr, spec, device, autocast, scaler, optimizer,
-          class_weight, pin: bool = False) -> torch.Tensor:
-    loss = _loss(step_model, model, feats, idx, pre, tr, spec, device, autocast, class_weight, pin)
-    if tr.l1:
-        loss = loss + tr.l1 * l1_penalty(model)
-    optimizer.zero_grad(set_to_none=True)
-    if scaler is not None:
-        scaler.scale(loss).backward()
-        scaler.unscale_(optimizer)
-    else:
-        loss.backward()
-    if tr.grad_clip:
-        torch.nn.utils.clip_grad_norm_(model.parameters(), tr.grad_clip)
-    if scaler is not None:
-        scaler.step(optimizer)
-        scaler.update()
-    else:
-        optimizer.step()
-    return loss
-
-
-def _loss(step_model, model, feats, idx, pre, tr, spec, device, autocast, class_weight,
-          pin: bool = False) -> torch.Tensor:
-    """The training loss of one batch (inputs moved to ``device``, augmented there)."""
-    inputs, mask, labels = feats.batch(idx)
-    if pin:  # a cache too large for the GPU: page-locked batches copy asynchronously
-        inputs, mask, labels = _pinned(inputs), _pinned(mask), labels.pin_memory()
-    inputs = {m: x.to(device, non_blocking=True) for m, x in inputs.items()}
-    mask = {m: x.to(device, non_blocking=True) for m, x in mask.items()}
-    labels = labels.to(device, non_blocking=True)
-    if "image" in inputs:  # after the copy: on CUDA the whole batch is augmented on the GPU
-        inputs["image"] = _augment(inputs["image"], pre)
-    if tr.modality_dropout > 0 and len(mask) > 1:
-        mask = modality_dropout(mask, tr.modality_dropout)
-    with (autocast() if autocast else _Null()):
-        out = step_model(inputs, mask)
-        loss = torch.zeros((), device=device)
-        if "logits" in out:
-            loss = loss + classify_loss(out["logits"], labels, class_weight, spec.label_smoothing)
-        if "embeddings" in out:
-            weight = spec.align_weight if "logits" in out else 1.0
-            groups = {m: g.to(device, non_blocking=True) for m, g in feats.group_batch(idx).items()}
-            loss = loss + weight * info_nce(out["embeddings"], mask, model.logit_scale, groups)
-    return loss
-
-
-def _pinned(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {m: x.pin_memory() for m, x in tensors.items()}
-
-
-def _augment(images: torch.Tensor, pre: Preprocessor) -> torch.Tensor:
-    return augment_images(images) if pre.image.augment else images
-
-
-def _gpu_memory_mb(device: torch.device) -> float:
-    """Peak CUDA memory allocated since the previous call, in MiB (0 off CUDA)."""
-    if device.type != "cuda":
-        return 0.0
-    peak = torch.cuda.max_memory_allocated(device) / 2**20
-    torch.cuda.reset_peak_memory_stats(device)
-    return round(peak, 1)
+#: One optimiser step (a module name, so tests can make it fail: see tests/engine/test_faults.py).
+_step = train_step
 
 
 def _monitor(scores: dict[str, float], train_loss: float) -> float:
-    """Higher is better: validation accuracy, else validation Recall@1, else -train loss."""
-    if "accuracy" in scores:
-        return scores["accuracy"]
-    if "recall@1" in scores:
-        return scores["recall@1"]
-    return -train_loss
+    """Higher is better: the validation headline metric, else -train loss."""
+    key, value = headline(scores)
+    return value if key and value is not None else -train_loss
 
 
 def _checkpoint_tokenizer(path: str | None):
@@ -386,11 +390,3 @@ def _stoppable(gen, control: Control):
         except StopIteration as stop:
             return stop.value
         yield event
-
-
-class _Null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False

@@ -25,7 +25,8 @@ def create_application(argv: list[str] | None = None):
     from PySide6.QtGui import QGuiApplication, QIcon
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication(["mmstudio", *(argv or [])])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(["mmstudio", *(argv or [])])
     app.setApplicationName("MMStudio")
     app.setOrganizationName("MMStudio")
     app.setApplicationVersion(__version__)

@@ -1,7 +1,9 @@
 """The main window: a sidebar of panels, menus, shortcuts, a status bar, and drop-anywhere."""
 from __future__ import annotations
 
+import functools
 import os
+from typing import cast
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
@@ -73,7 +75,9 @@ class MainWindow(QMainWindow):
             panel.status.connect(self.show_status)
         self.train_panel.run_finished.connect(self._on_run_finished)
         self.train_panel.open_bundle_requested.connect(self._on_open_bundle_requested)
-        QApplication.instance().installEventFilter(self)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
         self._shown_once = False
 
     def _build_central(self) -> None:
@@ -190,22 +194,22 @@ class MainWindow(QMainWindow):
     def reset_project(self) -> None:
         """File > New: an empty studio on the welcome page."""
         self.current_bundle = ""
-        self._restore_project_runs([])
+        self.restore_project_runs([])
         self.setWindowTitle("MMStudio")
         self.show_welcome()
 
-    def _project_runs(self) -> list[str]:
+    def project_runs(self) -> list[str]:
         """Run folders the project lists: those started or resumed while it was open."""
         return list(self.train_panel.runs.extra)
 
-    def _restore_project_runs(self, paths: list[str]) -> None:
+    def restore_project_runs(self, paths: list[str]) -> None:
         """A project's runs go back into the runs list (wherever they are on disk)."""
         self.train_panel.runs.set_extra(paths)
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         for path in self.projects.recent():
-            self.recent_menu.addAction(os.path.basename(path), lambda p=path: self.projects.open(p))
+            self.recent_menu.addAction(os.path.basename(path), functools.partial(self.projects.open, path))
         if self.recent_menu.isEmpty():
             self.recent_menu.addAction("No recent projects").setEnabled(False)
 
@@ -260,8 +264,7 @@ class MainWindow(QMainWindow):
         if self.train_panel.running:
             self.show_status("A run is already training: stop it first")
             return
-        gpus = self.model_panel.gpus
-        self.train_panel.start(run, dataset, nproc=gpus.value() if gpus.isVisible() else 1)
+        self.train_panel.start(run, dataset, nproc=self.model_panel.processes())
 
     @Slot(str, str)
     def _on_open_bundle_requested(self, bundle: str, target: str) -> None:
@@ -299,13 +302,15 @@ class MainWindow(QMainWindow):
                 and isinstance(watched, QWidget) and watched.window() is self:
             paths = _local_paths(event)
             if paths:
+                drop = cast(QDropEvent, event)  # drag enter and move events are drop events too
                 if kind == QEvent.Type.Drop:
-                    event.acceptProposedAction()
-                    panel = self.stack.currentWidget()  # a panel may take the drop itself (Query)
-                    if not (hasattr(panel, "accept_drop") and panel.accept_drop(paths)):
+                    drop.acceptProposedAction()
+                    # a panel may take the drop itself (Query)
+                    accept_drop = getattr(self.stack.currentWidget(), "accept_drop", None)
+                    if not (accept_drop is not None and accept_drop(paths)):
                         self.open_paths(paths)
                 else:
-                    event.acceptProposedAction()
+                    drop.acceptProposedAction()
                     if kind == QEvent.Type.DragEnter:
                         self.show_status(f"Drop to open {os.path.basename(paths[0].rstrip(os.sep))}")
                 return True
@@ -349,6 +354,7 @@ class MainWindow(QMainWindow):
             self.train_panel.stop_and_wait()
         self.data_panel.audio_view.stop()
         self.data_panel.thumbnails.clear()
+        self.model_panel.shutdown()
         self.evaluate_panel.shutdown()
         self.query_panel.shutdown()
         self.projects.end_session()

@@ -6,7 +6,7 @@ The Train panel normally runs ``engine.train`` in a thread. To use N GPUs it run
 into the engine's event objects (``engine.event_from_dict``), so the same curves draw them::
 
     runner = ProcessRun(run, out_dir, nproc=gpu_count())
-    runner.event.connect(panel.on_event)        # RunStarted, StepLogged, ... RunFinished
+    runner.event_ready.connect(panel.on_event)  # RunStarted, StepLogged, ... RunFinished
     runner.failed.connect(show_message)         # a readable reason (stderr's last lines)
     runner.finished.connect(lambda code: ...)   # the launcher's exit status, always last
     runner.start()
@@ -66,7 +66,9 @@ def torchrun_command(config: str, out_dir: str, nproc: int, resume: bool = False
 class ProcessRun(QObject):
     """One training run in a ``torchrun`` child process; signals arrive on the GUI thread."""
 
-    event = Signal(object)  # an engine event (RunStarted, StepLogged, ..., RunFinished)
+    # an engine event (RunStarted, StepLogged, ..., RunFinished); not named `event`, which is
+    # QObject.event(), the method Qt calls to deliver every event to this object
+    event_ready = Signal(object)
     failed = Signal(str)  # the run ended without a RunFinished: why
     finished = Signal(int)  # the launcher's exit status (after failed, if any)
 
@@ -115,7 +117,7 @@ class ProcessRun(QObject):
 
     @Slot()
     def _on_stdout(self) -> None:
-        self._buffer += bytes(self.process.readAllStandardOutput())
+        self._buffer += self.process.readAllStandardOutput().data()
         *lines, self._buffer = self._buffer.split(b"\n")
         for raw in lines:
             line = raw.decode("utf-8", "replace").strip()
@@ -127,11 +129,11 @@ class ProcessRun(QObject):
                 self.stderr.append(line)
                 continue
             self.events.append(event)
-            self.event.emit(event)
+            self.event_ready.emit(event)
 
     @Slot()
     def _on_stderr(self) -> None:
-        text = bytes(self.process.readAllStandardError()).decode("utf-8", "replace")
+        text = bytes(self.process.readAllStandardError().data()).decode("utf-8", "replace")
         for line in text.splitlines():
             if line.strip():
                 self.stderr.append(line)

@@ -20,6 +20,7 @@ import time
 from PySide6.QtCore import QLockFile, QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from mmstudio.config import RunConfig
 from mmstudio.project import SUFFIX, Project, ProjectError, load_project, save_project
 
 PROJECT_FILTER = f"MMStudio projects (*{SUFFIX});;All files (*)"
@@ -48,23 +49,23 @@ class ProjectController(QObject):
         self.path: str = ""  # the project file ('' while untitled)
         self._saved: str | None = None  # the JSON last saved to self.path
         self._autosaved: str | None = None
-        self._pending_run = None  # a run config waiting for the Model panel's first suggestion
+        self._pending_run: RunConfig | None = None  # a run waiting for the Model panel's first suggestion
         self._lock: QLockFile | None = None
         self.recovery_path = ""
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.autosave)
-        window.model_panel.status.connect(self._on_model_status)
+        window.model_panel.suggested.connect(self._on_run_suggested)
 
     # ---------------------------------------------------------------- state <-> window
     def capture(self) -> Project:
         """The project as the window shows it now."""
         w = self.window
         ds = w.data_panel.dataset
-        spec = ds.spec if ds is not None else getattr(w.data_panel, "_spec", None)
+        spec = ds.spec if ds is not None else w.data_panel.spec
         run = w.model_panel.config() if self._pending_run is None else self._pending_run
         name = os.path.splitext(os.path.basename(self.path))[0] if self.path else ""
         return Project(datasets=[spec] if spec is not None else [], run_configs=[run] if run else [],
-                       runs=list(w._project_runs()), bundle=w.current_bundle or "",
+                       runs=list(w.project_runs()), bundle=w.current_bundle or "",
                        current_panel=w.current_panel_name(), name=name)
 
     def apply(self, project: Project) -> None:
@@ -73,16 +74,15 @@ class ProjectController(QObject):
         self._pending_run = project.run_configs[0] if project.run_configs else None
         if project.datasets:
             w.data_panel.open_spec(project.datasets[0])
-        w._restore_project_runs(list(project.runs))
+        w.restore_project_runs(list(project.runs))
         if project.bundle:
             w.open_bundle(project.bundle, switch=False)
         w.show_panel_named(project.current_panel)
 
-    def _on_model_status(self, message: str) -> None:
+    def _on_run_suggested(self) -> None:
         """The Model panel has just suggested a run for the loaded dataset: put the project's saved
-        run back, or else start from the default device chosen in Settings."""
-        if not message.startswith("Model: first run suggested"):
-            return
+        run back (the panel checks it with the engine's rules and names what cannot be shown), or
+        else start from the default device chosen in Settings."""
         panel = self.window.model_panel
         if self._pending_run is not None:
             run, self._pending_run = self._pending_run, None
@@ -200,7 +200,7 @@ class ProjectController(QObject):
     # ---------------------------------------------------------------- recent projects
     def recent(self) -> list[str]:
         value = QSettings().value(RECENT_KEY, []) or []
-        paths = [value] if isinstance(value, str) else list(value)
+        paths = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else []
         return [p for p in paths if os.path.isfile(p)]
 
     def add_recent(self, path: str) -> None:

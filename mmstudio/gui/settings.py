@@ -87,9 +87,19 @@ def apply_settings(settings: Settings, app: QApplication | None = None) -> None:
         os.environ.pop("MMSTUDIO_WORKERS", None)
     if settings.cache_dir:
         os.environ["MMSTUDIO_CACHE_DIR"] = settings.cache_dir
-    app = app or QApplication.instance()
-    if app is not None:
-        apply_theme(app, settings.theme)
+    target = app or QApplication.instance()
+    if isinstance(target, QApplication):
+        apply_theme(target, settings.theme)
+
+
+def _system_palette(app: QApplication) -> QPalette:
+    """The desktop's palette as Qt's platform theme gave it at start (kept on the app object:
+    once a theme is applied, ``app.palette()`` no longer shows it)."""
+    saved = getattr(app, "_mmstudio_system_palette", None)
+    if saved is None:
+        saved = QPalette(app.palette())
+        setattr(app, "_mmstudio_system_palette", saved)  # noqa: B010 - an attribute Qt does not declare
+    return saved
 
 
 def apply_theme(app: QApplication, theme: str) -> None:
@@ -97,12 +107,10 @@ def apply_theme(app: QApplication, theme: str) -> None:
     the style sheet; nothing is re-applied when it is unchanged."""
     import pyqtgraph as pg
 
-    if not hasattr(app, "_mmstudio_system_palette"):
-        app._mmstudio_system_palette = QPalette(app.palette())
-    system_dark = app._mmstudio_system_palette.color(QPalette.ColorRole.Window).lightness() < 128
+    system = _system_palette(app)
+    system_dark = system.color(QPalette.ColorRole.Window).lightness() < 128
     dark = theme == "dark" or (theme == "system" and system_dark)
-    palette = {"dark": dark_palette, "light": app.style().standardPalette}.get(
-        theme, lambda: app._mmstudio_system_palette)()
+    palette = {"dark": dark_palette, "light": app.style().standardPalette}.get(theme, lambda: system)()
     if app.palette() != palette:
         app.setPalette(palette)
     sheet = (RESOURCES / "style.qss").read_text(encoding="utf-8")

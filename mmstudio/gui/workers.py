@@ -19,7 +19,7 @@ class _Failed:
 def _guarded(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
-    except Exception as exc:  # delivered to on_error on the GUI thread
+    except Exception as exc:  # noqa: BLE001 - any failure is delivered to on_error on the GUI thread
         return _Failed(exc)
 
 

@@ -62,7 +62,7 @@ def test_read_image_refuses_a_decompression_bomb(tmp_path):
     # the limit is ours, per call: Pillow's process-wide setting is left as it was
     before = Image.MAX_IMAGE_PIXELS
     check_image(str(path), max_pixels=10)
-    assert Image.MAX_IMAGE_PIXELS == before
+    assert before == Image.MAX_IMAGE_PIXELS
 
 
 def test_mixed_formats_in_one_class_folder_dataset(tmp_path):
@@ -94,4 +94,4 @@ def test_reading_images_on_many_threads_leaves_pillow_settings_alone(tmp_path):
     with ThreadPoolExecutor(8) as pool:
         sizes = list(pool.map(work, range(400)))
     assert set(sizes) == {(28, 28)}
-    assert Image.MAX_IMAGE_PIXELS == before
+    assert before == Image.MAX_IMAGE_PIXELS

@@ -41,7 +41,7 @@ def test_a_latin1_manifest_loads_with_a_warning_naming_the_encoding(triplets):
                    behaviour="Detected and decoded (`read as cp1251`), every row loads; a single stray "
                              "non-UTF-8 line in a UTF-8 file stays that row's problem")
 def test_a_cp1251_jsonl_is_detected(tmp_path):
-    words = "привет мир как дела хорошо спасибо кошка собака дом улица".split()
+    words = ["привет", "мир", "как", "дела", "хорошо", "спасибо", "кошка", "собака", "дом", "улица"]
     lines = [f'{{"text": "{" ".join(words[(i + j) % 10] for j in range(6))}", "label": "{i % 2}"}}'
              for i in range(40)]
     path = tmp_path / "m.jsonl"

@@ -25,13 +25,18 @@ def test_align_image_audio_retrieves_same_label(synth_manifest, tmp_path):
 
 
 def test_retrieval_metrics_known_ranks():
-    q = torch.eye(4)
-    corpus = torch.eye(4)[[1, 0, 2, 3]]  # queries 0 and 1 find each other's pair first
-    labels = torch.tensor([0, 0, 1, 1])
-    r = retrieval_metrics(q, corpus, labels, ks=(1, 2))
-    assert r["exact"]["recall@1"] == 0.5
-    assert r["label"]["recall@1"] == 1.0
-    assert r["exact"]["median_rank"] >= 1.0
+    # similarities without ties (row: query, column: corpus item; query i's pair is item i):
+    # query 0 ranks its pair 3rd, query 1 1st, query 2 2nd
+    sims = torch.tensor([[0.2, 0.9, 0.5],
+                         [0.3, 0.8, 0.1],
+                         [0.7, 0.0, 0.6]])
+    labels = torch.tensor([0, 0, 1])  # same-label ranks: 1 (item 1), 1 (item 1), 2 (item 2)
+    r = retrieval_metrics(torch.eye(3), sims.T, labels, ks=(1, 2))
+    assert r["exact"]["recall@1"] == pytest.approx(1 / 3, abs=1e-6)
+    assert r["exact"]["recall@2"] == pytest.approx(2 / 3, abs=1e-6)
+    assert r["exact"]["median_rank"] == 2.0
+    assert r["label"]["recall@1"] == pytest.approx(2 / 3, abs=1e-6) and r["label"]["recall@2"] == 1.0
+    assert r["label"]["median_rank"] == 1.0
 
 
 def test_random_label_recall_baseline():

@@ -69,7 +69,7 @@ def test_weighted_sum_weights_are_readable():
 
 
 def test_unknown_names_list_the_known_ones():
-    with pytest.raises(KeyError, match="known: attention"):
+    with pytest.raises(KeyError, match="choose one of: attention"):
         FUSIONS.create("nope", modalities=("image",), dim=4)
     with pytest.raises(KeyError, match="resnet18"):
         ENCODERS["image"].create("nope")

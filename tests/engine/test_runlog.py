@@ -54,14 +54,25 @@ def test_stopped_run_is_resumable_and_the_resumed_curve_has_no_duplicate_steps(s
     assert read_status(str(tmp_path))["status"] == "completed"
 
 
-def test_failed_run_records_the_error(tmp_path):
-    from mmstudio.config import DatasetSpec, RunConfig
-
-    run = RunConfig(DatasetSpec(str(tmp_path / "missing.csv")))
-    with pytest.raises(FileNotFoundError):
+def test_failed_run_records_the_error(synth_manifest, tmp_path):
+    """A run that fails once it is under way (here: attention heads that do not divide the
+    feature size, found when the model is built) is listed as failed, with the message."""
+    run = tiny_run(synth_manifest, fusion="attention", fusion_options={"heads": 5})
+    with pytest.raises(AssertionError, match="divisible"):
         drain(train(run, str(tmp_path / "out")))
     status = read_status(str(tmp_path / "out"))
-    assert status["status"] == "failed" and "missing.csv" in status["error"]
+    assert status["status"] == "failed" and "divisible" in status["error"]
+
+
+def test_run_that_cannot_start_leaves_no_folder(tmp_path):
+    """A missing dataset is found by the rules before any folder is made (no 'failed' run)."""
+    from mmstudio.config import DatasetSpec, RunConfig
+    from mmstudio.engine.rules import RunProblems
+
+    run = RunConfig(DatasetSpec(str(tmp_path / "missing.csv")))
+    with pytest.raises(RunProblems, match="dataset.path: .*missing.csv does not exist"):
+        drain(train(run, str(tmp_path / "out")))
+    assert not (tmp_path / "out").exists()
 
 
 def test_run_whose_process_died_shows_as_interrupted(tmp_path):

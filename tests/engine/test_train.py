@@ -131,7 +131,7 @@ def test_pause_blocks_until_resumed(synth_manifest, tmp_path):
     assert seen.index("Paused") < seen.index("Resumed") < seen.index("RunFinished")
 
 
-def test_early_stopping_and_max_steps(synth_manifest, tmp_path):
+def test_max_steps_stops_mid_epoch(synth_manifest, tmp_path):
     run = tiny_run(synth_manifest, modalities=("image",), train={"epochs": 50, "max_steps": 3})
     _, result = drain(engine.train(run, str(tmp_path / "m")))
     assert result.reason == "max_steps" and result.steps == 3
@@ -141,7 +141,13 @@ def test_early_stopping_stops_when_validation_stalls(synth_manifest, tmp_path):
     run = tiny_run(synth_manifest, modalities=("text",), train={"epochs": 30, "early_stopping": 2})
     _, result = drain(engine.train(run, str(tmp_path / "e")))
     assert result.reason == "early_stopping" and result.epochs < 30
-    assert engine.load_bundle(result.bundle).metrics["best_epoch"] == result.metrics["best_epoch"]
+    best = result.metrics["best_epoch"]
+    assert engine.load_bundle(result.bundle).metrics["best_epoch"] == best
+    # it stops exactly `patience` epochs after the best one, none of which beat it
+    assert result.epochs == best + 2 and len(result.history) == best + 2
+    best_accuracy = result.history[best - 1]["accuracy"]
+    assert all(h["accuracy"] <= best_accuracy for h in result.history[best:])
+    assert all(h["accuracy"] < best_accuracy for h in result.history[:best - 1])  # a new best each time
 
 
 def test_suggest_run(synth_manifest):
@@ -150,17 +156,65 @@ def test_suggest_run(synth_manifest):
     assert set(run.model.modalities) == {"image", "text", "audio"}
 
 
-def test_sgd_l1_class_weights_and_smoothing(synth_manifest, tmp_path):
-    run = tiny_run(synth_manifest, modalities=("text",), class_weights=True, label_smoothing=0.1,
-                   train={"epochs": 2, "optimizer": "sgd", "l1": 1e-5, "schedule": "constant"})
-    _, result = drain(engine.train(run, str(tmp_path / "s")))
-    assert result.reason == "completed"
+def _matrix_weight_sum(bundle: str) -> float:
+    """Sum of |w| over the bundle's matrices and kernels (what L1 penalises), read from the file."""
+    from safetensors.torch import load_file
+
+    tensors = load_file(f"{bundle}/model.safetensors")
+    return float(sum(t.abs().sum() for t in tensors.values() if t.dim() > 1 and t.is_floating_point()))
+
+
+def test_l1_shrinks_the_weights(synth_manifest, tmp_path):
+    sums = {}
+    for l1 in (0.0, 0.01):
+        run = tiny_run(synth_manifest, modalities=("text",),
+                       train={"epochs": 6, "l1": l1, "lr": 0.01, "val_split": "none"})  # the last epoch
+        _, result = drain(engine.train(run, str(tmp_path / f"l1-{l1}")))
+        sums[l1] = _matrix_weight_sum(result.bundle)
+    assert sums[0.01] < 0.8 * sums[0.0], sums
+
+
+def test_label_smoothing_and_class_weights_change_the_loss_as_defined():
+    from mmstudio.engine.losses import classify_loss
+    from mmstudio.engine.optim import class_weights
+
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 1.5, 0.0], [0.0, 0.0, 3.0], [1.0, 2.0, 0.5]])
+    labels = torch.tensor([0, 1, 2, 1])
+    logp = torch.log_softmax(logits, 1)
+    nll = -logp[torch.arange(4), labels]
+    plain = float(nll.mean())
+    smoothed = float((0.9 * nll + 0.1 * -logp.mean(1)).mean())  # (1-e) NLL + e * uniform target
+    assert float(classify_loss(logits, labels)) == pytest.approx(plain, rel=1e-6)
+    assert float(classify_loss(logits, labels, smoothing=0.1)) == pytest.approx(smoothed, rel=1e-6)
+    assert smoothed != pytest.approx(plain, rel=1e-3)
+    # inverse frequency: counts 1, 2, 1 of 4 -> 4 / (3 * count)
+    weights = class_weights(labels, 3, "cpu")
+    assert weights.tolist() == pytest.approx([4 / 3, 2 / 3, 4 / 3])
+    weighted = float((weights[labels] * nll).sum() / weights[labels].sum())
+    assert float(classify_loss(logits, labels, weights)) == pytest.approx(weighted, rel=1e-6)
+
+
+def test_sgd_with_a_constant_schedule_and_smoothing_trains(synth_manifest, tmp_path):
+    """SGD at a constant rate (after warmup) learns the text classes; smoothing raises the loss
+    floor, so the smoothed run ends with a higher training loss than the same run without."""
+    losses, lrs = {}, {}
+    for smoothing in (0.0, 0.2):
+        run = tiny_run(synth_manifest, modalities=("text",), label_smoothing=smoothing,
+                       train={"epochs": 3, "optimizer": "sgd", "lr": 0.05, "schedule": "constant",
+                              "warmup_epochs": 0.0, "log_every_s": 0.0})
+        events, result = drain(engine.train(run, str(tmp_path / f"s{smoothing}")))
+        losses[smoothing] = result.history[-1]["train_loss"]
+        lrs[smoothing] = {e.lr for e in events if isinstance(e, ev.StepLogged)}
+        assert result.history[-1]["accuracy"] > 0.6  # chance is 1/3
+    assert lrs[0.0] == lrs[0.2] == {0.05}
+    assert losses[0.2] > losses[0.0] + 0.05, losses
 
 
 def test_bad_configs_are_clear_errors(synth_manifest, tmp_path):
-    with pytest.raises(ValueError, match="align task needs at least two"):
+    with pytest.raises(engine.RunProblems, match="model.task: 'align' aligns two or more modalities"):
         drain(engine.train(tiny_run(synth_manifest, modalities=("image",), task="align"),
                            str(tmp_path / "x")))
+    assert not (tmp_path / "x").exists()  # found before any folder was made
     with pytest.raises(ValueError, match="unknown task"):
         tiny_run(synth_manifest, task="regress")
 

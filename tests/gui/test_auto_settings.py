@@ -13,6 +13,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 def test_gui_and_cli_choose_the_same_settings(window, qtbot, tmp_path):
     from mmstudio import cli
+    from mmstudio.cli_run import resolved_run, run_config_from_args, task_for_data
+    from mmstudio.data import open_dataset
 
     manifest = make_triplet_dataset(tmp_path / "data", classes=3, per_class=10)
     drop_and_wait(qtbot, window, window.data_panel, [str(manifest)])
@@ -24,7 +26,9 @@ def test_gui_and_cli_choose_the_same_settings(window, qtbot, tmp_path):
     args = cli.build_parser().parse_args(["train", "--data", str(manifest), "--out", str(tmp_path / "out"),
                                           "--device", "auto"])
     assert isinstance(args, argparse.Namespace)
-    run, _ = cli._resolved_run(args)
+    first = run_config_from_args(args)
+    dataset = open_dataset(first.dataset)
+    run = resolved_run(args, task_for_data(args, first, dataset), dataset)
     for part in ("image", "text", "audio"):
         assert getattr(gui.model, part) == getattr(run.model, part), part
     assert gui.model.task == run.model.task and gui.model.fusion == run.model.fusion

@@ -55,7 +55,7 @@ def test_stop_ends_the_run_with_its_checkpoint(qtbot, manifest, tmp_path):
                    train={"epochs": 500, "device": "cpu", "log_every_s": 0.0})
     runner, failures = _runner(qtbot, run, tmp_path / "run", 2)  # both ranks stop together
     epochs = []
-    runner.event.connect(lambda e: epochs.append(e) if isinstance(e, engine.EpochDone) else None)
+    runner.event_ready.connect(lambda e: epochs.append(e) if isinstance(e, engine.EpochDone) else None)
     runner.start()
     qtbot.waitUntil(lambda: len(epochs) >= 1, timeout=120_000)
     with qtbot.waitSignal(runner.finished, timeout=60_000):
@@ -82,4 +82,28 @@ def test_command_and_gpu_probe():
     assert cmd[:3] == [sys.executable, "-m", "torch.distributed.run"]
     assert cmd[cmd.index("--nproc-per-node") + 1] == "4" and cmd[-1] == "--resume"
     assert cmd[cmd.index("-m", 3):cmd.index("-m", 3) + 3] == ["-m", "mmstudio", "train"]
-    assert isinstance(gpu_count(), int) and gpu_count() >= 0
+
+
+def test_gpu_count_reads_nvidia_smi_and_cuda_visible_devices(tmp_path, monkeypatch):
+    smi = tmp_path / "nvidia-smi"
+    smi.write_text("#!/bin/sh\necho 'GPU 0: NVIDIA H100 (UUID: GPU-a)'\n"
+                   "echo 'GPU 1: NVIDIA H100 (UUID: GPU-b)'\necho 'MIG 1g.10gb Device 0'\n")
+    smi.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+
+    def count(visible: str | None) -> int:
+        gpu_count.cache_clear()  # asked once per session in the app
+        if visible is None:
+            monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+        else:
+            monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+        return gpu_count()
+
+    try:
+        assert count(None) == 2
+        assert count("1") == 1
+        assert count("") == 0
+        monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no driver, no nvidia-smi
+        assert count(None) == 0
+    finally:
+        gpu_count.cache_clear()

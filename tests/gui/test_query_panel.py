@@ -38,7 +38,7 @@ def test_typing_searches_after_a_pause(qtbot, window, trained):
     bundle, dataset = trained
     panel = _ready(qtbot, window, bundle, dataset)
     assert panel.inputs.target.currentText() == "image"
-    assert not panel.inputs.record_button.isEnabled() or panel.inputs.recorder.available
+    assert panel.inputs.record_button.isEnabled() == panel.inputs.recorder.available
     asked = []
     panel.results_ready.connect(asked.append)
     answer = _type(qtbot, panel, "the number two")

@@ -4,12 +4,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mmstudio.registry import Registry
+# The registries live in the torch-free components module, with the built-ins' metadata.
+from mmstudio.engine.components import AUDIO_ENCODERS, ENCODERS, IMAGE_ENCODERS, TEXT_ENCODERS
 
-IMAGE_ENCODERS: Registry[nn.Module] = Registry("image encoder")
-TEXT_ENCODERS: Registry[nn.Module] = Registry("text encoder")
-AUDIO_ENCODERS: Registry[nn.Module] = Registry("audio encoder")
-ENCODERS = {"image": IMAGE_ENCODERS, "text": TEXT_ENCODERS, "audio": AUDIO_ENCODERS}
+__all__ = ["AUDIO_ENCODERS", "ENCODERS", "IMAGE_ENCODERS", "TEXT_ENCODERS", "masked_mean", "projection"]
 
 
 def masked_mean(x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:

@@ -3,6 +3,7 @@ weights from a local file the user picks; nothing is ever downloaded)."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import torch
 from torch import nn
@@ -73,7 +74,7 @@ def load_backbone_weights(module: nn.Module, path: str) -> None:
     if path.endswith(".safetensors"):
         from safetensors.torch import load_file
 
-        state = load_file(path)
+        state: Any = load_file(path)
     else:
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)

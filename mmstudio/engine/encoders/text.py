@@ -38,9 +38,11 @@ class NgramEncoder(nn.Module):
         self.proj = projection(embed, dim, dropout) if norm else nn.Sequential(nn.Dropout(dropout), nn.Linear(embed, dim))
         self.out_dim = dim
 
+    idf: torch.Tensor
+
     def set_idf(self, idf: list[float]) -> None:
         with torch.no_grad():
-            self.idf.copy_(torch.tensor(idf[: self.idf.numel()], dtype=self.idf.dtype))
+            self.idf.copy_(torch.tensor(idf[: self.idf.numel()], dtype=torch.float32))
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         weight = self.idf[ids] * (ids != 0)

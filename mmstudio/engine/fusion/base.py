@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mmstudio.registry import Registry
+# The registry lives in the torch-free components module, with the built-ins' metadata.
+from mmstudio.engine.components import FUSIONS  # noqa: F401  (re-exported)
 
 
 class Fusion(nn.Module):
@@ -29,9 +30,6 @@ class Fusion(nn.Module):
     def modality_weights(self) -> dict[str, float] | None:
         """Learned per-modality weights the user can read, where the fusion has them."""
         return None
-
-
-FUSIONS: Registry[Fusion] = Registry("fusion")
 
 
 def masked_softmax(logits: torch.Tensor, present: torch.Tensor) -> torch.Tensor:

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mmstudio.config import COLUMN_ROLES, LAYOUTS, DatasetSpec, SplitSpec
+from mmstudio.config import COLUMN_ROLES, DEFAULT_LABEL_PATTERN, LAYOUTS, DatasetSpec, SplitSpec
 from mmstudio.data import MODALITIES, Dataset, open_dataset
 from mmstudio.gui.widgets.audio_view import AudioView
 from mmstudio.gui.widgets.charts import BarChart
@@ -87,7 +87,7 @@ class DataPanel(QWidget):
         self.pattern_edit = QLineEdit()
         self.pattern_edit.setPlaceholderText(r"^(?P<label>[^_\-]+)[_\-]")
         self.pattern_edit.setToolTip("For labels in file names: a regular expression with a (?P<label>…) group")
-        self.ratio_spins = []
+        self.ratio_spins: list[QDoubleSpinBox] = []
         ratios = QHBoxLayout()
         for name, value in (("train", 0.8), ("val", 0.1), ("test", 0.1)):
             spin = QDoubleSpinBox()
@@ -110,8 +110,8 @@ class DataPanel(QWidget):
         form.addRow("Layout", self.layout_combo)
         form.addRow("Label pattern", self.pattern_edit)
         form.addRow("Split", ratios)
-        for spin in (*self.ratio_spins, self.seed_spin):
-            spin.setToolTip("Used when the data has no split column: stratified by label, reproducible by seed")
+        for box in (*self.ratio_spins, self.seed_spin):
+            box.setToolTip("Used when the data has no split column: stratified by label, reproducible by seed")
         form.addRow(self.apply_button)
 
         self.filter_edit = QLineEdit()
@@ -197,6 +197,11 @@ class DataPanel(QWidget):
         self.pattern_edit.clear()
         self._start_scan(DatasetSpec(path=os.path.abspath(path), split=self._split_spec()))
 
+    @property
+    def spec(self) -> DatasetSpec | None:
+        """The dataset spec being shown or scanned (also while its scan is still running)."""
+        return self._spec
+
     def open_spec(self, spec: DatasetSpec) -> None:
         """Scan with a saved spec (a project's): layout, label pattern, columns and split as given."""
         self.layout_combo.setCurrentText(spec.layout)
@@ -212,12 +217,14 @@ class DataPanel(QWidget):
             return
         columns = {}
         for row in range(self.columns_table.rowCount()):
-            combo = self.columns_table.cellWidget(row, 1)
-            columns[self.columns_table.item(row, 0).text()] = combo.currentText()
-        extra = {"label_pattern": self.pattern_edit.text()} if self.pattern_edit.text().strip() else {}
+            combo, name = self.columns_table.cellWidget(row, 1), self.columns_table.item(row, 0)
+            if isinstance(combo, QComboBox) and name is not None:
+                columns[name.text()] = combo.currentText()
+        pattern = self.pattern_edit.text()
         try:
             spec = DatasetSpec(path=self._spec.path, layout=self.layout_combo.currentText(),
-                               columns=columns, split=self._split_spec(), **extra)
+                               columns=columns, split=self._split_spec(),
+                               label_pattern=pattern if pattern.strip() else DEFAULT_LABEL_PATTERN)
         except ValueError as exc:
             self.status.emit(str(exc))
             return

@@ -6,7 +6,6 @@ log-mel or MFCC, mel bands and layers. Edits the per-modality part of a :class:`
 from __future__ import annotations
 
 import dataclasses
-import os
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -22,11 +21,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mmstudio import engine
 from mmstudio.config import MODALITY_NAMES, ModelSpec
 from mmstudio.gui.panels.train_options import spin_box
 
-#: Encoders whose depth the "Layers" option sets, and their default depth.
-LAYERED = {"gru": 1, "lstm": 1, "transformer": 2, "mel_lstm": 1}
 WEIGHTS_FILTER = "Weights (*.safetensors *.pt *.pth);;All files (*)"
 
 
@@ -123,7 +121,7 @@ class EncoderOptions(QWidget):
         self.n_mels.setValue(ms.audio.n_mels)
         for m in ("text", "audio"):
             sub = getattr(ms, m)
-            self.layers[m].setValue(int(sub.options.get("layers", LAYERED.get(sub.encoder, 1))))
+            self.layers[m].setValue(int(sub.options.get("layers", default_depth(m, sub.encoder) or 1)))
 
     # ---------------------------------------------------------------- reading
     def included(self) -> tuple[str, ...]:
@@ -138,21 +136,17 @@ class EncoderOptions(QWidget):
             image=dataclasses.replace(ms.image, encoder=self.encoder["image"].currentText() or ms.image.encoder,
                                       size=self.option["image"].value(), weights=self.weights.text().strip()),
             text=dataclasses.replace(ms.text, encoder=text_encoder, max_tokens=self.option["text"].value(),
-                                     options=_layers(ms.text.options, text_encoder, self.layers["text"].value()),
+                                     options=_layers(ms.text.options, "text", text_encoder,
+                                                     self.layers["text"].value()),
                                      # another encoder reads text differently (pairs or not):
                                      # the trainer chooses its vocabulary again
-                                     **({} if text_encoder == ms.text.encoder else {"ngrams": 0, "vocab_size": 0})),
+                                     ngrams=ms.text.ngrams if text_encoder == ms.text.encoder else 0,
+                                     vocab_size=ms.text.vocab_size if text_encoder == ms.text.encoder else 0),
             audio=dataclasses.replace(ms.audio, encoder=audio_encoder,
                                       seconds=round(self.option["audio"].value(), 2),
                                       features=self.features.currentText(), n_mels=self.n_mels.value(),
-                                      options=_layers(ms.audio.options, audio_encoder,
+                                      options=_layers(ms.audio.options, "audio", audio_encoder,
                                                       self.layers["audio"].value())))
-
-    def problems(self, ms: ModelSpec) -> list[str]:
-        weights = ms.image.weights
-        if weights and "image" in ms.modalities and not os.path.isfile(weights):
-            return [f"the image weights file {weights} does not exist"]
-        return []
 
     def refresh(self) -> None:
         """Enable what applies to the included modalities and encoders; show encoder docs."""
@@ -162,7 +156,7 @@ class EncoderOptions(QWidget):
             combo.setEnabled(on)
             self.option[m].setEnabled(on)
             if m in self.layers:
-                self.layers[m].setEnabled(on and combo.currentText() in LAYERED)
+                self.layers[m].setEnabled(on and default_depth(m, combo.currentText()) is not None)
         image, audio = self.include["image"].isChecked(), self.include["audio"].isChecked()
         self.weights.setEnabled(image)
         self.weights_button.setEnabled(image)
@@ -174,7 +168,7 @@ class EncoderOptions(QWidget):
         if modality in self.layers:
             spin = self.layers[modality]
             spin.blockSignals(True)
-            spin.setValue(LAYERED.get(self.encoder[modality].currentText(), 1))
+            spin.setValue(default_depth(modality, self.encoder[modality].currentText()) or 1)
             spin.blockSignals(False)
         self.changed.emit()
 
@@ -184,9 +178,19 @@ class EncoderOptions(QWidget):
             self.weights.setText(path)
 
 
-def _layers(options, encoder: str, layers: int) -> dict:
+def default_depth(modality: str, encoder: str) -> int | None:
+    """The encoder's default ``layers`` from its registry entry; None when depth is not an option."""
+    try:
+        entry = engine.component(modality, encoder)
+    except KeyError:
+        return None
+    return int(entry.options["layers"]) if entry.layered else None
+
+
+def _layers(options, modality: str, encoder: str, layers: int) -> dict:
     """Encoder options with the depth set for encoders that have one (and dropped otherwise)."""
     out = {k: v for k, v in dict(options).items() if k != "layers"}
-    if encoder in LAYERED and layers != LAYERED[encoder]:
+    default = default_depth(modality, encoder)
+    if default is not None and layers != default:
         out["layers"] = layers
     return out

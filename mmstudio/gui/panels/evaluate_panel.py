@@ -265,10 +265,13 @@ class EvaluatePanel(QWidget):
         self._show_samples(rows)
 
     def _show_samples(self, rows: list[int]) -> None:
-        p, names = self.report["predictions"], self.report["class_names"]
+        report = self.report
+        if report is None:
+            return
+        p, names = report["predictions"], report["class_names"]
         samples = []
         for i in rows:
-            s = dict(self.report["samples"][i])
+            s = dict(report["samples"][i])
             t, q, c = p["true"][i], p["pred"][i], p["confidence"][i]
             mark = "#2f9e55" if t == q else "#c2452d"
             s["caption"] = (f"<b>{s['id']}</b><br>true <b>{names[t] if t >= 0 else '?'}</b><br>"

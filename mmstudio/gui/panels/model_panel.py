@@ -1,7 +1,7 @@
 """The Model panel: modalities and their encoders, fusion, task and hyperparameters of one run.
 
 It edits a :class:`RunConfig` (the same one ``run.toml`` holds). Engine names (encoders, fusions,
-parameter counts) load torch, so they are fetched only once a dataset arrives, in a worker thread.
+parameter counts) load torch, so they are fetched only once a dataset arrives, in the panel's lane.
 """
 from __future__ import annotations
 
@@ -22,15 +22,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mmstudio import engine
 from mmstudio.config import MODALITY_NAMES, TASKS, RunConfig
+from mmstudio.data import Dataset
+from mmstudio.gui.jobs import Lane
 from mmstudio.gui.panels.encoder_options import EncoderOptions
 from mmstudio.gui.panels.train_options import TrainOptions, spin_box
 from mmstudio.gui.widgets.fusion_diagram import FusionDiagram
-from mmstudio.gui.workers import run_in_thread
-
-FUSION_LEVEL = {"early": "early: features meet before one shared network",
-                "late": "late: each modality decides, decisions are averaged"}
-
 
 _spin = spin_box
 
@@ -40,16 +38,22 @@ class ModelPanel(QWidget):
 
     start_requested = Signal(object, object)
     status = Signal(str)
+    suggested = Signal()  # a first run for a newly loaded dataset is shown (projects restore theirs)
 
     def __init__(self) -> None:
         super().__init__()
-        self.dataset = None
+        self.dataset: Dataset | None = None
         self._base: RunConfig | None = None
         self._catalog: dict | None = None
         self._loading = False
         self.chosen: list[dict] = []  # settings chosen from the data: field, value, reason
         self._pending = False
-        self._worker = None
+        self._facts = None  # what the rules need to know of the dataset (engine.DatasetFacts)
+        self._gpus: int | None = None  # CUDA devices, once the engine has looked (None: unknown)
+        self._loaded_notes: list[str] = []  # what was wrong with the last run loaded, until an edit
+        # The panel's torch work (the first suggestion, estimates) runs here, in order, off the
+        # GUI thread and off Qt's global pool (see jobs.py)
+        self.lane = Lane(self)
         self.parameters = 0
         self._count_timer = QTimer(self, singleShot=True, interval=250)
         self._count_timer.timeout.connect(self._update_count)
@@ -71,10 +75,10 @@ class ModelPanel(QWidget):
         self.auto_label.setTextFormat(Qt.TextFormat.RichText)
         outer.addWidget(self.auto_label)
         top = QHBoxLayout()
-        self.quick_button = QPushButton("Quick (CPU)")
-        self.quick_button.setToolTip("Small encoders at small sizes, fp32 on the CPU: minutes, not hours")
-        self.accurate_button = QPushButton("Accurate (GPU)")
-        self.accurate_button.setToolTip("Pretrained-size encoders, larger inputs and batches, on CUDA")
+        self.quick_button = QPushButton(engine.PRESETS["quick"].label)
+        self.quick_button.setToolTip(engine.PRESETS["quick"].help)
+        self.accurate_button = QPushButton(engine.PRESETS["accurate"].label)
+        self.accurate_button.setToolTip(engine.PRESETS["accurate"].help)
         self.load_button = QPushButton("Load run.toml…")
         self.save_button = QPushButton("Save run.toml…")
         self.quick_button.clicked.connect(lambda: self.apply_preset("quick"))
@@ -155,6 +159,10 @@ class ModelPanel(QWidget):
     def gpu_list(self) -> list[dict]:
         return self.train_options.gpu_list
 
+    def processes(self) -> int:
+        """How many training processes Start asks for (one per GPU chosen; 1 on CPU)."""
+        return self.train_options.processes()
+
     def _set_enabled(self, on: bool) -> None:
         for w in self.findChildren(QGroupBox):
             w.setEnabled(on)
@@ -167,6 +175,7 @@ class ModelPanel(QWidget):
     def set_dataset(self, dataset) -> None:
         """A dataset was loaded: suggest a first run for it (in a worker: this imports torch)."""
         self.dataset = dataset
+        self._facts = engine.DatasetFacts.of(dataset)
         self._pending = True
         self._set_enabled(False)
         self.hint.setText(f"{len(dataset.items)} items loaded; the model builder opens with this panel.")
@@ -181,14 +190,19 @@ class ModelPanel(QWidget):
     def _suggest(self) -> None:
         """Fetch engine names and a suggested run (in a worker: the first use imports torch)."""
         dataset = self.dataset
+        if dataset is None:
+            return
         self._pending = False
         self._loading = True
         self.hint.setText(f"Preparing a first model for {len(dataset.items)} items…")
-        self._worker = run_in_thread(_suggest, dataset, on_done=self._on_suggested, on_error=self._on_suggest_failed)
+        self.lane.submit(_suggest, dataset, on_done=self._on_suggested, on_error=self._on_suggest_failed)
 
     def _on_suggested(self, result) -> None:
         run, catalog = result
         self._loading = False
+        dataset = self.dataset
+        if dataset is None:
+            return
         self.chosen = catalog.get("chosen", [])
         self.auto_label.setText(auto_settings_html(self.chosen))
         self._catalog = catalog
@@ -198,15 +212,17 @@ class ModelPanel(QWidget):
         for name, doc in catalog["fusions"]:
             self.fusion.addItem(name, doc)
         self.fusion.blockSignals(False)
-        have = tuple(self.dataset.modalities)
-        classes = len(self.dataset.class_names)
-        self.hint.setText(f"{len(self.dataset.items)} items · {', '.join(have)} · "
+        have = tuple(dataset.modalities)
+        classes = len(dataset.class_names)
+        self.hint.setText(f"{len(dataset.items)} items · {', '.join(have)} · "
                           f"{classes} classes. A first model is suggested below.")
         self.encoders.set_available(have)
         self.train_options.set_gpus(catalog.get("gpus", []))
+        self._gpus = len(catalog.get("gpus", []))
         self.set_config(run)
         self._set_enabled(True)
         self.status.emit("Model: first run suggested")
+        self.suggested.emit()
         if self._pending:  # another dataset arrived meanwhile
             self._suggest()
 
@@ -217,6 +233,10 @@ class ModelPanel(QWidget):
 
     # ---------------------------------------------------------------- config <-> widgets
     def set_config(self, run: RunConfig) -> None:
+        """Show ``run``. Its problems (engine.check) are noted first: an unknown encoder or
+        fusion cannot be shown by the lists, so it is named in the problem line instead."""
+        self._loaded_notes = [f"the run loaded had {p.field} {p.message}" for p in self._check(run)
+                              if p.field.endswith(("encoder", "fusion", "options"))]
         self._base = run
         ms, tr = run.model, run.train
         have = tuple(self.dataset.modalities) if self.dataset is not None else MODALITY_NAMES
@@ -226,7 +246,7 @@ class ModelPanel(QWidget):
             w.blockSignals(True)
         try:
             self.encoders.set_model(ms, mods, have)
-            splits = [s for s in (self.dataset.splits() if self.dataset is not None else {}) if s != "train"]
+            splits = [s for s in self.dataset.splits() if s != "train"] if self.dataset is not None else []
             self.train_options.set_train(tr, splits)
             self.dim.setValue(ms.dim)
             for combo, text in ((self.fusion, ms.fusion), (self.task, ms.task)):
@@ -236,7 +256,7 @@ class ModelPanel(QWidget):
         finally:
             for w in blocked:
                 w.blockSignals(False)
-        self._on_changed()
+        self._refresh()
 
     def config(self) -> RunConfig | None:
         """The run the widgets describe, or None before a dataset is loaded."""
@@ -250,34 +270,36 @@ class ModelPanel(QWidget):
         return self._base.replace(model=model, train=train)
 
     def problems(self) -> list[str]:
-        """Why the current combination cannot train (empty when it can)."""
+        """Why the current combination cannot train (empty when it can): the engine's rules."""
         run = self.config()
         if run is None or self.dataset is None:
             return ["open a dataset first"]
-        mods, task = run.model.modalities, run.model.task
-        out = []
-        if not mods:
-            out.append("include at least one modality: the fusion needs something to fuse")
-        if "align" in task and len(mods) < 2:
-            out.append(f"'{task}' aligns two or more modalities; include another one or choose classify")
-        if "classify" in task and len(self.dataset.class_names) < 2:
-            out.append("classify needs at least two labels; this dataset has "
-                       f"{len(self.dataset.class_names)}; choose align")
-        return out + self.encoders.problems(run.model) + self.train_options.problems(run.train)
+        # No box ticked reads as modalities=() which, in a run, means "all the dataset has": the
+        # panel's own state, so it is the one rule kept here.
+        none = [] if self.encoders.included() else ["include at least one modality: the fusion needs "
+                                                    "something to fuse"]
+        return none + [p.message for p in self._check(run)]
+
+    def _check(self, run: RunConfig) -> list:
+        """``engine.check`` on the loaded dataset (no torch: instant, on this thread)."""
+        return engine.check(run, self._facts, gpus=self._gpus) if self._facts is not None else []
 
     # ---------------------------------------------------------------- reactions
     @Slot()
     def _on_changed(self, *_args) -> None:
+        """An edit by the user: the notes about the run as loaded no longer apply."""
+        self._loaded_notes = []
+        self._refresh()
+
+    def _refresh(self) -> None:
         self.encoders.refresh()
         self.diagram.set_model(self.encoders.included(),
                                self.fusion.currentText(), self.task.currentText())
         doc = self.fusion.currentData() or ""
-        name = self.fusion.currentText()
-        level = FUSION_LEVEL.get(name, "mid: each encoder's features meet in the fusion, "
-                                       "then one head" if name else "")
+        level = engine.fusion_level(self.fusion.currentText())
         self.fusion_doc.setText(f"{doc}<br><i>Where modalities meet — {level}</i>" if doc else "")
         problems = self.problems()
-        self.problem_label.setText(" · ".join(problems))
+        self.problem_label.setText(" · ".join(self._loaded_notes + problems))
         self.start_button.setEnabled(self._base is not None and not problems)
         self.start_button.setToolTip("Cannot start: " + "; ".join(problems) if problems else
                                      "Train this model in the Train panel")
@@ -286,18 +308,20 @@ class ModelPanel(QWidget):
 
     def _update_count(self) -> None:
         run = self.config()
-        if run is None or not run.model.modalities:
+        if run is None or self.dataset is None or not run.model.modalities:
             self.count_label.setText("Parameters: –")
             return
-        from mmstudio import engine
+        classes = max(2, len(self.dataset.class_names))
+        self.lane.submit(engine.memory_estimate, run, num_classes=classes, key="estimate",
+                         on_done=self._on_estimated, on_error=self._on_estimate_failed)
 
-        try:
-            est = engine.memory_estimate(run, num_classes=max(2, len(self.dataset.class_names)))
-        except Exception as exc:  # noqa: BLE001 - an option the model cannot take: say which
-            self.count_label.setText("Parameters: ?")
-            self.problem_label.setText(f"This model cannot be built: {exc}")
-            self.start_button.setEnabled(False)
-            return
+    def _on_estimate_failed(self, exc: BaseException) -> None:
+        """An option the model cannot take (found when the meta model is built): say which."""
+        self.count_label.setText("Parameters: ?")
+        self.problem_label.setText(f"This model cannot be built: {exc}")
+        self.start_button.setEnabled(False)
+
+    def _on_estimated(self, est: dict) -> None:
         n = est["parameters"]
         mib = 2**20
         self.count_label.setText(
@@ -310,27 +334,18 @@ class ModelPanel(QWidget):
         self.parameters = n
 
     def apply_preset(self, name: str) -> None:
+        """One of the engine's presets (``engine.PRESETS``) on top of the current run."""
         run = self.config()
         if run is None:
             return
-        ms, tr = run.model, run.train
-        if name == "quick":
-            model = ms.replace(image=_sub(ms.image, encoder="cnn", size=min(ms.image.size, 32)),
-                               text=_sub(ms.text, encoder="bag"), audio=_sub(ms.audio, encoder="mel_cnn"),
-                               dim=64, fusion="concat")
-            train = tr.replace(epochs=5, batch_size=64, lr=2e-3, device="cpu", precision="fp32",
-                               auto_batch=False)
-        else:
-            model = ms.replace(image=_sub(ms.image, encoder="resnet18", size=max(ms.image.size, 128)),
-                               text=_sub(ms.text, encoder="transformer"),
-                               audio=_sub(ms.audio, encoder="mel_cnn"), dim=256, fusion="attention")
-            train = tr.replace(epochs=30, batch_size=256, lr=1e-3, device="cuda" if self.gpu_list else "auto",
-                               precision="auto", auto_batch=bool(self.gpu_list))
-        self.set_config(run.replace(model=model, train=train))
-        self.status.emit(f"Model: preset {'Quick (CPU)' if name == 'quick' else 'Accurate (GPU)'}")
+        self.set_config(engine.apply_preset(run, name, gpus=len(self.gpu_list)))
+        self.status.emit(f"Model: preset {engine.PRESETS[name].label}")
 
     def save_config(self, path: str) -> None:
-        self.config().save(path)
+        run = self.config()
+        if run is None:
+            return
+        run.save(path)
         self.status.emit(f"Saved {path}")
 
     def load_config(self, path: str) -> None:
@@ -353,17 +368,16 @@ class ModelPanel(QWidget):
 
     def _on_start_clicked(self) -> None:
         run = self.config()
-        if self._count_timer.isActive():  # count now: torch on two threads at once can stall
-            self._count_timer.stop()
+        if self._count_timer.isActive():  # estimate now, and let it end: torch on two threads
+            self._count_timer.stop()  # at once (this lane and the training thread) can stall
             self._update_count()
+        self.lane.wait_idle(10.0)
         if run is not None and not self.problems():
             self.start_requested.emit(run, self.dataset)
 
 
-def _sub(spec, **changes):
-    import dataclasses
-
-    return dataclasses.replace(spec, **changes)
+    def shutdown(self) -> None:
+        self.lane.close(timeout=0.5)
 
 
 def _suggest(dataset):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import os
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
@@ -38,7 +39,7 @@ class _Asker:
     """Lives in the lane's thread: the loaded model and the collection's index."""
 
     def __init__(self) -> None:
-        self.session = None
+        self.session: Any = None  # an engine.QuerySession once a bundle is loaded
         self.bundle = ""
 
     def prepare(self, bundle: str, dataset, progress=None) -> dict:

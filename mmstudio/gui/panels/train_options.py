@@ -83,7 +83,7 @@ class TrainOptions(QGroupBox):
                 ("Device", self.device), (self.gpus_label, self.gpus), ("", self.compile),
                 ("Seed", self.seed)]
         for label, widget in rows:
-            form.addRow(label, widget)
+            form.addRow(label, widget)  # type: ignore[call-overload]  # label: str or QLabel, both exist
             signal = getattr(widget, "valueChanged", None) or getattr(widget, "currentIndexChanged", None) \
                 or widget.toggled
             signal.connect(self.changed)
@@ -100,6 +100,10 @@ class TrainOptions(QGroupBox):
         for w in (self.gpus, self.gpus_label):
             w.setVisible(len(gpus) > 1)
 
+
+    def processes(self) -> int:
+        """Training processes to start: the GPUs box where several GPUs are, else one."""
+        return self.gpus.value() if len(self.gpu_list) > 1 else 1
 
     def set_train(self, tr: TrainSpec, splits: list[str]) -> None:
         """Show ``tr``; ``splits`` are the dataset's splits other than train (for validation)."""
@@ -141,12 +145,3 @@ class TrainOptions(QGroupBox):
                             early_stopping=self.early_stopping.value(),
                             auto_batch=self.auto_batch.isChecked(), compile=self.compile.isChecked(),
                             val_split=self.val_split.currentText() or base.val_split)
-
-    def problems(self, tr: TrainSpec) -> list[str]:
-        """Settings that cannot work on this machine, explained."""
-        out = []
-        if tr.device == "cuda" and not self.gpu_list:
-            out.append("device 'cuda' needs a CUDA GPU and none was found; choose cpu or auto")
-        if tr.precision in ("bf16", "fp16") and (tr.device == "cpu" or not self.gpu_list):
-            out.append(f"{tr.precision} is for CUDA; on the CPU it is far slower: choose auto or fp32")
-        return out

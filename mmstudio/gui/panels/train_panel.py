@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-import traceback
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEventLoop, Qt, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
@@ -21,54 +21,18 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import thread_worker
+from superqt.utils import GeneratorWorker, thread_worker
 
+from mmstudio import engine
 from mmstudio.config import RunConfig
+from mmstudio.gui.panels.train_run import Failed, PanelState, advice, clock, run_events, runs_dir
 from mmstudio.gui.widgets.runs_view import RunsView
 from mmstudio.gui.widgets.train_plots import TrainPlots
 
+if TYPE_CHECKING:
+    from mmstudio.gui.process_run import ProcessRun
+
 REDRAW_MS = 100  # about 10 Hz
-
-
-def runs_dir() -> str:
-    """Where runs are written: ``$MMSTUDIO_HOME/runs``, else the user's data folder."""
-    home = os.environ.get("MMSTUDIO_HOME")
-    if not home:
-        import platformdirs
-
-        home = platformdirs.user_data_dir("mmstudio", appauthor=False)
-    return os.path.join(home, "runs")
-
-
-class _Failed:
-    """What the worker yields instead of raising: the GUI turns it into a message."""
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-        self.trace = traceback.format_exc()
-
-
-def _events(run, out_dir, control, dataset, resume):
-    from mmstudio import engine
-
-    try:
-        result = yield from engine.train(run, out_dir, control=control, resume=resume, dataset=dataset)
-    except Exception as exc:  # noqa: BLE001 - every failure becomes a message, never a crash
-        yield _Failed(exc)
-        return None
-    return result
-
-
-def advice(error: BaseException) -> str:
-    """A short hint for the failures users meet most."""
-    text = str(error).lower()
-    if "out of memory" in text:
-        return "The GPU ran out of memory: lower the batch size or the image size, then resume."
-    if "cuda" in text and ("available" in text or "driver" in text or "no cuda" in text):
-        return "No usable CUDA device: choose the CPU device (or the Quick preset)."
-    if isinstance(error, (OSError, ValueError)) and ("file" in text or "decode" in text or "no such" in text):
-        return "A data file could not be read: check it in the Data panel, then resume."
-    return "The last checkpoint is kept; change the settings and resume, or start again."
 
 
 class TrainPanel(QWidget):
@@ -82,18 +46,18 @@ class TrainPanel(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.run: RunConfig | None = None
-        self.dataset = None
+        self.dataset: Any = None  # the opened mmstudio.data.Dataset, when the run came from one
         self.out_dir = ""
         self.bundle = ""
         self.reason = ""
-        self.worker = None
-        self._pool = None
-        self.control = None
+        self.worker: GeneratorWorker | ProcessRun | None = None
+        self._pool: QThreadPool | None = None
+        self.control: Any = None  # engine.Control of a thread run (a process run has none)
         self.events: list = []
         self.nproc = 1  # processes (GPUs) of the current run; >1 trains through torchrun
-        self._started = None
+        self._started: float | None = None
         self._total_steps = 0
-        self._state = "idle"
+        self._state = PanelState.IDLE
         self._runs_loaded = False
         self._timer = QTimer(self, interval=REDRAW_MS)
         self._timer.timeout.connect(self.redraw)
@@ -170,14 +134,14 @@ class TrainPanel(QWidget):
 
     def _update_buttons(self) -> None:
         s = self._state
-        self.start_button.setEnabled(s in ("idle", "done") and self.run is not None)
-        self.pause_button.setEnabled(s == "running" and self.nproc == 1)
+        self.start_button.setEnabled(s in (PanelState.IDLE, PanelState.DONE) and self.run is not None)
+        self.pause_button.setEnabled(s == PanelState.RUNNING and self.nproc == 1)
         self.pause_button.setToolTip("" if self.nproc == 1 else "Runs on several GPUs stop and resume; "
                                      "they do not pause")
-        self.resume_button.setEnabled(s == "paused" or (s == "done" and self.reason == "stopped"))
+        self.resume_button.setEnabled(s == PanelState.PAUSED or (s == PanelState.DONE and self.reason == "stopped"))
         self.resume_button.setToolTip("Continue a stopped run from its last checkpoint"
-                                      if s == "done" else "Continue training")
-        self.stop_button.setEnabled(s in ("running", "paused", "starting"))
+                                      if s == PanelState.DONE else "Continue training")
+        self.stop_button.setEnabled(s in (PanelState.RUNNING, PanelState.PAUSED, PanelState.STARTING))
 
     def set_run(self, run: RunConfig, dataset=None) -> None:
         """The run the Start button trains (the Model panel hands it over)."""
@@ -198,7 +162,7 @@ class TrainPanel(QWidget):
         if self.run is None:
             return
         if not resume:
-            self.out_dir = out_dir or _new_run_dir(self.run)
+            self.out_dir = out_dir or engine.new_run_dir(runs_dir(), self.run.name)
             self.plots.clear()
             self.events.clear()
             self.log.clear()
@@ -206,34 +170,31 @@ class TrainPanel(QWidget):
             self.out_dir = out_dir
             self.events.clear()
             self.log.clear()
-            from mmstudio import engine
-
             self.plots.load(engine.read_curves(out_dir))
         self.runs.active = self.out_dir
         self.runs.add_extra(self.out_dir)  # the open project lists the runs trained in it
         self.bundle, self.reason = "", ""
         self.error_label.hide()
-        self._state = "starting"
+        self._state = PanelState.STARTING
         self._started = time.monotonic()
         self._append_log(("Resuming" if resume else "Starting") + f" run in {self.out_dir}")
         if self.nproc > 1:
             self._start_process(resume)
             return
-        from mmstudio import engine
-
         self.control = engine.Control()
-        self.worker = thread_worker(_events, start_thread=False)(
+        worker = thread_worker(run_events, start_thread=False)(
             self.run, self.out_dir, self.control, self.dataset, resume)
-        self.worker.yielded.connect(self._on_event)
-        self.worker.finished.connect(self._on_worker_finished)
+        worker.yielded.connect(self._on_event)
+        worker.finished.connect(self._on_worker_finished)
+        self.worker = worker
         # A fresh thread per run, not the global pool's: torch (pybind11) caches a Python thread
         # state per OS thread, and a pooled thread reused after its state was freed crashes.
         if self._pool is not None:
             self._pool.deleteLater()
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self._pool.setExpiryTimeout(0)
-        self._pool.start(self.worker)
+        pool = self._pool = QThreadPool(self)
+        pool.setMaxThreadCount(1)
+        pool.setExpiryTimeout(0)
+        pool.start(worker)
         self._timer.start()
         self.progress.setFormat("Preparing data…")
         self._update_buttons()
@@ -242,12 +203,14 @@ class TrainPanel(QWidget):
     def _start_process(self, resume: bool) -> None:
         from mmstudio.gui.process_run import ProcessRun
 
+        assert self.run is not None  # start() sets it before choosing a process run
         self.control = None  # a process run stops by signal and has no pause
-        self.worker = ProcessRun(self.run, self.out_dir, self.nproc, resume, parent=self)
-        self.worker.event.connect(self._on_event)
-        self.worker.failed.connect(self._on_process_failed)
-        self.worker.finished.connect(self._on_worker_finished)
-        self.worker.start()
+        process = ProcessRun(self.run, self.out_dir, self.nproc, resume, parent=self)
+        process.event_ready.connect(self._on_event)
+        process.failed.connect(self._on_process_failed)
+        process.finished.connect(self._on_worker_finished)
+        self.worker = process
+        process.start()
         self._timer.start()
         self.progress.setFormat(f"Starting {self.nproc} processes (torchrun)…")
         self._update_buttons()
@@ -258,12 +221,12 @@ class TrainPanel(QWidget):
         self._show_error(RuntimeError(reason), reason)
 
     def pause(self) -> None:
-        if self.control is not None and self._state in ("running", "starting"):
+        if self.control is not None and self._state in (PanelState.RUNNING, PanelState.STARTING):
             self.control.pause()
             self.progress.setFormat(self.progress.format() + " · pausing…")
 
     def resume(self) -> None:
-        if self._state == "done" and self.reason == "stopped":
+        if self._state == PanelState.DONE and self.reason == "stopped":
             self.start(resume=True)
         elif self.control is not None:
             self.control.resume()
@@ -271,7 +234,7 @@ class TrainPanel(QWidget):
     def stop(self) -> None:
         if self.control is not None:
             self.control.stop()
-        elif self.worker is not None and hasattr(self.worker, "stop"):  # a torchrun process
+        elif self.worker is not None and not isinstance(self.worker, GeneratorWorker):  # torchrun
             self.worker.stop()
         else:
             return
@@ -279,10 +242,10 @@ class TrainPanel(QWidget):
 
     def stop_and_wait(self, timeout_ms: int = 30000) -> bool:
         """Stop the run and wait (keeping the GUI alive) until its worker has ended."""
-        if not self.running:
+        if self.worker is None:
             return True
         loop = QEventLoop()
-        self.worker.finished.connect(loop.quit)
+        self.worker.finished.connect(lambda *_: loop.quit())
         QTimer.singleShot(timeout_ms, loop.quit)
         self.stop()
         loop.exec()
@@ -291,16 +254,30 @@ class TrainPanel(QWidget):
     # ---------------------------------------------------------------- events
     @Slot(object)
     def _on_event(self, event) -> None:
-        if isinstance(event, _Failed):
+        if isinstance(event, Failed):
             self._show_error(event.error, event.trace)
             return
         self.events.append(event)
-        handler = getattr(self, f"_on_{type(event).__name__}", None)
-        if handler is not None:
-            handler(event)
+        match event:
+            case engine.RunStarted():
+                self._on_run_started(event)
+            case engine.DataPrepared():
+                self._on_data_prepared(event)
+            case engine.StepLogged():
+                self._on_step_logged(event)
+            case engine.EpochDone():
+                self._on_epoch_done(event)
+            case engine.CheckpointSaved():
+                self._on_checkpoint_saved(event)
+            case engine.Paused():
+                self._on_paused(event)
+            case engine.Resumed():
+                self._on_resumed(event)
+            case engine.RunFinished():
+                self._on_run_finished(event)
 
-    def _on_RunStarted(self, e) -> None:
-        self._state = "running"
+    def _on_run_started(self, e) -> None:
+        self._state = PanelState.RUNNING
         self._total_steps = e.epochs * e.steps_per_epoch
         self._epochs_total, self._steps_per_epoch = e.epochs, e.steps_per_epoch
         self.progress.setRange(0, max(1, self._total_steps))
@@ -317,10 +294,10 @@ class TrainPanel(QWidget):
         self._update_buttons()
         self._refresh_runs()
 
-    def _on_DataPrepared(self, e) -> None:
+    def _on_data_prepared(self, e) -> None:
         self.progress.setFormat(f"Decoding {e.modality}: {e.done}/{e.total}")
 
-    def _on_StepLogged(self, e) -> None:
+    def _on_step_logged(self, e) -> None:
         self.plots.add_step(e.step, e.loss, e.lr)
         if e.gpu_memory_mb:
             self.device_label.setText(f"{self._device_text} · GPU memory {e.gpu_memory_mb:,.0f} MiB peak")
@@ -329,10 +306,10 @@ class TrainPanel(QWidget):
         elapsed = time.monotonic() - self._run_t0
         left = (self._total_steps - e.step) * elapsed / max(1, done)
         self.progress.setFormat(f"Epoch {e.epoch}/{self._epochs_total} · step {e.step}/{self._total_steps}"
-                                f" · ETA {_clock(left)} · {e.samples_per_s:,.0f} samples/s")
+                                f" · ETA {clock(left)} · {e.samples_per_s:,.0f} samples/s")
 
-    def _on_EpochDone(self, e) -> None:
-        name, value = _main_metric(e.metrics)
+    def _on_epoch_done(self, e) -> None:
+        name, value = engine.headline(e.metrics)
         self.plots.metric_name = name or self.plots.metric_name
         self.plots.add_epoch(e.epoch, e.train_loss, value, e.metrics.get("loss"), e.weights)
         weights = ", ".join(f"{m} {w:.2f}" for m, w in e.weights.items())
@@ -343,24 +320,24 @@ class TrainPanel(QWidget):
         if self._runs_loaded:
             self.runs.refresh_run(self.out_dir)
 
-    def _on_CheckpointSaved(self, e) -> None:
+    def _on_checkpoint_saved(self, e) -> None:
         self._append_log(f"checkpoint ({e.kind}) after epoch {e.epoch}")
 
-    def _on_Paused(self, e) -> None:
-        self._state = "paused"
+    def _on_paused(self, e) -> None:
+        self._state = PanelState.PAUSED
         self.progress.setFormat(f"Paused at step {e.step}")
         self._append_log(f"paused at step {e.step}")
         self._update_buttons()
 
-    def _on_Resumed(self, e) -> None:
-        self._state = "running"
+    def _on_resumed(self, e) -> None:
+        self._state = PanelState.RUNNING
         self._append_log(f"resumed at step {e.step}")
         self._update_buttons()
 
-    def _on_RunFinished(self, e) -> None:
+    def _on_run_finished(self, e) -> None:
         self.bundle, self.reason = e.bundle, e.reason
         self.progress.setFormat(f"{e.reason.replace('_', ' ').capitalize()} · {e.epochs} epochs, "
-                                f"{e.steps} steps in {_clock(e.seconds)}")
+                                f"{e.steps} steps in {clock(e.seconds)}")
         if e.reason == "completed":
             self.progress.setValue(self.progress.maximum())
         self._append_log(f"finished ({e.reason}): bundle {e.bundle}")
@@ -375,9 +352,9 @@ class TrainPanel(QWidget):
         self.status.emit(f"Training failed: {error}")
 
     @Slot()
-    def _on_worker_finished(self) -> None:
+    def _on_worker_finished(self, _result: object = None) -> None:
         self.worker = None
-        self._state = "done"
+        self._state = PanelState.DONE
         self._timer.stop()
         self.redraw()
         self._update_buttons()
@@ -404,8 +381,6 @@ class TrainPanel(QWidget):
 
     @Slot(list)
     def _on_runs_selected(self, runs: list) -> None:
-        from mmstudio import engine
-
         others = [r for r in runs if r["path"] != os.path.abspath(self.out_dir or "-")]
         self.plots.overlay([(r["path"], engine.read_curves(r["path"])) for r in others])
 
@@ -420,31 +395,3 @@ class TrainPanel(QWidget):
 
     def _append_log(self, text: str) -> None:
         self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
-
-
-def _main_metric(metrics: dict) -> tuple[str, float | None]:
-    for key in ("accuracy", "macro_f1", "recall@1", "r@1", "loss"):
-        for k, v in metrics.items():
-            if k.endswith(key) and isinstance(v, (int, float)):
-                return k, float(v)
-    for k, v in metrics.items():
-        if isinstance(v, (int, float)):
-            return k, float(v)
-    return "", None
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    h, rem = divmod(seconds, 3600)
-    return f"{h}:{rem // 60:02d}:{rem % 60:02d}" if h else f"{rem // 60}:{rem % 60:02d}"
-
-
-def _new_run_dir(run: RunConfig) -> str:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = os.path.join(runs_dir(), f"{stamp}-{run.name}" if run.name else stamp)
-    path, n = base, 1
-    while os.path.exists(path):
-        n += 1
-        path = f"{base}-{n}"
-    os.makedirs(path)
-    return path

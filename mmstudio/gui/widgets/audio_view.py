@@ -1,6 +1,7 @@
 """Waveform + spectrogram of one clip, with a play button (QtMultimedia, created on first use)."""
 from __future__ import annotations
 
+import functools
 import os
 
 import pyqtgraph as pg
@@ -67,7 +68,7 @@ class AudioView(QWidget):
             return
         self.caption.setText(os.path.basename(path) + " — loading…")
         self._worker = run_in_thread(audio_preview, path, on_done=self._on_preview,
-                                     on_error=lambda exc, p=path: self._on_error(p, exc))
+                                     on_error=functools.partial(self._on_error, path))
 
     @Slot(object)
     def _on_preview(self, p: dict) -> None:

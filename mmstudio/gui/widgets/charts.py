@@ -1,6 +1,8 @@
 """Small pyqtgraph charts used by several panels."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pyqtgraph as pg
 
 
@@ -17,7 +19,7 @@ class BarChart(pg.PlotWidget):
         self._bars: pg.BarGraphItem | None = None
         self.values: dict[str, float] = {}
 
-    def set_values(self, values: dict[str, float], color: str = "#3d7bd9") -> None:
+    def set_values(self, values: Mapping[str, float], color: str = "#3d7bd9") -> None:
         self.values = dict(values)
         if self._bars is not None:
             self.removeItem(self._bars)

@@ -4,6 +4,7 @@ samples, a confusion cell's samples and query results."""
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QPixmap
@@ -23,6 +24,9 @@ from PySide6.QtWidgets import (
 
 from mmstudio.gui.widgets.thumbnails import ThumbnailCache
 
+if TYPE_CHECKING:  # QtMultimedia loads on first use (it starts FFmpeg)
+    from PySide6.QtMultimedia import QMediaPlayer
+
 CARD = QSize(168, 146)
 THUMB = 76
 
@@ -32,7 +36,7 @@ class ClipPlayer:
 
     def __init__(self, parent: QWidget) -> None:
         self._parent = parent
-        self._player = None
+        self._player: QMediaPlayer | None = None  # made on first use (QtMultimedia)
         self.path: str | None = None
 
     def toggle(self, path: str) -> bool:
@@ -41,18 +45,19 @@ class ClipPlayer:
             from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
         except ImportError:
             return False
-        if self._player is None:
-            self._player = QMediaPlayer(self._parent)
+        player = self._player
+        if player is None:
+            player = self._player = QMediaPlayer(self._parent)
             self._output = QAudioOutput(self._parent)
-            self._player.setAudioOutput(self._output)
-        playing = self._player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
-        self._player.stop()
+            player.setAudioOutput(self._output)
+        playing = player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+        player.stop()
         if playing and self.path == path:
             self.path = None
             return True
         self.path = path
-        self._player.setSource(QUrl.fromLocalFile(path))
-        self._player.play()
+        player.setSource(QUrl.fromLocalFile(path))
+        player.play()
         return True
 
     def stop(self) -> None:
@@ -133,7 +138,11 @@ class SampleGallery(QListWidget):
         self.thumbnails.ready.connect(self._on_thumbnail_ready)
         self.player = ClipPlayer(self)
         self.cards: list[SampleCard] = []
-        self.itemClicked.connect(lambda item: self.sample_clicked.emit(self.itemWidget(item).sample))
+        self.itemClicked.connect(self._on_item_clicked)
+
+    @Slot(QListWidgetItem)
+    def _on_item_clicked(self, item: QListWidgetItem) -> None:
+        self.sample_clicked.emit(cast(SampleCard, self.itemWidget(item)).sample)
 
     def set_samples(self, samples: list[dict], limit: int = 120) -> None:
         self.clear()

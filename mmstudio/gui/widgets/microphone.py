@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
+
+if TYPE_CHECKING:  # QtMultimedia loads on first use (it starts FFmpeg)
+    from PySide6.QtMultimedia import QAudioInput, QMediaCaptureSession, QMediaRecorder
 
 
 def microphones() -> list:
@@ -24,7 +28,9 @@ class Recorder(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._session = self._recorder = self._input = None
+        self._session: QMediaCaptureSession | None = None  # made on first use (QtMultimedia)
+        self._input: QAudioInput | None = None
+        self._recorder: QMediaRecorder | None = None
         self._path = ""
 
     @property
@@ -39,28 +45,29 @@ class Recorder(QObject):
             QMediaRecorder,
         )
 
-        if self._recorder is None:
-            self._session = QMediaCaptureSession(self)
-            self._input = QAudioInput(self)
-            self._session.setAudioInput(self._input)
-            self._recorder = QMediaRecorder(self)
-            self._session.setRecorder(self._recorder)
+        recorder = self._recorder
+        if recorder is None:
+            session, audio_input = QMediaCaptureSession(self), QAudioInput(self)
+            session.setAudioInput(audio_input)
+            recorder = QMediaRecorder(self)
+            session.setRecorder(recorder)
             fmt = QMediaFormat()
             fmt.setFileFormat(QMediaFormat.FileFormat.Wave)
-            self._recorder.setMediaFormat(fmt)
-            self._recorder.setQuality(QMediaRecorder.Quality.HighQuality)
-            self._recorder.recorderStateChanged.connect(self._on_state)
-            self._recorder.errorOccurred.connect(lambda _e, msg: self.failed.emit(msg))
+            recorder.setMediaFormat(fmt)
+            recorder.setQuality(QMediaRecorder.Quality.HighQuality)
+            recorder.recorderStateChanged.connect(self._on_state)
+            recorder.errorOccurred.connect(lambda _e, msg: self.failed.emit(msg))
+            self._session, self._input, self._recorder = session, audio_input, recorder
         fd, self._path = tempfile.mkstemp(prefix="mmstudio-mic-", suffix=".wav")
         os.close(fd)
-        self._recorder.setOutputLocation(QUrl.fromLocalFile(self._path))
-        self._recorder.record()
-        QTimer.singleShot(int(seconds * 1000), self._recorder.stop)
+        recorder.setOutputLocation(QUrl.fromLocalFile(self._path))
+        recorder.record()
+        QTimer.singleShot(int(seconds * 1000), recorder.stop)
 
     def _on_state(self, state) -> None:
         from PySide6.QtMultimedia import QMediaRecorder
 
-        if state == QMediaRecorder.RecorderState.StoppedState and self._path:
+        if state == QMediaRecorder.RecorderState.StoppedState and self._path and self._recorder:
             actual = self._recorder.actualLocation().toLocalFile() or self._path
             path, self._path = actual, ""
             if os.path.isfile(path) and os.path.getsize(path) > 44:

@@ -42,7 +42,7 @@ class QueryInputs(QWidget):
         self.player = ClipPlayer(self)
         self.recorder = Recorder(self)
         self.recorder.recorded.connect(self.set_audio)
-        self.recorder.failed.connect(lambda msg: self.audio_label.setText(f"Recording failed: {msg}"))
+        self.recorder.failed.connect(self._on_record_failed)
         self.search_mode = QRadioButton("Search")
         self.classify_mode = QRadioButton("Classify")
         self.search_mode.setChecked(True)
@@ -60,8 +60,8 @@ class QueryInputs(QWidget):
             ask_group.addButton(self.ask[m])
             self.ask[m].setToolTip(f"Search with the {m}")
             self.use[m].setToolTip(f"Use the {m} when classifying")
-            self.ask[m].toggled.connect(lambda on: on and self.changed.emit())
-            self.use[m].toggled.connect(lambda _on: self.classify_mode.isChecked() and self.changed.emit())
+            self.ask[m].toggled.connect(self._on_ask_toggled)
+            self.use[m].toggled.connect(self._on_use_toggled)
         self.ask["text"].setChecked(True)
 
         self.text_edit = QLineEdit()
@@ -181,6 +181,20 @@ class QueryInputs(QWidget):
                           "panel to ask with it." if search else
                           "Tick the inputs to combine; the others count as missing.")
         self.changed.emit()
+
+    @Slot(bool)
+    def _on_ask_toggled(self, on: bool) -> None:
+        if on:  # the radio button switched on (the one switched off also toggles)
+            self.changed.emit()
+
+    @Slot(bool)
+    def _on_use_toggled(self, _on: bool) -> None:
+        if self.classify_mode.isChecked():
+            self.changed.emit()
+
+    @Slot(str)
+    def _on_record_failed(self, message: str) -> None:
+        self.audio_label.setText(f"Recording failed: {message}")
 
     # ---------------------------------------------------------------- inputs
     @Slot(str)

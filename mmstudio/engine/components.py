@@ -1,0 +1,168 @@
+"""The encoder and fusion registries and the built-in components' metadata, without torch.
+
+Each built-in is declared here with its help line, options (and defaults), level and tasks; the
+module named registers the factory with ``@REGISTRY.register(name)`` and is imported only when a
+model is built. So the CLI's ``--help``, the run checks (:mod:`.rules`), the Model panel and
+``docs/components.md`` know every name instantly, without importing torch. A component defined
+elsewhere (a plugin, a test) registers factory and metadata in one decorator instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mmstudio.config import TASKS
+from mmstudio.registry import LEVELS, Entry, Registry
+
+IMAGE_ENCODERS: Registry[Any] = Registry("image encoder")
+TEXT_ENCODERS: Registry[Any] = Registry("text encoder")
+AUDIO_ENCODERS: Registry[Any] = Registry("audio encoder")
+ENCODERS: dict[str, Registry[Any]] = {"image": IMAGE_ENCODERS, "text": TEXT_ENCODERS, "audio": AUDIO_ENCODERS}
+FUSIONS: Registry[Any] = Registry("fusion")
+
+#: Fusions feed the classifier; the align task compares the encoders' embeddings directly.
+FUSION_TASKS = ("classify", "classify+align")
+
+
+_RECURRENT = {"embed": 64, "hidden": 128, "layers": 1, "bidirectional": False}
+
+#: The built-in encoders: (modality, name, options and their defaults, help). Each registers its
+#: factory in ``mmstudio.engine.encoders.<modality>``.
+BUILTIN_ENCODERS: tuple[tuple[str, str, dict[str, Any], str], ...] = (
+    ("image", "cnn", {"width": 32}, "Small 3-block conv net; fast on CPU for small images (28-64 px)."),
+    ("image", "resnet18", {}, "ResNet-18 (torchvision, 11 M parameters)."),
+    ("image", "resnet34", {}, "ResNet-34 (torchvision, 21 M parameters)."),
+    ("image", "mobilenet_v3_small", {}, "MobileNetV3-Small (torchvision, 1.5 M parameters)."),
+    (
+        "text",
+        "ngram",
+        {"embed": 128, "init": 0.01, "norm": False},
+        "TF-IDF-weighted words and word pairs (fast, strong default).",
+    ),
+    ("text", "bag", {"embed": 64}, "Mean of word embeddings (order-free, fastest)."),
+    ("text", "gru", _RECURRENT, "GRU over embeddings, mean-pooled."),
+    ("text", "lstm", _RECURRENT, "LSTM over embeddings (option bidirectional), mean-pooled."),
+    (
+        "text",
+        "transformer",
+        {"width": 64, "heads": 4, "layers": 2, "max_len": 512},
+        "Small transformer encoder with learned positions.",
+    ),
+    ("audio", "mel_cnn", {"width": 32}, "Conv net over the log-mel map."),
+    (
+        "audio",
+        "mel_lstm",
+        {"hidden": 128, "layers": 1, "bidirectional": True},
+        "Bidirectional LSTM over log-mel frames.",
+    ),
+)
+
+#: The built-in fusions: (name, module that registers it, level, options, help).
+BUILTIN_FUSIONS: tuple[tuple[str, str, str, dict[str, Any], str], ...] = (
+    ("concat", "basic", "mid", {}, "Concatenate modality features (missing ones as zeros)."),
+    ("early", "basic", "early", {"hidden": 0}, "Concatenate features early, then one shared deep network."),
+    ("weighted_sum", "basic", "mid", {}, "Sum of features with learned, readable modality weights."),
+    ("product", "basic", "mid", {}, "Element-wise product of features (missing ones as 1)."),
+    (
+        "gated",
+        "learned",
+        "mid",
+        {},
+        "Gated multimodal unit: learned per-sample, per-feature gates weigh the modalities.",
+    ),
+    (
+        "attention",
+        "learned",
+        "mid",
+        {"heads": 4, "layers": 1},
+        "Transformer over one token per modality, read from a CLS token.",
+    ),
+    ("tensor", "learned", "mid", {"rank": 4}, "Low-rank tensor fusion: multiplicative interactions of all orders."),
+    (
+        "late",
+        "learned",
+        "late",
+        {"learned": True},
+        "Decision level: one classifier per modality, averaged (or learned weights).",
+    ),
+)
+
+
+def _declare_builtins() -> None:
+    for modality, name, options, help_text in BUILTIN_ENCODERS:
+        ENCODERS[modality].declare(name, module=f"mmstudio.engine.encoders.{modality}", options=options, help=help_text)
+    for name, module, level, options, help_text in BUILTIN_FUSIONS:
+        FUSIONS.declare(
+            name,
+            module=f"mmstudio.engine.fusion.{module}",
+            level=level,
+            options=options,
+            tasks=FUSION_TASKS,
+            help=help_text,
+        )
+
+
+_declare_builtins()
+
+
+def registry(kind: str) -> Registry[Any]:
+    """The registry of ``kind``: "fusion", or a modality ("image", "text", "audio")."""
+    if kind == "fusion":
+        return FUSIONS
+    if kind not in ENCODERS:
+        raise KeyError(f"unknown component kind {kind!r}; choose fusion, {', '.join(ENCODERS)}")
+    return ENCODERS[kind]
+
+
+def encoder_names() -> dict[str, list[tuple[str, str]]]:
+    """``{"image": [(name, help), ...], "text": [...], "audio": [...]}``."""
+    return {m: [(e.name, e.help) for e in reg.entries()] for m, reg in ENCODERS.items()}
+
+
+def fusion_names() -> list[tuple[str, str]]:
+    return [(e.name, e.help) for e in FUSIONS.entries()]
+
+
+def describe(kind: str, name: str) -> str:
+    """One-line explanation of an encoder (``kind`` image/text/audio) or fusion."""
+    return registry(kind).describe(name)
+
+
+def component(kind: str, name: str) -> Entry:
+    """The registry entry (help, options, level, tasks) of an encoder or fusion."""
+    return registry(kind).entry(name)
+
+
+def fusion_level(name: str) -> str:
+    """ "early: features meet ..." for the Model panel ("" for an unknown name)."""
+    if name not in FUSIONS:
+        return ""
+    level = FUSIONS.entry(name).level or "mid"
+    return f"{level}: {LEVELS[level]}"
+
+
+def catalog() -> dict[str, Any]:
+    return {
+        "encoders": {m: dict(v) for m, v in encoder_names().items()},
+        "fusions": dict(fusion_names()),
+        "tasks": list(TASKS),
+    }
+
+
+def components_markdown() -> str:
+    """``docs/components.md``: every encoder and fusion with its help, options and level."""
+    lines = [
+        "# Encoders and fusions",
+        "",
+        "Generated from the registries by `scripts/gen_components_doc.py`; do not edit.",
+        "",
+        "| kind | name | what it is | options (defaults) | level | tasks |",
+        "|---|---|---|---|---|---|",
+    ]
+    for kind in (*ENCODERS, "fusion"):
+        for e in registry(kind).entries():
+            options = ", ".join(f"`{k}={v!r}`" for k, v in e.options.items()) or "–"
+            lines.append(
+                f"| {kind} | `{e.name}` | {e.help} | {options} | {e.level or '–'} | {', '.join(e.tasks) or 'all'} |"
+            )
+    return "\n".join(lines) + "\n"

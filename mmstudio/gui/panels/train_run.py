@@ -1,0 +1,72 @@
+"""What the Train panel runs and says: the engine's training generator as a worker's job (failures
+become values, never crashes), where runs are written, advice for a failure, and the panel's
+states. No widgets here."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Generator
+from enum import StrEnum
+from typing import Any
+
+from mmstudio import engine
+
+
+class PanelState(StrEnum):
+    """Where the panel's run is (a str, so ``state == "running"`` reads naturally too)."""
+
+    IDLE = "idle"
+    STARTING = "starting"
+    RUNNING = "running"
+    PAUSED = "paused"
+    DONE = "done"
+
+
+def runs_dir() -> str:
+    """Where runs are written: ``$MMSTUDIO_HOME/runs``, else the user's data folder."""
+    home = os.environ.get("MMSTUDIO_HOME")
+    if not home:
+        import platformdirs
+
+        home = platformdirs.user_data_dir("mmstudio", appauthor=False)
+    return os.path.join(home, "runs")
+
+
+class Failed:
+    """What the worker yields instead of raising: the GUI turns it into a message."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+        self.trace = traceback.format_exc()
+
+
+def run_events(run, out_dir, control, dataset, resume) -> Generator[Any, None, Any]:
+    """``engine.train``'s events, then a :class:`Failed` instead of an exception."""
+    try:
+        result = yield from engine.train(run, out_dir, control=control, resume=resume, dataset=dataset)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a message, never a crash
+        yield Failed(exc)
+        return None
+    return result
+
+
+def advice(error: BaseException) -> str:
+    """A short hint for the failures users meet most (the engine's typed errors first)."""
+    if isinstance(error, engine.RunProblems):
+        return "Change these settings in the Model panel, then start again."
+    text = str(error).lower()
+    if isinstance(error, engine.OutOfMemory) or "out of memory" in text:
+        return "The GPU ran out of memory: lower the batch size or the image size, then resume."
+    if "cuda" in text and ("available" in text or "driver" in text or "no cuda" in text):
+        return "No usable CUDA device: choose the CPU device (or the Quick preset)."
+    if isinstance(error, (OSError, ValueError)) and ("file" in text or "decode" in text or "no such" in text):
+        return "A data file could not be read: check it in the Data panel, then resume."
+    return "The last checkpoint is kept; change the settings and resume, or start again."
+
+
+def clock(seconds: float) -> str:
+    """``m:ss``, or ``h:mm:ss`` from an hour on."""
+    seconds = int(max(0, seconds))
+    h, rem = divmod(seconds, 3600)
+    return f"{h}:{rem // 60:02d}:{rem % 60:02d}" if h else f"{rem // 60}:{rem % 60:02d}"
