@@ -82,9 +82,11 @@ def _training(tr, n: int, device: str, chosen: list[AutoSetting]):
         chosen.append(AutoSetting("train.lr", lr, f"AdamW at batch {batch}: 3e-3 x sqrt({batch}/64)"))
     if not tr.epochs:
         steps = max(1, math.ceil(n / batch))
-        epochs = int(min(40, max(8, math.ceil(TARGET_STEPS / steps))))
+        wanted = math.ceil(TARGET_STEPS / steps)
+        epochs = int(min(40, max(8, wanted)))
         changes["epochs"] = epochs
-        reason = f"about {TARGET_STEPS:,} steps at {steps} per epoch"
+        reason = f"{epochs * steps:,} steps at {steps} per epoch" + (
+            " (40 epochs at most)" if wanted > 40 else " (8 epochs at least)" if wanted < 8 else "")
         if tr.early_stopping == 0 and tr.val_split != "none":
             patience = max(5, epochs // 2)
             changes["early_stopping"] = patience
@@ -123,7 +125,8 @@ def _text(spec, items: list, chosen: list[AutoSetting]):
         changes["max_tokens"] = tokens
         chosen.append(AutoSetting("model.text.max_tokens", tokens,
                                   f"95% of the training texts have at most {p95} tokens"
-                                  + (f" (capped at {MAX_TOKENS_CAP})" if p95 > MAX_TOKENS_CAP else "")))
+                                  + (f" (capped at {MAX_TOKENS_CAP})" if p95 > MAX_TOKENS_CAP
+                                     else " (8 at least)" if p95 < 8 else "")))
     if not spec.vocab_size:
         size = len(Tokenizer.build(texts, spec.level, VOCAB_CAP, ngrams=ngrams))
         changes["vocab_size"] = size

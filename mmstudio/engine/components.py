@@ -36,7 +36,7 @@ BUILTIN_ENCODERS: tuple[tuple[str, str, dict[str, Any], str], ...] = (
     (
         "text",
         "ngram",
-        {"embed": 128, "init": 0.01, "norm": False},
+        {"embed": 128, "init": 0.01, "norm": False, "lr_scale": 3.0},
         "TF-IDF-weighted words and word pairs (fast, strong default).",
     ),
     ("text", "bag", {"embed": 64}, "Mean of word embeddings (order-free, fastest)."),

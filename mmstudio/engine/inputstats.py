@@ -23,6 +23,9 @@ MARGIN = 0.25
 #: Evaluate/Query speak up when at least this share of the inputs is outside.
 SHARE = 0.2
 UNKNOWN_TEXT = 0.5  # a text with more than half its words unknown is unlike the training texts
+#: Held-out texts of the training data itself often have many new words (short texts, rare
+#: names): texts speak up only when most of them are mostly unknown.
+TEXT_SHARE = 0.5
 
 _WHAT = {"brightness": "brighter or darker", "contrast": "of a different contrast",
          "loudness": "louder or quieter", "silence": "more or less silent"}
@@ -84,7 +87,8 @@ def input_warnings(stats: dict[str, Any] | None, inputs: dict[str, torch.Tensor]
         if m not in stats or int(keep.sum()) == 0:
             continue
         flags = outside(stats, m, x.cpu()[keep])
-        bad = {name: float(f.float().mean()) for name, f in flags.items() if float(f.float().mean()) >= share}
+        need = max(share, TEXT_SHARE) if m == "text" else share
+        bad = {name: float(f.float().mean()) for name, f in flags.items() if float(f.float().mean()) >= need}
         if not bad:
             continue
         n = int(keep.sum())

@@ -108,7 +108,7 @@ disk, bundle, data = sys.argv[1:4]
 run = engine.load_bundle(bundle).run
 files = {"project": os.path.join(disk, "p.mmstudio"), "run.toml": os.path.join(disk, "run.toml"),
          "index": os.path.join(disk, "index.safetensors"), "report": os.path.join(disk, "report"),
-         "export": os.path.join(disk, "model.pt2")}
+         "export": os.path.join(disk, "export")}  # the export package's folder
 writers = {
     "project": lambda big: save_project(Project(name="x" * (200_000 if big else 1)), files["project"]),
     "run.toml": lambda big: run.replace(name="x" * (200_000 if big else 1)).save(files["run.toml"]),

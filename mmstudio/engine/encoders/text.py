@@ -29,10 +29,11 @@ class NgramEncoder(nn.Module):
     """
 
     def __init__(self, vocab_size: int, dim: int = 128, dropout: float = 0.1, embed: int = 128,
-                 init: float = 0.01, norm: bool = False) -> None:
+                 init: float = 0.01, norm: bool = False, lr_scale: float = 3.0) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab_size, embed, padding_idx=0)
         nn.init.normal_(self.embed.weight, std=float(init))
+        self.embed.weight.lr_scale = float(lr_scale)  # read by make_optimizer
         self.register_buffer("idf", torch.ones(vocab_size))
         self.token_dropout = dropout
         self.proj = projection(embed, dim, dropout) if norm else nn.Sequential(nn.Dropout(dropout), nn.Linear(embed, dim))

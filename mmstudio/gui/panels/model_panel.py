@@ -396,4 +396,4 @@ def auto_settings_html(chosen: list[dict]) -> str:
         return ""
     rows = "; ".join(f"{html.escape(c['field'].split('.')[-1].replace('_', ' '))} "
                      f"<b>{html.escape(str(c['value']))}</b> ({html.escape(c['reason'])})" for c in chosen)
-    return f"<small>Chosen from your data (change any below): {rows}.</small>"
+    return f"<small>Chosen from your data (each can be changed below or in run.toml): {rows}.</small>"
