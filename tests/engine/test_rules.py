@@ -70,7 +70,7 @@ def test_sizes_devices_paths_and_splits(synth_manifest, dataset, tmp_path):
         ModelSpec(
             dim=0, label_smoothing=1.0, image=dataclasses.replace(ModelSpec().image, weights=str(tmp_path / "w.pt"))
         ),
-        TrainSpec(lr=0.0, dropout=-0.1, device="gpu", val_split="holdout"),
+        TrainSpec(lr=-1.0, dropout=-0.1, device="gpu", val_split="holdout"),  # lr 0: chosen from the data
     )
     problems = check(run, dataset)
     assert _fields(problems) == [

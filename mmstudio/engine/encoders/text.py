@@ -33,7 +33,7 @@ class NgramEncoder(nn.Module):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, embed, padding_idx=0)
         nn.init.normal_(self.embed.weight, std=float(init))
-        self.embed.weight.lr_scale = float(lr_scale)  # read by make_optimizer
+        self.embed.weight.lr_scale = float(lr_scale)  # type: ignore[attr-defined]  # read by make_optimizer
         self.register_buffer("idf", torch.ones(vocab_size))
         self.token_dropout = dropout
         self.proj = projection(embed, dim, dropout) if norm else nn.Sequential(nn.Dropout(dropout), nn.Linear(embed, dim))
