@@ -77,14 +77,11 @@ def _split_spec(text: str, seed: int):
 
 def _no_labels(dataset) -> str:
     """Why classify cannot train on ``dataset``, and the flag that would name its labels."""
-    import re
-
-    for p in dataset.problems:
-        found = re.search(r"column '([^']+)' looks like labels", p.reason)
-        if found:
-            return (f"{dataset.spec.path}: classify needs labels and no column is named like a "
-                    f"label; column {found.group(1)!r} looks like one: add --column "
-                    f"{found.group(1)}=label (or train --task align)")
+    column = dataset.label_candidate()
+    if column:
+        return (f"{dataset.spec.path}: classify needs labels and no column is named like a "
+                f"label; column {column!r} looks like one: add --column {column}=label "
+                "(or train --task align)")
     return (f"{dataset.spec.path}: classify needs labels (at least 2 classes); name the label "
             "column with --column NAME=label, or train --task align")
 

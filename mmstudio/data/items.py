@@ -101,6 +101,27 @@ class Dataset:
     def subset(self, split: str) -> list[Item]:
         return [it for it in self.items if it.split == split]
 
+    def label_candidate(self) -> str | None:
+        """When the items have no labels, the column the scan found looking like labels."""
+        import re
+
+        if self.labels():
+            return None
+        for p in self.problems:
+            found = re.search(r"column '([^']+)' looks like labels", p.reason)
+            if found:
+                return found.group(1)
+        return None
+
+    def class_summary(self) -> str:
+        """"3 classes", or what to do when there are none and a column looks like labels."""
+        if self.labels():
+            return f"{len(self.labels())} classes"
+        column = self.label_candidate()
+        if column:
+            return f"no labels: column {column!r} looks like them: give it the role label in Columns, then Re-scan"
+        return "no labels"
+
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "error"]
 

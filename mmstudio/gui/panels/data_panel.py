@@ -5,6 +5,7 @@ thumbnails; the layout, column roles, label pattern and split ratios can all be 
 """
 from __future__ import annotations
 
+import html
 import os
 
 from PySide6.QtCore import QObject, QSortFilterProxyModel, Qt, Signal, Slot
@@ -282,8 +283,9 @@ class DataPanel(QWidget):
     def _show_summary(self, ds: Dataset) -> None:
         counts = ds.modality_counts()
         mods = ", ".join(f"{n:,} {m}" for m, n in counts.items() if n) or "nothing usable"
+        classes = ds.class_summary() if ds.labels() else f"<span style='color:#b26a00'>{html.escape(ds.class_summary())}</span>"
         self.source_label.setText(f"<b>{os.path.basename(ds.spec.path.rstrip(os.sep))}</b> — {ds.layout.replace('_', ' ')}, "
-                                  f"{len(ds.items):,} items: {mods}; {len(ds.labels())} classes")
+                                  f"{len(ds.items):,} items: {mods}; {classes}")
         if self.layout_combo.currentText() == "auto":
             self.layout_combo.setCurrentText(ds.layout)
         for column, modality in ((3, "text"), (4, "image"), (5, "audio")):
