@@ -191,6 +191,14 @@ def clip_infos(items: list, probe: int = 200) -> list[tuple[float, int]]:
     return out
 
 
+def with_text_encoder(spec, encoder: str):
+    """``spec`` (a TextSpec) reading text with ``encoder``: another encoder reads it differently
+    (word pairs or not), so the pairs and vocabulary chosen for the old one are chosen again."""
+    if encoder == spec.encoder:
+        return spec
+    return dataclasses.replace(spec, encoder=encoder, ngrams=0, vocab_size=0)
+
+
 def with_placeholders(run: RunConfig) -> RunConfig:
     """``run`` with typical values in its automatic fields, for estimates made before any data
     is open (parameter count, memory): never used to train."""

@@ -62,19 +62,21 @@ def retrieval_metrics(queries: torch.Tensor, corpus: torch.Tensor,
     c_first = _first_of_each(corpus_groups)
     c_index = {int(g): j for j, g in enumerate(corpus_groups[c_first].tolist())}
     q_index = {int(g): j for j, g in enumerate(query_groups[q_first].tolist())}
-    positive = torch.zeros(len(q_first), len(c_first), dtype=torch.bool)
-    for qg, cg in zip(query_groups.tolist(), corpus_groups.tolist()):
-        positive[q_index[qg], c_index[cg]] = True
+    # (distinct query, distinct corpus input) of every pair: the matches, made into a mask per chunk
+    pairs = torch.tensor(sorted({(q_index[qg], c_index[cg])
+                                 for qg, cg in zip(query_groups.tolist(), corpus_groups.tolist())}),
+                         dtype=torch.int64).reshape(-1, 2)
     q, c = queries[q_first].float(), corpus[c_first].float()
-    same = None
-    if labels is not None:
-        same = labels[q_first][:, None] == labels[c_first][None]
     exact_ranks, label_ranks = [], []
     for start in range(0, q.shape[0], chunk):
         sims = q[start:start + chunk] @ c.T
-        exact_ranks.append(_first_hit_rank(sims, positive[start:start + chunk]))
-        if same is not None:
-            label_ranks.append(_first_hit_rank(sims, same[start:start + chunk]))
+        rows = pairs[(pairs[:, 0] >= start) & (pairs[:, 0] < start + sims.shape[0])]
+        positive = torch.zeros(sims.shape, dtype=torch.bool)
+        positive[rows[:, 0] - start, rows[:, 1]] = True
+        exact_ranks.append(_first_hit_rank(sims, positive))
+        if labels is not None:
+            same = labels[q_first][start:start + chunk, None] == labels[c_first][None]
+            label_ranks.append(_first_hit_rank(sims, same))
     out: dict[str, Any] = {"queries": int(q.shape[0]), "corpus": int(c.shape[0]),
                            "exact": _summary(torch.cat(exact_ranks), ks)}
     if labels is not None:

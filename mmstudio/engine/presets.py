@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from mmstudio.config import RunConfig
+from mmstudio.engine.autoconfig import with_text_encoder
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ def apply_preset(run: RunConfig, name: str, gpus: int = 0) -> RunConfig:
     if name == "quick":
         model = ms.replace(
             image=dataclasses.replace(ms.image, encoder="cnn", size=min(ms.image.size, 32)),
-            text=dataclasses.replace(ms.text, encoder="bag"),
+            text=with_text_encoder(ms.text, "bag"),
             audio=dataclasses.replace(ms.audio, encoder="mel_cnn"),
             dim=64,
             fusion="concat",
@@ -42,7 +43,7 @@ def apply_preset(run: RunConfig, name: str, gpus: int = 0) -> RunConfig:
     else:
         model = ms.replace(
             image=dataclasses.replace(ms.image, encoder="resnet18", size=max(ms.image.size, 128)),
-            text=dataclasses.replace(ms.text, encoder="transformer"),
+            text=with_text_encoder(ms.text, "transformer"),
             audio=dataclasses.replace(ms.audio, encoder="mel_cnn"),
             dim=256,
             fusion="attention",

@@ -159,3 +159,16 @@ def test_contrastive_loss_does_not_push_an_image_from_its_own_captions():
     groups = {"image": torch.tensor([0, 0, 1]), "text": torch.tensor([0, 1, 2])}
     # hard targets punish each caption for matching its own image's other view
     assert info_nce(feats, mask, scale, groups) < info_nce(feats, mask, scale) - 1.0
+
+
+def test_another_text_encoder_chooses_its_pairs_and_vocabulary_again():
+    from mmstudio.engine.autoconfig import with_text_encoder
+    from mmstudio.engine.presets import apply_preset
+
+    text = TextSpec(ngrams=2, vocab_size=300, max_tokens=20)  # as resolved for ngram
+    assert with_text_encoder(text, "ngram") == text
+    gru = with_text_encoder(text, "gru")
+    assert (gru.encoder, gru.ngrams, gru.vocab_size, gru.max_tokens) == ("gru", 0, 0, 20)
+    run = RunConfig(DatasetSpec("x"), ModelSpec(text=text))
+    accurate = apply_preset(run, "accurate").model.text
+    assert accurate.encoder == "transformer" and accurate.ngrams == 0  # no word pairs for a sequence

@@ -135,13 +135,10 @@ class EncoderOptions(QWidget):
             modalities=self.included(),
             image=dataclasses.replace(ms.image, encoder=self.encoder["image"].currentText() or ms.image.encoder,
                                       size=self.option["image"].value(), weights=self.weights.text().strip()),
-            text=dataclasses.replace(ms.text, encoder=text_encoder, max_tokens=self.option["text"].value(),
+            text=dataclasses.replace(engine.with_text_encoder(ms.text, text_encoder),
+                                     max_tokens=self.option["text"].value(),
                                      options=_layers(ms.text.options, "text", text_encoder,
-                                                     self.layers["text"].value()),
-                                     # another encoder reads text differently (pairs or not):
-                                     # the trainer chooses its vocabulary again
-                                     ngrams=ms.text.ngrams if text_encoder == ms.text.encoder else 0,
-                                     vocab_size=ms.text.vocab_size if text_encoder == ms.text.encoder else 0),
+                                                     self.layers["text"].value())),
             audio=dataclasses.replace(ms.audio, encoder=audio_encoder,
                                       seconds=round(self.option["audio"].value(), 2),
                                       features=self.features.currentText(), n_mels=self.n_mels.value(),
