@@ -1,9 +1,10 @@
 """``mmstudio`` / ``python -m mmstudio``: the window, or a headless command when one is named.
 
-    mmstudio                      open the studio (the bundled demo when nothing else is given)
-    mmstudio PATH...              open the studio with these datasets or a project
-    mmstudio inspect PATH --json  the headless commands (see ``mmstudio --help``)
+mmstudio                      open the studio (the bundled demo when nothing else is given)
+mmstudio PATH...              open the studio with these datasets or a project
+mmstudio inspect PATH --json  the headless commands (see ``mmstudio --help``)
 """
+
 from __future__ import annotations
 
 import sys

@@ -22,6 +22,7 @@ cross-entropy, backward, AdamW step (bf16 autocast + channels_last on CUDA, as t
 and prints later-epochs / bare-loop and later-epochs / first-epoch. Both sides run under the same
 machine load, so the ratios hold even when other processes share the CPU; absolute figures do not.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,25 +45,26 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="mmstudio bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--data", help="dataset (default ../shared/datasets/digits/pairs.csv, "
-                                   "else generated files)")
+    p.add_argument("--data", help="dataset (default ../shared/datasets/digits/pairs.csv, else generated files)")
     p.add_argument("--epochs", type=int, default=3, help="at least 2 (default 3)")
-    p.add_argument("--limit", type=int, default=0,
-                   help="train on the first N train items only (0: all)")
+    p.add_argument("--limit", type=int, default=0, help="train on the first N train items only (0: all)")
     p.add_argument("--batch", type=int, default=0, help="default 256 on CUDA, 64 on CPU")
-    p.add_argument("--model", choices=["auto", "large", "medium", "small", "tiny"], default="auto",
-                   help="large: limit.py's shape (default on CUDA); medium: the Quick preset's "
-                        "encoders (cnn, transformer, mel_cnn at width 32); small: narrow ones "
-                        "and a bag of words (default on CPU); tiny: half as wide again")
+    p.add_argument(
+        "--model",
+        choices=["auto", "large", "medium", "small", "tiny"],
+        default="auto",
+        help="large: limit.py's shape (default on CUDA); medium: the Quick preset's "
+        "encoders (cnn, transformer, mel_cnn at width 32); small: narrow ones "
+        "and a bag of words (default on CPU); tiny: half as wide again",
+    )
     p.add_argument("--text", default="transformer", help="text encoder (transformer, bag, ...)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's choice)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (both sides)")
-    p.add_argument("--generate", type=int, default=0,
-                   help="ignore --data and generate this many JPEG/TXT/WAV items")
-    p.add_argument("--bare-steps", type=int, default=0, help="timed bare-loop steps (default "
-                                                              "30 on CUDA, 20 on CPU)")
-    p.add_argument("--yardstick", action="store_true",
-                   help="also run ../shared/bench/limit.py's compute table (its own model)")
+    p.add_argument("--generate", type=int, default=0, help="ignore --data and generate this many JPEG/TXT/WAV items")
+    p.add_argument("--bare-steps", type=int, default=0, help="timed bare-loop steps (default 30 on CUDA, 20 on CPU)")
+    p.add_argument(
+        "--yardstick", action="store_true", help="also run ../shared/bench/limit.py's compute table (its own model)"
+    )
     p.add_argument("--out", help="run folder (default: a temporary one, removed afterwards)")
     args = p.parse_args(argv)
     if args.epochs < 2:
@@ -81,19 +83,26 @@ def make_run(data_path: str, cuda: bool, args: argparse.Namespace):
         model = ModelSpec(
             modalities=("image", "text", "audio"),
             image=ImageSpec("resnet18", size=128, channels=3),
-            text=TextSpec(args.text, vocab_size=20000, max_tokens=64,
-                          options={"width": 256, "heads": 4, "layers": 2}
-                          if args.text == "transformer" else {}),
-            audio=AudioSpec("mel_cnn", sample_rate=16000, seconds=1.0, n_mels=64, hop_ms=10.0,
-                            options={"width": 64}),
-            fusion="concat", dim=256, head_hidden=512)
+            text=TextSpec(
+                args.text,
+                vocab_size=20000,
+                max_tokens=64,
+                options={"width": 256, "heads": 4, "layers": 2} if args.text == "transformer" else {},
+            ),
+            audio=AudioSpec("mel_cnn", sample_rate=16000, seconds=1.0, n_mels=64, hop_ms=10.0, options={"width": 64}),
+            fusion="concat",
+            dim=256,
+            head_hidden=512,
+        )
     elif args.model == "medium":  # the Quick preset's encoders at their default widths
         model = ModelSpec(
             modalities=("image", "text", "audio"),
             image=ImageSpec("cnn", size=28),
             text=TextSpec(args.text, max_tokens=32),
             audio=AudioSpec("mel_cnn"),
-            fusion="concat", dim=128)
+            fusion="concat",
+            dim=128,
+        )
     else:  # small (the CPU default): narrow conv nets and a bag of embeddings, for 2 cores
         width = 4 if args.model == "tiny" else 8
         model = ModelSpec(
@@ -101,11 +110,19 @@ def make_run(data_path: str, cuda: bool, args: argparse.Namespace):
             image=ImageSpec("cnn", size=28, options={"width": width}),
             text=TextSpec("bag" if args.text == "transformer" else args.text, max_tokens=32),
             audio=AudioSpec("mel_cnn", options={"width": width}),
-            fusion="concat", dim=64 if width == 8 else 32)
+            fusion="concat",
+            dim=64 if width == 8 else 32,
+        )
     batch = args.batch or (256 if large else 64)
-    train = TrainSpec(epochs=args.epochs, batch_size=batch, val_split="none",
-                      device="cuda" if cuda else "cpu", num_threads=args.threads,
-                      compile=args.compile, log_every_s=5.0)
+    train = TrainSpec(
+        epochs=args.epochs,
+        batch_size=batch,
+        val_split="none",
+        device="cuda" if cuda else "cpu",
+        num_threads=args.threads,
+        compile=args.compile,
+        log_every_s=5.0,
+    )
     return RunConfig(DatasetSpec(data_path), model, train, name="bench")
 
 
@@ -140,14 +157,21 @@ def generate_files(root: Path, n: int, size: int = 256, sr: int = 16000) -> Path
     for i in range(n):
         base = root / f"{i:06d}"
         f = rng.uniform(0.01, 0.1, 3)
-        img = np.stack([127 + 120 * np.sin(f[c] * (xx + yy * (c + 1)) + i) for c in range(3)],
-                       -1).astype("uint8")
+        img = np.stack([127 + 120 * np.sin(f[c] * (xx + yy * (c + 1)) + i) for c in range(3)], -1).astype("uint8")
         Image.fromarray(img).save(f"{base}.jpg", quality=90)
         text = " ".join(rng.choice(words, 24))
         wave = 0.3 * np.sin(2 * math.pi * rng.uniform(100, 2000) * t)
         sf.write(f"{base}.wav", wave.astype("float32"), sr)
-        rows.append({"id": f"{i:06d}", "split": "train", "label": str(i % 10),
-                     "image": f"{base.name}.jpg", "audio": f"{base.name}.wav", "text": text})
+        rows.append(
+            {
+                "id": f"{i:06d}",
+                "split": "train",
+                "label": str(i % 10),
+                "image": f"{base.name}.jpg",
+                "audio": f"{base.name}.wav",
+                "text": text,
+            }
+        )
     manifest = root / "manifest.csv"
     with open(manifest, "w", newline="") as fh:
         w = csv.DictWriter(fh, list(rows[0]))
@@ -191,12 +215,11 @@ def _random_batch(run, shape, pre, batch: int, device) -> tuple[dict, dict, Any]
     inputs = {}
     if "image" in shape.modalities:  # uint8 (B, C, S, S), as the cache holds them
         s = run.model.image.size
-        inputs["image"] = torch.randint(0, 256, (batch, shape.channels, s, s), generator=g,
-                                        dtype=torch.uint8)
+        inputs["image"] = torch.randint(0, 256, (batch, shape.channels, s, s), generator=g, dtype=torch.uint8)
     if "text" in shape.modalities:  # int64 ids, second half padding
         n = run.model.text.max_tokens
         ids = torch.randint(1, max(2, shape.vocab_size), (batch, n), generator=g)
-        ids[:, max(1, n // 2):] = 0
+        ids[:, max(1, n // 2) :] = 0
         inputs["text"] = ids
     if "audio" in shape.modalities:  # float16 log-mel maps
         inputs["audio"] = torch.randn(batch, *pre.audio_shape, generator=g).to(torch.float16)
@@ -280,19 +303,26 @@ def _report_training(run, info: dict, source: str, full: int, cuda: bool) -> tup
     name = torch.cuda.get_device_name() if cuda else f"cpu ({os.cpu_count()} logical CPUs)"
     spec = run.model
     print("MMStudio training benchmark (mmstudio bench)")
-    print(f"device={name} torch={torch.__version__} threads={torch.get_num_threads()} "
-          f"batch={batch} params={started.parameters:,} precision={started.precision} "
-          f"compile={run.train.compile}")
-    print(f"model: image {spec.image.encoder} {spec.image.size}px + text {spec.text.encoder} "
-          f"({spec.text.max_tokens} tokens) + audio {spec.audio.encoder} "
-          f"({spec.audio.n_mels} mels, {spec.audio.sample_rate} Hz, {spec.audio.seconds:g} s), "
-          f"{spec.fusion} fusion, dim {spec.dim}")
+    print(
+        f"device={name} torch={torch.__version__} threads={torch.get_num_threads()} "
+        f"batch={batch} params={started.parameters:,} precision={started.precision} "
+        f"compile={run.train.compile}"
+    )
+    print(
+        f"model: image {spec.image.encoder} {spec.image.size}px + text {spec.text.encoder} "
+        f"({spec.text.max_tokens} tokens) + audio {spec.audio.encoder} "
+        f"({spec.audio.n_mels} mels, {spec.audio.sample_rate} Hz, {spec.audio.seconds:g} s), "
+        f"{spec.fusion} fusion, dim {spec.dim}"
+    )
     subset = f" (first {n:,} of {full:,})" if n < full else ""
-    print(f"data: {source}: {n:,} train items{subset}, {run.train.epochs} epochs, "
-          f"{started.steps_per_epoch} steps/epoch")
+    print(
+        f"data: {source}: {n:,} train items{subset}, {run.train.epochs} epochs, {started.steps_per_epoch} steps/epoch"
+    )
     decode = ", ".join(f"{m} {k:,} files {s:.1f} s" for m, (k, s) in info["decode"].items())
-    print(f"decoding into the cache: {decode or 'nothing (already cached)'}; "
-          f"model ready {info['ready_s']:.1f} s after train() was called")
+    print(
+        f"decoding into the cache: {decode or 'nothing (already cached)'}; "
+        f"model ready {info['ready_s']:.1f} s after train() was called"
+    )
 
     epochs = info["epochs"]
     first_wall = epochs[0].samples_per_s * epochs[0].seconds / info["first_wall_s"]
@@ -300,14 +330,11 @@ def _report_training(run, info: dict, source: str, full: int, cuda: bool) -> tup
     later = epochs[1:]
     later_sps = sum(e.samples_per_s * e.seconds for e in later) / sum(e.seconds for e in later)
     print(f"{'':<50}{'samples/s':>11}{'seconds':>9}")
-    print(f"{'first epoch, wall (decoding + model + steps)':<50}{first_wall:>11.0f}"
-          f"{info['first_wall_s']:>9.1f}")
-    print(f"{'first epoch, steps only (EpochDone)':<50}{first_steps:>11.0f}"
-          f"{epochs[0].seconds:>9.1f}")
+    print(f"{'first epoch, wall (decoding + model + steps)':<50}{first_wall:>11.0f}{info['first_wall_s']:>9.1f}")
+    print(f"{'first epoch, steps only (EpochDone)':<50}{first_steps:>11.0f}{epochs[0].seconds:>9.1f}")
     for e in later:
         print(f"{f'epoch {e.epoch} (EpochDone)':<50}{e.samples_per_s:>11.0f}{e.seconds:>9.1f}")
-    print(f"{f'later epochs 2-{epochs[-1].epoch}':<50}{later_sps:>11.0f}"
-          f"{sum(e.seconds for e in later):>9.1f}")
+    print(f"{f'later epochs 2-{epochs[-1].epoch}':<50}{later_sps:>11.0f}{sum(e.seconds for e in later):>9.1f}")
     return first_wall, first_steps, later_sps
 
 
@@ -340,16 +367,17 @@ def main(argv: list[str] | None = None) -> int:
         batch = run.train.batch_size
 
         steps = args.bare_steps or (30 if cuda else 20)
-        bare_sps, bare_ms, k = bare_loop(info["result"].bundle, batch, steps,
-                                         warm=5 if cuda else 3, compile_=args.compile)
+        bare_sps, bare_ms, k = bare_loop(
+            info["result"].bundle, batch, steps, warm=5 if cuda else 3, compile_=args.compile
+        )
         label = f"bare loop, same model, inputs on {device.type} (median of {k})"
         print(f"{label:<50}{bare_sps:>11.0f}{bare_ms:>8.1f}ms")
-        print(f"ratio later epochs / bare loop: {later_sps / bare_sps:.2f}  "
-              f"(goal on the GPU: >= 0.9)")
-        print(f"ratio later epochs / first epoch (wall): {later_sps / first_wall:.2f}  "
-              f"(goal on CPU: >= 2); / first epoch steps only: {later_sps / first_steps:.2f}")
-        print("both sides were measured in this one process, one after the other, under the "
-              "same machine load")
+        print(f"ratio later epochs / bare loop: {later_sps / bare_sps:.2f}  (goal on the GPU: >= 0.9)")
+        print(
+            f"ratio later epochs / first epoch (wall): {later_sps / first_wall:.2f}  "
+            f"(goal on CPU: >= 2); / first epoch steps only: {later_sps / first_steps:.2f}"
+        )
+        print("both sides were measured in this one process, one after the other, under the same machine load")
 
     limit_py = SHARED / "bench" / "limit.py"
     if args.yardstick:

@@ -5,6 +5,7 @@ streams its events as JSON lines). Long commands draw progress bars on stderr wh
 terminal (never with ``--json``). Errors go to stderr with exit status 2; a reader that closes
 the pipe early (``| head``) ends the command quietly with status 0.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,6 +24,7 @@ def command(name: str):
     def decorate(fn):
         COMMANDS[name] = fn
         return fn
+
     return decorate
 
 
@@ -34,14 +36,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("inspect", help="scan a dataset and report its layout, counts and problems")
     p.add_argument("path", help="a dataset folder or a CSV/TSV/JSONL manifest")
     p.add_argument("--layout", default="auto", help="override the guessed layout")
-    p.add_argument("--column", action="append", default=[], metavar="NAME=ROLE",
-                   help="set a manifest column's role (id, image, audio, text, label, split, ignore)")
+    p.add_argument(
+        "--column",
+        action="append",
+        default=[],
+        metavar="NAME=ROLE",
+        help="set a manifest column's role (id, image, audio, text, label, split, ignore)",
+    )
     p.add_argument("--label-pattern", default=None, help="regex with (?P<label>...) for file-name labels")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     _engine_parsers(sub)
     _predict_parser(sub)
-    sub.add_parser("bench", add_help=False, help="training speed beside the bare-loop limit "
-                                                 "(mmstudio bench --help)")
+    sub.add_parser("bench", add_help=False, help="training speed beside the bare-loop limit (mmstudio bench --help)")
     return parser
 
 
@@ -52,30 +58,43 @@ def _train_parser(sub) -> None:
     p.add_argument("--data", help="dataset folder or manifest (overrides the config's)")
     p.add_argument("--config", help="a run.toml (or .json) to start from")
     for m in ("image", "text", "audio"):
-        p.add_argument(f"--{m}", metavar="ENC", help=f"use the {m} modality with this encoder: "
-                                                     f"{', '.join(ENCODERS[m].names())}")
+        p.add_argument(
+            f"--{m}", metavar="ENC", help=f"use the {m} modality with this encoder: {', '.join(ENCODERS[m].names())}"
+        )
     p.add_argument("--fusion", help=f"how modalities meet: {', '.join(FUSIONS.names())}")
-    p.add_argument("--modalities", metavar="LIST",
-                   help="comma-separated modalities to use with their default encoders "
-                        "(e.g. image,text); default: every modality the dataset has")
-    p.add_argument("--task", choices=["classify", "align", "classify+align"],
-                   help="default: classify when the data has labels, else align")
+    p.add_argument(
+        "--modalities",
+        metavar="LIST",
+        help="comma-separated modalities to use with their default encoders "
+        "(e.g. image,text); default: every modality the dataset has",
+    )
+    p.add_argument(
+        "--task",
+        choices=["classify", "align", "classify+align"],
+        help="default: classify when the data has labels, else align",
+    )
     p.add_argument("--image-size", type=int, help="image side in pixels (default: from the images)")
     p.add_argument("--text-tokens", type=int, help="tokens kept per text (default: from the texts)")
     p.add_argument("--audio-seconds", type=float, help="clip duration (default: from the clips)")
-    p.add_argument("--augment", action=argparse.BooleanOptionalAction,
-                   help="random small shifts, turns and zooms of training images")
+    p.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        help="random small shifts, turns and zooms of training images",
+    )
     p.add_argument("--label-smoothing", type=float)
-    p.add_argument("--split", metavar="TRAIN,VAL,TEST",
-                   help="ratios for data without a split column (default 0.8,0.1,0.1)")
+    p.add_argument(
+        "--split", metavar="TRAIN,VAL,TEST", help="ratios for data without a split column (default 0.8,0.1,0.1)"
+    )
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--device", help="auto, cpu or cuda")
     p.add_argument("--seed", type=int)
     p.add_argument("--max-steps", type=int, help="stop after this many steps (quick checks)")
-    p.add_argument("--val-split", help="the split used for validation, none, or auto (default: "
-                                       "val when present, else 10%% of train held out)")
+    p.add_argument(
+        "--val-split",
+        help="the split used for validation, none, or auto (default: val when present, else 10%% of train held out)",
+    )
     p.add_argument("--column", action="append", default=[], metavar="NAME=ROLE")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last")
     p.add_argument("--out", required=True, help="run folder (the bundle is OUT/bundle)")
@@ -91,16 +110,18 @@ def _engine_parsers(sub) -> None:
     p.add_argument("--no-ablation", action="store_true", help="skip the per-modality ablation")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("index", help="embed a dataset with a bundle into a searchable collection "
-                                     "(resumable: run again to continue or to pick up new files)")
+    p = sub.add_parser(
+        "index",
+        help="embed a dataset with a bundle into a searchable collection "
+        "(resumable: run again to continue or to pick up new files)",
+    )
     p.add_argument("bundle")
     p.add_argument("--data", required=True)
     p.add_argument("--split", default="all")
     p.add_argument("--out", help="write one index file instead (e.g. to ship with the bundle)")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--workers", type=int, help="DataLoader decoding workers (default: by size)")
-    p.add_argument("--ann", choices=["ivf", "hnsw"], default="ivf",
-                   help="approximate index for large collections")
+    p.add_argument("--ann", choices=["ivf", "hnsw"], default="ivf", help="approximate index for large collections")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("query", help="rank an index against a text, image or audio query")
@@ -109,24 +130,29 @@ def _engine_parsers(sub) -> None:
     group.add_argument("--text")
     group.add_argument("--image", metavar="FILE")
     group.add_argument("--audio", metavar="FILE")
-    group.add_argument("--like", type=int, metavar="INDEX",
-                       help="more like this: the items nearest a result's index")
+    group.add_argument("--like", type=int, metavar="INDEX", help="more like this: the items nearest a result's index")
     p.add_argument("--target", choices=["image", "audio", "text"])
     p.add_argument("--index", metavar="FILE", help="an index file written by index --out")
-    p.add_argument("--data", help="the collection indexed from this dataset (default: the last "
-                                  "one indexed with this bundle)")
+    p.add_argument(
+        "--data", help="the collection indexed from this dataset (default: the last one indexed with this bundle)"
+    )
     p.add_argument("--split", default="all", help="with --data: the split that was indexed")
     p.add_argument("--label", action="append", help="keep only items with this label (repeatable)")
     p.add_argument("--in-split", action="append", help="keep only items of this split")
-    p.add_argument("--has", action="append", choices=["image", "audio", "text"],
-                   help="keep only items with this modality")
-    p.add_argument("--nprobe", type=int, help="approximate search effort: higher is slower and "
-                                             "finds more of the exact top results")
+    p.add_argument(
+        "--has", action="append", choices=["image", "audio", "text"], help="keep only items with this modality"
+    )
+    p.add_argument(
+        "--nprobe", type=int, help="approximate search effort: higher is slower and finds more of the exact top results"
+    )
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("export", help="export a bundle to ONNX or torch.export (.pt2): a folder "
-                                      "with the model, preprocess.json, tokenizer, predict.py, README")
+    p = sub.add_parser(
+        "export",
+        help="export a bundle to ONNX or torch.export (.pt2): a folder "
+        "with the model, preprocess.json, tokenizer, predict.py, README",
+    )
     p.add_argument("bundle")
     p.add_argument("--format", choices=["onnx", "pt2"], default="onnx")
     p.add_argument("--out", required=True, help="the package's folder")
@@ -149,8 +175,10 @@ def _inspect(args: argparse.Namespace) -> int:
     print(f"{summary['path']}: {summary['layout']}, {summary['items']:,} items")
     print("  modalities: " + ", ".join(f"{m} {n:,}" for m, n in summary["counts"].items() if n))
     if summary["labels"]:
-        print(f"  labels ({len(summary['labels'])}): " +
-              ", ".join(f"{k} {v}" for k, v in list(summary["labels"].items())[:20]))
+        print(
+            f"  labels ({len(summary['labels'])}): "
+            + ", ".join(f"{k} {v}" for k, v in list(summary["labels"].items())[:20])
+        )
     print("  splits: " + ", ".join(f"{k} {v:,}" for k, v in summary["splits"].items()))
     print(f"  problems: {len(summary['problems'])}")
     for p in summary["problems"]:
@@ -189,15 +217,16 @@ def _train(args: argparse.Namespace) -> int:
     for sig in previous:
         signal.signal(sig, stop)
     progress = Progress(wants_progress(args))
+
     def show(event) -> None:
         if args.json:
             print(json.dumps(event.as_dict()), flush=True)
         else:
             progress(event)
             _print_event(event)
+
     try:
-        result = engine.drive(engine.train(run, args.out, control=control, resume=args.resume,
-                                           dataset=dataset), show)
+        result = engine.drive(engine.train(run, args.out, control=control, resume=args.resume, dataset=dataset), show)
     finally:
         progress.close()
         for sig, handler in previous.items():
@@ -213,14 +242,18 @@ def _print_event(event) -> None:
 
     match event:
         case engine.RunStarted():
-            print(f"training {', '.join(event.modalities)} on {event.device} ({event.precision}): "
-                  f"{event.train_items:,} train / {event.val_items:,} val items, "
-                  f"{event.parameters:,} parameters")
+            print(
+                f"training {', '.join(event.modalities)} on {event.device} ({event.precision}): "
+                f"{event.train_items:,} train / {event.val_items:,} val items, "
+                f"{event.parameters:,} parameters"
+            )
         case engine.EpochDone():
             extra = " ".join(f"{k} {v:.4f}" for k, v in event.metrics.items())
-            print(f"epoch {event.epoch}: loss {event.train_loss:.4f} {extra} "
-                  f"({event.seconds:.1f} s, {event.samples_per_s:.0f}/s){' *' if event.best else ''}",
-                  flush=True)
+            print(
+                f"epoch {event.epoch}: loss {event.train_loss:.4f} {extra} "
+                f"({event.seconds:.1f} s, {event.samples_per_s:.0f}/s){' *' if event.best else ''}",
+                flush=True,
+            )
         case engine.DataPrepared(done=done, total=total) if done == total:
             print(f"decoded {event.total:,} {event.modality} files in {event.seconds:.1f} s")
 
@@ -230,8 +263,9 @@ def _eval(args: argparse.Namespace) -> int:
     from mmstudio import engine
 
     with progress_for(args) as progress:
-        result = engine.evaluate(args.bundle, args.data, split=args.split,
-                                 ablation=not args.no_ablation, on_event=progress)
+        result = engine.evaluate(
+            args.bundle, args.data, split=args.split, ablation=not args.no_ablation, on_event=progress
+        )
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -246,8 +280,10 @@ def _eval(args: argparse.Namespace) -> int:
     for direction, r in result.get("retrieval", {}).items():
         for kind in ("exact", "label"):
             if kind in r:
-                print(f"  {direction} ({kind}): " + ", ".join(
-                    f"{k} {v:.4f}" for k, v in r[kind].items() if not k.startswith("random")))
+                print(
+                    f"  {direction} ({kind}): "
+                    + ", ".join(f"{k} {v:.4f}" for k, v in r[kind].items() if not k.startswith("random"))
+                )
     return 0
 
 
@@ -331,12 +367,22 @@ def _predict(args: argparse.Namespace) -> int:
 
     engine.prediction_format(args.out)  # a wrong file name fails before any decoding
     with progress_for(args) as progress:
-        result = engine.predict_dataset(args.bundle, args.data, split=args.split, top=args.top,
-                                        batch_size=args.batch_size, device=args.device,
-                                        on_event=progress)
+        result = engine.predict_dataset(
+            args.bundle,
+            args.data,
+            split=args.split,
+            top=args.top,
+            batch_size=args.batch_size,
+            device=args.device,
+            on_event=progress,
+        )
     path = engine.write_predictions(result["rows"], args.out)
-    summary = {"predictions": path, "items": result["items"], "labelled": result["labelled"],
-               **({"accuracy": result["accuracy"]} if "accuracy" in result else {})}
+    summary = {
+        "predictions": path,
+        "items": result["items"],
+        "labelled": result["labelled"],
+        **({"accuracy": result["accuracy"]} if "accuracy" in result else {}),
+    }
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0

@@ -5,6 +5,7 @@
 redirected output, and ``--json``, get no bars at all, so logs and parsers see only the
 command's own lines.
 """
+
 from __future__ import annotations
 
 import sys
@@ -43,14 +44,19 @@ class Progress:
             return
         name = type(event).__name__
         if name == "DataPrepared":
-            self._show(("decode", event.modality), f"decoding {event.modality}", event.total,
-                       event.done, "files")
+            self._show(("decode", event.modality), f"decoding {event.modality}", event.total, event.done, "files")
         elif name == "RunStarted":
             self._steps_per_epoch = event.steps_per_epoch
         elif name == "StepLogged" and self._steps_per_epoch:
             done = event.step - (event.epoch - 1) * self._steps_per_epoch
-            self._show(("epoch", event.epoch), f"epoch {event.epoch}", self._steps_per_epoch,
-                       min(done, self._steps_per_epoch), "steps", loss=f"{event.loss:.4f}")
+            self._show(
+                ("epoch", event.epoch),
+                f"epoch {event.epoch}",
+                self._steps_per_epoch,
+                min(done, self._steps_per_epoch),
+                "steps",
+                loss=f"{event.loss:.4f}",
+            )
         elif name in ("EpochDone", "RunFinished"):
             self.close()  # the command prints its epoch line next, on a clean terminal line
 
@@ -61,8 +67,16 @@ class Progress:
             self.close()
             self._key = key
             # initial: a bar that starts mid-way (the first logged step) shows no false burst rate
-            self._bar = tqdm(total=total, initial=done, desc=label, unit=unit, file=self.stream,
-                             leave=False, dynamic_ncols=True, mininterval=0)  # events come throttled
+            self._bar = tqdm(
+                total=total,
+                initial=done,
+                desc=label,
+                unit=unit,
+                file=self.stream,
+                leave=False,
+                dynamic_ncols=True,
+                mininterval=0,
+            )  # events come throttled
         bar = self._bar
         assert bar is not None  # made just above when the key changed
         bar.update(done - bar.n)

@@ -1,6 +1,7 @@
 """The run ``mmstudio train`` builds from its options: a run.toml (if any) with the flags on
 top, every setting left to the data chosen from it (and printed), and the rules' problems
 printed with the flag that sets each field."""
+
 from __future__ import annotations
 
 import argparse
@@ -35,18 +36,28 @@ def run_config_from_args(args: argparse.Namespace):
     model = _model_flags(model, args)
     chosen = [m for m in ("image", "text", "audio") if getattr(args, m)]
     if chosen:
-        subs = {m: getattr(model, m).__class__(**{**vars(getattr(model, m)),
-                                                  "encoder": getattr(args, m)}) for m in chosen}
+        subs = {
+            m: getattr(model, m).__class__(**{**vars(getattr(model, m)), "encoder": getattr(args, m)}) for m in chosen
+        }
         model = model.replace(modalities=tuple(chosen), **subs)
     if args.fusion:
         model = model.replace(fusion=args.fusion)
     if args.task:
         model = model.replace(task=args.task)
     train = run.train if run else TrainSpec()
-    changes = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
-                                 ("lr", args.lr), ("device", args.device), ("seed", args.seed),
-                                 ("max_steps", args.max_steps), ("val_split", args.val_split))
-               if v is not None}
+    changes = {
+        k: v
+        for k, v in (
+            ("epochs", args.epochs),
+            ("batch_size", args.batch_size),
+            ("lr", args.lr),
+            ("device", args.device),
+            ("seed", args.seed),
+            ("max_steps", args.max_steps),
+            ("val_split", args.val_split),
+        )
+        if v is not None
+    }
     return RunConfig(dataset, model, train.replace(**changes), run.name if run else "")
 
 
@@ -54,8 +65,11 @@ def _model_flags(model, args: argparse.Namespace):
     """The per-modality and head options given on the command line, on top of ``model``."""
     import dataclasses
 
-    subs = {"image": {"size": args.image_size, "augment": args.augment},
-            "text": {"max_tokens": args.text_tokens}, "audio": {"seconds": args.audio_seconds}}
+    subs = {
+        "image": {"size": args.image_size, "augment": args.augment},
+        "text": {"max_tokens": args.text_tokens},
+        "audio": {"seconds": args.audio_seconds},
+    }
     for modality, values in subs.items():
         values = {k: v for k, v in values.items() if v is not None}
         if values:
@@ -79,11 +93,15 @@ def _no_labels(dataset) -> str:
     """Why classify cannot train on ``dataset``, and the flag that would name its labels."""
     column = dataset.label_candidate()
     if column:
-        return (f"{dataset.spec.path}: classify needs labels and no column is named like a "
-                f"label; column {column!r} looks like one: add --column {column}=label "
-                "(or train --task align)")
-    return (f"{dataset.spec.path}: classify needs labels (at least 2 classes); name the label "
-            "column with --column NAME=label, or train --task align")
+        return (
+            f"{dataset.spec.path}: classify needs labels and no column is named like a "
+            f"label; column {column!r} looks like one: add --column {column}=label "
+            "(or train --task align)"
+        )
+    return (
+        f"{dataset.spec.path}: classify needs labels (at least 2 classes); name the label "
+        "column with --column NAME=label, or train --task align"
+    )
 
 
 def task_for_data(args: argparse.Namespace, run, dataset):
@@ -109,12 +127,22 @@ def resolved_run(args: argparse.Namespace, run, dataset):
     return run
 
 
-FLAGS = {"dataset.path": "--data", "model.modalities": "--image/--text/--audio",
-         "model.image.encoder": "--image", "model.text.encoder": "--text",
-         "model.audio.encoder": "--audio", "model.fusion": "--fusion", "model.task": "--task",
-         "train.epochs": "--epochs", "train.batch_size": "--batch-size", "train.lr": "--lr",
-         "train.device": "--device", "train.seed": "--seed", "train.max_steps": "--max-steps",
-         "train.val_split": "--val-split"}
+FLAGS = {
+    "dataset.path": "--data",
+    "model.modalities": "--image/--text/--audio",
+    "model.image.encoder": "--image",
+    "model.text.encoder": "--text",
+    "model.audio.encoder": "--audio",
+    "model.fusion": "--fusion",
+    "model.task": "--task",
+    "train.epochs": "--epochs",
+    "train.batch_size": "--batch-size",
+    "train.lr": "--lr",
+    "train.device": "--device",
+    "train.seed": "--seed",
+    "train.max_steps": "--max-steps",
+    "train.val_split": "--val-split",
+}
 
 
 def report_problems(problems: list) -> bool:

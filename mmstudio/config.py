@@ -3,6 +3,7 @@
 Standard library only (tomli-w aside, for writing TOML), so the window, the CLI and a bundle can
 all read and write a run without importing torch. Every dict form carries ``schema_version``; :func:`migrate` upgrades older ones.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,8 +18,7 @@ SCHEMA_VERSION = 1
 #: Column roles a manifest column can take (``ignore`` keeps the column out of the dataset).
 COLUMN_ROLES = ("id", "image", "audio", "text", "label", "split", "ignore")
 #: Layouts the data layer understands; ``auto`` lets it guess.
-LAYOUTS = ("auto", "class_folders", "manifest", "captions", "transcripts", "filename_labels",
-           "paired_folders")
+LAYOUTS = ("auto", "class_folders", "manifest", "captions", "transcripts", "filename_labels", "paired_folders")
 #: Default filename pattern for ``filename_labels``: the label is what comes before the first
 #: ``_`` or ``-`` (``7_jackson_32.wav`` -> ``7``).
 DEFAULT_LABEL_PATTERN = r"^(?P<label>[^_\-]+)[_\-]"
@@ -49,7 +49,9 @@ class DatasetSpec:
 
     path: str  # a dataset folder or a CSV/TSV/JSONL manifest
     layout: str = "auto"  # auto, class_folders, manifest, captions, transcripts, filename_labels, paired_folders
-    columns: Mapping[str, str] = field(default_factory=dict)  # column name -> id, image, audio, text, label, split or ignore
+    columns: Mapping[str, str] = field(
+        default_factory=dict
+    )  # column name -> id, image, audio, text, label, split or ignore
     label_pattern: str = DEFAULT_LABEL_PATTERN  # filename_labels: a regex with (?P<label>...)
     split: SplitSpec = field(default_factory=SplitSpec)
     max_image_pixels: int = 50_000_000  # larger images are refused (decompression bombs)
@@ -301,8 +303,10 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
     """Upgrade a config dict written by an older MMStudio to the current schema."""
     version = int(data.get("schema_version", 1))
     if version > SCHEMA_VERSION:
-        raise ValueError(f"this file was written by a newer MMStudio (schema {version}); "
-                         f"this version reads schema {SCHEMA_VERSION} and older")
+        raise ValueError(
+            f"this file was written by a newer MMStudio (schema {version}); "
+            f"this version reads schema {SCHEMA_VERSION} and older"
+        )
     data = dict(data)
     data["schema_version"] = SCHEMA_VERSION
     return data

@@ -4,6 +4,7 @@ Every field of :class:`~mmstudio.config.RunConfig` (recursively) becomes a row: 
 its default and the comment written beside it in ``config.py``, so the reference cannot drift
 from the code. ``python -m mmstudio.config_doc --write`` refreshes README.md; a test checks it.
 """
+
 from __future__ import annotations
 
 import ast
@@ -49,10 +50,16 @@ def rows(cls: type = config.RunConfig, prefix: str = "") -> list[tuple[str, str,
         if isinstance(sub, type) and dataclasses.is_dataclass(sub):
             out += rows(sub, key + ".")
             continue
-        default = f.default if f.default is not dataclasses.MISSING else (
-            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
-        shown = "(required)" if default is None and f.default is dataclasses.MISSING else json.dumps(
-            dict(default) if isinstance(default, typing.Mapping) else default, ensure_ascii=False)
+        default = (
+            f.default
+            if f.default is not dataclasses.MISSING
+            else (f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+        )
+        shown = (
+            "(required)"
+            if default is None and f.default is dataclasses.MISSING
+            else json.dumps(dict(default) if isinstance(default, typing.Mapping) else default, ensure_ascii=False)
+        )
         out.append((key, shown, notes.get(f.name, "")))
     return out
 

@@ -5,6 +5,7 @@ its message names the file, the field (when one is to blame) and the problem, so
 print it (exit status 2) and the window can show it in a dialog, never a traceback. It is a
 ``ValueError`` so callers that already catch bad values keep working.
 """
+
 from __future__ import annotations
 
 

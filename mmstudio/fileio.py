@@ -6,6 +6,7 @@ A failed write, whatever library raised it (safetensors and ``torch.save`` repor
 their own errors), becomes one ``OSError`` whose message names the file, says whether the
 previous copy is kept, and what to do (:func:`write_failed`).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -27,6 +28,7 @@ class WriteError(OSError):
 
 def atomic_write_text(path: str, text: str) -> None:
     """Replace ``path`` with ``text`` (UTF-8) in one rename; the old file survives any failure."""
+
     def write(tmp: str) -> None:
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -38,6 +40,7 @@ def atomic_write_bytes(path: str, data: bytes | memoryview) -> str:
     """Replace ``path`` with ``data``. Serialise in memory first, then write with this: torch's
     own writers abort the whole process when the disk fills mid-file (a C++ error thrown while
     closing the archive); Python's file writes raise a plain ``OSError`` instead."""
+
     def write(tmp: str) -> None:
         with open(tmp, "wb") as fh:
             fh.write(data)

@@ -13,6 +13,7 @@ Every path is stored twice: relative to the project file (so a folder moved or c
 still opens) and absolute (so a project file moved alone still finds its data). Saves are atomic
 (a temporary file, then ``os.replace``): a crash mid-save leaves the previous file intact.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -55,9 +56,10 @@ class Project:
     def to_dict(self, base_dir: str) -> dict[str, Any]:
         """The JSON form, with paths stored relative to ``base_dir`` (the project's folder)."""
         return {
-            "schema_version": PROJECT_SCHEMA_VERSION, "format": PROJECT_FORMAT, "name": self.name,
-            "datasets": [{**_path_entry(spec.path, base_dir), "spec": _spec_dict(spec)}
-                         for spec in self.datasets],
+            "schema_version": PROJECT_SCHEMA_VERSION,
+            "format": PROJECT_FORMAT,
+            "name": self.name,
+            "datasets": [{**_path_entry(spec.path, base_dir), "spec": _spec_dict(spec)} for spec in self.datasets],
             "run_configs": [_run_dict(run, base_dir) for run in self.run_configs],
             "runs": [_path_entry(p, base_dir) for p in self.runs],
             "bundle": _path_entry(self.bundle, base_dir) if self.bundle else None,
@@ -67,8 +69,10 @@ class Project:
     @classmethod
     def from_dict(cls, data: dict[str, Any], base_dir: str) -> Project:
         data = migrate(data)
-        datasets = [DatasetSpec(**{**_spec_fields(d.get("spec", {})), "path": _resolve(d, base_dir)})
-                    for d in data.get("datasets", [])]
+        datasets = [
+            DatasetSpec(**{**_spec_fields(d.get("spec", {})), "path": _resolve(d, base_dir)})
+            for d in data.get("datasets", [])
+        ]
         runs_cfg = []
         for d in data.get("run_configs", []):
             d = dict(d)
@@ -78,10 +82,14 @@ class Project:
                 run = run.replace(dataset=run.dataset.replace(path=_resolve(dataset_entry, base_dir)))
             runs_cfg.append(run)
         bundle = data.get("bundle")
-        return cls(datasets=datasets, run_configs=runs_cfg,
-                   runs=[_resolve(r, base_dir) for r in data.get("runs", [])],
-                   bundle=_resolve(bundle, base_dir) if bundle else "",
-                   current_panel=str(data.get("current_panel", "Data")), name=str(data.get("name", "")))
+        return cls(
+            datasets=datasets,
+            run_configs=runs_cfg,
+            runs=[_resolve(r, base_dir) for r in data.get("runs", [])],
+            bundle=_resolve(bundle, base_dir) if bundle else "",
+            current_panel=str(data.get("current_panel", "Data")),
+            name=str(data.get("name", "")),
+        )
 
     def missing_paths(self) -> list[str]:
         """Datasets and bundle that are not where the project says (moved or deleted)."""
@@ -90,6 +98,7 @@ class Project:
 
     def relocate(self, old: str, new: str) -> Project:
         """The same project with every path under ``old`` moved under ``new`` (a moved folder)."""
+
         def move(path: str) -> str:
             if path == old:
                 return new
@@ -97,10 +106,12 @@ class Project:
             return os.path.join(new, rel) if rel else path
 
         return dataclasses.replace(
-            self, datasets=[d.replace(path=move(d.path)) for d in self.datasets],
-            run_configs=[r.replace(dataset=r.dataset.replace(path=move(r.dataset.path)))
-                         for r in self.run_configs],
-            runs=[move(p) for p in self.runs], bundle=move(self.bundle) if self.bundle else "")
+            self,
+            datasets=[d.replace(path=move(d.path)) for d in self.datasets],
+            run_configs=[r.replace(dataset=r.dataset.replace(path=move(r.dataset.path))) for r in self.run_configs],
+            runs=[move(p) for p in self.runs],
+            bundle=move(self.bundle) if self.bundle else "",
+        )
 
 
 def save_project(project: Project, path: str, extra: dict[str, Any] | None = None) -> None:
@@ -119,7 +130,7 @@ def load_project(path: str) -> Project:
     try:
         data = read_json(path, MAX_BYTES)
         if not isinstance(data, dict) or data.get("format") != PROJECT_FORMAT:
-            raise ProjectError(path, f"not an MMStudio project (no \"format\": \"{PROJECT_FORMAT}\")")
+            raise ProjectError(path, f'not an MMStudio project (no "format": "{PROJECT_FORMAT}")')
         check(data, PROJECT, path)
         return Project.from_dict(data, os.path.dirname(path))
     except ProjectError:

@@ -6,6 +6,7 @@ each other's checkpoints and bundle. The run holding the folder keeps an exclusi
 run is refused with :class:`RunFolderBusy` naming that holder. ``kill -9`` or a power cut frees
 the lock with the process, so nothing stale has to be cleaned up by hand.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -31,9 +32,11 @@ def run_folder_lock(out_dir: str) -> Iterator[None]:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         if not _try_lock(fd):
-            raise RunFolderBusy(f"{os.path.abspath(out_dir)}: another run is writing to this folder "
-                                f"({_holder(fd)}); wait for it to finish, stop it, or choose another "
-                                "output folder")
+            raise RunFolderBusy(
+                f"{os.path.abspath(out_dir)}: another run is writing to this folder "
+                f"({_holder(fd)}); wait for it to finish, stop it, or choose another "
+                "output folder"
+            )
         _write_holder(fd)
         yield
     finally:
@@ -59,8 +62,12 @@ def _try_lock(fd: int) -> bool:
 
 
 def _write_holder(fd: int) -> None:
-    info = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time(),
-            "command": " ".join(sys.argv)[:500]}
+    info = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "started": time.time(),
+        "command": " ".join(sys.argv)[:500],
+    }
     os.ftruncate(fd, 0)
     os.pwrite(fd, json.dumps(info).encode(), 0)
 
@@ -70,7 +77,9 @@ def _holder(fd: int) -> str:
     try:
         info = json.loads(os.pread(fd, 4096, 0).decode("utf-8", "replace"))
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(info["started"])))
-        return f"process {int(info['pid'])} on {str(info['host'])[:100]}, started {when}: " \
-               f"{str(info.get('command', ''))[:200]}"
+        return (
+            f"process {int(info['pid'])} on {str(info['host'])[:100]}, started {when}: "
+            f"{str(info.get('command', ''))[:200]}"
+        )
     except (ValueError, KeyError, TypeError, OSError):
         return "a process that has not said who it is yet"

@@ -8,6 +8,7 @@ failure is a :class:`~mmstudio.errors.SchemaError` naming the dotted field; load
 :class:`~mmstudio.errors.LoadError` naming their file. The schemas of each file live with its
 loader; this module only knows how to check.
 """
+
 from __future__ import annotations
 
 import json
@@ -95,8 +96,15 @@ def check_depth(value: Any, path: str, limit: int = MAX_DEPTH) -> None:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "a table", list: "a list", str: "text", bool: "true/false", type(None): "null",
-            int: "a whole number", float: "a number"}.get(type(value), type(value).__name__)
+    return {
+        dict: "a table",
+        list: "a list",
+        str: "text",
+        bool: "true/false",
+        type(None): "null",
+        int: "a whole number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
 
 
 @dataclass(frozen=True)
@@ -173,8 +181,9 @@ class OneOf:
 
     def check(self, value: Any, where: str) -> None:
         for option in self.options:  # a table or list is judged by the one option of its kind
-            if (isinstance(option, Map) and isinstance(value, Mapping)) or \
-                    (isinstance(option, List) and isinstance(value, (list, tuple))):
+            if (isinstance(option, Map) and isinstance(value, Mapping)) or (
+                isinstance(option, List) and isinstance(value, (list, tuple))
+            ):
                 option.check(value, where)
                 return
         errors = []
@@ -201,8 +210,9 @@ class List:
         if not isinstance(value, (list, tuple)):
             raise SchemaError(where, f"expected a list, got {_kind(value)}")
         if not self.min_len <= len(value) <= self.max_len:
-            raise SchemaError(where, f"a list of {len(value):,} entries "
-                                     f"(expected {self.min_len:,} to {self.max_len:,})")
+            raise SchemaError(
+                where, f"a list of {len(value):,} entries (expected {self.min_len:,} to {self.max_len:,})"
+            )
         for i, item in enumerate(value):
             self.item.check(item, f"{where}[{i}]")
 
@@ -249,9 +259,7 @@ def check(value: Any, schema: Any, path: str) -> Any:
 def version(value: Any, field_name: str, newest: int) -> int:
     """A schema version: a whole number from 1 to ``newest``; a newer one is refused by name."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise SchemaError(field_name, f"{str(value)[:40]!r} is not a version (expected a whole "
-                                      "number from 1)")
+        raise SchemaError(field_name, f"{str(value)[:40]!r} is not a version (expected a whole number from 1)")
     if value > newest:
-        raise SchemaError(field_name, f"written by a newer MMStudio (version {value}); this one "
-                                      f"reads up to {newest}")
+        raise SchemaError(field_name, f"written by a newer MMStudio (version {value}); this one reads up to {newest}")
     return value

@@ -12,6 +12,7 @@ train and test items. Needs scikit-learn (``pip install scikit-learn``).
 Datasets: the shared ones (``../shared/datasets``) and those ``scripts/make_bench_data.py``
 makes (``--bench-data``, made there when missing).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,8 +58,9 @@ def text_reference(train, test, classes) -> np.ndarray:
     from sklearn.linear_model import LogisticRegression
 
     def fit(items, c):
-        vec = TfidfVectorizer(tokenizer=split_words, token_pattern=None, lowercase=False,
-                              ngram_range=(1, 2), sublinear_tf=True)
+        vec = TfidfVectorizer(
+            tokenizer=split_words, token_pattern=None, lowercase=False, ngram_range=(1, 2), sublinear_tf=True
+        )
         x = vec.fit_transform([it.text for it in items])
         return vec, LogisticRegression(C=c, max_iter=3000).fit(x, [classes.index(it.label) for it in items])
 
@@ -66,8 +68,9 @@ def text_reference(train, test, classes) -> np.ndarray:
     scores = {}
     for c in (1.0, 10.0, 100.0):
         vec, lr = fit(train[:cut], c)
-        scores[c] = lr.score(vec.transform([it.text for it in train[cut:]]),
-                             [classes.index(it.label) for it in train[cut:]])
+        scores[c] = lr.score(
+            vec.transform([it.text for it in train[cut:]]), [classes.index(it.label) for it in train[cut:]]
+        )
     vec, lr = fit(train, max(scores, key=scores.get))
     probs = np.zeros((len(test), len(classes)))
     probs[:, lr.classes_] = lr.predict_proba(vec.transform([it.text for it in test]))
@@ -77,12 +80,21 @@ def text_reference(train, test, classes) -> np.ndarray:
 def small_cnn(channels: int, classes: int) -> nn.Module:
     def block(i, o):
         return nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(), nn.MaxPool2d(2))
-    return nn.Sequential(block(channels, 32), block(32, 64), block(64, 128),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(128, classes))
+
+    return nn.Sequential(
+        block(channels, 32),
+        block(32, 64),
+        block(64, 128),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Dropout(0.2),
+        nn.Linear(128, classes),
+    )
 
 
-def fit_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int = 15,
-                   flips: bool = False) -> nn.Module:
+def fit_classifier(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int = 15, flips: bool = False
+) -> nn.Module:
     """AdamW + one-cycle at 3e-3, batch 64: the plain loop a careful user writes."""
     steps = epochs * ((len(x) + 63) // 64)
     opt = torch.optim.AdamW(model.parameters(), 3e-3, weight_decay=1e-4)
@@ -166,8 +178,10 @@ def caption_reference(train, test, epochs: int = 10) -> dict[str, float]:
             logits = scale.exp() * a @ b.T
             same = (g[idx][:, None] == g[idx][None]).float()
             target = same / same.sum(1, keepdim=True)
-            loss = (torch.sum(-target * F.log_softmax(logits, 1), 1).mean()
-                    + torch.sum(-target * F.log_softmax(logits.T, 1), 1).mean()) / 2
+            loss = (
+                torch.sum(-target * F.log_softmax(logits, 1), 1).mean()
+                + torch.sum(-target * F.log_softmax(logits.T, 1), 1).mean()
+            ) / 2
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -203,12 +217,41 @@ def mmstudio(path: str, task: str, modalities: str, label: str) -> dict:
     """``mmstudio train`` with nothing but data, task and modalities (and the label column when
     it is not named like one); then ``eval`` on the test split."""
     with tempfile.TemporaryDirectory() as out:
-        cmd = [sys.executable, "-m", "mmstudio.cli", "train", "--data", path, "--task", task,
-               "--modalities", modalities, "--out", out] + (["--column", f"{label}=label"] if label else [])
+        cmd = [
+            sys.executable,
+            "-m",
+            "mmstudio.cli",
+            "train",
+            "--data",
+            path,
+            "--task",
+            task,
+            "--modalities",
+            modalities,
+            "--out",
+            out,
+        ] + (["--column", f"{label}=label"] if label else [])
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        result = json.loads(subprocess.run(
-            [sys.executable, "-m", "mmstudio.cli", "eval", os.path.join(out, "bundle"), "--data", path,
-             "--split", "test", "--no-ablation", "--json"], check=True, capture_output=True, text=True).stdout)
+        result = json.loads(
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "mmstudio.cli",
+                    "eval",
+                    os.path.join(out, "bundle"),
+                    "--data",
+                    path,
+                    "--split",
+                    "test",
+                    "--no-ablation",
+                    "--json",
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
     if task == "align":
         return result["retrieval"]["text->image"]["exact"]
     return {"accuracy": result["accuracy"]}
@@ -221,10 +264,15 @@ def main() -> None:
     parser.add_argument("--markdown", help="also write the table to this file")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    subprocess.run([sys.executable, os.path.join(HERE, "make_bench_data.py"), args.bench_data], check=True,
-                   stdout=subprocess.DEVNULL)
-    rows = ["| benchmark | metric | reference | MMStudio defaults | difference | seconds (ref / ours) |",
-            "|---|---|---|---|---|---|"]
+    subprocess.run(
+        [sys.executable, os.path.join(HERE, "make_bench_data.py"), args.bench_data],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    rows = [
+        "| benchmark | metric | reference | MMStudio defaults | difference | seconds (ref / ours) |",
+        "|---|---|---|---|---|---|",
+    ]
     print("\n".join(rows), flush=True)
     for name, where, task, mods, label in BENCHMARKS:
         if args.only and not any(w in name for w in args.only):
@@ -236,8 +284,7 @@ def main() -> None:
             continue
         ds = open_dataset(DatasetSpec(path, columns={label: "label"} if label else {}))
         modalities = mods.split(",")
-        train, test = ([it for it in ds.subset(s) if all(it.has(m) for m in modalities)]
-                       for s in ("train", "test"))
+        train, test = ([it for it in ds.subset(s) if all(it.has(m) for m in modalities)] for s in ("train", "test"))
         t0 = time.monotonic()
         ref = reference(train, test, task, modalities, ds.class_names)
         t1 = time.monotonic()
@@ -245,8 +292,10 @@ def main() -> None:
         t2 = time.monotonic()
         metric = "text->image R@10" if task == "align" else "test accuracy"
         key = "recall@10" if task == "align" else "accuracy"
-        row = (f"| {name} | {metric} | {ref[key]:.3f} | {ours[key]:.3f} | {ours[key] - ref[key]:+.3f} "
-               f"| {t1 - t0:.0f} / {t2 - t1:.0f} |")
+        row = (
+            f"| {name} | {metric} | {ref[key]:.3f} | {ours[key]:.3f} | {ours[key] - ref[key]:+.3f} "
+            f"| {t1 - t0:.0f} / {t2 - t1:.0f} |"
+        )
         if task == "align":
             row += f" R@1/5 ref {ref['recall@1']:.2f}/{ref['recall@5']:.2f}, ours {ours['recall@1']:.2f}/{ours['recall@5']:.2f}"
         rows.append(row)

@@ -13,6 +13,7 @@ The GUI side also prints how long the first training step took after Start was p
 run is made twice: with the probe (stall, first step) and without it (throughput: the probe wakes
 the interpreter 100 times a second, which costs the training thread something of its own).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,10 +34,16 @@ DEMO = REPO / "resources" / "demo" / "digits" / "manifest.csv"
 def make_run(data: str, epochs: int, batch: int, device: str, threads: int):
     from mmstudio.config import AudioSpec, DatasetSpec, ImageSpec, ModelSpec, RunConfig, TrainSpec
 
-    model = ModelSpec(modalities=("image", "audio"), image=ImageSpec("cnn", size=28, options={"width": 8}),
-                      audio=AudioSpec("mel_cnn", options={"width": 8}), fusion="concat", dim=64)
-    train = TrainSpec(epochs=epochs, batch_size=batch, device=device, val_split="none",
-                      num_threads=threads, log_every_s=0.5)
+    model = ModelSpec(
+        modalities=("image", "audio"),
+        image=ImageSpec("cnn", size=28, options={"width": 8}),
+        audio=AudioSpec("mel_cnn", options={"width": 8}),
+        fusion="concat",
+        dim=64,
+    )
+    train = TrainSpec(
+        epochs=epochs, batch_size=batch, device=device, val_split="none", num_threads=threads, log_every_s=0.5
+    )
     return RunConfig(DatasetSpec(data), model, train, name="bench-gui")
 
 
@@ -122,11 +129,19 @@ def gui_child(run_toml: str, out: str, probe: bool = True) -> int:
         return 1
     epochs = [e.as_dict() for e in train.events if type(e).__name__ == "EpochDone"]
     d = np.asarray(delays) if delays else np.zeros(1)
-    print(json.dumps({"epochs": epochs, "stall_max_ms": float(d.max()),
-                      "stall_p99_ms": float(np.percentile(d, 99)), "stall_p50_ms": float(np.median(d)),
-                      "ticks": len(delays), "first_step_s": state["first_step"],
-                      "phases": {k: [float(np.percentile(v, 99)), float(max(v))] if v else None
-                                 for k, v in phases.items()}}))
+    print(
+        json.dumps(
+            {
+                "epochs": epochs,
+                "stall_max_ms": float(d.max()),
+                "stall_p99_ms": float(np.percentile(d, 99)),
+                "stall_p50_ms": float(np.median(d)),
+                "ticks": len(delays),
+                "first_step_s": state["first_step"],
+                "phases": {k: [float(np.percentile(v, 99)), float(max(v))] if v else None for k, v in phases.items()},
+            }
+        )
+    )
     window.close()
     return 0
 
@@ -160,16 +175,21 @@ def main(argv: list[str] | None = None) -> int:
     hs, qs = statistics.median(h for h, _ in pairs), statistics.median(q for _, q in pairs)
     gs = later_sps(g["epochs"])
     print("MMStudio GUI vs headless training (scripts/bench_gui.py)")
-    print(f"data: {args.data}; model: image cnn(w8) 28 px + audio mel_cnn(w8), concat, batch {args.batch}, "
-          f"{args.epochs} epochs on {args.device}; samples/s of epochs 2-{args.epochs} (steps only)")
+    print(
+        f"data: {args.data}; model: image cnn(w8) 28 px + audio mel_cnn(w8), concat, batch {args.batch}, "
+        f"{args.epochs} epochs on {args.device}; samples/s of epochs 2-{args.epochs} (steps only)"
+    )
     print(f"headless (mmstudio train --json): {hs:10.1f} samples/s (median)")
-    print(f"GUI (Train panel, worker thread): {qs:10.1f} samples/s  "
-          f"(with the 10 ms stall probe running: {gs:.1f})")
-    print(f"ratio GUI / headless: {statistics.median(ratios):.3f}  (goal >= 0.95; median of {len(ratios)} "
-          f"back-to-back pairs: {', '.join(f'{r:.3f}' for r in ratios)}); with the probe {gs / hs:.3f}")
-    print(f"event-loop stall during GUI training (delay of a 10 ms timer over {g['ticks']} ticks): "
-          f"p50 {g['stall_p50_ms']:.1f} ms, p99 {g['stall_p99_ms']:.1f} ms, max {g['stall_max_ms']:.1f} ms "
-          "(goal p99 <= 50 ms)")
+    print(f"GUI (Train panel, worker thread): {qs:10.1f} samples/s  (with the 10 ms stall probe running: {gs:.1f})")
+    print(
+        f"ratio GUI / headless: {statistics.median(ratios):.3f}  (goal >= 0.95; median of {len(ratios)} "
+        f"back-to-back pairs: {', '.join(f'{r:.3f}' for r in ratios)}); with the probe {gs / hs:.3f}"
+    )
+    print(
+        f"event-loop stall during GUI training (delay of a 10 ms timer over {g['ticks']} ticks): "
+        f"p50 {g['stall_p50_ms']:.1f} ms, p99 {g['stall_p99_ms']:.1f} ms, max {g['stall_max_ms']:.1f} ms "
+        "(goal p99 <= 50 ms)"
+    )
     for phase, figures in g.get("phases", {}).items():
         if figures:
             print(f"  while {phase}: p99 {figures[0]:.1f} ms, max {figures[1]:.1f} ms")

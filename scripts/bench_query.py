@@ -7,6 +7,7 @@ Trains (once, cached under runs/) an image+audio+text ``classify+align`` bundle 
 audio->image queries end to end (tokenise or decode + encode + rank the index + top 10) through
 the same :class:`engine.QuerySession` the Query panel uses. Prints p50 and p95 in ms.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,10 +29,10 @@ def aligned_digits_run(epochs: int = 5):
     """The run used for the Query acceptance checks: small CNNs, bag-of-words text, 64-d space."""
     from mmstudio.config import DatasetSpec, ModelSpec, RunConfig, TrainSpec
 
-    spec = ModelSpec(modalities=("image", "audio", "text"), task="classify+align", dim=64,
-                     embed_dim=64, fusion="weighted_sum")
-    train = TrainSpec(epochs=epochs, batch_size=128, lr=2e-3, seed=0, val_split="none",
-                      device="cpu")
+    spec = ModelSpec(
+        modalities=("image", "audio", "text"), task="classify+align", dim=64, embed_dim=64, fusion="weighted_sum"
+    )
+    train = TrainSpec(epochs=epochs, batch_size=128, lr=2e-3, seed=0, val_split="none", device="cpu")
     return RunConfig(DatasetSpec(DIGITS), spec, train, name="digits-aligned")
 
 
@@ -81,13 +82,17 @@ def main() -> int:
     t0 = time.perf_counter()
     session.index(dataset)
     second = time.perf_counter() - t0
-    print(f"bundle {bundle}\nindex: {len(session.items):,} items; first index {first:.1f} s "
-          f"(building or loading the cache), second {second * 1000:.1f} ms; "
-          f"torch threads {torch.get_num_threads()}, {os.cpu_count()} CPU cores")
+    print(
+        f"bundle {bundle}\nindex: {len(session.items):,} items; first index {first:.1f} s "
+        f"(building or loading the cache), second {second * 1000:.1f} ms; "
+        f"torch threads {torch.get_num_threads()}, {os.cpu_count()} CPU cores"
+    )
     words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-    texts = [f"{pre}{words[i % 10]}" for i, pre in
-             zip(range(args.queries), ["", "digit ", "the number ", "someone says "] * args.queries)]
-    clips = sorted({it.audio for it in dataset.subset("test") if it.audio})[:args.queries]
+    texts = [
+        f"{pre}{words[i % 10]}"
+        for i, pre in zip(range(args.queries), ["", "digit ", "the number ", "someone says "] * args.queries)
+    ]
+    clips = sorted({it.audio for it in dataset.subset("test") if it.audio})[: args.queries]
     for name, kind, values in (("text->image", "text", texts), ("audio->image", "audio", clips)):
         session.query(**{kind: values[0]}, target="image", top=10)  # warm-up
         times = []
@@ -95,9 +100,11 @@ def main() -> int:
             t0 = time.perf_counter()
             session.query(**{kind: value}, target="image", top=10)
             times.append((time.perf_counter() - t0) * 1000)
-        print(f"{name:13s} {len(times)} queries over {len(session.items):,} items: "
-              f"p50 {percentile(times, 0.5):.2f} ms, p95 {percentile(times, 0.95):.2f} ms, "
-              f"mean {statistics.fmean(times):.2f} ms")
+        print(
+            f"{name:13s} {len(times)} queries over {len(session.items):,} items: "
+            f"p50 {percentile(times, 0.5):.2f} ms, p95 {percentile(times, 0.95):.2f} ms, "
+            f"mean {statistics.fmean(times):.2f} ms"
+        )
     return 0
 
 

@@ -19,6 +19,7 @@
 The collection is kept in the user cache folder (``--folder`` to choose), so a second run
 reuses it; ``--fresh`` deletes it first.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,15 +74,22 @@ def fill_generated(store, target_rows: int, noise: float, seed: int = 0) -> floa
     while store.rows < target_rows:
         n = min(100_000, target_rows - store.rows)
         src = rng.integers(0, len(base), n)
-        x = base[src] + rng.standard_normal((n, base.shape[1])).astype(np.float32) * \
-            (noise / np.sqrt(base.shape[1]))
+        x = base[src] + rng.standard_normal((n, base.shape[1])).astype(np.float32) * (noise / np.sqrt(base.shape[1]))
         x /= np.linalg.norm(x, axis=1, keepdims=True)
         first = store.rows
-        records = [{"key": f"generated/{first + i}", "sig": "", "id": f"g{first + i}",
-                    "image": None, "audio": None, "text": None,
-                    "label": labels[meta["label"][s]] if meta["label"][s] >= 0 else None,
-                    "split": splits[meta["split"][s]] if meta["split"][s] >= 0 else None}
-                   for i, s in enumerate(src.tolist())]
+        records = [
+            {
+                "key": f"generated/{first + i}",
+                "sig": "",
+                "id": f"g{first + i}",
+                "image": None,
+                "audio": None,
+                "text": None,
+                "label": labels[meta["label"][s]] if meta["label"][s] >= 0 else None,
+                "split": splits[meta["split"][s]] if meta["split"][s] >= 0 else None,
+            }
+            for i, s in enumerate(src.tolist())
+        ]
         store.append(records, {"image": x}, {"image": np.ones(n, bool)})
         print(f"  generated {store.rows:,}/{target_rows:,}", file=sys.stderr, flush=True)
     return time.perf_counter() - t0
@@ -120,8 +128,10 @@ def main() -> int:
     folder = args.folder or collection_folder(sha, dataset.spec.path + "#bench", "all")
     if args.fresh and os.path.isdir(folder):
         shutil.rmtree(folder)
-    print(f"bundle {bundle.path}\ncollection {folder}\n{os.cpu_count()} CPU cores, "
-          f"{args.threads} torch/FAISS thread(s), {args.workers} decoding worker(s)")
+    print(
+        f"bundle {bundle.path}\ncollection {folder}\n{os.cpu_count()} CPU cores, "
+        f"{args.threads} torch/FAISS thread(s), {args.workers} decoding worker(s)"
+    )
 
     # 1. the real files, end to end
     last = [0.0]
@@ -133,11 +143,14 @@ def main() -> int:
 
     store = Collection.open(folder)
     if store is None or store.rows < len(dataset.items):
-        result = engine.drive(index_collection(bundle, dataset, folder=folder, batch_size=256,
-                                               workers=args.workers, ann="ivf"), show)
-        print(f"real files: {result.embedded:,} items embedded in {result.seconds:.1f} s = "
-              f"{result.embedded / result.seconds:,.0f} items/s (decode image+audio, tokenise "
-              "text, encode 3 modalities)")
+        result = engine.drive(
+            index_collection(bundle, dataset, folder=folder, batch_size=256, workers=args.workers, ann="ivf"), show
+        )
+        print(
+            f"real files: {result.embedded:,} items embedded in {result.seconds:.1f} s = "
+            f"{result.embedded / result.seconds:,.0f} items/s (decode image+audio, tokenise "
+            "text, encode 3 modalities)"
+        )
         store = Collection.open(folder)
     else:
         print(f"real files: {len(dataset.items):,} items already in the collection")
@@ -158,23 +171,34 @@ def main() -> int:
     search = session.search
     ann = search.ann_for("image")
     info = search.describe()
-    print(f"collection: {search.store.rows:,} rows, dim {search.store.dim}; on disk "
-          f"{disk_bytes(folder) / 2**20:,.0f} MiB (vectors, metadata, records and FAISS index)")
+    print(
+        f"collection: {search.store.rows:,} rows, dim {search.store.dim}; on disk "
+        f"{disk_bytes(folder) / 2**20:,.0f} MiB (vectors, metadata, records and FAISS index)"
+    )
     ivf = faiss.extract_index_ivf(ann.index)
     in_memory = ann.index.ntotal * (ivf.code_size + 8) + ivf.nlist * ann.index.d * 4
-    print(f"FAISS index: {ann.info['factory']}, {info['ann']['image']['bytes'] / 2**20:,.0f} MiB "
-          f"on disk, {in_memory / 2**20:,.0f} MiB in memory (fp16 codes + ids + centroids; "
-          f"process RSS {rss_mb() - rss0:+,.0f} MiB after loading it); exact search would hold "
-          f"{search.store.rows * search.store.dim * 4 / 2**20:,.0f} MiB of float32 vectors. "
-          f"The store is memory-mapped: paged in on demand, not held")
-    print(f"calibration (stored vectors of each modality as queries): Recall@10 per nprobe "
-          f"{ann.info['recall']}; default nprobe {ann.info['knob']}")
+    print(
+        f"FAISS index: {ann.info['factory']}, {info['ann']['image']['bytes'] / 2**20:,.0f} MiB "
+        f"on disk, {in_memory / 2**20:,.0f} MiB in memory (fp16 codes + ids + centroids; "
+        f"process RSS {rss_mb() - rss0:+,.0f} MiB after loading it); exact search would hold "
+        f"{search.store.rows * search.store.dim * 4 / 2**20:,.0f} MiB of float32 vectors. "
+        f"The store is memory-mapped: paged in on demand, not held"
+    )
+    print(
+        f"calibration (stored vectors of each modality as queries): Recall@10 per nprobe "
+        f"{ann.info['recall']}; default nprobe {ann.info['knob']}"
+    )
 
     # 4. queries
-    texts = [f"{p}{WORDS[i % 10]}" for i, p in zip(range(args.queries), ["", "digit ", "the number ", "someone says "] * args.queries)]
-    clips = sorted({it.audio for it in dataset.items if it.audio})[:args.queries]
-    qs = {"text": np.stack([session.embed(text=t)[1].numpy() for t in texts]),
-          "audio": np.stack([session.embed(audio=c)[1].numpy() for c in clips])}
+    texts = [
+        f"{p}{WORDS[i % 10]}"
+        for i, p in zip(range(args.queries), ["", "digit ", "the number ", "someone says "] * args.queries)
+    ]
+    clips = sorted({it.audio for it in dataset.items if it.audio})[: args.queries]
+    qs = {
+        "text": np.stack([session.embed(text=t)[1].numpy() for t in texts]),
+        "audio": np.stack([session.embed(audio=c)[1].numpy() for c in clips]),
+    }
     vectors = search.store.vectors("image")
     present = search.store.present("image")
     for kind, values in (("text", texts), ("audio", clips)):
@@ -184,20 +208,25 @@ def main() -> int:
         ann_ms, found = timed(lambda v: ann.search(v, 10)[1][0], q)
         e2e_ms, _ = timed(lambda v, k=kind: session.query(**{k: v}, target="image", top=10), values)
         print(f"{kind}->image over {search.store.rows:,} items, {len(q)} queries:")
-        print(f"  approximate search  p50 {percentile(ann_ms, .5):6.2f} ms  p95 {percentile(ann_ms, .95):6.2f} ms"
-              f"  Recall@10 vs exact {recall_at(np.stack(found), truth):.4f} (nprobe {ann.info['knob']})")
-        print(f"  end to end (encode + search + records)  p50 {percentile(e2e_ms, .5):6.2f} ms  "
-              f"p95 {percentile(e2e_ms, .95):6.2f} ms")
-        print(f"  exact search (for comparison)  p50 {percentile(exact_ms, .5):6.2f} ms")
+        print(
+            f"  approximate search  p50 {percentile(ann_ms, 0.5):6.2f} ms  p95 {percentile(ann_ms, 0.95):6.2f} ms"
+            f"  Recall@10 vs exact {recall_at(np.stack(found), truth):.4f} (nprobe {ann.info['knob']})"
+        )
+        print(
+            f"  end to end (encode + search + records)  p50 {percentile(e2e_ms, 0.5):6.2f} ms  "
+            f"p95 {percentile(e2e_ms, 0.95):6.2f} ms"
+        )
+        print(f"  exact search (for comparison)  p50 {percentile(exact_ms, 0.5):6.2f} ms")
         for knob in (16, 64, 128, 256, 512, 1024):
             ms, found = timed(lambda v, n=knob: ann.search(v, 10, n)[1][0], q)
-            print(f"    nprobe {knob:4d}: Recall@10 {recall_at(np.stack(found), truth):.4f}, "
-                  f"p50 {percentile(ms, .5):.2f} ms")
+            print(
+                f"    nprobe {knob:4d}: Recall@10 {recall_at(np.stack(found), truth):.4f}, "
+                f"p50 {percentile(ms, 0.5):.2f} ms"
+            )
     f_ms, hits = timed(lambda v: search.search(v, "image", 10, label="7", split="test"), qs["text"][:50])
-    print(f"filtered (label 7, split test) text->image: p50 {percentile(f_ms, .5):.2f} ms, "
-          f"{len(hits[0])} hits")
+    print(f"filtered (label 7, split test) text->image: p50 {percentile(f_ms, 0.5):.2f} ms, {len(hits[0])} hits")
     m_ms, _ = timed(lambda r: session.more_like(r, "image", 10), list(range(50)))
-    print(f"more like this (image of an item -> images): p50 {percentile(m_ms, .5):.2f} ms")
+    print(f"more like this (image of an item -> images): p50 {percentile(m_ms, 0.5):.2f} ms")
     return 0
 
 

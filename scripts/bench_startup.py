@@ -16,6 +16,7 @@ Usage (from the repository root):
    ``mmstudio.data.open_dataset`` to separate interpreter start-up from scanning.
    Goals: < 10 s (issue 2) and < 3 s (issue 7).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,13 +46,20 @@ def launch_once(env: dict[str, str], timeout: float) -> tuple[float, int]:
         probe = Path(tmp) / "probe.txt"
         env = {**env, "MMSTUDIO_STARTUP_PROBE": str(probe), "MMSTUDIO_STARTUP_PROBE_QUIT": "1"}
         t0 = time.time()
-        proc = subprocess.Popen([sys.executable, "-m", "mmstudio"], cwd=REPO, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mmstudio"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             while not (probe.is_file() and probe.read_text().endswith("\n")):
                 if proc.poll() is not None:
-                    sys.exit(f"mmstudio exited ({proc.returncode}) without writing the probe:\n"
-                             f"{proc.stderr.read()[-2000:]}")
+                    sys.exit(
+                        f"mmstudio exited ({proc.returncode}) without writing the probe:\n{proc.stderr.read()[-2000:]}"
+                    )
                 if time.time() - t0 > timeout:
                     sys.exit(f"no probe after {timeout:.0f} s")
                 time.sleep(0.005)
@@ -81,11 +89,15 @@ def bench_window(runs: int, timeout: float) -> None:
     results = [launch_once(env, timeout) for _ in range(runs)]
     times = [t for t, _ in results]
     print(f"   runs: {runs}  " + " ".join(f"{t:.2f}" for t in times))
-    print(f"   min {min(times):.2f} s  median {statistics.median(times):.2f} s  max {max(times):.2f} s"
-          f"  goal {STARTUP_GOAL_S} s -> {'OK' if statistics.median(times) <= STARTUP_GOAL_S else 'OVER'}")
+    print(
+        f"   min {min(times):.2f} s  median {statistics.median(times):.2f} s  max {max(times):.2f} s"
+        f"  goal {STARTUP_GOAL_S} s -> {'OK' if statistics.median(times) <= STARTUP_GOAL_S else 'OVER'}"
+    )
     torch_flags = {flag for _, flag in results}
-    print(f"   torch imported before the window showed: {max(torch_flags)} (must be 0)"
-          f" -> {'OK' if torch_flags == {0} else 'FAIL'}")
+    print(
+        f"   torch imported before the window showed: {max(torch_flags)} (must be 0)"
+        f" -> {'OK' if torch_flags == {0} else 'FAIL'}"
+    )
 
 
 def synth_dataset(root: Path, n: int = 10_000) -> Path:
@@ -114,22 +126,35 @@ def bench_inspect(tmp: Path, repeats: int) -> None:
             cache = warm_cache if kind.startswith("warm") else str(tmp / f"cold-cache-{i}")
             env = {**os.environ, "MMSTUDIO_CACHE_DIR": cache}
             if kind.startswith("warm") and i == 0:  # fill it once
-                subprocess.run([sys.executable, "-m", "mmstudio", "inspect", str(path), "--json"],
-                               cwd=REPO, capture_output=True, text=True, env=env)
+                subprocess.run(
+                    [sys.executable, "-m", "mmstudio", "inspect", str(path), "--json"],
+                    cwd=REPO,
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                )
             t0 = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-m", "mmstudio", "inspect", str(path), "--json"],
-                                  cwd=REPO, capture_output=True, text=True, env=env)
+            proc = subprocess.run(
+                [sys.executable, "-m", "mmstudio", "inspect", str(path), "--json"],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                env=env,
+            )
             walls.append(time.perf_counter() - t0)
             if proc.returncode:
                 sys.exit(f"mmstudio inspect failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
         wall = statistics.median(walls)
         cold_wall = wall if kind.startswith("cold") else cold_wall
         summary = json.loads(proc.stdout)
-        print(f"   subprocess `mmstudio inspect --json` ({kind}): {summary['items']:,} items, "
-              f"{len(summary['problems'])} problems, {wall:.2f} s  ({verdict(wall)})")
+        print(
+            f"   subprocess `mmstudio inspect --json` ({kind}): {summary['items']:,} items, "
+            f"{len(summary['problems'])} problems, {wall:.2f} s  ({verdict(wall)})"
+        )
 
     t0 = time.perf_counter()
     from mmstudio.data import open_dataset
+
     t_import = time.perf_counter() - t0
     scans = []
     for i in range(repeats):
@@ -138,8 +163,10 @@ def bench_inspect(tmp: Path, repeats: int) -> None:
         ds = open_dataset(str(path))
         scans.append(time.perf_counter() - t0)
     scan = statistics.median(scans)
-    print(f"   in-process (cold): import mmstudio.data {t_import:.2f} s, open_dataset {scan:.2f} s "
-          f"({len(ds.items):,} items)")
+    print(
+        f"   in-process (cold): import mmstudio.data {t_import:.2f} s, open_dataset {scan:.2f} s "
+        f"({len(ds.items):,} items)"
+    )
     print(f"   => interpreter start-up + imports + JSON ~ {max(cold_wall - scan, 0.0):.2f} s of the subprocess (cold)")
 
 

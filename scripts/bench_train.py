@@ -1,5 +1,6 @@
 """Training speed beside the bare-loop limit: ``mmstudio.bench`` from a source checkout
 (the same as ``mmstudio-cli bench``; ``--help`` lists the options)."""
+
 import sys
 from pathlib import Path
 

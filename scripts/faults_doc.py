@@ -10,6 +10,7 @@ second without torch or Qt). A marker's strings may be literals, ``+`` of them, 
 ``"; ".join(NAME)`` over a module-level dict or list literal whose keys are strings (a
 parametrised test's cases).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,8 +64,14 @@ def collect(root: Path = ROOT) -> list[Fault]:
             for deco in node.decorator_list:
                 if _is_fault_marker(deco):
                     kw = {k.arg: _evaluate(k.value, names, path) for k in deco.keywords}
-                    faults.append(Fault(kw["case"], kw.get("how", ""), kw["behaviour"],
-                                        f"{path.relative_to(root).as_posix()}::{node.name}"))
+                    faults.append(
+                        Fault(
+                            kw["case"],
+                            kw.get("how", ""),
+                            kw["behaviour"],
+                            f"{path.relative_to(root).as_posix()}::{node.name}",
+                        )
+                    )
     return faults
 
 
@@ -74,8 +81,12 @@ def render(faults: list[Fault]) -> str:
 
 
 def _is_fault_marker(deco: ast.expr) -> bool:
-    return isinstance(deco, ast.Call) and isinstance(deco.func, ast.Attribute) and \
-        deco.func.attr == "fault" and ast.unparse(deco.func.value).endswith("mark")
+    return (
+        isinstance(deco, ast.Call)
+        and isinstance(deco.func, ast.Attribute)
+        and deco.func.attr == "fault"
+        and ast.unparse(deco.func.value).endswith("mark")
+    )
 
 
 def _module_literals(tree: ast.Module) -> dict[str, list[str]]:
@@ -84,10 +95,14 @@ def _module_literals(tree: ast.Module) -> dict[str, list[str]]:
     for node in tree.body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             value = node.value
-            items = value.keys if isinstance(value, ast.Dict) else \
-                value.elts if isinstance(value, (ast.List, ast.Tuple)) else None
-            if items is not None and all(isinstance(k, ast.Constant) and isinstance(k.value, str)
-                                         for k in items):
+            items = (
+                value.keys
+                if isinstance(value, ast.Dict)
+                else value.elts
+                if isinstance(value, (ast.List, ast.Tuple))
+                else None
+            )
+            if items is not None and all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in items):
                 out[node.targets[0].id] = [k.value for k in items]
     return out
 
@@ -97,11 +112,19 @@ def _evaluate(node: ast.expr, names: dict[str, list[str]], path: Path) -> str:
         return node.value
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
         return _evaluate(node.left, names, path) + _evaluate(node.right, names, path)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "join" \
-            and len(node.args) == 1 and isinstance(node.args[0], ast.Name) and node.args[0].id in names:
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "join"
+        and len(node.args) == 1
+        and isinstance(node.args[0], ast.Name)
+        and node.args[0].id in names
+    ):
         return _evaluate(node.func.value, names, path).join(names[node.args[0].id])
-    raise ValueError(f"{path}:{node.lineno}: a fault marker's text must be string literals, '+', "
-                     f"or 'sep'.join(NAME) of a module-level literal; got {ast.unparse(node)}")
+    raise ValueError(
+        f"{path}:{node.lineno}: a fault marker's text must be string literals, '+', "
+        f"or 'sep'.join(NAME) of a module-level literal; got {ast.unparse(node)}"
+    )
 
 
 def _cell(text: str) -> str:

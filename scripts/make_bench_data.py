@@ -15,6 +15,7 @@
 Needs ``espeak-ng`` for ``shapes_said`` and ``apt-cache`` for ``debian_sections`` (Debian
 packages); generation is seeded, so the same files come out every time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,31 +29,59 @@ import subprocess
 
 from PIL import Image, ImageDraw
 
-SHAPES = {"circle": "圆形", "square": "正方形", "triangle": "三角形", "star": "星形",
-          "cross": "十字", "diamond": "菱形", "ring": "圆环", "bar": "横条"}
-COLOURS = {"red": ((220, 40, 40), "红色"), "green": ((40, 170, 60), "绿色"),
-           "blue": ((40, 80, 220), "蓝色"), "yellow": ((230, 200, 30), "黄色"),
-           "purple": ((140, 50, 170), "紫色"), "black": ((20, 20, 20), "黑色")}
+SHAPES = {
+    "circle": "圆形",
+    "square": "正方形",
+    "triangle": "三角形",
+    "star": "星形",
+    "cross": "十字",
+    "diamond": "菱形",
+    "ring": "圆环",
+    "bar": "横条",
+}
+COLOURS = {
+    "red": ((220, 40, 40), "红色"),
+    "green": ((40, 170, 60), "绿色"),
+    "blue": ((40, 80, 220), "蓝色"),
+    "yellow": ((230, 200, 30), "黄色"),
+    "purple": ((140, 50, 170), "紫色"),
+    "black": ((20, 20, 20), "黑色"),
+}
 PLACES = {"left": "左边", "right": "右边", "top": "上面", "bottom": "下面", "centre": "中间"}
 SECTIONS = ("python", "games", "sound", "graphics", "science", "fonts")
 
 
-def draw_shape(shape: str, colour: tuple[int, int, int], rng: random.Random, size: int = 64,
-               place: str = "centre", big: bool = True) -> Image.Image:
+def draw_shape(
+    shape: str,
+    colour: tuple[int, int, int],
+    rng: random.Random,
+    size: int = 64,
+    place: str = "centre",
+    big: bool = True,
+) -> Image.Image:
     """One shape on a light, slightly noisy background at a place, size and rotation."""
     bg = tuple(rng.randint(225, 255) for _ in range(3))
     img = Image.new("RGB", (size, size), bg)
     d = ImageDraw.Draw(img)
     r = size * (0.22 if big else 0.13) * rng.uniform(0.9, 1.1)
-    cx, cy = {"left": (0.28, 0.5), "right": (0.72, 0.5), "top": (0.5, 0.28),
-              "bottom": (0.5, 0.72), "centre": (0.5, 0.5)}[place]
+    cx, cy = {
+        "left": (0.28, 0.5),
+        "right": (0.72, 0.5),
+        "top": (0.5, 0.28),
+        "bottom": (0.5, 0.72),
+        "centre": (0.5, 0.5),
+    }[place]
     cx, cy = cx * size + rng.uniform(-3, 3), cy * size + rng.uniform(-3, 3)
     turn = rng.uniform(0, math.pi / 6)
 
     def poly(points: int, radii: tuple[float, ...], start: float = -math.pi / 2) -> list:
-        return [(cx + radii[i % len(radii)] * math.cos(start + turn + 2 * math.pi * i / points),
-                 cy + radii[i % len(radii)] * math.sin(start + turn + 2 * math.pi * i / points))
-                for i in range(points)]
+        return [
+            (
+                cx + radii[i % len(radii)] * math.cos(start + turn + 2 * math.pi * i / points),
+                cy + radii[i % len(radii)] * math.sin(start + turn + 2 * math.pi * i / points),
+            )
+            for i in range(points)
+        ]
 
     box = (cx - r, cy - r, cx + r, cy + r)
     if shape == "circle":
@@ -85,8 +114,7 @@ def make_shapes_zh(out: str, n: int = 700, seed: int = 1) -> None:
         shape, colour, place = rng.choice(list(SHAPES)), rng.choice(list(COLOURS)), rng.choice(list(PLACES))
         big = rng.random() < 0.5
         name = f"{i:05d}.png"
-        draw_shape(shape, COLOURS[colour][0], rng, place=place, big=big).save(
-            os.path.join(out, "Images", name))
+        draw_shape(shape, COLOURS[colour][0], rng, place=place, big=big).save(os.path.join(out, "Images", name))
         s, c, p, b = SHAPES[shape], COLOURS[colour][1], PLACES[place], "大" if big else "小"
         captions = [f"一个{b}的{c}{s}在{p}", f"{c}的{s}，位于图片{p}", f"图中{p}有一个{b}{c}{s}"]
         lines += [f"{name}#{k}\t{cap}" for k, cap in enumerate(captions)]
@@ -105,11 +133,25 @@ def make_shapes_said(out: str, per_class: int = 50, seed: int = 2) -> None:
         for k in range(per_class):
             stem = f"{shape}{k:03d}"
             colour = rng.choice(list(COLOURS.values()))[0]
-            draw_shape(shape, colour, rng, size=48, place=rng.choice(list(PLACES)),
-                       big=rng.random() < 0.6).save(os.path.join(out, "pics", stem + ".png"))
+            draw_shape(shape, colour, rng, size=48, place=rng.choice(list(PLACES)), big=rng.random() < 0.6).save(
+                os.path.join(out, "pics", stem + ".png")
+            )
             wav = os.path.join(out, "sounds", stem + ".wav")
-            subprocess.run(["espeak-ng", "-v", rng.choice(voices), "-s", str(rng.randint(120, 210)),
-                            "-p", str(rng.randint(20, 80)), "-w", wav, shape], check=True)
+            subprocess.run(
+                [
+                    "espeak-ng",
+                    "-v",
+                    rng.choice(voices),
+                    "-s",
+                    str(rng.randint(120, 210)),
+                    "-p",
+                    str(rng.randint(20, 80)),
+                    "-w",
+                    wav,
+                    shape,
+                ],
+                check=True,
+            )
             rows.append({"picture": f"pics/{stem}.png", "sound": f"sounds/{stem}.wav", "kind": shape})
     rng.shuffle(rows)
     with open(os.path.join(out, "table.csv"), "w", newline="", encoding="utf-8") as fh:
@@ -144,8 +186,7 @@ def make_debian_sections(out: str, per_class: int = 350, seed: int = 3) -> None:
         fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
 
 
-MAKERS = {"shapes_zh": make_shapes_zh, "shapes_said": make_shapes_said,
-          "debian_sections": make_debian_sections}
+MAKERS = {"shapes_zh": make_shapes_zh, "shapes_said": make_shapes_said, "debian_sections": make_debian_sections}
 
 
 def main() -> None:

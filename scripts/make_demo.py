@@ -15,6 +15,7 @@ Re-run with ``python scripts/make_demo.py`` (about 10 minutes on a 2-core CPU). 
 Index paths are stored relative to the index file, so a fresh clone anywhere answers queries.
 Training runs on the CPU with fixed seeds, so the bundles are reproducible up to torch versions.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,7 @@ from mmstudio.config import DatasetSpec, ImageSpec, ModelSpec, RunConfig, SplitS
 SHARED = os.path.join(os.path.dirname(ROOT), "shared", "datasets")
 DEMO = os.path.join(ROOT, "resources", "demo")
 #: Clip-art columns: title and keywords are the text, the top-level category the label.
-CLIPART_COLUMNS = {"image": "image", "category": "label", "title": "text", "keywords": "text",
-                   "description": "ignore"}
+CLIPART_COLUMNS = {"image": "image", "category": "label", "title": "text", "keywords": "text", "description": "ignore"}
 
 CLIPART_NOTICE = """# Clip-art demo: attribution and licence
 
@@ -100,8 +100,10 @@ def train(name: str, run: RunConfig, work: str) -> str:
     def show(event) -> None:
         if type(event).__name__ == "EpochDone":
             extra = " ".join(f"{k} {v:.3f}" for k, v in event.metrics.items())
-            print(f"  [{name}] epoch {event.epoch}: loss {event.train_loss:.4f} {extra} "
-                  f"({event.seconds:.1f} s)", flush=True)
+            print(
+                f"  [{name}] epoch {event.epoch}: loss {event.train_loss:.4f} {extra} ({event.seconds:.1f} s)",
+                flush=True,
+            )
 
     result = engine.drive(engine.train(run, os.path.join(work, name)), show)
     print(f"  [{name}] trained in {time.monotonic() - t0:.0f} s", flush=True)
@@ -150,23 +152,52 @@ def main() -> int:
     t0 = time.monotonic()
     if args.only in (None, "digits"):
         demo_digits = copy_digits(args.shared)
-        spec = DatasetSpec(os.path.join(args.shared, "digits", "pairs.csv"),
-                           columns={"speaker": "ignore"})
-        model = ModelSpec(modalities=("image", "text", "audio"), task="classify+align", dim=48,
-                          embed_dim=48, fusion="concat", text=TextSpec(vocab_size=200))
-        train_spec = TrainSpec(epochs=args.digits_epochs, batch_size=64, lr=2e-3, seed=0,
-                               val_split="none", device="cpu", precision="fp32",
-                               modality_dropout=0.3)
+        spec = DatasetSpec(os.path.join(args.shared, "digits", "pairs.csv"), columns={"speaker": "ignore"})
+        model = ModelSpec(
+            modalities=("image", "text", "audio"),
+            task="classify+align",
+            dim=48,
+            embed_dim=48,
+            fusion="concat",
+            text=TextSpec(vocab_size=200),
+        )
+        train_spec = TrainSpec(
+            epochs=args.digits_epochs,
+            batch_size=64,
+            lr=2e-3,
+            seed=0,
+            val_split="none",
+            device="cpu",
+            precision="fp32",
+            modality_dropout=0.3,
+        )
         bundle = train("digits", RunConfig(spec, model, train_spec, name="demo digits"), work)
         install_bundle(bundle, "digits", demo_digits)
     if args.only in (None, "clipart"):
         demo_clipart = pick_clipart(args.shared, args.clipart_count)
-        spec = DatasetSpec(os.path.join(args.shared, "clipart", "captions.csv"), columns=CLIPART_COLUMNS,
-                           split=SplitSpec(train=1.0, val=0.0, test=0.0, seed=0))
-        model = ModelSpec(modalities=("image", "text"), task="align", dim=96, embed_dim=96,
-                          image=ImageSpec(size=48), text=TextSpec(vocab_size=3000))
-        train_spec = TrainSpec(epochs=args.clipart_epochs, batch_size=128, lr=2e-3, seed=0,
-                               val_split="none", weight_decay=0.05, device="cpu", precision="fp32")
+        spec = DatasetSpec(
+            os.path.join(args.shared, "clipart", "captions.csv"),
+            columns=CLIPART_COLUMNS,
+            split=SplitSpec(train=1.0, val=0.0, test=0.0, seed=0),
+        )
+        model = ModelSpec(
+            modalities=("image", "text"),
+            task="align",
+            dim=96,
+            embed_dim=96,
+            image=ImageSpec(size=48),
+            text=TextSpec(vocab_size=3000),
+        )
+        train_spec = TrainSpec(
+            epochs=args.clipart_epochs,
+            batch_size=128,
+            lr=2e-3,
+            seed=0,
+            val_split="none",
+            weight_decay=0.05,
+            device="cpu",
+            precision="fp32",
+        )
         bundle = train("clipart", RunConfig(spec, model, train_spec, name="demo clip art"), work)
         # indexed as the Data panel opens it (columns guessed), so the Query panel uses this index
         install_bundle(bundle, "clipart", demo_clipart)

@@ -2,6 +2,7 @@
 
 Re-run after changing the SVG: ``python scripts/render_icons.py`` (Qt's SVG renderer, offscreen).
 """
+
 from __future__ import annotations
 
 import os

@@ -5,6 +5,7 @@
 Opens each dataset in a real window, waits for the scan and thumbnails, selects an item, and
 saves OUTDIR/data-<name>.png. Defaults to the shared datasets when none are given.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,7 @@ import time
 from pathlib import Path
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-DEFAULTS = ["digits/pairs.csv", "digits/audio", "clipart/captions.csv", "prompts/transcripts.csv",
-            "demo/manifest.csv"]
+DEFAULTS = ["digits/pairs.csv", "digits/audio", "clipart/captions.csv", "prompts/transcripts.csv", "demo/manifest.csv"]
 
 
 def wait(app, seconds: float, until=None) -> None:

@@ -8,6 +8,7 @@ Opens ../shared/datasets/digits, evaluates an image+audio model on its test spli
 from the test split (screenshot-query-audio.png), and shows the t-SNE map with a hovered point
 (screenshot-query-map.png). Both bundles are trained once under runs/ when missing.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,9 +30,11 @@ def image_audio_bundle(run_dir: str = str(ROOT / "runs" / "digits-image-audio"))
     bundle = os.path.join(run_dir, "bundle")
     if os.path.isfile(os.path.join(bundle, "bundle.json")):
         return bundle
-    run = RunConfig(DatasetSpec(DIGITS), ModelSpec(modalities=("image", "audio"), dim=64,
-                                                   fusion="weighted_sum"),
-                    TrainSpec(epochs=1, batch_size=64, lr=2e-3, seed=0, val_split="none", device="cpu"))
+    run = RunConfig(
+        DatasetSpec(DIGITS),
+        ModelSpec(modalities=("image", "audio"), dim=64, fusion="weighted_sum"),
+        TrainSpec(epochs=1, batch_size=64, lr=2e-3, seed=0, val_split="none", device="cpu"),
+    )
     return engine.drive(engine.train(run, run_dir)).bundle
 
 
@@ -91,8 +94,7 @@ def main() -> int:
         query.map._on_hovered(query.map.scatter, [three_points[0]], None)
     wait(app, 1.0)
     window.grab().save(str(out / "screenshot-query-map.png"))
-    print("\n".join(str(out / f"screenshot-{n}.png")
-                    for n in ("evaluate", "query-text", "query-audio", "query-map")))
+    print("\n".join(str(out / f"screenshot-{n}.png") for n in ("evaluate", "query-text", "query-audio", "query-map")))
     window.close()
     return 0
 

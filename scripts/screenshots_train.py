@@ -7,6 +7,7 @@ suggested model with weighted_sum fusion for 6 epochs and saves OUTDIR/train-run
 and train-done.png; then trains a concat model and saves train-compare.png with both runs
 selected in the runs list, their curves overlaid.
 """
+
 from __future__ import annotations
 
 import os
@@ -61,8 +62,7 @@ def main() -> int:
     train.runs.select_paths([first, train.out_dir])
     wait(app, 1.0)
     window.grab().save(str(out / "train-compare.png"))
-    print("\n".join(str(out / n) for n in ("model.png", "train-running.png", "train-done.png",
-                                            "train-compare.png")))
+    print("\n".join(str(out / n) for n in ("model.png", "train-running.png", "train-done.png", "train-compare.png")))
     window.close()
     return 0
 

@@ -5,6 +5,7 @@
 Writes OUTDIR/screenshot-welcome.png, screenshot-settings.png and screenshot-welcome-dark.png
 (OUTDIR defaults to docs/). Settings live in a temporary folder: the user's are untouched.
 """
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 Tests never touch the user's real settings or caches: QSettings and platformdirs locations
 point into a per-session temporary folder.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,12 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 _ISOLATED = Path(tempfile.mkdtemp(prefix="mmstudio-tests-"))
-for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_CACHE_HOME", "cache"), ("XDG_DATA_HOME", "data"),
-                 ("XDG_STATE_HOME", "state")):
+for var, sub in (
+    ("XDG_CONFIG_HOME", "config"),
+    ("XDG_CACHE_HOME", "cache"),
+    ("XDG_DATA_HOME", "data"),
+    ("XDG_STATE_HOME", "state"),
+):
     os.environ[var] = str(_ISOLATED / sub)
 os.environ["MMSTUDIO_HOME"] = str(_ISOLATED / "home")
 os.environ.pop("MMSTUDIO_CACHE_BYTES", None)  # the settings tests set these; start from defaults

@@ -3,6 +3,7 @@
 Each class k gets images with a distinct pattern, WAV tones at a distinct pitch, and a caption
 naming the class, so a tiny model learns them in a few epochs and tests can check that it did.
 """
+
 from __future__ import annotations
 
 import csv
@@ -48,8 +49,13 @@ def make_triplet_dataset(root: Path, classes: int = 3, per_class: int = 12, spli
             sid = f"s{k}_{i:03d}"
             class_image(k, i).save(root / "images" / f"{sid}.png")
             sf.write(root / "audio" / f"{sid}.wav", class_tone(k, i), SAMPLE_RATE, subtype="PCM_16")
-            row = {"id": sid, "label": WORDS[k], "image": f"images/{sid}.png",
-                   "audio": f"audio/{sid}.wav", "text": f"the number {WORDS[k]}"}
+            row = {
+                "id": sid,
+                "label": WORDS[k],
+                "image": f"images/{sid}.png",
+                "audio": f"audio/{sid}.wav",
+                "text": f"the number {WORDS[k]}",
+            }
             if split:
                 row["split"] = "test" if i % 4 == 3 else "train"
             rows.append(row)

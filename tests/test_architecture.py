@@ -1,12 +1,11 @@
 """The layers of DESIGN.md hold (import-linter) and the code passes the linter (ruff)."""
+
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -29,10 +28,18 @@ def test_ruff_is_clean():
 
 def test_window_modules_do_not_import_torch():
     """The window must open before torch loads: importing the GUI must not pull it in."""
-    code = ("import sys; import mmstudio.gui.main_window, mmstudio.gui.app; "
-            "print(sorted(m for m in ('torch', 'torchvision', 'torchaudio') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    code = (
+        "import sys; import mmstudio.gui.main_window, mmstudio.gui.app; "
+        "print(sorted(m for m in ('torch', 'torchvision', 'torchaudio') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
 
@@ -47,22 +54,8 @@ def test_types_check():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-#: Files already in ruff's format. The tree is formatted once, by the lead, after the open
-#: branches merge (formatting it in every branch would make each merge a conflict); then this
-#: list goes and the strict xfail below starts to fail, as a reminder to remove its mark.
-FORMATTED = ["mmstudio/engine/rules.py", "mmstudio/engine/components.py", "mmstudio/engine/presets.py",
-             "mmstudio/engine/steps.py", "mmstudio/gui/panels/train_run.py", "mmstudio/registry.py",
-             "scripts/gen_components_doc.py", "tests/engine/test_rules.py", "tests/cli/test_cli_rules.py",
-             "tests/gui/test_model_rules.py"]
-
-
-def test_new_modules_are_formatted():
-    result = _run("ruff", "format", "--check", *FORMATTED)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-@pytest.mark.xfail(strict=True, reason="issue 12: `ruff format` over the tree is run by the lead after merging")
 def test_tree_is_formatted():
+    """The whole tree is in ruff's format (`ruff format mmstudio tests scripts` fixes it)."""
     result = _run("ruff", "format", "--check", "mmstudio", "tests", "scripts")
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -103,5 +96,4 @@ def test_modules_and_functions_stay_small():
     long_files = {f for f, n in files.items() if n > MAX_FILE_LINES}
     long_functions = {f for f, n in functions.items() if n > MAX_FUNCTION_LINES}
     assert long_files == set(LONG_FILES), {f: files.get(f) for f in long_files ^ set(LONG_FILES)}
-    assert long_functions == set(LONG_FUNCTIONS), \
-        {f: functions.get(f) for f in long_functions ^ set(LONG_FUNCTIONS)}
+    assert long_functions == set(LONG_FUNCTIONS), {f: functions.get(f) for f in long_functions ^ set(LONG_FUNCTIONS)}

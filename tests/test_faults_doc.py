@@ -1,4 +1,5 @@
 """docs/faults.md is generated from the tests' fault markers and must be current (issue 16)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -30,7 +31,8 @@ def test_a_new_marker_becomes_a_row(tmp_path):
     (tmp_path / "tests" / "test_x.py").write_text(
         'import pytest\nCASES = {"a": 1, "b": 2}\n\n'
         '@pytest.mark.fault(case="Disk | gone: " + ", ".join(CASES), how="pulled", behaviour="said so")\n'
-        'def test_it():\n    pass\n')
+        "def test_it():\n    pass\n"
+    )
     [fault] = doc.collect(tmp_path)
     assert fault == doc.Fault("Disk | gone: a, b", "pulled", "said so", "tests/test_x.py::test_it")
     assert "| Disk \\| gone: a, b | pulled | said so | `tests/test_x.py::test_it` |" in doc.render([fault])

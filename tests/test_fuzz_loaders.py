@@ -6,6 +6,7 @@ numbers); the only exception allowed is the loader's own error type, whose messa
 Derandomised so CI sees the same inputs every run. The 10,000 inputs cost about 60 s of one core
 (hypothesis's generation is most of it); ``MMSTUDIO_FUZZ_EXAMPLES=200`` makes a quick local run.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,16 +25,40 @@ from mmstudio.errors import LoadError
 from mmstudio.project import Project, ProjectError, load_project, save_project
 
 EXAMPLES = int(os.environ.get("MMSTUDIO_FUZZ_EXAMPLES", "2000"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
 
-SCALARS = (st.none() | st.booleans() | st.integers() | st.integers(min_value=-(10**30), max_value=10**30)
-           | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=20))
-JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
-                    | st.dictionaries(st.text(max_size=12), inner, max_size=4), max_leaves=6)
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=20)
+)
+JSON = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=6,
+)
 #: texts that break naive parsers: deep nesting, 5,000-digit numbers, NaN, NUL, lone surrogates
-NASTY = st.sampled_from(["[" * 5000 + "]" * 5000, "9" * 5000, "1e999999", "NaN", "-Infinity", "\x00",
-                         '"\\ud800"', "{" * 3000, '{"a": ' * 2000 + "1" + "}" * 2000, "[]", "{}", "null"])
+NASTY = st.sampled_from(
+    [
+        "[" * 5000 + "]" * 5000,
+        "9" * 5000,
+        "1e999999",
+        "NaN",
+        "-Infinity",
+        "\x00",
+        '"\\ud800"',
+        "{" * 3000,
+        '{"a": ' * 2000 + "1" + "}" * 2000,
+        "[]",
+        "{}",
+        "null",
+    ]
+)
 
 
 def _mutated(good: dict, draw_value) -> st.SearchStrategy:
@@ -99,7 +124,8 @@ def folder(tmp_path_factory):
 # ---- manifests ------------------------------------------------------------------------------
 
 CELLS = st.text(alphabet=st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
-    ["a.png", "../x.wav", "/etc/passwd", "", "train", '"', "\n", "\x00", "caf\xe9", "🐱"])
+    ["a.png", "../x.wav", "/etc/passwd", "", "train", '"', "\n", "\x00", "caf\xe9", "🐱"]
+)
 
 
 @st.composite
@@ -139,8 +165,16 @@ def test_fuzz_manifests(folder, case):
 def good_project(folder) -> dict:
     path = folder / "good.mmstudio"
     spec = DatasetSpec(str(folder / "data.csv"))
-    save_project(Project(datasets=[spec], run_configs=[RunConfig(spec, ModelSpec(modalities=("image",)))],
-                         runs=[str(folder / "run")], bundle=str(folder / "b"), name="p"), str(path))
+    save_project(
+        Project(
+            datasets=[spec],
+            run_configs=[RunConfig(spec, ModelSpec(modalities=("image",)))],
+            runs=[str(folder / "run")],
+            bundle=str(folder / "b"),
+            name="p",
+        ),
+        str(path),
+    )
     return json.loads(path.read_text())
 
 
@@ -179,8 +213,9 @@ def test_fuzz_run_toml(folder, data):
         if content is None:  # TOML cannot hold that value (null): write the raw text instead
             content = _as_text(mutated).encode()
     else:
-        content = data.draw(st.binary(max_size=300) | NASTY.map(lambda s: f"a = {s}".encode())
-                            | st.text(max_size=200).map(str.encode))
+        content = data.draw(
+            st.binary(max_size=300) | NASTY.map(lambda s: f"a = {s}".encode()) | st.text(max_size=200).map(str.encode)
+        )
     path = folder / "run.toml"
     path.write_bytes(content)
     try:
@@ -203,8 +238,11 @@ def bundle_folder(folder):
     from mmstudio.config import TrainSpec
 
     manifest = make_triplet_dataset(folder / "data", classes=2, per_class=4)
-    run = RunConfig(DatasetSpec(str(manifest)), ModelSpec(modalities=("image", "text"), dim=16, embed_dim=16),
-                    TrainSpec(epochs=1, batch_size=4, device="cpu", max_steps=1))
+    run = RunConfig(
+        DatasetSpec(str(manifest)),
+        ModelSpec(modalities=("image", "text"), dim=16, embed_dim=16),
+        TrainSpec(epochs=1, batch_size=4, device="cpu", max_steps=1),
+    )
     out = folder / "run"
     gen = engine.train(run, str(out))
     for _ in gen:
@@ -233,14 +271,25 @@ def test_fuzz_bundle_json(bundle_folder, data):
 
 # ---- a run folder: status.json and events.jsonl -----------------------------------------------
 
-EVENT = st.fixed_dictionaries({"event": st.sampled_from(["StepLogged", "EpochDone", "RunStarted", 3, None]),
-                               "step": SCALARS, "epoch": SCALARS, "loss": SCALARS, "lr": SCALARS,
-                               "train_loss": SCALARS, "metrics": JSON, "weights": JSON})
+EVENT = st.fixed_dictionaries(
+    {
+        "event": st.sampled_from(["StepLogged", "EpochDone", "RunStarted", 3, None]),
+        "step": SCALARS,
+        "epoch": SCALARS,
+        "loss": SCALARS,
+        "lr": SCALARS,
+        "train_loss": SCALARS,
+        "metrics": JSON,
+        "weights": JSON,
+    }
+)
 
 
 @FUZZ
-@given(status=st.one_of(JSON.map(_as_text), NASTY, st.text(max_size=100)),
-       events=st.lists(st.one_of(EVENT.map(_as_text), NASTY, st.text(max_size=50)), max_size=3))
+@given(
+    status=st.one_of(JSON.map(_as_text), NASTY, st.text(max_size=100)),
+    events=st.lists(st.one_of(EVENT.map(_as_text), NASTY, st.text(max_size=50)), max_size=3),
+)
 def test_fuzz_run_folder(folder, status, events):
     from mmstudio.engine.runlog import read_curves, read_status
 

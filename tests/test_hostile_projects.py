@@ -1,5 +1,6 @@
 """Damaged and hostile ``.mmstudio`` project files (issue 16): every one is refused with one
 ProjectError naming the file (and the field), none crashes the loader or loads silently."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,16 @@ def _good(tmp_path) -> dict:
 
     data = tmp_path / "data.csv"
     data.write_text("image,label\n")
-    save_project(Project(datasets=[DatasetSpec(str(data))], run_configs=[RunConfig(DatasetSpec(str(data)))],
-                         runs=[str(tmp_path / "runs" / "r1")], bundle=str(tmp_path / "b"), name="p"), str(path))
+    save_project(
+        Project(
+            datasets=[DatasetSpec(str(data))],
+            run_configs=[RunConfig(DatasetSpec(str(data)))],
+            runs=[str(tmp_path / "runs" / "r1")],
+            bundle=str(tmp_path / "b"),
+            name="p",
+        ),
+        str(path),
+    )
     return json.loads(path.read_text())
 
 
@@ -30,14 +39,17 @@ def _edit(**changes):
                 node = node[int(key)] if isinstance(node, list) else node[key]
             node[int(last) if isinstance(node, list) else last] = value
         return json.dumps(data)
+
     return make
 
 
 #: name -> (the file's bytes or text from the good project's dict, what the message names)
 DAMAGE = {
     "random bytes": (lambda g: os.urandom(4000), "not UTF-8"),
-    "non-UTF-8 name": (lambda g: json.dumps(g).replace('"p"', '"caf\udce9"').encode("utf-8", "surrogateescape"),
-                       "not UTF-8"),
+    "non-UTF-8 name": (
+        lambda g: json.dumps(g).replace('"p"', '"caf\udce9"').encode("utf-8", "surrogateescape"),
+        "not UTF-8",
+    ),
     "empty file": (lambda g: "", "bad JSON"),
     "truncated": (lambda g: json.dumps(g)[:100], "bad JSON"),
     "a list": (lambda g: "[1, 2, 3]", "not an MMStudio project"),
@@ -47,10 +59,14 @@ DAMAGE = {
     "datasets a number": (_edit(datasets=3), "datasets: expected a list"),
     "dataset entry a list": (_edit(**{"datasets.0": [1]}), "datasets[0]: expected a table"),
     "run config a number": (_edit(**{"run_configs.0": 7}), "run_configs[0]: expected a table"),
-    "nested 10,000 deep": (lambda g: json.dumps({**g, "name": "__X__"}).replace('"__X__"', "[" * 10_000 + "]" * 10_000),
-                           "nested too deeply"),
-    "5,000-digit number": (lambda g: json.dumps({**g, "name": "__X__"}).replace('"__X__"', "7" * 5000),
-                           "number with 5,000 digits"),
+    "nested 10,000 deep": (
+        lambda g: json.dumps({**g, "name": "__X__"}).replace('"__X__"', "[" * 10_000 + "]" * 10_000),
+        "nested too deeply",
+    ),
+    "5,000-digit number": (
+        lambda g: json.dumps({**g, "name": "__X__"}).replace('"__X__"', "7" * 5000),
+        "number with 5,000 digits",
+    ),
     "schema version -1": (_edit(schema_version=-1), "schema_version"),
     "schema version 1.5": (_edit(schema_version=1.5), "schema_version"),
     "schema version text": (_edit(schema_version="1"), "schema_version"),
@@ -69,11 +85,13 @@ DAMAGE = {
 }
 
 
-@pytest.mark.fault(case="Damaged or hostile .mmstudio project files: " + "; ".join(DAMAGE),
-                   how="a saved project's JSON edited, or replaced (`tests/test_hostile_projects.py`)",
-                   behaviour="ProjectError naming the file and, where one is to blame, the field "
-                             "(`run_configs[0].model.dim: 1000000000 is out of range (1..8192)`); the "
-                             "window shows it in a dialog (`tests/gui/test_hostile_project_dialog.py`)")
+@pytest.mark.fault(
+    case="Damaged or hostile .mmstudio project files: " + "; ".join(DAMAGE),
+    how="a saved project's JSON edited, or replaced (`tests/test_hostile_projects.py`)",
+    behaviour="ProjectError naming the file and, where one is to blame, the field "
+    "(`run_configs[0].model.dim: 1000000000 is out of range (1..8192)`); the "
+    "window shows it in a dialog (`tests/gui/test_hostile_project_dialog.py`)",
+)
 @pytest.mark.parametrize("name", list(DAMAGE))
 def test_damaged_project_is_refused_naming_the_file(tmp_path, name):
     make, expected = DAMAGE[name]
@@ -92,34 +110,44 @@ def test_the_good_project_loads(tmp_path):
     assert load_project(str(path)).name == "p"
 
 
-@pytest.mark.fault(case="A run.toml with a path holding an emoji, quotes, backslashes and a newline",
-                   how="`RunConfig.save` then `RunConfig.load` (`tests/test_hostile_projects.py`)",
-                   behaviour="Written by tomli-w and read back equal (the old hand-written writer escaped "
-                             "the emoji as a surrogate pair TOML rejects)")
+@pytest.mark.fault(
+    case="A run.toml with a path holding an emoji, quotes, backslashes and a newline",
+    how="`RunConfig.save` then `RunConfig.load` (`tests/test_hostile_projects.py`)",
+    behaviour="Written by tomli-w and read back equal (the old hand-written writer escaped "
+    "the emoji as a surrogate pair TOML rejects)",
+)
 def test_run_toml_round_trips_any_path(tmp_path):
     from mmstudio.config import DatasetSpec, ModelSpec, RunConfig, TrainSpec
 
     odd = str(tmp_path / 'data 🐱 "quoted" back\\slash\nnew line é' / "manifest.csv")
-    run = RunConfig(DatasetSpec(odd, columns={"bild 🖼": "image", "x.y": "text"}),
-                    ModelSpec(modalities=("image", "text"), fusion_options={"heads": 2}),
-                    TrainSpec(lr=3e-4, epochs=2), name="🐱 run")
+    run = RunConfig(
+        DatasetSpec(odd, columns={"bild 🖼": "image", "x.y": "text"}),
+        ModelSpec(modalities=("image", "text"), fusion_options={"heads": 2}),
+        TrainSpec(lr=3e-4, epochs=2),
+        name="🐱 run",
+    )
     path = tmp_path / "run.toml"
     run.save(str(path))
     assert "🐱" in path.read_text(encoding="utf-8")  # written as is, not escaped
     assert RunConfig.load(str(path)) == run
 
 
-@pytest.mark.fault(case="A run.toml with a wrong-typed or out-of-range value, or that is not TOML",
-                   how="`mmstudio train --config run.toml` with `dim = 1000000000`, `epochs = \"3\"`, "
-                       "random bytes (`tests/test_hostile_projects.py`)",
-                   behaviour="Exit status 2 before anything is written, no traceback: `run.toml: model.dim: "
-                             "1000000000 is out of range (1..8192)` (the file and the field named)")
-@pytest.mark.parametrize("content, expected", [
-    ('[dataset]\npath = "d.csv"\n[model]\ndim = 1000000000\n', "model.dim: 1000000000 is out of range"),
-    ('[dataset]\npath = "d.csv"\n[train]\nepochs = "3"\n', "train.epochs: expected a whole number, got text"),
-    ("\x00\xff\xfe garbage", "not UTF-8"),
-    ('[dataset\npath = "d.csv"\n', "not valid TOML"),
-])
+@pytest.mark.fault(
+    case="A run.toml with a wrong-typed or out-of-range value, or that is not TOML",
+    how='`mmstudio train --config run.toml` with `dim = 1000000000`, `epochs = "3"`, '
+    "random bytes (`tests/test_hostile_projects.py`)",
+    behaviour="Exit status 2 before anything is written, no traceback: `run.toml: model.dim: "
+    "1000000000 is out of range (1..8192)` (the file and the field named)",
+)
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ('[dataset]\npath = "d.csv"\n[model]\ndim = 1000000000\n', "model.dim: 1000000000 is out of range"),
+        ('[dataset]\npath = "d.csv"\n[train]\nepochs = "3"\n', "train.epochs: expected a whole number, got text"),
+        ("\x00\xff\xfe garbage", "not UTF-8"),
+        ('[dataset\npath = "d.csv"\n', "not valid TOML"),
+    ],
+)
 def test_cli_refuses_a_bad_run_toml_with_exit_2(tmp_path, capsys, content, expected):
     from mmstudio import cli
 

@@ -1,5 +1,6 @@
 """Desktop integration files: the validators pass (when installed), the app id matches what the
 app sets, the icons and MIME type are complete, and the launcher installs for one user."""
+
 from __future__ import annotations
 
 import configparser
@@ -28,8 +29,10 @@ def _desktop_entry(path: Path) -> dict[str, str]:
     return dict(parser["Desktop Entry"])
 
 
-@pytest.mark.skipif(not shutil.which("desktop-file-validate"),
-                    reason="desktop-file-validate not installed (Debian package desktop-file-utils)")
+@pytest.mark.skipif(
+    not shutil.which("desktop-file-validate"),
+    reason="desktop-file-validate not installed (Debian package desktop-file-utils)",
+)
 def test_desktop_file_passes_desktop_file_validate():
     out = subprocess.run(["desktop-file-validate", str(DESKTOP)], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
@@ -90,8 +93,12 @@ def test_install_launcher_installs_and_removes_for_the_current_user(tmp_path):
     exe.write_text("#!/bin/sh\n")
     exe.chmod(0o755)
     data = tmp_path / "share"
-    env = {**os.environ, "XDG_DATA_HOME": str(data), "XDG_CONFIG_HOME": str(tmp_path / "config"),
-           "PATH": "/usr/bin:/bin"}
+    env = {
+        **os.environ,
+        "XDG_DATA_HOME": str(data),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "PATH": "/usr/bin:/bin",
+    }
     script = LINUX / "install-launcher.sh"
     out = subprocess.run(["sh", str(script), str(exe)], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
@@ -148,14 +155,18 @@ def _exec_arguments(value: str) -> list[str]:
     return [a.replace("%%", "%") if a != "%f" else a for a in args]
 
 
-@pytest.mark.parametrize("folder", ["R&D apps", "100% sure", "it's \"quoted\"", "cost $HOME `x` back\\slash"])
+@pytest.mark.parametrize("folder", ["R&D apps", "100% sure", 'it\'s "quoted"', "cost $HOME `x` back\\slash"])
 def test_install_launcher_escapes_the_path_per_the_desktop_entry_spec(tmp_path, folder):
     exe = tmp_path / folder / "mmstudio"
     exe.parent.mkdir()
     exe.write_text("#!/bin/sh\n")
     exe.chmod(0o755)
-    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "share"), "XDG_CONFIG_HOME": str(tmp_path / "config"),
-           "PATH": "/usr/bin:/bin"}
+    env = {
+        **os.environ,
+        "XDG_DATA_HOME": str(tmp_path / "share"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "PATH": "/usr/bin:/bin",
+    }
     out = subprocess.run(["sh", str(LINUX / "install-launcher.sh"), str(exe)], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     installed = tmp_path / "share" / "applications" / f"{APP_ID}.desktop"

@@ -1,4 +1,5 @@
 """Project files (mmstudio.project, Qt-free): round trip, moved folders, versions, bad files."""
+
 from __future__ import annotations
 
 import json
@@ -21,14 +22,28 @@ def _project(root) -> Project:
     data = root / "data" / "manifest.csv"
     data.parent.mkdir(parents=True)
     data.write_text("id,image\n")
-    spec = DatasetSpec(str(data), layout="manifest", columns={"image": "image", "speaker": "ignore"},
-                       split=SplitSpec(train=0.7, val=0.1, test=0.2, seed=5))
-    run = RunConfig(spec, ModelSpec(modalities=("image", "audio"), fusion="gated", dim=32),
-                    TrainSpec(epochs=7, lr=3e-3), name="first")
+    spec = DatasetSpec(
+        str(data),
+        layout="manifest",
+        columns={"image": "image", "speaker": "ignore"},
+        split=SplitSpec(train=0.7, val=0.1, test=0.2, seed=5),
+    )
+    run = RunConfig(
+        spec,
+        ModelSpec(modalities=("image", "audio"), fusion="gated", dim=32),
+        TrainSpec(epochs=7, lr=3e-3),
+        name="first",
+    )
     bundle = root / "runs" / "r1" / "bundle"
     bundle.mkdir(parents=True)
-    return Project(datasets=[spec], run_configs=[run], runs=[str(root / "runs" / "r1")],
-                   bundle=str(bundle), current_panel="Model", name="p")
+    return Project(
+        datasets=[spec],
+        run_configs=[run],
+        runs=[str(root / "runs" / "r1")],
+        bundle=str(bundle),
+        current_panel="Model",
+        name="p",
+    )
 
 
 def test_round_trip_is_exact_and_paths_are_stored_relative_and_absolute(tmp_path):
@@ -66,8 +81,9 @@ def test_missing_data_is_listed_and_relocate_moves_everything_under_a_folder(tmp
     save_project(project, str(tmp_path / "p.mmstudio"))
     shutil.move(str(tmp_path / "a"), str(tmp_path / "moved"))
     loaded = load_project(str(tmp_path / "p.mmstudio"))
-    assert sorted(loaded.missing_paths()) == sorted([str(tmp_path / "a" / "data" / "manifest.csv"),
-                                                     str(tmp_path / "a" / "runs" / "r1" / "bundle")])
+    assert sorted(loaded.missing_paths()) == sorted(
+        [str(tmp_path / "a" / "data" / "manifest.csv"), str(tmp_path / "a" / "runs" / "r1" / "bundle")]
+    )
     fixed = loaded.relocate(str(tmp_path / "a"), str(tmp_path / "moved"))
     assert fixed.missing_paths() == []
     assert fixed.run_configs[0].dataset.path == str(tmp_path / "moved" / "data" / "manifest.csv")

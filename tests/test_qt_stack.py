@@ -3,6 +3,7 @@ leave the reference counts of True, False and None as they were (PySide6 6.12.0 
 emit dropped one reference to a bool, and under Python 3.11 the app aborted after a few thousand
 signals with "bool_dealloc"). Run in a subprocess, so a broken binding fails the test instead of
 killing the test run."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """README's two commands are the ones the project really runs: CI runs the test command."""
+
 from __future__ import annotations
 
 import re

@@ -7,6 +7,7 @@ download 5 GB again. A plain path line in a ``.pth`` does not run that folder's 
 files, so an editable install of mmstudio there stays invisible: the test checks that
 ``mmstudio`` is imported from the fresh environment.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,9 +49,23 @@ def _copy_sources(dest: Path) -> Path:
 def build_wheel(tmp: Path) -> Path:
     """The wheel of this checkout, built offline from a copy of its sources."""
     src = _copy_sources(tmp / "src")
-    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                          "--no-index", "-q", "-w", str(tmp / "dist"), str(src)],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-q",
+            "-w",
+            str(tmp / "dist"),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     (wheel,) = (tmp / "dist").glob("mmstudio-*.whl")
     return wheel
@@ -61,11 +76,18 @@ def install_fresh(wheel: Path, venv: Path) -> Path:
     visible behind it; returns its python."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    out = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
-                          "--no-index", "-q", str(wheel)], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", "-q", str(wheel)],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     Path(site, "zz_parent_env.pth").write_text("\n".join(sorted(ours)) + "\n")
     return python
@@ -73,8 +95,13 @@ def install_fresh(wheel: Path, venv: Path) -> Path:
 
 def _clean_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "MMSTUDIO_", "QT_"))}
-    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / "config"), XDG_CACHE_HOME=str(home / "cache"),
-               XDG_DATA_HOME=str(home / "data"), QT_QPA_PLATFORM="offscreen")
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_CACHE_HOME=str(home / "cache"),
+        XDG_DATA_HOME=str(home / "data"),
+        QT_QPA_PLATFORM="offscreen",
+    )
     return env
 
 
@@ -88,17 +115,27 @@ def test_the_wheel_installs_without_the_source_tree_starts_and_answers_the_demo_
     wheel = build_wheel(tmp_path)
     built = time.monotonic() - t0
     names = zipfile.ZipFile(wheel).namelist()
-    for needed in ("style.qss", "style-dark.qss", "icons/mmstudio.svg", "demo/digits/manifest.csv",
-                   "demo/bundles/digits/model.safetensors", "demo/bundles/digits/index.safetensors",
-                   "demo/bundles/clipart/bundle.json"):
+    for needed in (
+        "style.qss",
+        "style-dark.qss",
+        "icons/mmstudio.svg",
+        "demo/digits/manifest.csv",
+        "demo/bundles/digits/model.safetensors",
+        "demo/bundles/digits/index.safetensors",
+        "demo/bundles/clipart/bundle.json",
+    ):
         assert f"mmstudio/resources/{needed}" in names, needed
     t1 = time.monotonic()
     python = install_fresh(wheel, tmp_path / "venv")
     env, cwd = _clean_env(tmp_path / "home"), tmp_path / "elsewhere"
     cwd.mkdir()
-    where = subprocess.run([str(python), "-c", "import mmstudio, mmstudio.gui.paths as p; "
-                            "print(mmstudio.__file__); print(p.RESOURCES)"],
-                           cwd=cwd, env=env, capture_output=True, text=True)
+    where = subprocess.run(
+        [str(python), "-c", "import mmstudio, mmstudio.gui.paths as p; print(mmstudio.__file__); print(p.RESOURCES)"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert where.returncode == 0, where.stderr
     module, resources = where.stdout.split()
     assert module.startswith(str(tmp_path / "venv")) and resources.startswith(str(tmp_path / "venv"))
@@ -107,9 +144,14 @@ def test_the_wheel_installs_without_the_source_tree_starts_and_answers_the_demo_
 
     t2 = time.monotonic()
     probe = tmp_path / "demo.json"
-    app = subprocess.run([str(tmp_path / "venv" / "bin" / "mmstudio")], cwd=cwd,
-                         env={**env, "MMSTUDIO_DEMO_PROBE": str(probe)},
-                         capture_output=True, text=True, timeout=300)
+    app = subprocess.run(
+        [str(tmp_path / "venv" / "bin" / "mmstudio")],
+        cwd=cwd,
+        env={**env, "MMSTUDIO_DEMO_PROBE": str(probe)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     launched = time.monotonic() - t2
     assert app.returncode == 0, app.stderr[-3000:]
     answer = json.loads(probe.read_text())
@@ -117,15 +159,37 @@ def test_the_wheel_installs_without_the_source_tree_starts_and_answers_the_demo_
     assert answer["bundle"] == str(installed / "demo" / "bundles" / "digits")
     assert answer["labels"].count("7") >= 9, answer["labels"]
 
-    cli = subprocess.run([str(tmp_path / "venv" / "bin" / "mmstudio-cli"), "query",
-                          answer["bundle"], "--text", "seven", "--top", "3", "--json"],
-                         cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    cli = subprocess.run(
+        [
+            str(tmp_path / "venv" / "bin" / "mmstudio-cli"),
+            "query",
+            answer["bundle"],
+            "--text",
+            "seven",
+            "--top",
+            "3",
+            "--json",
+        ],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert cli.returncode == 0, cli.stderr
     first = json.loads(cli.stdout)["results"][0]["path"]
     assert first.startswith(str(installed)) and Path(first).is_file()  # paths resolve in the install
-    bench = subprocess.run([str(tmp_path / "venv" / "bin" / "mmstudio-cli"), "bench", "--help"],
-                           cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    bench = subprocess.run(
+        [str(tmp_path / "venv" / "bin" / "mmstudio-cli"), "bench", "--help"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert bench.returncode == 0 and "--limit" in bench.stdout, bench.stderr  # bench ships too
     assert _files(installed) == before  # running the app wrote nothing into the installation
-    print(f"\nwheel {wheel.stat().st_size / 1e6:.1f} MB, built in {built:.0f} s; install "
-          f"{t2 - t1:.0f} s; app start + demo query + quit {launched:.0f} s")
+    print(
+        f"\nwheel {wheel.stat().st_size / 1e6:.1f} MB, built in {built:.0f} s; install "
+        f"{t2 - t1:.0f} s; app start + demo query + quit {launched:.0f} s"
+    )

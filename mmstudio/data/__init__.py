@@ -3,6 +3,7 @@
 Public names: :func:`open_dataset`, :class:`Dataset`, :class:`Item`, :class:`Problem`,
 :func:`read_image`, :func:`read_audio`, :func:`read_text`, :func:`detect_layout`.
 """
+
 from mmstudio.data.formats import (
     AUDIO_EXTS,
     IMAGE_EXTS,
@@ -16,5 +17,18 @@ from mmstudio.data.layouts import detect_layout
 from mmstudio.data.scan import open_dataset
 from mmstudio.data.splits import assign_splits
 
-__all__ = ["AUDIO_EXTS", "IMAGE_EXTS", "MODALITIES", "Dataset", "Item", "Problem", "assign_splits",
-           "detect_layout", "modality_of", "open_dataset", "read_audio", "read_image", "read_text"]
+__all__ = [
+    "AUDIO_EXTS",
+    "IMAGE_EXTS",
+    "MODALITIES",
+    "Dataset",
+    "Item",
+    "Problem",
+    "assign_splits",
+    "detect_layout",
+    "modality_of",
+    "open_dataset",
+    "read_audio",
+    "read_image",
+    "read_text",
+]

@@ -6,6 +6,7 @@ first megabyte; the rest is decoded with the same encoding, any undecodable byte
 said so). Among encodings the detector scores alike, Windows-1252 is preferred: it is what
 spreadsheet programs on Western systems write, and Latin-1 text reads the same in it.
 """
+
 from __future__ import annotations
 
 SAMPLE = 1 << 20  # bytes the detector looks at
@@ -51,5 +52,7 @@ def warning(encoding: str, raw: bytes) -> str:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         where = f" (first at line {line})"
-    return (f"manifest is not UTF-8{where}: read as {encoding} (detected); check accents and "
-            "special characters, or save it as UTF-8")
+    return (
+        f"manifest is not UTF-8{where}: read as {encoding} (detected); check accents and "
+        "special characters, or save it as UTF-8"
+    )

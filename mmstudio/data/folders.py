@@ -3,6 +3,7 @@
 Files of different modalities that share a base name (``a.png``, ``a.wav``, ``a.txt``) become one
 item; a modality with no file is missing for that item, not an error.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,12 +35,13 @@ def from_class_folders(root: str) -> Layout:
     if tops and all(t.lower() in SPLIT_NAMES for t in tops):
         for top in tops:
             split_dir = os.path.join(root, top)
-            files: list[tuple[str | None, str, str]] = [(None, path, _stem(path, split_dir))  # unlabelled
-                     for path in _walk_files(split_dir, recursive=False, guard=guard)]
+            files: list[tuple[str | None, str, str]] = [
+                (None, path, _stem(path, split_dir))  # unlabelled
+                for path in _walk_files(split_dir, recursive=False, guard=guard)
+            ]
             for label in _subfolders(split_dir, guard):
                 folder = os.path.join(split_dir, label)
-                files += [(label, path, f"{label}/{_stem(path, folder)}")
-                          for path in _walk_files(folder, guard=guard)]
+                files += [(label, path, f"{label}/{_stem(path, folder)}") for path in _walk_files(folder, guard=guard)]
             for owner, path, stem in files:
                 _add_file(groups, problems, path, key=(top, stem), label=owner)
                 if (top, stem) in groups:
@@ -97,9 +99,13 @@ def from_paired_folders(root: str) -> Layout:
     for label, stem, path in files:
         owners = classes.get(stem, set())
         if label is None and len(owners) > 1:
-            problems.append(Problem(path, f"base name {stem!r} is in several classes "
-                                          f"({', '.join(sorted(owners))}); not paired with any",
-                                    severity="warning"))
+            problems.append(
+                Problem(
+                    path,
+                    f"base name {stem!r} is in several classes ({', '.join(sorted(owners))}); not paired with any",
+                    severity="warning",
+                )
+            )
         key_label = label if label is not None else (next(iter(owners)) if len(owners) == 1 else "")
         _add_file(groups, problems, path, key=(key_label, stem), label=label)
     return Layout("paired_folders", root, list(groups.values()), problems + guard.problems, {}, [])
@@ -129,13 +135,14 @@ def from_filename_labels(root: str, pattern: str) -> Layout:
             matched += 1
         _add_file(groups, problems, path, key=("", _stem(path, root)), label=label)
     if unmatched and matched:  # a folder of names with no labels at all is not flagged file by file
-        problems.extend(Problem(p, f"file name does not match the label pattern {pattern!r}; "
-                                   f"no label", severity="warning") for p in unmatched)
+        problems.extend(
+            Problem(p, f"file name does not match the label pattern {pattern!r}; no label", severity="warning")
+            for p in unmatched
+        )
     return Layout("filename_labels", root, list(groups.values()), problems + guard.problems, {}, [])
 
 
-def _add_file(groups: dict, problems: list[Problem], path: str, key: tuple[str, str],
-              label: str | None) -> None:
+def _add_file(groups: dict, problems: list[Problem], path: str, key: tuple[str, str], label: str | None) -> None:
     modality = modality_of(path)
     if modality is None:
         return
@@ -146,8 +153,11 @@ def _add_file(groups: dict, problems: list[Problem], path: str, key: tuple[str, 
         rec.label = label
     attr = "text_path" if modality == "text" else modality
     if getattr(rec, attr) is not None:  # a.png beside a.jpg: one id, two images
-        problems.append(Problem(path, f"duplicate id {rec.id!r}: {os.path.basename(getattr(rec, attr))} "
-                                      f"has the same base name; skipped"))
+        problems.append(
+            Problem(
+                path, f"duplicate id {rec.id!r}: {os.path.basename(getattr(rec, attr))} has the same base name; skipped"
+            )
+        )
         return
     setattr(rec, attr, path)
 

@@ -3,6 +3,7 @@
 The ``check_*`` functions return a plain reason when a file is unusable, else ``None``; they
 decode fully (so truncated files are caught) but never write anything.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,7 +20,7 @@ MANIFEST_EXTS = frozenset({".csv", ".tsv", ".jsonl", ".ndjson"})
 
 
 def modality_of(path: str | os.PathLike) -> str | None:
-    """"image", "audio" or "text" from a file name's extension, else None."""
+    """ "image", "audio" or "text" from a file name's extension, else None."""
     ext = os.path.splitext(str(path))[1].lower()
     if ext in IMAGE_EXTS:
         return "image"
@@ -90,7 +91,8 @@ def _open_image(path: str | os.PathLike, max_pixels: int | None):
         img.close()
         raise Image.DecompressionBombError(
             f"image is {width}x{height} = {width * height:,} pixels, over the limit of "
-            f"{max_pixels:,} (possible decompression bomb)")
+            f"{max_pixels:,} (possible decompression bomb)"
+        )
     return img
 
 
@@ -145,10 +147,14 @@ def check_audio(path: str) -> str | None:
 
 #: libsndfile's words -> plain ones (it says "File does not exist" of a file that does).
 _SNDFILE_REASONS = (
-    (("format not recognised", "does not exist or is not a regular file"),
-     "not a readable audio file (unknown or corrupt format)"),
-    (("file is malformed", "contains data in an unimplemented format", "unknown format", "unknown error"),
-     "audio file is malformed"),
+    (
+        ("format not recognised", "does not exist or is not a regular file"),
+        "not a readable audio file (unknown or corrupt format)",
+    ),
+    (
+        ("file is malformed", "contains data in an unimplemented format", "unknown format", "unknown error"),
+        "audio file is malformed",
+    ),
     (("lost sync", "psf_fseek", "unexpected end"), "audio data is corrupt or truncated"),
 )
 
@@ -158,7 +164,7 @@ def _sndfile_reason(exc: Exception, path: str) -> str:
     path is shown beside the reason)."""
     text = str(exc).strip() or type(exc).__name__
     prefix = f"Error opening {path!r}:"
-    text = text[len(prefix):].strip() if text.startswith(prefix) else text
+    text = text[len(prefix) :].strip() if text.startswith(prefix) else text
     lower = text.lower()
     for fragments, plain in _SNDFILE_REASONS:
         if any(f in lower for f in fragments):

@@ -2,6 +2,7 @@
 
 No torch and no Qt here: the window previews data before torch is imported.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -114,7 +115,7 @@ class Dataset:
         return None
 
     def class_summary(self) -> str:
-        """"3 classes", or what to do when there are none and a column looks like labels."""
+        """ "3 classes", or what to do when there are none and a column looks like labels."""
         if self.labels():
             return f"{len(self.labels())} classes"
         column = self.label_candidate()

@@ -3,6 +3,7 @@
 :func:`detect_layout` guesses the layout; the user can override it. The folder layouts live in
 :mod:`mmstudio.data.folders`, the records in :mod:`mmstudio.data.records`.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,7 @@ from mmstudio.data.manifest import (
 )
 from mmstudio.data.records import Layout, Record
 
-__all__ = ["MODALITY_DIRS", "Layout", "Record", "build", "detect_layout", "find_manifest",
-           "normalise_split"]
+__all__ = ["MODALITY_DIRS", "Layout", "Record", "build", "detect_layout", "find_manifest", "normalise_split"]
 
 
 def detect_layout(path: str) -> tuple[str, str]:
@@ -46,8 +46,7 @@ def detect_layout(path: str) -> tuple[str, str]:
     subdirs = [e.name for e in os.scandir(path) if e.is_dir() and not e.name.startswith(".")]
     paired = [d for d in subdirs if any(d.lower() in names for names in MODALITY_DIRS.values())]
     # One modality-named folder among others holding media is a class ("speech", "music", ...).
-    if len(paired) >= 2 or (paired and not any(holds_media(os.path.join(path, d))
-                                               for d in subdirs if d not in paired)):
+    if len(paired) >= 2 or (paired and not any(holds_media(os.path.join(path, d)) for d in subdirs if d not in paired)):
         return "paired_folders", path
     top_media = [e.name for e in os.scandir(path) if e.is_file() and modality_of(e.name)]
     if subdirs and len(top_media) <= len(subdirs):
@@ -81,8 +80,12 @@ def find_manifest(folder: str, fallback: bool = False) -> str | None:
             if manifest.rows and {"image", "audio", "text"} & set(roles.values()):
                 return entry.path
             continue
-        score = sum(1 for _, row in manifest.rows[:50] for c in media
-                    if row.get(c, "").strip() and os.path.isfile(_resolve(roots, row[c].strip())))
+        score = sum(
+            1
+            for _, row in manifest.rows[:50]
+            for c in media
+            if row.get(c, "").strip() and os.path.isfile(_resolve(roots, row[c].strip()))
+        )
         if score > best_score:
             best, best_score = entry.path, score
     return best
@@ -111,8 +114,7 @@ def build(spec: DatasetSpec) -> Layout:
     else:
         found = from_filename_labels(path, spec.label_pattern)
     if not found.records and not found.problems:
-        raise ValueError(f"{path}: not a dataset: no image, audio or text files found for the "
-                         f"{layout} layout")
+        raise ValueError(f"{path}: not a dataset: no image, audio or text files found for the {layout} layout")
     return found
 
 
@@ -126,9 +128,11 @@ def from_manifest(path: str, spec: DatasetSpec, forced: str | None) -> Layout:
     records = list(_manifest_records(manifest, roles, media_roots(root)))
     name = forced or _manifest_kind(roles)
     problems = list(manifest.problems) + [note for note in (label_note(manifest, roles),) if note]
-    problems += [Problem(path, f"column {col!r} given the role {role!r} is not in this manifest",
-                         severity="warning")
-                 for col, role in spec.columns.items() if col not in manifest.columns]
+    problems += [
+        Problem(path, f"column {col!r} given the role {role!r} is not in this manifest", severity="warning")
+        for col, role in spec.columns.items()
+        if col not in manifest.columns
+    ]
     return Layout(name, root, records, problems, roles, manifest.columns)
 
 
@@ -181,8 +185,9 @@ def media_roots(folder: str) -> list[str]:
     bare file names)."""
     folder = os.path.abspath(folder)
     try:
-        subdirs = sorted(e.path for e in os.scandir(folder)
-                         if e.is_dir(follow_symlinks=False) and not e.name.startswith("."))
+        subdirs = sorted(
+            e.path for e in os.scandir(folder) if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")
+        )
     except OSError:
         subdirs = []
     return [folder] + [d for d in subdirs if holds_media(d)]

@@ -5,6 +5,7 @@ files its user never chose; a link loop or a dangling link would otherwise make 
 to scan, or vanish without a word. :class:`LinkGuard` gives the reason a path must not be used,
 and collects one :class:`~mmstudio.data.items.Problem` per skipped link for the report.
 """
+
 from __future__ import annotations
 
 import errno

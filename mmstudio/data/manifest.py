@@ -3,6 +3,7 @@
 Malformed rows become problems (with their row number) instead of stopping the read; a field
 over :data:`MAX_FIELD` characters, or a file that is not text, is reported, not loaded whole.
 """
+
 from __future__ import annotations
 
 import csv
@@ -26,18 +27,35 @@ _ROLE_NAMES = {
     "id": {"id", "uid", "key", "item_id", "sample_id"},
     "image": {"image", "img", "image_path", "picture", "photo", "file_name", "filename"},
     "audio": {"audio", "wav", "sound", "audio_path", "speech", "recording", "clip"},
-    "text": {"text", "caption", "transcript", "transcription", "sentence", "title", "description",
-             "utterance", "prompt"},
+    "text": {
+        "text",
+        "caption",
+        "transcript",
+        "transcription",
+        "sentence",
+        "title",
+        "description",
+        "utterance",
+        "prompt",
+    },
     "label": {"label", "class", "category", "target", "y", "labels", "class_name"},
     "split": {"split", "subset", "fold", "set", "partition"},
 }
-SPLIT_NAMES = {"train": "train", "training": "train", "val": "val", "valid": "val",
-               "validation": "val", "dev": "val", "test": "test", "testing": "test", "eval": "test"}
-
+SPLIT_NAMES = {
+    "train": "train",
+    "training": "train",
+    "val": "val",
+    "valid": "val",
+    "validation": "val",
+    "dev": "val",
+    "test": "test",
+    "testing": "test",
+    "eval": "test",
+}
 
 
 def normalise_split(value: str) -> str:
-    """"valid", "Validation", "dev" -> "val"; names it does not know are kept as written."""
+    """ "valid", "Validation", "dev" -> "val"; names it does not know are kept as written."""
     return SPLIT_NAMES.get(value.strip().lower(), value.strip())
 
 
@@ -66,11 +84,12 @@ def _read_delimited(path: str, delimiter: str | None) -> Manifest:
     if b"\x00" in raw[:65536]:
         return Manifest(path, [], [], [Problem(path, "manifest is not text (it holds NUL bytes)")])
     text, encoding = encodings.decode(raw)
-    note = encodings.warning(encoding, raw[:encodings.SAMPLE]) if encoding else ""
+    note = encodings.warning(encoding, raw[: encodings.SAMPLE]) if encoding else ""
     del raw
     if text is None:
-        return Manifest(path, [], [], [Problem(path, "manifest is not text: not UTF-8, and no other "
-                                                     "text encoding fits it")])
+        return Manifest(
+            path, [], [], [Problem(path, "manifest is not text: not UTF-8, and no other text encoding fits it")]
+        )
     if delimiter is None:
         delimiter = _sniff(text[:65536].split("\n", 1)[0])
     with _CSV_LOCK:  # the csv field limit is process-wide: one scan sets and restores it at once
@@ -124,8 +143,10 @@ def _parse_delimited(path: str, text: str, delimiter: str) -> Manifest:
             values = values[:-1]  # a trailing delimiter some tools write after the last field
         if len(values) != len(columns):
             if reader.line_num > line and any(v.count("\n") for v in values):
-                reason = (f"malformed row: a quote opened on line {line} is not closed before "
-                          f"line {reader.line_num}; those lines are one field")
+                reason = (
+                    f"malformed row: a quote opened on line {line} is not closed before "
+                    f"line {reader.line_num}; those lines are one field"
+                )
             else:
                 reason = f"malformed row: {len(values)} fields where the header has {len(columns)}"
             problems.append(Problem(path, reason, row=line))
@@ -209,8 +230,9 @@ def _read_jsonl(path: str) -> Manifest:
                 problems.append(Problem(path, "malformed row: a number too long to read", row=number))
                 continue
             if not isinstance(obj, dict):
-                problems.append(Problem(path, f"malformed row: expected a JSON object, got "
-                                              f"{type(obj).__name__}", row=number))
+                problems.append(
+                    Problem(path, f"malformed row: expected a JSON object, got {type(obj).__name__}", row=number)
+                )
                 continue
             row = {str(k): _cell(v) for k, v in obj.items()}
             columns.update(dict.fromkeys(row))
@@ -336,9 +358,13 @@ def label_note(manifest: Manifest, roles: dict[str, str]) -> Problem | None:
     for col in manifest.columns:
         values = [v for v in (r.get(col, "") for _, r in sample) if v.strip()]
         if roles.get(col) == "ignore" and values and _is_label_like(values):
-            return Problem(manifest.path, f"no label column: items load unlabelled (align and queries "
-                                          f"work); column {col!r} looks like labels: to classify by it, "
-                                          f"give it the role 'label'", severity="warning")
+            return Problem(
+                manifest.path,
+                f"no label column: items load unlabelled (align and queries "
+                f"work); column {col!r} looks like labels: to classify by it, "
+                f"give it the role 'label'",
+                severity="warning",
+            )
     return None
 
 

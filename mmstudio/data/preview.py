@@ -2,6 +2,7 @@
 
 Kept here (not in the GUI) so the window only draws what it is given.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,8 +23,9 @@ def waveform_envelope(wave: np.ndarray, rate: int, points: int = 2000) -> tuple[
     return edges[:-1] / rate, lo, hi
 
 
-def spectrogram_db(wave: np.ndarray, rate: int, n_fft: int = 256, hop: int | None = None,
-                   max_frames: int = 1500) -> tuple[np.ndarray, float, float]:
+def spectrogram_db(
+    wave: np.ndarray, rate: int, n_fft: int = 256, hop: int | None = None, max_frames: int = 1500
+) -> tuple[np.ndarray, float, float]:
     """(frames x bins dB image, seconds per frame, Hz per bin) of a Hann-windowed STFT."""
     hop = hop or n_fft // 4
     if len(wave) < n_fft:
@@ -44,5 +46,14 @@ def audio_preview(path: str) -> dict:
     wave, rate = read_audio(path)
     times, lo, hi = waveform_envelope(wave, rate)
     spec, dt, df = spectrogram_db(wave, rate)
-    return {"path": path, "rate": rate, "seconds": len(wave) / rate, "times": times, "lo": lo,
-            "hi": hi, "spectrogram": spec, "frame_seconds": dt, "bin_hz": df}
+    return {
+        "path": path,
+        "rate": rate,
+        "seconds": len(wave) / rate,
+        "times": times,
+        "lo": lo,
+        "hi": hi,
+        "spectrogram": spec,
+        "frame_seconds": dt,
+        "bin_hz": df,
+    }

@@ -3,6 +3,7 @@
 A record names files (not yet checked) and where it came from, so every later problem can name
 the file and row.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

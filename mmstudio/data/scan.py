@@ -1,4 +1,5 @@
 """``open_dataset``: one call from a dropped path to checked, split items."""
+
 from __future__ import annotations
 
 from mmstudio.config import DatasetSpec
@@ -23,5 +24,13 @@ def open_dataset(spec: DatasetSpec | str, progress: Progress | None = None) -> D
         raise ValueError(f"{spec.path}: cannot be read: {exc.strerror or exc}") from None
     items, problems = validate(layout, spec.max_image_pixels, progress)
     items, from_data = assign_splits(items, spec.split)
-    return Dataset(spec=spec, layout=layout.name, root=layout.root, items=items, problems=problems,
-                   columns=layout.columns, column_names=layout.column_names, split_from_data=from_data)
+    return Dataset(
+        spec=spec,
+        layout=layout.name,
+        root=layout.root,
+        items=items,
+        problems=problems,
+        columns=layout.columns,
+        column_names=layout.column_names,
+        split_from_data=from_data,
+    )

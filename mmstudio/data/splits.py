@@ -1,4 +1,5 @@
 """Train/val/test splits: kept when the data names them, else stratified by label from a seed."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -51,8 +52,7 @@ def group_key(item: Item) -> str:
     return "id:" + item.id
 
 
-def _allocate(n: int, ratios: tuple[float, float, float], total: float,
-              owed: list[float]) -> list[str]:
+def _allocate(n: int, ratios: tuple[float, float, float], total: float, owed: list[float]) -> list[str]:
     """Split names for n items: each split gets the floor of its share, and the few left over go
     to the splits owed most across the classes so far, so small classes do not all round the
     same way (ten classes of five would otherwise give val ten items and test none)."""

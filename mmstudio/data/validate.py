@@ -5,6 +5,7 @@ Pillow and libsndfile release the GIL while decoding; the verdicts of unchanged 
 remembered in the user's cache folder (:mod:`mmstudio.data.verdicts`). Nothing in the dataset
 is written.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,13 @@ def validate(layout: Layout, max_pixels: int, progress: Progress | None = None) 
     for rec in records:
         where = f"row {rec.row}: " if rec.row is not None else ""
         if rec.id in seen_ids:
-            problems.append(Problem(rec.source, f"{where}duplicate id {rec.id!r} (first used "
-                                                f"{_origin(seen_ids[rec.id])}); row skipped", row=rec.row))
+            problems.append(
+                Problem(
+                    rec.source,
+                    f"{where}duplicate id {rec.id!r} (first used {_origin(seen_ids[rec.id])}); row skipped",
+                    row=rec.row,
+                )
+            )
             continue
         seen_ids[rec.id] = rec
         fields: dict[str, str | None] = {}
@@ -51,15 +57,21 @@ def validate(layout: Layout, max_pixels: int, progress: Progress | None = None) 
             if reason:
                 problems.append(Problem(rec.text_path, reason, row=rec.row))
         elif rec.text is not None and not rec.text.strip():
-            problems.append(Problem(rec.source, f"{where}text is empty", row=rec.row,
-                                    severity="warning" if (rec.image or rec.audio) else "error"))
+            problems.append(
+                Problem(
+                    rec.source,
+                    f"{where}text is empty",
+                    row=rec.row,
+                    severity="warning" if (rec.image or rec.audio) else "error",
+                )
+            )
             text = None
-        item = Item(id=rec.id, image=fields["image"], audio=fields["audio"], text=text or None,
-                    label=rec.label, split=rec.split)
+        item = Item(
+            id=rec.id, image=fields["image"], audio=fields["audio"], text=text or None, label=rec.label, split=rec.split
+        )
         if item.modalities:
             items.append(item)
-        elif id(rec) not in refused and not (rec.image or rec.audio or rec.text_path
-                                             or rec.text is not None):
+        elif id(rec) not in refused and not (rec.image or rec.audio or rec.text_path or rec.text is not None):
             problems.append(Problem(rec.source, f"{where}no image, audio or text in this row", row=rec.row))
     problems.extend(_label_warnings(items, seen_ids))
     return items, problems
@@ -84,10 +96,7 @@ def _inside(rec: Record, root: str, problems: list[Problem], guard: LinkGuard) -
     return ok
 
 
-
-
-def _check_files(records: list[Record], max_pixels: int, progress: Progress | None,
-                 known: Verdicts) -> dict:
+def _check_files(records: list[Record], max_pixels: int, progress: Progress | None, known: Verdicts) -> dict:
     """Each distinct file's verdict; image and audio verdicts from an earlier scan of unchanged
     files are reused (``known``), text files are read again (their text is the content)."""
     jobs: dict[str, Callable] = {}
@@ -110,7 +119,7 @@ def _check_files(records: list[Record], max_pixels: int, progress: Progress | No
     # only contend for the interpreter lock between the decoders' C calls).
     workers = max(1, min(4, os.cpu_count() or 2))
     items = list(jobs.items())
-    chunks = [items[i:i + CHUNK] for i in range(0, total, CHUNK)]
+    chunks = [items[i : i + CHUNK] for i in range(0, total, CHUNK)]
     done = 0
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mmstudio-check") as pool:
         for results in pool.map(lambda chunk: [(p, f()) for p, f in chunk], chunks):
@@ -137,6 +146,12 @@ def _label_warnings(items: list[Item], records: dict[str, Record]) -> list[Probl
         if it.label is not None and counts[it.label] == 1:
             rec = records[it.id]
             path = it.image or it.audio or rec.text_path or rec.source
-            out.append(Problem(path, f"label {it.label!r} has only one sample: it cannot be both "
-                                     f"trained on and tested", severity="warning", row=rec.row))
+            out.append(
+                Problem(
+                    path,
+                    f"label {it.label!r} has only one sample: it cannot be both trained on and tested",
+                    severity="warning",
+                    row=rec.row,
+                )
+            )
     return out

@@ -6,6 +6,7 @@ edited or damaged file is always checked again. Kept per dataset folder in the u
 folder (``$MMSTUDIO_CACHE_DIR/checks`` when set); a cache that cannot be read or written is
 simply not used: scanning never fails because of it.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -40,6 +40,7 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
   ``headline(metrics)`` (the metric a run is judged by), ``new_run_dir(root, name)`` (no torch).
 - ``PRESETS``, ``apply_preset(run, name, gpus)``: the Model panel's quick/accurate starting points.
 """
+
 from __future__ import annotations
 
 import importlib

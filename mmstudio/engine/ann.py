@@ -14,6 +14,7 @@ vectors and need a wider search); the default knob is the cheapest reaching
 :data:`TARGET_RECALL` for every kind of query. The index is saved
 beside the store with a JSON description (schema and SHA-256 checked before FAISS reads it).
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,10 @@ from mmstudio.fileio import atomic_write_text, sha256_file
 
 ANN_ABOVE = 50_000  # rows; below this, exact search over the memory map takes a few ms
 TARGET_RECALL = 0.95
-KNOBS = {"ivf": [1, 2, 4, 8, 16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024],
-         "hnsw": [16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024]}
+KNOBS = {
+    "ivf": [1, 2, 4, 8, 16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024],
+    "hnsw": [16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024],
+}
 ADD_CHUNK = 65_536
 
 
@@ -64,8 +67,15 @@ class AnnIndex:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def build(cls, vectors: np.ndarray, present: np.ndarray, kind: str = "ivf", seed: int = 0,
-              progress=None, queries: dict[str, np.ndarray] | None = None) -> AnnIndex:
+    def build(
+        cls,
+        vectors: np.ndarray,
+        present: np.ndarray,
+        kind: str = "ivf",
+        seed: int = 0,
+        progress=None,
+        queries: dict[str, np.ndarray] | None = None,
+    ) -> AnnIndex:
         """Train on a sample of the present rows, add every row (ids = row numbers), and
         calibrate the knob on ``queries`` (by kind; default: a sample of ``vectors``)."""
         import faiss
@@ -79,8 +89,7 @@ class AnnIndex:
             nlist = faiss.extract_index_ivf(index).nlist
             sample = np.sort(rng.choice(rows, min(len(rows), 40 * nlist), replace=False))
             index.train(np.ascontiguousarray(vectors[sample], dtype=np.float32))
-        ann = cls(index, {"kind": kind, "factory": factory, "dim": dim, "knob": None,
-                          "recall": {}})
+        ann = cls(index, {"kind": kind, "factory": factory, "dim": dim, "knob": None, "recall": {}})
         ann.add(vectors, progress)
         if not queries:
             picked = np.sort(rng.choice(rows, min(200, len(rows)), replace=False))
@@ -91,12 +100,13 @@ class AnnIndex:
     def add(self, vectors: np.ndarray, progress=None) -> None:
         """Add the rows of ``vectors`` past those already in the index."""
         for start in range(self.rows, len(vectors), ADD_CHUNK):
-            self.index.add(np.ascontiguousarray(vectors[start:start + ADD_CHUNK], np.float32))
+            self.index.add(np.ascontiguousarray(vectors[start : start + ADD_CHUNK], np.float32))
             if progress is not None:
                 progress(self.rows, len(vectors))
 
-    def calibrate(self, vectors: np.ndarray, present: np.ndarray, queries: dict[str, np.ndarray],
-                  k: int = 10) -> dict[str, dict[str, float]]:
+    def calibrate(
+        self, vectors: np.ndarray, present: np.ndarray, queries: dict[str, np.ndarray], k: int = 10
+    ) -> dict[str, dict[str, float]]:
         """Recall@k against exact search per knob setting and kind of query; the default knob
         becomes the cheapest whose worst kind reaches :data:`TARGET_RECALL`."""
         truth = {name: exact_search(vectors, q, k, present)[1] for name, q in queries.items()}
@@ -105,9 +115,10 @@ class AnnIndex:
         for knob in KNOBS[self.kind]:
             if self.kind == "ivf" and knob > self._nlist():
                 break
-            table[str(knob)] = {name: round(recall_at(self.search(q, k, knob, present)[1],
-                                                      truth[name]), 4)
-                                for name, q in queries.items()}
+            table[str(knob)] = {
+                name: round(recall_at(self.search(q, k, knob, present)[1], truth[name]), 4)
+                for name, q in queries.items()
+            }
             if min(table[str(knob)].values()) >= TARGET_RECALL:
                 self.info["knob"] = knob
                 break
@@ -120,15 +131,16 @@ class AnnIndex:
         return faiss.extract_index_ivf(self.index).nlist
 
     # ------------------------------------------------------------------ searching
-    def search(self, q: np.ndarray, k: int, knob: int | None = None,
-               allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, q: np.ndarray, k: int, knob: int | None = None, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Scores and rows (-1 where fewer than ``k`` were found) for each query row of ``q``."""
         import faiss
 
         knob = int(knob or self.info["knob"] or KNOBS[self.kind][0])
         extra: dict[str, Any] = {}
-        if allowed is not None and not allowed[:self.rows].all():
-            bits = np.packbits(allowed[:self.rows], bitorder="little")
+        if allowed is not None and not allowed[: self.rows].all():
+            bits = np.packbits(allowed[: self.rows], bitorder="little")
             extra["sel"] = faiss.IDSelectorBitmap(bits)  # type: ignore[call-arg, arg-type]  # SWIG stubs
         if self.kind == "ivf":
             params = faiss.SearchParametersIVF(nprobe=min(knob, self._nlist()), **extra)  # type: ignore[call-arg]
@@ -145,8 +157,14 @@ class AnnIndex:
         tmp = f"{path}.tmp{os.getpid()}"
         faiss.write_index(self.index, tmp)
         os.replace(tmp, path)
-        info = {**self.info, "format": "mmstudio.ann", "rows": self.rows,
-                "bytes": os.path.getsize(path), "sha256": sha256_file(path), "saved": time.time()}
+        info = {
+            **self.info,
+            "format": "mmstudio.ann",
+            "rows": self.rows,
+            "bytes": os.path.getsize(path),
+            "sha256": sha256_file(path),
+            "saved": time.time(),
+        }
         atomic_write_text(os.path.join(folder, f"ann.{modality}.json"), json.dumps(info))
         self.info = info
         return path
@@ -174,16 +192,17 @@ class AnnIndex:
         return cls(index, info)
 
 
-def exact_search(vectors: np.ndarray, q: np.ndarray, k: int, allowed: np.ndarray | None = None,
-                 chunk: int = 262_144) -> tuple[np.ndarray, np.ndarray]:
+def exact_search(
+    vectors: np.ndarray, q: np.ndarray, k: int, allowed: np.ndarray | None = None, chunk: int = 262_144
+) -> tuple[np.ndarray, np.ndarray]:
     """Exact top-``k`` by inner product over ``vectors`` (a memory map is read in chunks)."""
     q = np.ascontiguousarray(np.atleast_2d(q), np.float32)
     best_s = np.full((len(q), 0), -np.inf, np.float32)
     best_i = np.zeros((len(q), 0), np.int64)
     for start in range(0, len(vectors), chunk):
-        scores = q @ np.asarray(vectors[start:start + chunk], np.float32).T
+        scores = q @ np.asarray(vectors[start : start + chunk], np.float32).T
         if allowed is not None:
-            scores[:, ~allowed[start:start + chunk]] = -np.inf
+            scores[:, ~allowed[start : start + chunk]] = -np.inf
         rows = np.broadcast_to(np.arange(start, start + scores.shape[1]), scores.shape)
         best_s = np.concatenate([best_s, scores], axis=1)
         best_i = np.concatenate([best_i, rows], axis=1)
@@ -205,8 +224,6 @@ def recall_at(found: np.ndarray, truth: np.ndarray) -> float:
         hits += len(t & set(f.tolist()))
         total += len(t)
     return hits / total if total else 1.0
-
-
 
 
 def _check_info(path: str, info: Any, dim: int) -> None:

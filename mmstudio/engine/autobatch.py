@@ -1,4 +1,5 @@
 """The largest batch that fits on the GPU, found by a short probe before training (CUDA only)."""
+
 from __future__ import annotations
 
 import copy
@@ -14,6 +15,7 @@ def largest_batch(fits: Callable[[int], bool], start: int, maximum: int) -> int:
     """The largest batch size in ``[1, maximum]`` for which ``fits`` holds, by doubling from
     ``start`` and then bisecting between the last size that fitted and the first that did not.
     ``fits`` returns False (or raises ``torch.OutOfMemoryError``) when a size does not fit."""
+
     def ok(b: int) -> bool:
         try:
             return fits(b)
@@ -33,8 +35,9 @@ def largest_batch(fits: Callable[[int], bool], start: int, maximum: int) -> int:
     if lo == 0:  # even ``start`` failed: bisect below it
         lo_try = 1
         if not ok(lo_try):
-            raise RuntimeError("not even a batch of 1 fits in GPU memory: choose a smaller model "
-                               "or image size, or a lower precision")
+            raise RuntimeError(
+                "not even a batch of 1 fits in GPU memory: choose a smaller model or image size, or a lower precision"
+            )
         lo = lo_try
     while hi - lo > max(1, lo // 16):  # to within about 6%
         mid = (lo + hi) // 2
@@ -45,8 +48,9 @@ def largest_batch(fits: Callable[[int], bool], start: int, maximum: int) -> int:
     return lo
 
 
-def probe_batch_size(model, feats, step: Callable[[torch.Tensor], torch.Tensor], device,
-                     start: int = 32, maximum: int | None = None) -> int:
+def probe_batch_size(
+    model, feats, step: Callable[[torch.Tensor], torch.Tensor], device, start: int = 32, maximum: int | None = None
+) -> int:
     """Try forward+backward at rising batch sizes with real cached inputs; the model's weights
     and statistics are restored afterwards, so the probe leaves no trace on training."""
     saved = copy.deepcopy(model.state_dict())

@@ -17,6 +17,7 @@ The rules, and where they come from:
 - audio: the 95th percentile of the training clips' durations (capped at 10 s), sampled at the
   clips' own rate up to 16 kHz.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -74,8 +75,11 @@ def _training(tr, n: int, device: str, chosen: list[AutoSetting]):
     if not batch:
         batch = int(min(cap, max(16, 2 ** round(math.log2(max(1, n / STEPS_PER_EPOCH))))))
         changes["batch_size"] = batch
-        chosen.append(AutoSetting("train.batch_size", batch,
-                                  f"{n:,} training items: about {math.ceil(n / batch)} steps per epoch"))
+        chosen.append(
+            AutoSetting(
+                "train.batch_size", batch, f"{n:,} training items: about {math.ceil(n / batch)} steps per epoch"
+            )
+        )
     if not tr.lr:
         lr = round(min(6e-3, max(1e-3, 3e-3 * math.sqrt(batch / 64))), 5)
         changes["lr"] = lr
@@ -86,7 +90,8 @@ def _training(tr, n: int, device: str, chosen: list[AutoSetting]):
         epochs = int(min(40, max(8, wanted)))
         changes["epochs"] = epochs
         reason = f"{epochs * steps:,} steps at {steps} per epoch" + (
-            " (40 epochs at most)" if wanted > 40 else " (8 epochs at least)" if wanted < 8 else "")
+            " (40 epochs at most)" if wanted > 40 else " (8 epochs at least)" if wanted < 8 else ""
+        )
         if tr.early_stopping == 0 and tr.val_split != "none":
             patience = max(5, epochs // 2)
             changes["early_stopping"] = patience
@@ -102,8 +107,7 @@ def _image(spec, items: list, device: str, chosen: list[AutoSetting]):
     side = sorted(sides)[len(sides) // 2] if sides else 64
     limit = 128 if device == "cuda" else 64
     size = max(16, min(limit, side) // 4 * 4)
-    why = f"the images are about {side} px" + (f"; {limit} px keeps a {device.upper()} fast"
-                                                if side > limit else "")
+    why = f"the images are about {side} px" + (f"; {limit} px keeps a {device.upper()} fast" if side > limit else "")
     chosen.append(AutoSetting("model.image.size", size, why))
     return dataclasses.replace(spec, size=size)
 
@@ -115,25 +119,41 @@ def _text(spec, items: list, chosen: list[AutoSetting]):
     ngrams = spec.ngrams or (2 if spec.encoder in BAG_ENCODERS else 1)
     if not spec.ngrams:
         changes["ngrams"] = ngrams
-        chosen.append(AutoSetting("model.text.ngrams", ngrams, "words and word pairs for an order-free encoder"
-                                  if ngrams == 2 else "single tokens, in order, for a sequence encoder"))
+        chosen.append(
+            AutoSetting(
+                "model.text.ngrams",
+                ngrams,
+                "words and word pairs for an order-free encoder"
+                if ngrams == 2
+                else "single tokens, in order, for a sequence encoder",
+            )
+        )
     texts = [it.text for it in items if it.text]
     if not spec.max_tokens:
-        counts = sorted(Tokenizer([ "<pad>", "<unk>"], spec.level, ngrams=ngrams).token_counts(texts)) or [8]
+        counts = sorted(Tokenizer(["<pad>", "<unk>"], spec.level, ngrams=ngrams).token_counts(texts)) or [8]
         p95 = counts[min(len(counts) - 1, int(0.95 * len(counts)))]
         tokens = int(min(MAX_TOKENS_CAP, max(8, p95)))
         changes["max_tokens"] = tokens
-        chosen.append(AutoSetting("model.text.max_tokens", tokens,
-                                  f"95% of the training texts have at most {p95} tokens"
-                                  + (f" (capped at {MAX_TOKENS_CAP})" if p95 > MAX_TOKENS_CAP
-                                     else " (8 at least)" if p95 < 8 else "")))
+        chosen.append(
+            AutoSetting(
+                "model.text.max_tokens",
+                tokens,
+                f"95% of the training texts have at most {p95} tokens"
+                + (f" (capped at {MAX_TOKENS_CAP})" if p95 > MAX_TOKENS_CAP else " (8 at least)" if p95 < 8 else ""),
+            )
+        )
     if not spec.vocab_size:
         size = len(Tokenizer.build(texts, spec.level, VOCAB_CAP, ngrams=ngrams))
         changes["vocab_size"] = size
-        chosen.append(AutoSetting("model.text.vocab_size", size,
-                                  f"every token of the {len(texts):,} training texts"
-                                  + (" and their word pairs" if ngrams == 2 else "")
-                                  + (f", capped at {VOCAB_CAP:,}" if size >= VOCAB_CAP else "")))
+        chosen.append(
+            AutoSetting(
+                "model.text.vocab_size",
+                size,
+                f"every token of the {len(texts):,} training texts"
+                + (" and their word pairs" if ngrams == 2 else "")
+                + (f", capped at {VOCAB_CAP:,}" if size >= VOCAB_CAP else ""),
+            )
+        )
     return dataclasses.replace(spec, **changes)
 
 
@@ -147,16 +167,25 @@ def _audio(spec, items: list, chosen: list[AutoSetting]):
         p95 = lengths[min(len(lengths) - 1, int(0.95 * len(lengths)))]
         seconds = round(min(10.0, max(0.5, p95)), 1)
         changes["seconds"] = seconds
-        chosen.append(AutoSetting("model.audio.seconds", seconds,
-                                  f"95% of the training clips last at most {p95:.1f} s"
-                                  + (" (capped at 10 s)" if p95 > 10 else "")))
+        chosen.append(
+            AutoSetting(
+                "model.audio.seconds",
+                seconds,
+                f"95% of the training clips last at most {p95:.1f} s" + (" (capped at 10 s)" if p95 > 10 else ""),
+            )
+        )
     if not spec.sample_rate:
         rates = sorted(r for _, r in infos) or [16000]
         rate = int(min(16000, rates[len(rates) // 2]))
         changes["sample_rate"] = rate
-        chosen.append(AutoSetting("model.audio.sample_rate", rate,
-                                  f"the clips are recorded at {rates[len(rates) // 2]:,} Hz"
-                                  + ("; 16 kHz keeps speech and costs less" if rate < rates[len(rates) // 2] else "")))
+        chosen.append(
+            AutoSetting(
+                "model.audio.sample_rate",
+                rate,
+                f"the clips are recorded at {rates[len(rates) // 2]:,} Hz"
+                + ("; 16 kHz keeps speech and costs less" if rate < rates[len(rates) // 2] else ""),
+            )
+        )
     return dataclasses.replace(spec, **changes)
 
 
@@ -204,13 +233,14 @@ def with_placeholders(run: RunConfig) -> RunConfig:
     is open (parameter count, memory): never used to train."""
     m, tr = run.model, run.train
     image = dataclasses.replace(m.image, size=m.image.size or 64)
-    text = dataclasses.replace(m.text, max_tokens=m.text.max_tokens or 64,
-                               vocab_size=m.text.vocab_size or 5000,
-                               ngrams=m.text.ngrams or (2 if m.text.encoder in BAG_ENCODERS else 1))
-    audio = dataclasses.replace(m.audio, seconds=m.audio.seconds or 1.0,
-                                sample_rate=m.audio.sample_rate or 16000)
-    train = dataclasses.replace(tr, batch_size=tr.batch_size or 64, epochs=tr.epochs or 10,
-                                lr=tr.lr or 3e-3)
+    text = dataclasses.replace(
+        m.text,
+        max_tokens=m.text.max_tokens or 64,
+        vocab_size=m.text.vocab_size or 5000,
+        ngrams=m.text.ngrams or (2 if m.text.encoder in BAG_ENCODERS else 1),
+    )
+    audio = dataclasses.replace(m.audio, seconds=m.audio.seconds or 1.0, sample_rate=m.audio.sample_rate or 16000)
+    train = dataclasses.replace(tr, batch_size=tr.batch_size or 64, epochs=tr.epochs or 10, lr=tr.lr or 3e-3)
     return run.replace(model=m.replace(image=image, text=text, audio=audio), train=train)
 
 

@@ -5,6 +5,7 @@ unpickled. The JSON records the weights' SHA-256, so a changed or truncated file
 named. Writes go to a temporary directory that then replaces the old one, so an interrupted save
 leaves the previous bundle intact.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,34 +64,63 @@ def versions() -> dict[str, str]:
     import torchaudio
     import torchvision
 
-    return {"mmstudio": mmstudio.__version__, "torch": torch.__version__,
-            "torchvision": torchvision.__version__, "torchaudio": torchaudio.__version__,
-            "python": platform.python_version()}
+    return {
+        "mmstudio": mmstudio.__version__,
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "torchaudio": torchaudio.__version__,
+        "python": platform.python_version(),
+    }
 
 
-def write_bundle_files(folder: str, model: MultimodalModel, run: RunConfig, shape: ModelShape,
-                       class_names: list[str], pre: Preprocessor,
-                       metrics: dict[str, Any] | None = None) -> None:
+def write_bundle_files(
+    folder: str,
+    model: MultimodalModel,
+    run: RunConfig,
+    shape: ModelShape,
+    class_names: list[str],
+    pre: Preprocessor,
+    metrics: dict[str, Any] | None = None,
+) -> None:
     """Write the two bundle files into an existing (temporary) folder."""
     from safetensors.torch import save_file
 
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     weights = os.path.join(folder, WEIGHTS)
     save_file(state, weights, metadata={"format": BUNDLE_FORMAT})
-    meta = {"format": BUNDLE_FORMAT, "bundle_version": BUNDLE_VERSION,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "config": run.to_dict(),
-            "shape": shape.to_dict(), "class_names": list(class_names),
-            "preprocessing": pre.to_dict(), "metrics": metrics or {}, "versions": versions(),
-            "weights": {"file": WEIGHTS, "sha256": sha256_file(weights),
-                        "bytes": os.path.getsize(weights), "tensors": len(state)}}
+    meta = {
+        "format": BUNDLE_FORMAT,
+        "bundle_version": BUNDLE_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "config": run.to_dict(),
+        "shape": shape.to_dict(),
+        "class_names": list(class_names),
+        "preprocessing": pre.to_dict(),
+        "metrics": metrics or {},
+        "versions": versions(),
+        "weights": {
+            "file": WEIGHTS,
+            "sha256": sha256_file(weights),
+            "bytes": os.path.getsize(weights),
+            "tensors": len(state),
+        },
+    }
     with open(os.path.join(folder, META), "w", encoding="utf-8") as fh:
         json.dump(meta, fh, indent=2)
 
 
-def save_bundle(path: str, model: MultimodalModel, run: RunConfig, shape: ModelShape,
-                class_names: list[str], pre: Preprocessor, metrics: dict[str, Any] | None = None,
-                extra: dict[str, Any] | None = None) -> str:
+def save_bundle(
+    path: str,
+    model: MultimodalModel,
+    run: RunConfig,
+    shape: ModelShape,
+    class_names: list[str],
+    pre: Preprocessor,
+    metrics: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> str:
     """Atomically (re)write the bundle folder ``path``; ``extra`` maps file names to writers."""
+
     def fill(tmp: str) -> None:
         write_bundle_files(tmp, model, run, shape, class_names, pre, metrics)
         for name, writer in (extra or {}).items():
@@ -204,8 +234,9 @@ def load_bundle(path: str, device: str = "cpu") -> Bundle:
         raise BundleError(f"{meta_path}: incompatible bundle description ({exc})") from exc
     load_weights(model, weights, meta["weights"].get("sha256"))
     model.to(device).eval()
-    return Bundle(folder, model, run, shape, list(meta.get("class_names", [])), pre,
-                  dict(meta.get("metrics", {})), meta)
+    return Bundle(
+        folder, model, run, shape, list(meta.get("class_names", [])), pre, dict(meta.get("metrics", {})), meta
+    )
 
 
 def _check_size(run: RunConfig, shape: ModelShape, weights: str, meta_path: str) -> None:
@@ -219,9 +250,13 @@ def _check_size(run: RunConfig, shape: ModelShape, weights: str, meta_path: str)
     except OSError:
         return  # load_weights names the missing file
     if needed > 2 * stored + (1 << 20):
-        raise BundleError(meta_path, f"describes a model of {needed:,} bytes but "
-                                     f"{os.path.basename(weights)} holds {stored:,}; the description "
-                                     "was changed or belongs to another model", "shape")
+        raise BundleError(
+            meta_path,
+            f"describes a model of {needed:,} bytes but "
+            f"{os.path.basename(weights)} holds {stored:,}; the description "
+            "was changed or belongs to another model",
+            "shape",
+        )
 
 
 def load_weights(model: torch.nn.Module, weights: str, sha256: str | None) -> None:
@@ -231,8 +266,9 @@ def load_weights(model: torch.nn.Module, weights: str, sha256: str | None) -> No
     if not os.path.isfile(weights):
         raise BundleError(f"{weights}: weights file is missing")
     if sha256 and sha256_file(weights) != sha256:
-        raise BundleError(f"{weights}: does not match the checksum in {META} "
-                          "(the file was changed, truncated or corrupted)")
+        raise BundleError(
+            f"{weights}: does not match the checksum in {META} (the file was changed, truncated or corrupted)"
+        )
     try:
         state = load_file(weights)
     except (SafetensorError, OSError, ValueError) as exc:
@@ -240,8 +276,9 @@ def load_weights(model: torch.nn.Module, weights: str, sha256: str | None) -> No
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        raise BundleError(f"{weights}: weights do not fit the model described in {META}: "
-                          f"{str(exc).splitlines()[0]}") from exc
+        raise BundleError(
+            f"{weights}: weights do not fit the model described in {META}: {str(exc).splitlines()[0]}"
+        ) from exc
 
 
 def update_metrics(path: str, metrics: dict[str, Any]) -> None:
@@ -256,5 +293,3 @@ def set_input_stats(path: str, stats: dict[str, Any]) -> None:
     folder, meta = read_meta(path)
     meta["input_stats"] = stats
     atomic_write_text(os.path.join(folder, META), json.dumps(meta, indent=2))
-
-

@@ -5,6 +5,7 @@ mask per modality). Decoded files are also kept in a process-wide store keyed by
 preprocessing, so a second run on the same data (the GUI's "train again", the results script)
 decodes nothing. On a 2-core CPU this is what makes epoch 2+ fast.
 """
+
 from __future__ import annotations
 
 import math
@@ -78,24 +79,31 @@ class Features:
 
     def to(self, device) -> Features:
         """A copy on ``device`` (e.g. the whole cache on the GPU, so batches never cross PCIe)."""
-        return Features({m: x.to(device) for m, x in self.inputs.items()},
-                        {m: x.to(device) for m, x in self.mask.items()}, self.labels.to(device),
-                        {m: x.to(device) for m, x in self.groups.items()})
+        return Features(
+            {m: x.to(device) for m, x in self.inputs.items()},
+            {m: x.to(device) for m, x in self.mask.items()},
+            self.labels.to(device),
+            {m: x.to(device) for m, x in self.groups.items()},
+        )
 
     def nbytes(self) -> int:
         tensors = [*self.inputs.values(), *self.mask.values(), self.labels]
         return sum(t.numel() * t.element_size() for t in tensors)
 
     def batch(self, index: torch.Tensor) -> tuple[dict, dict, torch.Tensor]:
-        return ({m: x[index] for m, x in self.inputs.items()},
-                {m: x[index] for m, x in self.mask.items()}, self.labels[index])
+        return (
+            {m: x[index] for m, x in self.inputs.items()},
+            {m: x[index] for m, x in self.mask.items()},
+            self.labels[index],
+        )
 
     def group_batch(self, index: torch.Tensor) -> dict[str, torch.Tensor]:
         return {m: g[index] for m, g in self.groups.items()}
 
 
-def prepare(items: list, pre: Preprocessor, class_index: dict[str, int],
-            threads: int | None = None) -> Generator[DataPrepared, None, Features]:
+def prepare(
+    items: list, pre: Preprocessor, class_index: dict[str, int], threads: int | None = None
+) -> Generator[DataPrepared, None, Features]:
     """Decode ``items`` for the model's modalities; yields progress, returns :class:`Features`.
 
     A file that fails to decode here is treated as missing for that item (masked), not fatal:
@@ -107,8 +115,7 @@ def prepare(items: list, pre: Preprocessor, class_index: dict[str, int],
         present = torch.tensor([getattr(it, m) is not None for it in items], dtype=torch.bool)
         if m == "text":
             texts = [it.text or "" for it in items]
-            inputs[m] = pre.text_batch(texts) if items else torch.zeros(0, pre.text.max_tokens,
-                                                                        dtype=torch.int64)
+            inputs[m] = pre.text_batch(texts) if items else torch.zeros(0, pre.text.max_tokens, dtype=torch.int64)
         else:
             paths = [getattr(it, m) for it in items]
             out = yield from _decode_files(m, paths, pre, threads)
@@ -116,8 +123,9 @@ def prepare(items: list, pre: Preprocessor, class_index: dict[str, int],
             inputs[m] = tensor
             present &= ok
         mask[m] = present
-    labels = torch.tensor([class_index.get(it.label, -1) if it.label is not None else -1
-                           for it in items], dtype=torch.int64)
+    labels = torch.tensor(
+        [class_index.get(it.label, -1) if it.label is not None else -1 for it in items], dtype=torch.int64
+    )
     return Features(inputs, mask, labels, {m: input_groups(items, m) for m in pre.modalities})
 
 
@@ -140,12 +148,10 @@ def input_groups(items: list, modality: str) -> torch.Tensor:
 Decoded = Generator[DataPrepared, None, tuple[torch.Tensor, torch.Tensor]]
 
 
-def _decode_files(modality: str, paths: list[str | None], pre: Preprocessor,
-                  threads: int | None) -> Decoded:
+def _decode_files(modality: str, paths: list[str | None], pre: Preprocessor, threads: int | None) -> Decoded:
     key = pre.cache_key(modality)
     loader: Callable[[str], torch.Tensor] = pre.load_image if modality == "image" else pre.load_audio
-    shape = ((pre.channels, pre.image.size, pre.image.size) if modality == "image"
-             else pre.audio_shape)
+    shape = (pre.channels, pre.image.size, pre.image.size) if modality == "image" else pre.audio_shape
     dtype = torch.uint8 if modality == "image" else torch.float16
     nbytes = len(paths) * math.prod(shape) * dtype.itemsize
     if nbytes > STORE.max_bytes:  # larger than the memory budget: a file on disk
@@ -174,8 +180,13 @@ def _decode_files(modality: str, paths: list[str | None], pre: Preprocessor,
     return tensor, ok
 
 
-def _decode_mapped(modality: str, paths: list[str | None], mapped: MappedInputs,
-                   loader: Callable[[str], torch.Tensor], threads: int | None) -> Decoded:
+def _decode_mapped(
+    modality: str,
+    paths: list[str | None],
+    mapped: MappedInputs,
+    loader: Callable[[str], torch.Tensor],
+    threads: int | None,
+) -> Decoded:
     """Decode straight into a memory-mapped file (or reuse the one an earlier run finished)."""
     found = mapped.load()
     if found is None:

@@ -3,6 +3,7 @@
 ``trainer.pt`` holds only tensors and plain values and is read with ``weights_only=True``;
 ``state.json`` holds the loop position, the best score so far and the history.
 """
+
 from __future__ import annotations
 
 import io
@@ -20,12 +21,25 @@ from mmstudio.schema import check, read_json
 TRAINER, STATE = "trainer.pt", "state.json"
 
 
-def save_checkpoint(path: str, model, run, shape, class_names, pre, optimizer, scheduler,
-                    state: dict[str, Any], metrics: dict[str, Any] | None = None) -> str:
+def save_checkpoint(
+    path: str,
+    model,
+    run,
+    shape,
+    class_names,
+    pre,
+    optimizer,
+    scheduler,
+    state: dict[str, Any],
+    metrics: dict[str, Any] | None = None,
+) -> str:
     def write_trainer(p: str) -> None:
         # the random generators too: a run stopped mid-epoch resumes drawing what it would have
-        blob = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "rng_cpu": torch.get_rng_state()}
+        blob = {
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng_cpu": torch.get_rng_state(),
+        }
         if torch.cuda.is_available() and torch.cuda.is_initialized():
             blob["rng_cuda"] = torch.cuda.get_rng_state_all()
         buffer = io.BytesIO()  # in memory first: torch's archive writer aborts on a full disk
@@ -37,8 +51,9 @@ def save_checkpoint(path: str, model, run, shape, class_names, pre, optimizer, s
         with open(p, "w", encoding="utf-8") as fh:
             json.dump({k: v for k, v in state.items() if k != "rng"}, fh, indent=1)  # rng: trainer.pt
 
-    return save_bundle(path, model, run, shape, class_names, pre, metrics,
-                       extra={TRAINER: write_trainer, STATE: write_state})
+    return save_bundle(
+        path, model, run, shape, class_names, pre, metrics, extra={TRAINER: write_trainer, STATE: write_state}
+    )
 
 
 def find_checkpoint(out_dir: str, kind: str = "last") -> str | None:

@@ -14,6 +14,7 @@ atomic replace of ``store.json`` (``rows`` and ``log_bytes``); anything past the
 after a crash is overwritten by the next batch. So a killed indexing job loses at most the batch
 in flight, and reopening needs no repair. Removed or changed items are tombstoned (``alive`` 0).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,8 +28,7 @@ from mmstudio.fileio import atomic_write_text
 
 FORMAT, VERSION = "mmstudio.collection", 1
 MODALITY_BITS = {"image": 1, "audio": 2, "text": 4}
-META_DTYPE = np.dtype([("label", "<i4"), ("split", "i1"), ("alive", "u1"), ("has", "u1"),
-                       ("_pad", "u1")])
+META_DTYPE = np.dtype([("label", "<i4"), ("split", "i1"), ("alive", "u1"), ("has", "u1"), ("_pad", "u1")])
 MAX_DIM, MAX_ROWS = 8192, 1 << 31
 
 
@@ -83,16 +83,27 @@ class Collection:
 
     # ------------------------------------------------------------------ opening
     @classmethod
-    def create(cls, folder: str, dim: int, modalities: tuple[str, ...], bundle_sha: str,
-               dataset: str = "", split: str = "all") -> Collection:
+    def create(
+        cls, folder: str, dim: int, modalities: tuple[str, ...], bundle_sha: str, dataset: str = "", split: str = "all"
+    ) -> Collection:
         os.makedirs(folder, exist_ok=True)
         for name in os.listdir(folder):  # an approximate index of earlier vectors is void
             if name.startswith("ann."):
                 os.unlink(os.path.join(folder, name))
-        info = {"format": FORMAT, "version": VERSION, "bundle_sha256": bundle_sha,
-                "dataset": str(dataset), "split": split, "dim": int(dim),
-                "modalities": list(modalities), "rows": 0, "capacity": 0, "log_bytes": 0,
-                "labels": [], "splits": []}
+        info = {
+            "format": FORMAT,
+            "version": VERSION,
+            "bundle_sha256": bundle_sha,
+            "dataset": str(dataset),
+            "split": split,
+            "dim": int(dim),
+            "modalities": list(modalities),
+            "rows": 0,
+            "capacity": 0,
+            "log_bytes": 0,
+            "labels": [],
+            "splits": [],
+        }
         for name in cls._files(info):
             open(os.path.join(folder, name), "wb").close()
         open(os.path.join(folder, "records.jsonl"), "wb").close()
@@ -163,13 +174,13 @@ class Collection:
             raise ValueError(f"the collection has no {modality} embeddings")
         if self.rows == 0:
             return np.zeros((0, self.dim), np.float32)
-        return self._maps[f"vectors.{modality}.f32"][:self.rows]
+        return self._maps[f"vectors.{modality}.f32"][: self.rows]
 
     @property
     def meta(self) -> np.ndarray:
         if self.rows == 0:
             return np.zeros(0, META_DTYPE)
-        return self._maps["meta.bin"][:self.rows]
+        return self._maps["meta.bin"][: self.rows]
 
     def present(self, modality: str) -> np.ndarray:
         """True for live rows that have ``modality``."""
@@ -185,14 +196,18 @@ class Collection:
         meta = self.meta
         return {name: np.ascontiguousarray(meta[name]) for name in ("label", "split", "alive", "has")}
 
-    def mask(self, label: str | list[str] | None = None, split: str | list[str] | None = None,
-             has: str | list[str] | None = None, meta: dict | None = None) -> np.ndarray:
+    def mask(
+        self,
+        label: str | list[str] | None = None,
+        split: str | list[str] | None = None,
+        has: str | list[str] | None = None,
+        meta: dict | None = None,
+    ) -> np.ndarray:
         """Live rows matching every filter given (a value or a list of accepted values);
         ``meta``: :meth:`columns` kept by the caller, read instead of the file."""
         meta = self.columns() if meta is None else meta
         keep = meta["alive"] == 1
-        for column, value, vocab in (("label", label, self.info["labels"]),
-                                     ("split", split, self.info["splits"])):
+        for column, value, vocab in (("label", label, self.info["labels"]), ("split", split, self.info["splits"])):
             if value is not None:  # a lookup table by id (+1: -1 is "none"), not a search
                 accepted = np.zeros(len(vocab) + 1, bool)
                 accepted[[vocab.index(v) + 1 for v in _listed(value) if v in vocab]] = True
@@ -222,8 +237,7 @@ class Collection:
         return out
 
     # ------------------------------------------------------------------ writing
-    def append(self, records: list[dict[str, Any]], vectors: dict[str, np.ndarray],
-               has: dict[str, np.ndarray]) -> None:
+    def append(self, records: list[dict[str, Any]], vectors: dict[str, np.ndarray], has: dict[str, np.ndarray]) -> None:
         """Add rows and commit them: ``records`` carry key, sig and the item's fields."""
         n, start = len(records), self.rows
         if n == 0:
@@ -237,12 +251,12 @@ class Collection:
         meta["alive"] = 1
         for m in self.modalities:
             if m in vectors:
-                self._maps[f"vectors.{m}.f32"][start:start + n] = vectors[m]
+                self._maps[f"vectors.{m}.f32"][start : start + n] = vectors[m]
                 meta["has"] |= np.where(has[m], MODALITY_BITS[m], 0).astype(np.uint8)
-        self._maps["meta.bin"][start:start + n] = meta
+        self._maps["meta.bin"][start : start + n] = meta
         lines = [json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in records]
         offsets = self.info["log_bytes"] + np.cumsum([0] + [len(x) for x in lines[:-1]])
-        self._maps["offsets.i64"][start:start + n] = offsets
+        self._maps["offsets.i64"][start : start + n] = offsets
         with open(os.path.join(self.folder, "records.jsonl"), "r+b") as fh:
             fh.seek(self.info["log_bytes"])
             fh.write(b"".join(lines))
@@ -296,6 +310,7 @@ def _vocab_id(vocab: list[str], value: str | None) -> int:
 
 def _check_info(path: str, info: Any) -> None:
     """The schema of ``store.json``: checked before anything is mapped or allocated."""
+
     def bad(why: str):
         raise CollectionError(f"{path}: {why}")
 
@@ -303,8 +318,7 @@ def _check_info(path: str, info: Any) -> None:
         bad("not an MMStudio collection record")
     if info.get("version") != VERSION:
         bad(f"collection version {info.get('version')!r}; this MMStudio reads version {VERSION}")
-    ints = {"dim": (1, MAX_DIM), "rows": (0, MAX_ROWS), "capacity": (0, MAX_ROWS),
-            "log_bytes": (0, 1 << 46)}
+    ints = {"dim": (1, MAX_DIM), "rows": (0, MAX_ROWS), "capacity": (0, MAX_ROWS), "log_bytes": (0, 1 << 46)}
     for key, (lo, hi) in ints.items():
         value = info.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
@@ -312,11 +326,9 @@ def _check_info(path: str, info: Any) -> None:
     if info["rows"] > info["capacity"]:
         bad(f"rows ({info['rows']}) exceed capacity ({info['capacity']})")
     mods = info.get("modalities")
-    if not isinstance(mods, list) or not mods or not set(mods) <= set(MODALITY_BITS) or \
-            len(set(mods)) != len(mods):
+    if not isinstance(mods, list) or not mods or not set(mods) <= set(MODALITY_BITS) or len(set(mods)) != len(mods):
         bad(f"modalities must be a list drawn from {sorted(MODALITY_BITS)}, got {mods!r}")
     for key, limit in (("labels", 1 << 31), ("splits", 127)):
         vocab = info.get(key)
-        if not isinstance(vocab, list) or len(vocab) > limit or \
-                not all(isinstance(v, str) for v in vocab):
+        if not isinstance(vocab, list) or len(vocab) > limit or not all(isinstance(v, str) for v in vocab):
             bad(f"{key} must be a list of at most {limit} strings")

@@ -1,5 +1,6 @@
 """From the data layer's :class:`Dataset` to what a model needs: items per split, class names,
 image channels and the text tokenizer."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,8 +35,9 @@ def training_items(dataset, val_split: str, seed: int = 0, fraction: float = 0.1
     from mmstudio.config import SplitSpec
     from mmstudio.data.splits import assign_splits
 
-    carved, _ = assign_splits([dataclasses.replace(it, split="") for it in train],
-                              SplitSpec(1 - fraction, fraction, 0.0, seed))
+    carved, _ = assign_splits(
+        [dataclasses.replace(it, split="") for it in train], SplitSpec(1 - fraction, fraction, 0.0, seed)
+    )
     return [it for it in carved if it.split == "train"], [it for it in carved if it.split == "val"]
 
 
@@ -44,8 +46,7 @@ def choose_modalities(spec: ModelSpec, dataset) -> tuple[str, ...]:
     if spec.modalities:
         missing = [m for m in spec.modalities if m not in have]
         if missing:
-            raise ValueError(f"the dataset has no {', '.join(missing)} (it has "
-                             f"{', '.join(have) or 'nothing usable'})")
+            raise ValueError(f"the dataset has no {', '.join(missing)} (it has {', '.join(have) or 'nothing usable'})")
         return tuple(m for m in ("image", "text", "audio") if m in spec.modalities)
     if not have:
         raise ValueError("the dataset has no usable image, text or audio")
@@ -69,5 +70,9 @@ def choose_channels(spec: ModelSpec, items: list, probe: int = 32) -> int:
 
 
 def build_tokenizer(spec: ModelSpec, items: list) -> Tokenizer:
-    return Tokenizer.build((it.text for it in items if it.text), spec.text.level,
-                           spec.text.vocab_size or 50_000, ngrams=spec.text.ngrams or 1)
+    return Tokenizer.build(
+        (it.text for it in items if it.text),
+        spec.text.level,
+        spec.text.vocab_size or 50_000,
+        ngrams=spec.text.ngrams or 1,
+    )

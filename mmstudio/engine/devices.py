@@ -1,5 +1,6 @@
 """Choosing the device and precision. Mixed precision is for CUDA only: on this class of CPU,
 bf16 autocast made training about 20x slower than fp32 (DESIGN.md)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -88,8 +89,12 @@ def out_of_memory(exc: BaseException, run, checkpoint: str | None) -> OutOfMemor
     if tr.precision in ("auto", "fp32") and isinstance(exc, torch.OutOfMemoryError):
         tips.append("lower precision (bf16 or fp16)")
     tips.append("smaller inputs (image size, audio length) or a smaller encoder")
-    kept = (f"The last checkpoint is kept: {checkpoint}; resume from it after the change."
-            if checkpoint else "No checkpoint had been saved yet.")
+    kept = (
+        f"The last checkpoint is kept: {checkpoint}; resume from it after the change."
+        if checkpoint
+        else "No checkpoint had been saved yet."
+    )
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return OutOfMemory(f"Training ran out of memory on {where} ({first[:200]}). Try "
-                       + ", or ".join(tips) + f". {kept}")
+    return OutOfMemory(
+        f"Training ran out of memory on {where} ({first[:200]}). Try " + ", or ".join(tips) + f". {kept}"
+    )

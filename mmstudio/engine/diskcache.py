@@ -7,6 +7,7 @@ path, size and modification time, so a later run (or another process) on unchang
 nothing, and an edited file is never served stale. The folder is bounded by
 ``MMSTUDIO_CACHE_DISK_BYTES``: least recently used files go first.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -57,8 +58,9 @@ def cache_name(key: tuple, paths: list[str | None]) -> str:
 class MappedInputs:
     """One memory-mapped tensor ``(N, *shape)`` and the indices that failed to decode."""
 
-    def __init__(self, key: tuple, paths: list[str | None], shape: tuple, dtype: torch.dtype,
-                 folder: str | None = None) -> None:
+    def __init__(
+        self, key: tuple, paths: list[str | None], shape: tuple, dtype: torch.dtype, folder: str | None = None
+    ) -> None:
         self.folder = folder or cache_dir()
         self.name = cache_name(key, paths)
         self.path = os.path.join(self.folder, self.name + ".bin")
@@ -95,9 +97,12 @@ class MappedInputs:
         evict(self.folder, disk_limit() - self.nbytes)
         free = free_bytes(self.folder)
         if self.nbytes > free:
-            raise WriteError(errno.ENOSPC, f"could not write {self.path}: the decoded inputs need "
-                                        f"{self.nbytes:,} bytes and {free:,} are free there; free "
-                                        "some disk space, or choose smaller inputs")
+            raise WriteError(
+                errno.ENOSPC,
+                f"could not write {self.path}: the decoded inputs need "
+                f"{self.nbytes:,} bytes and {free:,} are free there; free "
+                "some disk space, or choose smaller inputs",
+            )
         tmp = f"{self.path}.{os.getpid()}.tmp"
         try:
             fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -120,8 +125,12 @@ class MappedInputs:
         decoded tensor stays mapped for this run."""
         os.replace(tmp, self.path)
         try:
-            atomic_write_text(self.meta_path, json.dumps({"shape": list(self.shape), "dtype": str(self.dtype),
-                                                          "failed": failed, "created": time.time()}))
+            atomic_write_text(
+                self.meta_path,
+                json.dumps(
+                    {"shape": list(self.shape), "dtype": str(self.dtype), "failed": failed, "created": time.time()}
+                ),
+            )
         except OSError:
             os.unlink(self.path)
 

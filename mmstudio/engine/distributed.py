@@ -21,6 +21,7 @@ Decisions:
   reaches the ranks a step apart still stops them all at the same step.
 - The contrastive (align) loss uses in-batch negatives of each rank's share (no all-gather).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -88,8 +89,7 @@ def session(device: torch.device) -> Iterator[tuple[Context, torch.device]]:
         device = torch.device("cuda", ctx.local_rank)
     owned = not dist.is_initialized()
     if owned:
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
-                                rank=ctx.rank, world_size=ctx.world)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo", rank=ctx.rank, world_size=ctx.world)
     _control_group = dist.new_group(backend="gloo") if dist.get_backend() != "gloo" else None
     try:
         yield ctx, device
@@ -124,13 +124,13 @@ def steps_per_epoch(n: int, batch: int, ctx: Context) -> int:
 
 def shard(order: torch.Tensor, step: int, batch: int, ctx: Context) -> torch.Tensor:
     """This rank's share of global batch ``step`` of the epoch's permutation ``order``."""
-    chunk = order[step * batch:(step + 1) * batch]
+    chunk = order[step * batch : (step + 1) * batch]
     if not ctx.active:
         return chunk
     pad = -len(chunk) % ctx.world
     if pad:  # equal counts on every rank, like DistributedSampler's padding
         chunk = torch.cat([chunk, order[:pad]])
-    return chunk[ctx.rank::ctx.world]
+    return chunk[ctx.rank :: ctx.world]
 
 
 def seed_offset(ctx: Context) -> int:
@@ -170,8 +170,9 @@ def on_main(ctx: Context, fn: Callable[[], T]) -> T:
     data = json.dumps(fn()).encode() if ctx.main else b""
     size = torch.tensor([len(data)], dtype=torch.int64)
     dist.broadcast(size, src=0, group=_control_group)
-    buf = torch.frombuffer(bytearray(data), dtype=torch.uint8) if ctx.main \
-        else torch.empty(int(size), dtype=torch.uint8)
+    buf = (
+        torch.frombuffer(bytearray(data), dtype=torch.uint8) if ctx.main else torch.empty(int(size), dtype=torch.uint8)
+    )
     dist.broadcast(buf, src=0, group=_control_group)
     return json.loads(bytes(buf.tolist()).decode())
 

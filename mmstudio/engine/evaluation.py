@@ -1,5 +1,6 @@
 """Evaluating a model on a dataset split: classification metrics, per-modality ablation and
 cross-modal retrieval. Used by the training loop (validation) and by ``mmstudio eval``."""
+
 from __future__ import annotations
 
 import itertools
@@ -15,8 +16,14 @@ from mmstudio.engine.metrics import accuracy, classification_metrics, retrieval_
 
 
 @torch.no_grad()
-def run_model(model, feats: Features, device: str | torch.device = "cpu", batch_size: int = 256,
-              drop: str | None = None, autocast=None) -> dict[str, Any]:
+def run_model(
+    model,
+    feats: Features,
+    device: str | torch.device = "cpu",
+    batch_size: int = 256,
+    drop: str | None = None,
+    autocast=None,
+) -> dict[str, Any]:
     """Logits and embeddings for every item (on the CPU); ``drop`` masks out one modality."""
     model.eval()
     logits: list[torch.Tensor] = []
@@ -47,17 +54,25 @@ def quick_scores(model, feats: Features, device, batch_size: int, autocast=None)
     scores: dict[str, float] = {}
     if out["logits"] is not None:
         scores["accuracy"] = round(accuracy(out["logits"], feats.labels), 6)
-        scores["loss"] = round(float(torch.nn.functional.cross_entropy(
-            out["logits"][feats.labels >= 0], feats.labels[feats.labels >= 0])), 6) \
-            if bool((feats.labels >= 0).any()) else 0.0
+        scores["loss"] = (
+            round(
+                float(
+                    torch.nn.functional.cross_entropy(out["logits"][feats.labels >= 0], feats.labels[feats.labels >= 0])
+                ),
+                6,
+            )
+            if bool((feats.labels >= 0).any())
+            else 0.0
+        )
     if "embeddings" in out:
         r1 = [v["exact"]["recall@1"] for v in _retrieval(out["embeddings"], feats, None).values()]
         scores["recall@1"] = round(sum(r1) / max(1, len(r1)), 6)
     return scores
 
 
-def metrics_from_features(model, feats: Features, class_names: list[str], device="cpu",
-                          batch_size: int = 256, ablation: bool = True) -> dict[str, Any]:
+def metrics_from_features(
+    model, feats: Features, class_names: list[str], device="cpu", batch_size: int = 256, ablation: bool = True
+) -> dict[str, Any]:
     out = run_model(model, feats, device, batch_size)
     result: dict[str, Any] = {"items": len(feats)}
     labelled = bool((feats.labels >= 0).any())
@@ -65,12 +80,13 @@ def metrics_from_features(model, feats: Features, class_names: list[str], device
         result.update(classification_metrics(out["logits"], feats.labels, class_names))
         if ablation and len(model.modalities) > 1:
             result["ablation"] = {
-                f"without_{m}": round(accuracy(run_model(model, feats, device, batch_size,
-                                                         drop=m)["logits"], feats.labels), 6)
-                for m in model.modalities}
+                f"without_{m}": round(
+                    accuracy(run_model(model, feats, device, batch_size, drop=m)["logits"], feats.labels), 6
+                )
+                for m in model.modalities
+            }
     if "embeddings" in out:
-        result["retrieval"] = _retrieval(out["embeddings"], feats,
-                                         feats.labels if labelled else None)
+        result["retrieval"] = _retrieval(out["embeddings"], feats, feats.labels if labelled else None)
     weights = model.modality_weights()
     if weights:
         result["modality_weights"] = weights
@@ -87,14 +103,25 @@ def _retrieval(emb: dict[str, torch.Tensor], feats: Features, labels) -> dict[st
         if lab is not None and bool((lab < 0).any()):
             lab = None
         qg, cg = feats.groups.get(a), feats.groups.get(b)
-        out[f"{a}->{b}"] = retrieval_metrics(emb[a][both], emb[b][both], lab,
-                                             query_groups=qg[both] if qg is not None else None,
-                                             corpus_groups=cg[both] if cg is not None else None)
+        out[f"{a}->{b}"] = retrieval_metrics(
+            emb[a][both],
+            emb[b][both],
+            lab,
+            query_groups=qg[both] if qg is not None else None,
+            corpus_groups=cg[both] if cg is not None else None,
+        )
     return out
 
 
-def evaluate(bundle, data, split: str = "test", batch_size: int = 256, ablation: bool = True,
-             device: str = "cpu", on_event: Callable | None = None) -> dict[str, Any]:
+def evaluate(
+    bundle,
+    data,
+    split: str = "test",
+    batch_size: int = 256,
+    ablation: bool = True,
+    device: str = "cpu",
+    on_event: Callable | None = None,
+) -> dict[str, Any]:
     """Metrics of a bundle (or its path) on one split of a dataset (or its path/spec).
 
     ``split="all"`` uses every item. ``on_event`` receives the decoding progress events.
@@ -111,13 +138,14 @@ def evaluate(bundle, data, split: str = "test", batch_size: int = 256, ablation:
     index = {name: i for i, name in enumerate(names)}
     gen = prepare(items, bundle.preprocessor, index)
     feats = drive(gen, on_event)
-    result = metrics_from_features(bundle.model, feats, bundle.class_names, device, batch_size,
-                                   ablation)
+    result = metrics_from_features(bundle.model, feats, bundle.class_names, device, batch_size, ablation)
     warnings = input_warnings(bundle.meta.get("input_stats"), feats.inputs, feats.mask)
-    return {"split": split, "dataset": dataset.spec.path, **result,
-            **({"input_warnings": warnings} if warnings else {})}
-
-
+    return {
+        "split": split,
+        "dataset": dataset.spec.path,
+        **result,
+        **({"input_warnings": warnings} if warnings else {}),
+    }
 
 
 class _null:
@@ -144,6 +172,5 @@ def split_items(dataset, split: str) -> list:
     """The items of ``split`` (``all``: every item); a clear error when it is empty."""
     items = dataset.items if split == "all" else dataset.subset(split)
     if not items:
-        raise ValueError(f"split {split!r} of {dataset.spec.path} has no items "
-                         f"(splits: {', '.join(dataset.splits())})")
+        raise ValueError(f"split {split!r} of {dataset.spec.path} has no items (splits: {', '.join(dataset.splits())})")
     return items

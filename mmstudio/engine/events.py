@@ -3,6 +3,7 @@
 Events hold plain Python values only (never tensors), so the GUI can keep them, a CLI can print
 them as JSON lines, and another thread can read them without touching torch.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -125,16 +126,17 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     for f in dataclasses.fields(cls):
         if f.name in data:
             value = data[f.name]
-            values[f.name] = tuple(value) if str(f.type).startswith("tuple") and \
-                isinstance(value, list) else value
+            values[f.name] = tuple(value) if str(f.type).startswith("tuple") and isinstance(value, list) else value
     try:
         return cls(**values)
     except TypeError as exc:
         raise ValueError(f"{data['event']}: {exc}") from exc
 
 
-_EVENTS: dict[str, type[Event]] = {c.__name__: c for c in (
-    RunStarted, DataPrepared, StepLogged, EpochDone, CheckpointSaved, Paused, Resumed, RunFinished)}
+_EVENTS: dict[str, type[Event]] = {
+    c.__name__: c
+    for c in (RunStarted, DataPrepared, StepLogged, EpochDone, CheckpointSaved, Paused, Resumed, RunFinished)
+}
 
 
 class Control:

@@ -5,6 +5,7 @@ preprocessing and prediction script (``predict.py``) and a model card (``README.
 The same facts (class names, input specs, version) also go into the model file itself: ONNX
 ``metadata_props`` and ``.pt2`` extra files (see :func:`model_metadata`).
 """
+
 from __future__ import annotations
 
 import json
@@ -31,44 +32,67 @@ def input_specs(bundle: Bundle) -> dict[str, dict[str, Any]]:
         else:
             specs[m] = {"dtype": "float16", "shape": ["batch", *pre.audio_shape]}
     for m in bundle.modalities:
-        specs[f"mask_{m}"] = {"dtype": "bool", "shape": ["batch"],
-                              "meaning": f"True where the sample has {m}; False: masked as missing"}
+        specs[f"mask_{m}"] = {
+            "dtype": "bool",
+            "shape": ["batch"],
+            "meaning": f"True where the sample has {m}; False: masked as missing",
+        }
     return specs
 
 
 def preprocess_spec(bundle: Bundle, outputs: list[str]) -> dict[str, Any]:
     """Every parameter :mod:`mmstudio.engine.standalone` needs to turn raw files into inputs."""
     pre = bundle.preprocessor
-    spec: dict[str, Any] = {"format": "mmstudio.preprocess", "version": 1, "mmstudio": __version__,
-                            "modalities": list(bundle.modalities), "class_names": list(bundle.class_names),
-                            "inputs": input_specs(bundle), "outputs": outputs}
+    spec: dict[str, Any] = {
+        "format": "mmstudio.preprocess",
+        "version": 1,
+        "mmstudio": __version__,
+        "modalities": list(bundle.modalities),
+        "class_names": list(bundle.class_names),
+        "inputs": input_specs(bundle),
+        "outputs": outputs,
+    }
     if "image" in bundle.modalities:
-        spec["image"] = {"size": pre.image.size, "channels": pre.channels, "dtype": "uint8",
-                         "decode": "EXIF orientation applied; alpha composited on white; "
-                                   "grey (L) for 1 channel, else RGB",
-                         "resize": "bilinear with antialiasing to size x size (aspect not kept)",
-                         "normalise_inside_model": {"mean": list(pre.mean), "std": list(pre.std),
-                                                    "scale": 1 / 255}}
+        spec["image"] = {
+            "size": pre.image.size,
+            "channels": pre.channels,
+            "dtype": "uint8",
+            "decode": "EXIF orientation applied; alpha composited on white; grey (L) for 1 channel, else RGB",
+            "resize": "bilinear with antialiasing to size x size (aspect not kept)",
+            "normalise_inside_model": {"mean": list(pre.mean), "std": list(pre.std), "scale": 1 / 255},
+        }
     if "audio" in bundle.modalities:
         a = pre.audio
         spec["audio"] = {
-            "sample_rate": a.sample_rate, "seconds": a.seconds, "samples": pre.samples,
+            "sample_rate": a.sample_rate,
+            "seconds": a.seconds,
+            "samples": pre.samples,
             "mono": "mean of the channels",
             "resample": {"method": "sinc_interp_hann", "lowpass_filter_width": 6, "rolloff": 0.99},
             "fit": "centre crop when longer, zero-pad at the end when shorter",
             "features": a.features,
-            "stft": {"n_fft": pre.n_fft, "win_length": pre.n_fft, "hop_length": pre.hop,
-                     "window": "hann (periodic)", "center": True, "pad_mode": "reflect",
-                     "power": 2.0, "onesided": True},
-            "mel": {"n_mels": a.n_mels, "f_min": 0.0, "f_max": float(a.sample_rate // 2),
-                    "scale": "htk", "norm": None},
+            "stft": {
+                "n_fft": pre.n_fft,
+                "win_length": pre.n_fft,
+                "hop_length": pre.hop,
+                "window": "hann (periodic)",
+                "center": True,
+                "pad_mode": "reflect",
+                "power": 2.0,
+                "onesided": True,
+            },
+            "mel": {"n_mels": a.n_mels, "f_min": 0.0, "f_max": float(a.sample_rate // 2), "scale": "htk", "norm": None},
             "log_offset": 1e-6,
             "mfcc": {"n_mfcc": a.n_mels, "dct": "type II, orthonormal", "amin": 1e-10, "top_db": 80.0},
             "dtype": "float16 (the studio's cache dtype; the model casts to float32 inside)",
-            "shape": list(pre.audio_shape)}
+            "shape": list(pre.audio_shape),
+        }
     if "text" in bundle.modalities:
-        spec["text"] = {"max_tokens": pre.text.max_tokens, "tokenizer_file": TOKENIZER,
-                        "padding": "ids after the text are 0"}
+        spec["text"] = {
+            "max_tokens": pre.text.max_tokens,
+            "tokenizer_file": TOKENIZER,
+            "padding": "ids after the text are 0",
+        }
     return spec
 
 
@@ -76,16 +100,29 @@ def tokenizer_json(bundle: Bundle) -> dict[str, Any] | None:
     tok = bundle.preprocessor.tokenizer
     if tok is None:
         return None
-    return {"format": "mmstudio.tokenizer", "version": 1, "level": tok.level, "lower": tok.lower,
-            "pattern": _WORD.pattern, "pad_id": 0, "unk_id": 1, "vocab": list(tok.vocab)}
+    return {
+        "format": "mmstudio.tokenizer",
+        "version": 1,
+        "level": tok.level,
+        "lower": tok.lower,
+        "pattern": _WORD.pattern,
+        "pad_id": 0,
+        "unk_id": 1,
+        "vocab": list(tok.vocab),
+    }
 
 
 def model_metadata(bundle: Bundle, spec: dict[str, Any]) -> dict[str, str]:
     """String key/values stored inside the model file (ONNX metadata_props, .pt2 extra files)."""
-    return {"mmstudio_version": __version__, "class_names": json.dumps(list(bundle.class_names)),
-            "inputs": json.dumps(spec["inputs"]), "outputs": json.dumps(spec["outputs"]),
-            "modalities": json.dumps(list(bundle.modalities)), "preprocess": json.dumps(spec),
-            "bundle_sha256": bundle.meta.get("weights", {}).get("sha256", "")}
+    return {
+        "mmstudio_version": __version__,
+        "class_names": json.dumps(list(bundle.class_names)),
+        "inputs": json.dumps(spec["inputs"]),
+        "outputs": json.dumps(spec["outputs"]),
+        "modalities": json.dumps(list(bundle.modalities)),
+        "preprocess": json.dumps(spec),
+        "bundle_sha256": bundle.meta.get("weights", {}).get("sha256", ""),
+    }
 
 
 def write_package(folder: str, bundle: Bundle, spec: dict[str, Any], info: dict[str, Any]) -> list[str]:
@@ -110,30 +147,51 @@ def model_card(bundle: Bundle, spec: dict[str, Any], info: dict[str, Any]) -> st
     model = config.get("model", {})
     encoders = ", ".join(f"{m}: {model.get(m, {}).get('encoder', '?')}" for m in bundle.modalities)
     metrics = bundle.meta.get("metrics", {})
-    shown = {k: v for k, v in {**metrics.get("val", {}), **metrics.get("test", {})}.items()
-             if isinstance(v, (int, float))}
-    lines = [f"# {os.path.basename(os.path.normpath(bundle.path))}: an MMStudio model",
-             "", f"Exported by MMStudio {__version__} as `{os.path.basename(info['path'])}` "
-             f"({info['format']}). Task: {model.get('task', '?')}; modalities: "
-             f"{', '.join(bundle.modalities)} ({encoders}; fusion {model.get('fusion', '?')}).",
-             "", "## Classes", "", ", ".join(bundle.class_names) or "(align only: no classes)",
-             "", "## Data", "", f"Trained on `{data}` (split "
-             f"{json.dumps(config.get('dataset', {}).get('split', {}))}).",
-             f"Licence of the data: {_data_licence(data)}",
-             "", "## Metrics (validation, at training time)", ""]
+    shown = {
+        k: v for k, v in {**metrics.get("val", {}), **metrics.get("test", {})}.items() if isinstance(v, (int, float))
+    }
+    lines = [
+        f"# {os.path.basename(os.path.normpath(bundle.path))}: an MMStudio model",
+        "",
+        f"Exported by MMStudio {__version__} as `{os.path.basename(info['path'])}` "
+        f"({info['format']}). Task: {model.get('task', '?')}; modalities: "
+        f"{', '.join(bundle.modalities)} ({encoders}; fusion {model.get('fusion', '?')}).",
+        "",
+        "## Classes",
+        "",
+        ", ".join(bundle.class_names) or "(align only: no classes)",
+        "",
+        "## Data",
+        "",
+        f"Trained on `{data}` (split {json.dumps(config.get('dataset', {}).get('split', {}))}).",
+        f"Licence of the data: {_data_licence(data)}",
+        "",
+        "## Metrics (validation, at training time)",
+        "",
+    ]
     lines += [f"- {k}: {v:.4f}" for k, v in shown.items()] or ["- none recorded"]
     lines += ["", "## Inputs", "", "| name | dtype | shape |", "| --- | --- | --- |"]
     lines += [f"| `{n}` | {s['dtype']} | {s['shape']} |" for n, s in spec["inputs"].items()]
-    lines += ["", f"Outputs: {', '.join(f'`{o}`' for o in spec['outputs'])}. Every preprocessing "
-              f"parameter is in `{PREPROCESS}`; `{SCRIPT}` applies them with numpy, Pillow and "
-              "soundfile only and runs `model.onnx` with onnxruntime:", "",
-              "```", "python predict.py --image digit.png --text \"a seven\"   # leave out any modality",
-              "```", "", "A missing modality is expressed by its mask (`mask_<modality>` False), "
-              "as in the studio; its input is then ignored (zeros are fine).",
-              "", "## Intended use", "",
-              "Research and teaching: classifying and matching inputs like the training data. "
-              "Not checked for fairness, robustness or inputs unlike the training data; do not use "
-              "it for decisions about people.", ""]
+    lines += [
+        "",
+        f"Outputs: {', '.join(f'`{o}`' for o in spec['outputs'])}. Every preprocessing "
+        f"parameter is in `{PREPROCESS}`; `{SCRIPT}` applies them with numpy, Pillow and "
+        "soundfile only and runs `model.onnx` with onnxruntime:",
+        "",
+        "```",
+        'python predict.py --image digit.png --text "a seven"   # leave out any modality',
+        "```",
+        "",
+        "A missing modality is expressed by its mask (`mask_<modality>` False), "
+        "as in the studio; its input is then ignored (zeros are fine).",
+        "",
+        "## Intended use",
+        "",
+        "Research and teaching: classifying and matching inputs like the training data. "
+        "Not checked for fairness, robustness or inputs unlike the training data; do not use "
+        "it for decisions about people.",
+        "",
+    ]
     return "\n".join(lines)
 
 

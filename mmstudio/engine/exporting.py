@@ -3,6 +3,7 @@ with the model (ONNX, checked against PyTorch with onnxruntime when installed, o
 ``torch.export``'s ``.pt2``), its preprocessing, tokenizer, a numpy-only ``predict.py`` and a model
 card (:mod:`mmstudio.engine.export_package`). TorchScript is deprecated since PyTorch 2.9, so it is
 not offered."""
+
 from __future__ import annotations
 
 import io
@@ -59,8 +60,7 @@ def example_inputs(bundle: Bundle, batch: int = 2) -> tuple[torch.Tensor, ...]:
     pre, out = bundle.preprocessor, []
     for m in bundle.modalities:
         if m == "image":
-            out.append(torch.randint(0, 256, (batch, pre.channels, pre.image.size, pre.image.size),
-                                     dtype=torch.uint8))
+            out.append(torch.randint(0, 256, (batch, pre.channels, pre.image.size, pre.image.size), dtype=torch.uint8))
         elif m == "text":
             ids = torch.randint(1, max(2, len(pre.tokenizer or [])), (batch, pre.text.max_tokens))
             out.append(ids)
@@ -90,8 +90,9 @@ def _export(bundle, format: str, out: str | None, check: bool) -> dict[str, Any]
     bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
     folder = out or os.path.join(bundle.path, f"export-{format}")
     if os.path.splitext(folder)[1].lower() in (".onnx", ".pt2"):
-        raise ValueError(f"{folder}: --out names the export package's folder (the model is "
-                         f"{MODEL_FILES[format]} inside it)")
+        raise ValueError(
+            f"{folder}: --out names the export package's folder (the model is {MODEL_FILES[format]} inside it)"
+        )
     os.makedirs(folder, exist_ok=True)
     wrapper = ExportWrapper(bundle.model.eval()).eval()
     args = example_inputs(bundle)
@@ -100,18 +101,32 @@ def _export(bundle, format: str, out: str | None, check: bool) -> dict[str, Any]
     meta = model_metadata(bundle, spec)
     batch = torch.export.Dim("batch", min=1, max=4096)
     dynamic = (tuple({0: batch} for _ in args),)  # one entry: the *xs group
-    info: dict[str, Any] = {"format": format, "path": os.path.abspath(path), "package": os.path.abspath(folder),
-                            "inputs": wrapper.input_names(), "outputs": wrapper.output_names()}
+    info: dict[str, Any] = {
+        "format": format,
+        "path": os.path.abspath(path),
+        "package": os.path.abspath(folder),
+        "inputs": wrapper.input_names(),
+        "outputs": wrapper.output_names(),
+    }
     if format == "pt2":
         program = torch.export.export(wrapper, args, dynamic_shapes=dynamic)
         buffer = io.BytesIO()  # torch's archive writer aborts the process on a full disk
         torch.export.save(program, buffer, extra_files=meta)
         atomic_write_bytes(path, buffer.getbuffer())
     else:
+
         def write_onnx(tmp: str) -> None:
-            torch.onnx.export(wrapper, args, tmp, input_names=wrapper.input_names(),
-                              output_names=wrapper.output_names(), dynamic_shapes=dynamic,
-                              dynamo=True, external_data=False, verbose=False)
+            torch.onnx.export(
+                wrapper,
+                args,
+                tmp,
+                input_names=wrapper.input_names(),
+                output_names=wrapper.output_names(),
+                dynamic_shapes=dynamic,
+                dynamo=True,
+                external_data=False,
+                verbose=False,
+            )
             _add_onnx_metadata(tmp, meta)
 
         atomic_write(path, write_onnx)
@@ -141,8 +156,18 @@ def read_export_metadata(path: str) -> dict[str, Any]:
 
         raw = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
     else:
-        raw = {k: "" for k in ("mmstudio_version", "class_names", "inputs", "outputs", "modalities",
-                               "preprocess", "bundle_sha256")}
+        raw = {
+            k: ""
+            for k in (
+                "mmstudio_version",
+                "class_names",
+                "inputs",
+                "outputs",
+                "modalities",
+                "preprocess",
+                "bundle_sha256",
+            )
+        }
         torch.export.load(path, extra_files=raw)  # fills the dict in
     return {k: (v if k in ("mmstudio_version", "bundle_sha256") else json.loads(v)) for k, v in raw.items()}
 

@@ -8,6 +8,7 @@ be stopped (``Control.stop``, Ctrl+C, a kill) at any point and started again, an
 10 new files costs 10 embeddings. Above :data:`ann.ANN_ABOVE` rows it then builds or extends
 the approximate index of each modality.
 """
+
 from __future__ import annotations
 
 import os
@@ -117,9 +118,16 @@ def default_workers(pending: int, batch_size: int) -> int:
 
 
 @torch.no_grad()
-def index_collection(bundle, dataset, split: str = "all", control: Control | None = None,
-                     batch_size: int = 256, workers: int | None = None, ann: str = "ivf",
-                     folder: str | None = None) -> Generator[IndexProgress, None, IndexResult]:
+def index_collection(
+    bundle,
+    dataset,
+    split: str = "all",
+    control: Control | None = None,
+    batch_size: int = 256,
+    workers: int | None = None,
+    ann: str = "ivf",
+    folder: str | None = None,
+) -> Generator[IndexProgress, None, IndexResult]:
     """Bring the collection of ``dataset`` up to date; yields progress, returns IndexResult."""
     from mmstudio.engine.data import load_dataset
 
@@ -147,26 +155,44 @@ def index_collection(bundle, dataset, split: str = "all", control: Control | Non
     control = control or Control()
     yield IndexProgress("embedding", 0, len(pending))
     if pending:
-        store = yield from _embed(bundle, store, folder, dataset, split, pending, control,
-                                  batch_size, workers)
+        store = yield from _embed(bundle, store, folder, dataset, split, pending, control, batch_size, workers)
     if store is not None and not control.stopped:
         yield from update_ann(store, ann)
     live = store.live if store is not None else 0
     if store is not None:
         remember(folder, sha)
-    return IndexResult(os.path.join(folder, "store.json"), live, max(live - len(keep), 0),
-                       len(keep), len(gone), time.perf_counter() - t0, control.stopped)
+    return IndexResult(
+        os.path.join(folder, "store.json"),
+        live,
+        max(live - len(keep), 0),
+        len(keep),
+        len(gone),
+        time.perf_counter() - t0,
+        control.stopped,
+    )
 
 
-def _embed(bundle: Bundle, store: Collection | None, folder: str, dataset, split: str,
-           pending: list, control: Control, batch_size: int, workers: int | None):
+def _embed(
+    bundle: Bundle,
+    store: Collection | None,
+    folder: str,
+    dataset,
+    split: str,
+    pending: list,
+    control: Control,
+    batch_size: int,
+    workers: int | None,
+):
     """Embed ``pending`` in batches, committing each; returns the store (created if needed)."""
     model, pre = bundle.model.eval(), bundle.preprocessor
     workers = default_workers(len(pending), batch_size) if workers is None else workers
     loader = torch.utils.data.DataLoader(
-        _Decoded([p[0] for p in pending], pre, bundle.modalities), batch_size=batch_size,
-        num_workers=workers, collate_fn=_collate,
-        multiprocessing_context="forkserver" if workers else None)
+        _Decoded([p[0] for p in pending], pre, bundle.modalities),
+        batch_size=batch_size,
+        num_workers=workers,
+        collate_fn=_collate,
+        multiprocessing_context="forkserver" if workers else None,
+    )
     done, start = 0, time.perf_counter()
     for batch in loader:
         vectors, has = {}, {}
@@ -174,19 +200,37 @@ def _embed(bundle: Bundle, store: Collection | None, folder: str, dataset, split
             if x is not None:
                 vectors[m] = model.embed(model.encode({m: x}))[m].float().numpy()
             has[m] = mask.numpy()
-        chunk = pending[done:done + len(next(iter(has.values())))]
+        chunk = pending[done : done + len(next(iter(has.values())))]
         if store is None:
             dim = next(v.shape[1] for v in vectors.values()) if vectors else 1
-            store = Collection.create(folder, dim, bundle.modalities,
-                                      bundle.meta.get("weights", {}).get("sha256", ""),
-                                      str(dataset.spec.path), split)
-        store.append([{"key": key, "sig": sig, "id": it.id, "image": it.image, "audio": it.audio,
-                       "text": it.text, "label": it.label, "split": it.split}
-                      for it, key, sig in chunk], vectors, has)
+            store = Collection.create(
+                folder,
+                dim,
+                bundle.modalities,
+                bundle.meta.get("weights", {}).get("sha256", ""),
+                str(dataset.spec.path),
+                split,
+            )
+        store.append(
+            [
+                {
+                    "key": key,
+                    "sig": sig,
+                    "id": it.id,
+                    "image": it.image,
+                    "audio": it.audio,
+                    "text": it.text,
+                    "label": it.label,
+                    "split": it.split,
+                }
+                for it, key, sig in chunk
+            ],
+            vectors,
+            has,
+        )
         done += len(chunk)
         rate = done / max(time.perf_counter() - start, 1e-9)
-        yield IndexProgress("embedding", done, len(pending), round(rate, 1),
-                            round((len(pending) - done) / rate, 1))
+        yield IndexProgress("embedding", done, len(pending), round(rate, 1), round((len(pending) - done) / rate, 1))
         if control.stopped:
             break
         control.wait_while_paused()
@@ -203,8 +247,7 @@ def update_ann(store: Collection, kind: str) -> Iterator[IndexProgress]:
             continue
         ann = AnnIndex.load(store.folder, m, store.dim)
         dead = store.rows - store.live
-        stale = ann is None or ann.kind != kind or dead > 0.3 * store.rows or \
-            store.rows > 4 * ann.rows
+        stale = ann is None or ann.kind != kind or dead > 0.3 * store.rows or store.rows > 4 * ann.rows
         if not stale and ann is not None and ann.rows == store.rows:
             continue
         yield IndexProgress(f"ann:{m}", 0, store.rows)

@@ -10,6 +10,7 @@ the range of a few plain per-item measures is stored in ``bundle.json`` (``input
 
 :func:`input_warnings` compares new inputs with those ranges.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,8 +28,12 @@ UNKNOWN_TEXT = 0.5  # a text with more than half its words unknown is unlike the
 #: names): texts speak up only when most of them are mostly unknown.
 TEXT_SHARE = 0.5
 
-_WHAT = {"brightness": "brighter or darker", "contrast": "of a different contrast",
-         "loudness": "louder or quieter", "silence": "more or less silent"}
+_WHAT = {
+    "brightness": "brighter or darker",
+    "contrast": "of a different contrast",
+    "loudness": "louder or quieter",
+    "silence": "more or less silent",
+}
 _NOUN = {"image": "images", "audio": "sounds", "text": "texts"}
 
 
@@ -56,10 +61,11 @@ def compute(inputs: dict[str, torch.Tensor], mask: dict[str, torch.Tensor]) -> d
             out[m] = {"unknown": [0.0, UNKNOWN_TEXT]}
             continue
         idx = keep.nonzero().flatten()
-        parts = [measures(m, x[idx[i:i + 1024].to(x.device)].cpu()) for i in range(0, len(idx), 1024)]
+        parts = [measures(m, x[idx[i : i + 1024].to(x.device)].cpu()) for i in range(0, len(idx), 1024)]
         values = {name: torch.cat([p[name] for p in parts]) for name in parts[0]}
-        out[m] = {name: [round(float(v.quantile(LOW)), 4), round(float(v.quantile(HIGH)), 4)]
-                  for name, v in values.items()}
+        out[m] = {
+            name: [round(float(v.quantile(LOW)), 4), round(float(v.quantile(HIGH)), 4)] for name, v in values.items()
+        }
     return out
 
 
@@ -76,8 +82,12 @@ def outside(stats: dict[str, Any], modality: str, x: torch.Tensor) -> dict[str, 
     return result
 
 
-def input_warnings(stats: dict[str, Any] | None, inputs: dict[str, torch.Tensor],
-                   mask: dict[str, torch.Tensor] | None = None, share: float = SHARE) -> list[str]:
+def input_warnings(
+    stats: dict[str, Any] | None,
+    inputs: dict[str, torch.Tensor],
+    mask: dict[str, torch.Tensor] | None = None,
+    share: float = SHARE,
+) -> list[str]:
     """Plain sentences for the modalities whose inputs mostly look unlike the training inputs
     (for one query, ``share`` is reached by that one input)."""
     if not stats:
@@ -94,8 +104,16 @@ def input_warnings(stats: dict[str, Any] | None, inputs: dict[str, torch.Tensor]
             continue
         n = int(keep.sum())
         if m == "text":
-            notes.append(_sentence(n, "text", "most of their words are unknown to this model"
-                                   if n > 1 else "most of its words are unknown to this model", bad))
+            notes.append(
+                _sentence(
+                    n,
+                    "text",
+                    "most of their words are unknown to this model"
+                    if n > 1
+                    else "most of its words are unknown to this model",
+                    bad,
+                )
+            )
         else:
             what = " and ".join(_WHAT[k] for k in bad)
             notes.append(_sentence(n, m, f"{what} than anything it was trained on", bad))
@@ -107,8 +125,10 @@ def _sentence(n: int, modality: str, why: str, bad: dict[str, float]) -> str:
         noun = {"image": "This image", "audio": "This sound", "text": "This text"}[modality]
         return f"{noun} looks unlike the model's training data: {why}, so its answers may be unreliable."
     share = max(bad.values())
-    return (f"{share:.0%} of these {_NOUN[modality]} look unlike the model's training data ({why}); "
-            "its results on them may be unreliable.")
+    return (
+        f"{share:.0%} of these {_NOUN[modality]} look unlike the model's training data ({why}); "
+        "its results on them may be unreliable."
+    )
 
 
 def record_input_stats(bundle_path: str, data: Any, split: str = "train") -> dict[str, Any]:

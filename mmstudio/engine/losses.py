@@ -1,4 +1,5 @@
 """Training objectives: cross-entropy for ``classify``, symmetric InfoNCE for ``align``."""
+
 from __future__ import annotations
 
 import itertools
@@ -7,17 +8,21 @@ import torch
 import torch.nn.functional as F
 
 
-def classify_loss(logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor | None = None,
-                  smoothing: float = 0.0) -> torch.Tensor:
+def classify_loss(
+    logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor | None = None, smoothing: float = 0.0
+) -> torch.Tensor:
     """Cross-entropy ignoring unlabelled samples (label -1)."""
     if not bool((labels >= 0).any()):
         return logits.sum() * 0.0
-    return F.cross_entropy(logits.float(), labels, weight=weight, ignore_index=-1,
-                           label_smoothing=smoothing)
+    return F.cross_entropy(logits.float(), labels, weight=weight, ignore_index=-1, label_smoothing=smoothing)
 
 
-def info_nce(emb: dict[str, torch.Tensor], mask: dict[str, torch.Tensor],
-             logit_scale: torch.Tensor, groups: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+def info_nce(
+    emb: dict[str, torch.Tensor],
+    mask: dict[str, torch.Tensor],
+    logit_scale: torch.Tensor,
+    groups: dict[str, torch.Tensor] | None = None,
+) -> torch.Tensor:
     """Mean symmetric InfoNCE over every pair of modalities, on samples that have both.
 
     The i-th sample of one modality is the positive of the i-th of the other; the rest of the

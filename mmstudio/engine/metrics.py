@@ -1,5 +1,6 @@
 """Metrics from model outputs: classification (accuracy, macro-F1, per-class, confusion) and
 retrieval (Recall@K and median rank, by exact pair and by same label). Plain floats out."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -7,8 +8,7 @@ from typing import Any
 import torch
 
 
-def classification_metrics(logits: torch.Tensor, labels: torch.Tensor,
-                           class_names: list[str]) -> dict[str, Any]:
+def classification_metrics(logits: torch.Tensor, labels: torch.Tensor, class_names: list[str]) -> dict[str, Any]:
     """Accuracy, macro-F1 (scikit-learn's ``f1_score(average="macro")``: the mean over the
     union of true and predicted labels), per-class figures and the confusion matrix."""
     keep = labels >= 0
@@ -29,9 +29,15 @@ def classification_metrics(logits: torch.Tensor, labels: torch.Tensor,
         "items": int(true.numel()),
         "accuracy": round(float(tp.sum() / max(1, true.numel())), 6),
         "macro_f1": round(float(f1[present].mean()) if bool(present.any()) else 0.0, 6),
-        "per_class": {name: {"precision": round(float(precision[i]), 6),
-                             "recall": round(float(recall[i]), 6), "f1": round(float(f1[i]), 6),
-                             "support": int(support[i])} for i, name in enumerate(class_names)},
+        "per_class": {
+            name: {
+                "precision": round(float(precision[i]), 6),
+                "recall": round(float(recall[i]), 6),
+                "f1": round(float(f1[i]), 6),
+                "support": int(support[i]),
+            }
+            for i, name in enumerate(class_names)
+        },
         "confusion": conf.tolist(),
         "class_names": list(class_names),
     }
@@ -44,10 +50,15 @@ def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return float((logits[keep].argmax(1) == labels[keep]).double().mean())
 
 
-def retrieval_metrics(queries: torch.Tensor, corpus: torch.Tensor,
-                      labels: torch.Tensor | None = None, ks: tuple[int, ...] = (1, 5, 10),
-                      chunk: int = 1024, query_groups: torch.Tensor | None = None,
-                      corpus_groups: torch.Tensor | None = None) -> dict[str, Any]:
+def retrieval_metrics(
+    queries: torch.Tensor,
+    corpus: torch.Tensor,
+    labels: torch.Tensor | None = None,
+    ks: tuple[int, ...] = (1, 5, 10),
+    chunk: int = 1024,
+    query_groups: torch.Tensor | None = None,
+    corpus_groups: torch.Tensor | None = None,
+) -> dict[str, Any]:
     """Query i's exact match is corpus item i; with labels, any corpus item of the same label
     also counts (``label`` figures). Ranks count from 1.
 
@@ -63,22 +74,26 @@ def retrieval_metrics(queries: torch.Tensor, corpus: torch.Tensor,
     c_index = {int(g): j for j, g in enumerate(corpus_groups[c_first].tolist())}
     q_index = {int(g): j for j, g in enumerate(query_groups[q_first].tolist())}
     # (distinct query, distinct corpus input) of every pair: the matches, made into a mask per chunk
-    pairs = torch.tensor(sorted({(q_index[qg], c_index[cg])
-                                 for qg, cg in zip(query_groups.tolist(), corpus_groups.tolist())}),
-                         dtype=torch.int64).reshape(-1, 2)
+    pairs = torch.tensor(
+        sorted({(q_index[qg], c_index[cg]) for qg, cg in zip(query_groups.tolist(), corpus_groups.tolist())}),
+        dtype=torch.int64,
+    ).reshape(-1, 2)
     q, c = queries[q_first].float(), corpus[c_first].float()
     exact_ranks, label_ranks = [], []
     for start in range(0, q.shape[0], chunk):
-        sims = q[start:start + chunk] @ c.T
+        sims = q[start : start + chunk] @ c.T
         rows = pairs[(pairs[:, 0] >= start) & (pairs[:, 0] < start + sims.shape[0])]
         positive = torch.zeros(sims.shape, dtype=torch.bool)
         positive[rows[:, 0] - start, rows[:, 1]] = True
         exact_ranks.append(_first_hit_rank(sims, positive))
         if labels is not None:
-            same = labels[q_first][start:start + chunk, None] == labels[c_first][None]
+            same = labels[q_first][start : start + chunk, None] == labels[c_first][None]
             label_ranks.append(_first_hit_rank(sims, same))
-    out: dict[str, Any] = {"queries": int(q.shape[0]), "corpus": int(c.shape[0]),
-                           "exact": _summary(torch.cat(exact_ranks), ks)}
+    out: dict[str, Any] = {
+        "queries": int(q.shape[0]),
+        "corpus": int(c.shape[0]),
+        "exact": _summary(torch.cat(exact_ranks), ks),
+    }
     if labels is not None:
         out["label"] = _summary(torch.cat(label_ranks), ks)
         out["label"]["random_recall@10"] = round(random_label_recall(labels[c_first], 10), 6)

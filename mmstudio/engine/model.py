@@ -3,6 +3,7 @@
 Built from plain values only (:class:`ModelShape` + :class:`ModelSpec`), which is what makes a
 bundle loadable from its JSON without unpickling anything.
 """
+
 from __future__ import annotations
 
 import math
@@ -59,26 +60,30 @@ class MultimodalModel(nn.Module):
         self.classify = spec.task in ("classify", "classify+align")
         self.align = spec.task in ("align", "classify+align")
         self.encoders = nn.ModuleDict({m: _encoder(m, spec, shape, dropout) for m in self.modalities})
-        self.register_buffer("image_mean", torch.tensor(shape.image_mean).view(1, -1, 1, 1) * 255,
-                             persistent=False)
-        self.register_buffer("image_std", torch.tensor(shape.image_std).view(1, -1, 1, 1) * 255,
-                             persistent=False)
+        self.register_buffer("image_mean", torch.tensor(shape.image_mean).view(1, -1, 1, 1) * 255, persistent=False)
+        self.register_buffer("image_std", torch.tensor(shape.image_std).view(1, -1, 1, 1) * 255, persistent=False)
         self.fusion: Fusion | None = None
         self.head: nn.Module | None = None
         if self.classify:
             if shape.num_classes < 2:
-                raise ValueError("the classify task needs labels with at least 2 classes; give the "
-                                 "dataset a label column (role 'label'), or train the align task")
-            self.fusion = FUSIONS.create(spec.fusion, modalities=self.modalities, dim=spec.dim,
-                                         dropout=dropout, num_classes=shape.num_classes,
-                                         **dict(spec.fusion_options))
+                raise ValueError(
+                    "the classify task needs labels with at least 2 classes; give the "
+                    "dataset a label column (role 'label'), or train the align task"
+                )
+            self.fusion = FUSIONS.create(
+                spec.fusion,
+                modalities=self.modalities,
+                dim=spec.dim,
+                dropout=dropout,
+                num_classes=shape.num_classes,
+                **dict(spec.fusion_options),
+            )
             if not self.fusion.produces_logits:
                 self.head = _head(self.fusion.out_dim, spec.head_hidden, shape.num_classes, dropout)
         if self.align:
             if len(self.modalities) < 2:
                 raise ValueError("the align task needs at least two modalities")
-            self.projections = nn.ModuleDict({m: nn.Linear(spec.dim, spec.embed_dim)
-                                              for m in self.modalities})
+            self.projections = nn.ModuleDict({m: nn.Linear(spec.dim, spec.embed_dim) for m in self.modalities})
             self.logit_scale = nn.Parameter(torch.tensor(math.log(1.0 / spec.temperature)))
 
     def encode(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -129,8 +134,13 @@ def _encoder(modality: str, spec: ModelSpec, shape: ModelShape, dropout: float) 
 
 def _head(in_dim: int, hidden: int, num_classes: int, dropout: float) -> nn.Module:
     if hidden:
-        return nn.Sequential(nn.Dropout(dropout), nn.Linear(in_dim, hidden), nn.GELU(),
-                             nn.Dropout(dropout), nn.Linear(hidden, num_classes))
+        return nn.Sequential(
+            nn.Dropout(dropout),
+            nn.Linear(in_dim, hidden),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, num_classes),
+        )
     return nn.Sequential(nn.Dropout(dropout), nn.Linear(in_dim, num_classes))
 
 

@@ -1,6 +1,7 @@
 """The parameter count and memory of a configuration (built on the meta device: instant, no
 memory), and a first run for a dataset. The names and help of encoders and fusions are in
 :mod:`mmstudio.engine.components` (no torch)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,8 +14,13 @@ from mmstudio.engine.model import ModelShape, MultimodalModel, count_parameters
 from mmstudio.engine.preprocess import Preprocessor
 
 
-def parameter_count(run: RunConfig | ModelSpec, modalities: tuple[str, ...] | None = None,
-                    num_classes: int = 10, vocab_size: int = 5000, channels: int = 1) -> int:
+def parameter_count(
+    run: RunConfig | ModelSpec,
+    modalities: tuple[str, ...] | None = None,
+    num_classes: int = 10,
+    vocab_size: int = 5000,
+    channels: int = 1,
+) -> int:
     """Parameters of the model a config describes (modalities default to the spec's, or all)."""
     spec = run.model if isinstance(run, RunConfig) else run
     _, _, model = _meta_model(spec, tuple(modalities or ()), num_classes, vocab_size, channels)
@@ -44,8 +50,7 @@ def suggest_settings(dataset, device: str = "auto") -> tuple[RunConfig, list]:
     return resolve(run, dataset, kind)
 
 
-def memory_estimate(run: RunConfig, num_classes: int = 10, vocab_size: int = 5000,
-                    channels: int = 1) -> dict[str, int]:
+def memory_estimate(run: RunConfig, num_classes: int = 10, vocab_size: int = 5000, channels: int = 1) -> dict[str, int]:
     """Bytes a training step needs, estimated on the meta device (no memory, no time):
     weights, gradients and AdamW's two moments (16 bytes per fp32 parameter), plus activations:
     every module output of one forward pass at the run's batch size, which backward keeps.
@@ -56,9 +61,11 @@ def memory_estimate(run: RunConfig, num_classes: int = 10, vocab_size: int = 500
     spec, shape, model = _meta_model(run.model, (), num_classes, vocab_size, channels)
     mods, b = shape.modalities, tr.batch_size
     with torch.device("meta"):
-        inputs = {"image": torch.zeros(b, channels, spec.image.size, spec.image.size, dtype=torch.uint8),
-                  "text": torch.ones(b, spec.text.max_tokens, dtype=torch.int64),
-                  "audio": torch.zeros(b, shape.n_mels, shape.frames, dtype=torch.float16)}
+        inputs = {
+            "image": torch.zeros(b, channels, spec.image.size, spec.image.size, dtype=torch.uint8),
+            "text": torch.ones(b, spec.text.max_tokens, dtype=torch.int64),
+            "audio": torch.zeros(b, shape.n_mels, shape.frames, dtype=torch.float16),
+        }
         inputs = {m: x for m, x in inputs.items() if m in mods}
         mask = {m: torch.ones(b, dtype=torch.bool) for m in mods}
     params = count_parameters(model)
@@ -82,12 +89,18 @@ def memory_estimate(run: RunConfig, num_classes: int = 10, vocab_size: int = 500
     if tr.precision in ("bf16", "fp16") or (tr.precision == "auto" and tr.device == "cuda"):
         activations //= 2
     weights = params * 16
-    return {"parameters": params, "weights_bytes": weights, "activation_bytes": activations,
-            "total_bytes": weights + activations, "batch_size": b}
+    return {
+        "parameters": params,
+        "weights_bytes": weights,
+        "activation_bytes": activations,
+        "total_bytes": weights + activations,
+        "batch_size": b,
+    }
 
 
-def _meta_model(spec: ModelSpec, modalities: tuple[str, ...], num_classes: int, vocab_size: int,
-                channels: int) -> tuple[ModelSpec, ModelShape, MultimodalModel]:
+def _meta_model(
+    spec: ModelSpec, modalities: tuple[str, ...], num_classes: int, vocab_size: int, channels: int
+) -> tuple[ModelSpec, ModelShape, MultimodalModel]:
     """The model a spec describes, built on the meta device (no memory, no time): modalities
     default to the spec's, or all; one modality trains as ``classify``; weights files are not
     read; the audio input shape is the preprocessor's."""
@@ -97,7 +110,6 @@ def _meta_model(spec: ModelSpec, modalities: tuple[str, ...], num_classes: int, 
         spec = spec.replace(task="classify")
     spec = spec.replace(image=dataclasses.replace(spec.image, weights=""))
     n_mels, frames = Preprocessor.from_model_spec(spec, mods).audio_shape
-    shape = ModelShape(mods, max(2, num_classes), channels, min(vocab_size, spec.text.vocab_size),
-                       n_mels, frames)
+    shape = ModelShape(mods, max(2, num_classes), channels, min(vocab_size, spec.text.vocab_size), n_mels, frames)
     with torch.device("meta"):
         return spec, shape, MultimodalModel(spec, shape)

@@ -1,4 +1,5 @@
 """Optimisers, the learning-rate schedule, class weights and modality dropout for training."""
+
 from __future__ import annotations
 
 import math
@@ -24,13 +25,11 @@ def make_optimizer(model, tr) -> torch.optim.Optimizer:
     scaled = [p for p in params if getattr(p, "lr_scale", 1.0) != 1.0]
     decay = [p for p in params if p.dim() > 1 and getattr(p, "lr_scale", 1.0) == 1.0]
     rest = [p for p in params if p.dim() <= 1 and getattr(p, "lr_scale", 1.0) == 1.0]
-    groups: list[dict] = [{"params": decay, "weight_decay": tr.weight_decay},
-                          {"params": rest, "weight_decay": 0.0}]
+    groups: list[dict] = [{"params": decay, "weight_decay": tr.weight_decay}, {"params": rest, "weight_decay": 0.0}]
     # tables a parameter asks to learn faster (the ngram encoder's embeddings: each row sees only
     # the batches its token is in), at their own rate and without decay
     for scale in sorted({p.lr_scale for p in scaled}):
-        groups.append({"params": [p for p in scaled if p.lr_scale == scale], "weight_decay": 0.0,
-                       "lr": tr.lr * scale})
+        groups.append({"params": [p for p in scaled if p.lr_scale == scale], "weight_decay": 0.0, "lr": tr.lr * scale})
     if tr.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=tr.lr, momentum=tr.momentum, nesterov=True)
     return torch.optim.AdamW(groups, lr=tr.lr)

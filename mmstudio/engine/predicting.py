@@ -6,6 +6,7 @@ batches; a modality an item lacks (or whose file cannot be decoded) is masked, a
 studio. The accuracy over labelled rows is computed from the same logits ``evaluate`` uses, so
 the two agree.
 """
+
 from __future__ import annotations
 
 import csv
@@ -28,8 +29,15 @@ COLUMNS = ("id", "split", "label", "predicted", "probability", "modalities", "im
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
-def predict_dataset(bundle, data, split: str = "all", batch_size: int = 256, top: int = 1,
-                    device: str = "cpu", on_event: Callable | None = None) -> dict[str, Any]:
+def predict_dataset(
+    bundle,
+    data,
+    split: str = "all",
+    batch_size: int = 256,
+    top: int = 1,
+    device: str = "cpu",
+    on_event: Callable | None = None,
+) -> dict[str, Any]:
     """Predict every item of ``data`` (one split or ``all``) with a classifying bundle.
 
     Returns ``{"rows": [...], "items": n, "labelled": k, "accuracy": a}`` (accuracy over the
@@ -52,14 +60,22 @@ def predict_dataset(bundle, data, split: str = "all", batch_size: int = 256, top
     present = torch.stack([feats.mask[m] for m in bundle.modalities], 1)
     rows = []
     for i, it in enumerate(items):
-        row = {"id": it.id, "split": it.split or "", "label": it.label or "",
-               "predicted": names[int(best.indices[i, 0])],
-               "probability": round(float(best.values[i, 0]), 6),
-               "modalities": "+".join(m for j, m in enumerate(bundle.modalities) if present[i, j]),
-               "image": it.image or "", "audio": it.audio or "", "text": it.text or ""}
+        row = {
+            "id": it.id,
+            "split": it.split or "",
+            "label": it.label or "",
+            "predicted": names[int(best.indices[i, 0])],
+            "probability": round(float(best.values[i, 0]), 6),
+            "modalities": "+".join(m for j, m in enumerate(bundle.modalities) if present[i, j]),
+            "image": it.image or "",
+            "audio": it.audio or "",
+            "text": it.text or "",
+        }
         if top > 1:
-            row["top"] = [{"label": names[int(k)], "probability": round(float(p), 6)}
-                          for p, k in zip(best.values[i].tolist(), best.indices[i].tolist())]
+            row["top"] = [
+                {"label": names[int(k)], "probability": round(float(p), 6)}
+                for p, k in zip(best.values[i].tolist(), best.indices[i].tolist())
+            ]
         rows.append(row)
     result: dict[str, Any] = {"rows": rows, "items": len(rows), "labelled": int((feats.labels >= 0).sum())}
     if result["labelled"]:

@@ -5,6 +5,7 @@ or MFCC map of a fixed duration, text a list of token ids. These are what the fe
 so that later epochs never decode a file again; float conversion, normalisation and augmentation
 happen per batch (:func:`image_batch`).
 """
+
 from __future__ import annotations
 
 import math
@@ -33,16 +34,23 @@ class Preprocessor:
     _transform: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def from_model_spec(cls, spec: ModelSpec, modalities: tuple[str, ...], channels: int = 1,
-                        tokenizer: Tokenizer | None = None) -> Preprocessor:
-        auto = [name for name, on, value in (("image.size", "image", spec.image.size),
-                                             ("text.max_tokens", "text", spec.text.max_tokens),
-                                             ("audio.seconds", "audio", spec.audio.seconds),
-                                             ("audio.sample_rate", "audio", spec.audio.sample_rate))
-                if on in modalities and not value]
+    def from_model_spec(
+        cls, spec: ModelSpec, modalities: tuple[str, ...], channels: int = 1, tokenizer: Tokenizer | None = None
+    ) -> Preprocessor:
+        auto = [
+            name
+            for name, on, value in (
+                ("image.size", "image", spec.image.size),
+                ("text.max_tokens", "text", spec.text.max_tokens),
+                ("audio.seconds", "audio", spec.audio.seconds),
+                ("audio.sample_rate", "audio", spec.audio.sample_rate),
+            )
+            if on in modalities and not value
+        ]
         if auto:  # 0 means "chosen from the data": engine.resolve_settings fills it in first
-            raise ValueError(f"{', '.join(auto)} not chosen yet: resolve the run's automatic "
-                             "settings from its data first")
+            raise ValueError(
+                f"{', '.join(auto)} not chosen yet: resolve the run's automatic settings from its data first"
+            )
         return cls(tuple(modalities), spec.image, spec.text, spec.audio, channels, tokenizer)
 
     # ---- one input ------------------------------------------------------------------------
@@ -74,7 +82,7 @@ class Preprocessor:
         n = self.samples
         if x.numel() > n:
             start = (x.numel() - n) // 2
-            x = x[start:start + n]
+            x = x[start : start + n]
         elif x.numel() < n:
             x = torch.nn.functional.pad(x, (0, n - x.numel()))
         return x
@@ -122,7 +130,7 @@ class Preprocessor:
         ids = torch.zeros(len(texts), self.text.max_tokens, dtype=torch.int64)
         for i, t in enumerate(texts):
             row = self.encode_text(t)
-            ids[i, :len(row)] = torch.tensor(row)
+            ids[i, : len(row)] = torch.tensor(row)
         return ids
 
     def cache_key(self, modality: str) -> tuple:
@@ -136,10 +144,14 @@ class Preprocessor:
 
     # ---- bundle ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {"modalities": list(self.modalities), "channels": self.channels,
-                "image_mean": list(self.mean), "image_std": list(self.std),
-                "audio_shape": list(self.audio_shape),
-                "tokenizer": self.tokenizer.to_dict() if self.tokenizer else None}
+        return {
+            "modalities": list(self.modalities),
+            "channels": self.channels,
+            "image_mean": list(self.mean),
+            "image_std": list(self.std),
+            "audio_shape": list(self.audio_shape),
+            "tokenizer": self.tokenizer.to_dict() if self.tokenizer else None,
+        }
 
     @property
     def mean(self) -> tuple[float, ...]:
@@ -150,8 +162,9 @@ class Preprocessor:
         return IMAGENET_STD if self.channels == 3 else (0.5,)
 
 
-def augment_images(images: torch.Tensor, degrees: float = 10.0, translate: float = 0.08,
-                   scale: tuple[float, float] = (0.9, 1.1)) -> torch.Tensor:
+def augment_images(
+    images: torch.Tensor, degrees: float = 10.0, translate: float = 0.08, scale: tuple[float, float] = (0.9, 1.1)
+) -> torch.Tensor:
     """Random small affine changes, drawn per sample, on uint8 ``(B, C, S, S)`` images.
 
     One batched ``affine_grid`` + ``grid_sample`` on the images' device (the GPU when the cache
@@ -168,8 +181,7 @@ def augment_images(images: torch.Tensor, degrees: float = 10.0, translate: float
     zoom = scale[0] + (scale[1] - scale[0]) * torch.rand(b, device=dev)
     shift = (torch.rand(b, 2, device=dev) * 2 - 1) * (2 * translate)  # grid coords span 2
     cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
-    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1),
-                         torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
     x = images.float()
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)

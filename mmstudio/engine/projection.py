@@ -3,6 +3,7 @@
 The t-SNE is the plain O(N^2) algorithm (van der Maaten and Hinton, 2008) in torch: fine for
 the couple of thousand points a map shows; larger collections are subsampled by the caller.
 """
+
 from __future__ import annotations
 
 import math

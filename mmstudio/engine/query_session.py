@@ -8,6 +8,7 @@ of the same collection returns at once. Large collections are searched through t
 index (:mod:`mmstudio.engine.search`). An index shipped inside a bundle (the demo's) over this
 very collection is used as is.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -59,8 +60,9 @@ class QuerySession:
         """Modalities the current index holds embeddings of."""
         return [m for m in self.modalities if self.search and m in self.search.targets]
 
-    def index(self, dataset, split: str = "all",
-              progress: Callable[[float, str], None] | None = None, control=None) -> str:
+    def index(
+        self, dataset, split: str = "all", progress: Callable[[float, str], None] | None = None, control=None
+    ) -> str:
         """Make ``dataset`` the collection searched, embedding what its store lacks; returns the
         store's path. ``control`` (an ``engine.Control``) stops indexing between batches."""
         from mmstudio.engine.data import load_dataset
@@ -74,14 +76,16 @@ class QuerySession:
             return self.path
         search = self._shipped(dataset, split)
         if search is None:
+
             def on_event(e) -> None:
                 if progress is not None and e.total:
                     progress(e.done / e.total, describe_progress(e))
-            result = drive(index_collection(self.bundle, dataset, split, control=control),
-                           on_event)
+
+            result = drive(index_collection(self.bundle, dataset, split, control=control), on_event)
             if result.stopped:
-                raise RuntimeError(f"indexing stopped at {result.rows:,} of "
-                                   f"{len(dataset.items):,} items; index again to continue")
+                raise RuntimeError(
+                    f"indexing stopped at {result.rows:,} of {len(dataset.items):,} items; index again to continue"
+                )
             search = CollectionSearch(os.path.dirname(result.path))
         self.search, self.items = search, search.items
         self.key, self.path = key, search.store.path
@@ -123,28 +127,38 @@ class QuerySession:
         return memory_search(tensors, records, path) if have == want else None
 
     @torch.no_grad()
-    def embed(self, text: str | None = None, image: str | None = None,
-              audio: str | None = None) -> tuple[str, torch.Tensor]:
+    def embed(
+        self, text: str | None = None, image: str | None = None, audio: str | None = None
+    ) -> tuple[str, torch.Tensor]:
         modality, x = self.model_input(text, image, audio)
         return modality, embed_input(self.bundle, modality, x)
 
-    def model_input(self, text: str | None = None, image: str | None = None,
-                    audio: str | None = None) -> tuple[str, torch.Tensor]:
+    def model_input(
+        self, text: str | None = None, image: str | None = None, audio: str | None = None
+    ) -> tuple[str, torch.Tensor]:
         """(modality, one-item model input) of the one query given."""
-        given = [(m, v) for m, v in (("text", text), ("image", image), ("audio", audio))
-                 if v is not None]
+        given = [(m, v) for m, v in (("text", text), ("image", image), ("audio", audio)) if v is not None]
         if len(given) != 1:
             raise ValueError("give exactly one query: text, image or audio")
         modality, value = given[0]
         if modality not in self.modalities:
-            raise ValueError(f"this model has no {modality} encoder (it has "
-                             f"{', '.join(self.modalities)})")
+            raise ValueError(f"this model has no {modality} encoder (it has {', '.join(self.modalities)})")
         return modality, query_input(self.bundle, modality, value)
 
     @torch.no_grad()
-    def query(self, text: str | None = None, image: str | None = None, audio: str | None = None,
-              target: str | None = None, top: int = 10, map_method: str | None = None,
-              label=None, split=None, has=None, knob: int | None = None) -> dict[str, Any]:
+    def query(
+        self,
+        text: str | None = None,
+        image: str | None = None,
+        audio: str | None = None,
+        target: str | None = None,
+        top: int = 10,
+        map_method: str | None = None,
+        label=None,
+        split=None,
+        has=None,
+        knob: int | None = None,
+    ) -> dict[str, Any]:
         """The ``top`` items of modality ``target`` nearest the query (scores are cosines).
 
         ``label``, ``split`` and ``has`` (a value or a list) keep only matching items; ``knob``
@@ -158,8 +172,7 @@ class QuerySession:
         target = self._target(modality, target)
         # Several items may share one target input (an image with five captions): ask for more
         # and list each input once, at its best rank.
-        hits = self.search.search(q.numpy(), target, top * DUPLICATE_ROOM, label=label, split=split,
-                                  has=has, knob=knob)
+        hits = self.search.search(q.numpy(), target, top * DUPLICATE_ROOM, label=label, split=split, has=has, knob=knob)
         results = self._results(hits, target)[:top]
         out: dict[str, Any] = {"query": modality, "target": target, "results": results}
         notes = input_warnings(self.bundle.meta.get("input_stats"), {modality: x})
@@ -170,8 +183,7 @@ class QuerySession:
             out["position"] = cached[0].locate(q)
         return out
 
-    def more_like(self, index: int, target: str | None = None, top: int = 10,
-                  **filters) -> dict[str, Any]:
+    def more_like(self, index: int, target: str | None = None, top: int = 10, **filters) -> dict[str, Any]:
         """Items of ``target`` (default: the result's own first modality) nearest item
         ``index`` (a result's ``index``), the item itself left out."""
         if self.search is None:
@@ -191,11 +203,11 @@ class QuerySession:
             others = [m for m in self.targets if m != modality]
             target = others[0] if self.bundle.model.align and others else modality
         if target not in self.targets:
-            raise ValueError(f"the index has no {target} embeddings "
-                             f"(it has {', '.join(self.targets)})")
+            raise ValueError(f"the index has no {target} embeddings (it has {', '.join(self.targets)})")
         if modality != target and not self.bundle.model.align:
-            raise ValueError(f"this model was not trained to align {modality} with {target}: "
-                             f"search {modality} against {modality}")
+            raise ValueError(
+                f"this model was not trained to align {modality} with {target}: search {modality} against {modality}"
+            )
         return target
 
     def _results(self, hits: list[tuple[int, float]], target: str) -> list[dict[str, Any]]:
@@ -209,20 +221,24 @@ class QuerySession:
             if key is not None and key in seen:
                 continue
             seen.add(key)
-            out.append({"rank": len(out) + 1, "score": round(score, 4), "index": i, **item,
-                        "path": item.get(target) if target != "text" else None})
+            out.append(
+                {
+                    "rank": len(out) + 1,
+                    "score": round(score, 4),
+                    "index": i,
+                    **item,
+                    "path": item.get(target) if target != "text" else None,
+                }
+            )
         return out
 
-    def classify(self, image: str | None = None, text: str | None = None,
-                 audio: str | None = None) -> dict[str, Any]:
+    def classify(self, image: str | None = None, text: str | None = None, audio: str | None = None) -> dict[str, Any]:
         """Class probabilities (every class, best first) from any subset of the inputs."""
         from mmstudio.engine.prediction import predict
 
-        return predict(self.bundle, image=image, audio=audio, text=text,
-                       top=max(1, len(self.bundle.class_names)))
+        return predict(self.bundle, image=image, audio=audio, text=text, top=max(1, len(self.bundle.class_names)))
 
-    def embedding_map(self, target: str, method: str = "pca", max_points: int = 0,
-                      seed: int = 0) -> dict[str, Any]:
+    def embedding_map(self, target: str, method: str = "pca", max_points: int = 0, seed: int = 0) -> dict[str, Any]:
         """A 2-D map of the collection's ``target`` embeddings (subsampled to ``max_points``)."""
         if target not in self.targets:
             raise ValueError(f"the index has no {target} embeddings")
@@ -237,8 +253,13 @@ class QuerySession:
             proj = project(vectors, method, seed)
             cached = self._maps[(target, method)] = (proj, rows.tolist())
         proj, indices = cached
-        return {"method": method, "target": target, "xy": np.asarray(proj.xy, dtype=np.float32),
-                "indices": rows, "labels": [self.items[i].get("label") for i in rows]}
+        return {
+            "method": method,
+            "target": target,
+            "xy": np.asarray(proj.xy, dtype=np.float32),
+            "indices": rows,
+            "labels": [self.items[i].get("label") for i in rows],
+        }
 
 
 def describe_progress(event) -> str:
@@ -259,12 +280,13 @@ def find_collection(bundle, data=None, split: str = "all") -> str:
 
     bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
     sha = bundle.meta.get("weights", {}).get("sha256", "")
-    folder = collection_folder(sha, load_dataset(data).spec.path, split) if data else \
-        last_collection(sha)
+    folder = collection_folder(sha, load_dataset(data).spec.path, split) if data else last_collection(sha)
     if not folder or not os.path.isfile(os.path.join(folder, "store.json")):
-        raise FileNotFoundError("no collection indexed with this model" +
-                                (f" for {data} (split {split})" if data else "") +
-                                "; build one with `mmstudio index BUNDLE --data DATASET`")
+        raise FileNotFoundError(
+            "no collection indexed with this model"
+            + (f" for {data} (split {split})" if data else "")
+            + "; build one with `mmstudio index BUNDLE --data DATASET`"
+        )
     return folder
 
 

@@ -6,6 +6,7 @@ each modality removed and with only one kept (the single-modality figures of the
 its other inputs masked), a robustness curve (the metric as noise of rising strength is added
 to one modality at a time), the fusion's learned modality weights and retrieval Recall@K.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -22,9 +23,15 @@ NOISE_LEVELS = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)
 Progress = Callable[[float, str], None]
 
 
-def evaluation_report(bundle, data, split: str = "test", batch_size: int = 256,
-                      noise_levels: tuple[float, ...] = NOISE_LEVELS, seed: int = 0,
-                      progress: Progress | None = None) -> dict[str, Any]:
+def evaluation_report(
+    bundle,
+    data,
+    split: str = "test",
+    batch_size: int = 256,
+    noise_levels: tuple[float, ...] = NOISE_LEVELS,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """The full report of ``bundle`` on ``split`` of ``data`` (``"all"``: every item).
 
     ``progress(fraction, message)`` is called from this thread as the work goes on.
@@ -41,10 +48,16 @@ def evaluation_report(bundle, data, split: str = "test", batch_size: int = 256,
     model = bundle.model.eval()
     mods = list(model.modalities)
     report: dict[str, Any] = {
-        "bundle": bundle.path, "dataset": str(dataset.spec.path), "split": split,
-        "samples": [{"index": i, "id": it.id, "image": it.image, "audio": it.audio,
-                   "text": it.text, "label": it.label} for i, it in enumerate(items)],
-        "modalities": mods, "class_names": list(bundle.class_names), "task": bundle.run.model.task,
+        "bundle": bundle.path,
+        "dataset": str(dataset.spec.path),
+        "split": split,
+        "samples": [
+            {"index": i, "id": it.id, "image": it.image, "audio": it.audio, "text": it.text, "label": it.label}
+            for i, it in enumerate(items)
+        ],
+        "modalities": mods,
+        "class_names": list(bundle.class_names),
+        "task": bundle.run.model.task,
         "fusion": bundle.run.model.fusion if model.classify else None,
     }
     runs = _plan(model, mods, noise_levels)
@@ -60,15 +73,24 @@ def evaluation_report(bundle, data, split: str = "test", batch_size: int = 256,
         report.update(classification_metrics(logits, feats.labels, bundle.class_names))
         probs = torch.softmax(logits, 1)
         conf, pred = probs.max(1)
-        report["predictions"] = {"true": feats.labels.tolist(), "pred": pred.tolist(),
-                                 "confidence": [round(float(c), 4) for c in conf]}
+        report["predictions"] = {
+            "true": feats.labels.tolist(),
+            "pred": pred.tolist(),
+            "confidence": [round(float(c), 4) for c in conf],
+        }
         report["ablation"] = _ablation(outputs, feats.labels, mods)
         if len(noise_levels) > 1:
             report["robustness"] = {
-                "metric": "accuracy", "levels": list(noise_levels),
-                "curves": {m: [round(accuracy(outputs[f"noise {m} {s}"]["logits"]
-                                              if s else logits, feats.labels), 6)
-                               for s in noise_levels] for m in mods}}
+                "metric": "accuracy",
+                "levels": list(noise_levels),
+                "curves": {
+                    m: [
+                        round(accuracy(outputs[f"noise {m} {s}"]["logits"] if s else logits, feats.labels), 6)
+                        for s in noise_levels
+                    ]
+                    for m in mods
+                },
+            }
     warnings = input_warnings(bundle.meta.get("input_stats"), feats.inputs, feats.mask)
     if warnings:
         report["input_warnings"] = warnings
@@ -111,7 +133,7 @@ def _encode(model, feats: Features, batch_size: int, noise, seed: int) -> dict[s
     mods = [noise[0]] if noise is not None else list(model.modalities)
     out: dict[str, list[torch.Tensor]] = {m: [] for m in mods}
     for start in range(0, len(feats), batch_size):
-        x = {m: feats.inputs[m][start:start + batch_size] for m in mods}
+        x = {m: feats.inputs[m][start : start + batch_size] for m in mods}
         if noise is not None:
             m, strength = noise
             x[m] = add_noise(m, x[m], strength, gen, model.shape.vocab_size)
@@ -121,8 +143,9 @@ def _encode(model, feats: Features, batch_size: int, noise, seed: int) -> dict[s
 
 
 @torch.no_grad()
-def _heads(model, feats: Features, encoded: dict[str, torch.Tensor], keep: tuple[str, ...],
-           noise, batch_size: int, seed: int) -> dict[str, Any]:
+def _heads(
+    model, feats: Features, encoded: dict[str, torch.Tensor], keep: tuple[str, ...], noise, batch_size: int, seed: int
+) -> dict[str, Any]:
     """Logits (and embeddings) from encoder features, masking what ``keep`` leaves out.
 
     Masking does not change an encoder's output, so the features are computed once and
@@ -139,8 +162,9 @@ def _heads(model, feats: Features, encoded: dict[str, torch.Tensor], keep: tuple
     return result
 
 
-def add_noise(modality: str, x: torch.Tensor, strength: float, gen: torch.Generator,
-              vocab_size: int = 2) -> torch.Tensor:
+def add_noise(
+    modality: str, x: torch.Tensor, strength: float, gen: torch.Generator, vocab_size: int = 2
+) -> torch.Tensor:
     """Corrupt one modality's model inputs; ``strength`` 1 is noise as large as the signal.
 
     Images and audio features get Gaussian noise of ``strength`` times the batch's standard
@@ -161,8 +185,7 @@ def _ablation(outputs: dict, labels: torch.Tensor, mods: list[str]) -> dict[str,
     fused = round(accuracy(outputs["fused"]["logits"], labels), 6)
     out: dict[str, Any] = {"metric": "accuracy", "fused": fused}
     if len(mods) > 1:
-        out["without"] = {m: round(accuracy(outputs[f"without {m}"]["logits"], labels), 6)
-                          for m in mods}
+        out["without"] = {m: round(accuracy(outputs[f"without {m}"]["logits"], labels), 6) for m in mods}
         out["only"] = {m: round(accuracy(outputs[f"only {m}"]["logits"], labels), 6) for m in mods}
         best = max(out["only"], key=out["only"].get)
         out["best_single"] = best
@@ -173,15 +196,13 @@ def _ablation(outputs: dict, labels: torch.Tensor, mods: list[str]) -> dict[str,
 def samples_in_cell(report: dict[str, Any], true: int, pred: int) -> list[int]:
     """Item indices whose true class is ``true`` and predicted class ``pred``."""
     p = report.get("predictions") or {}
-    return [i for i, (t, q) in enumerate(zip(p.get("true", []), p.get("pred", [])))
-            if t == true and q == pred]
+    return [i for i, (t, q) in enumerate(zip(p.get("true", []), p.get("pred", []))) if t == true and q == pred]
 
 
 def misclassified(report: dict[str, Any]) -> list[int]:
     """Item indices predicted wrongly, the most confident mistakes first."""
     p = report.get("predictions") or {}
-    wrong = [i for i, (t, q) in enumerate(zip(p.get("true", []), p.get("pred", [])))
-             if t >= 0 and t != q]
+    wrong = [i for i, (t, q) in enumerate(zip(p.get("true", []), p.get("pred", []))) if t >= 0 and t != q]
     return sorted(wrong, key=lambda i: -p["confidence"][i])
 
 
@@ -213,12 +234,13 @@ def save_report(report: dict[str, Any], folder: str) -> list[str]:
                 summary.append([f"{pair} {kind} {k}", v])
     table("metrics.csv", ["metric", "value"], summary)
     if "per_class" in report:
-        table("per_class.csv", ["class", "precision", "recall", "f1", "support"],
-              [[n, v["precision"], v["recall"], v["f1"], v["support"]]
-               for n, v in report["per_class"].items()])
+        table(
+            "per_class.csv",
+            ["class", "precision", "recall", "f1", "support"],
+            [[n, v["precision"], v["recall"], v["f1"], v["support"]] for n, v in report["per_class"].items()],
+        )
         names = report["class_names"]
-        table("confusion.csv", ["true \\ predicted", *names],
-              [[n, *row] for n, row in zip(names, report["confusion"])])
+        table("confusion.csv", ["true \\ predicted", *names], [[n, *row] for n, row in zip(names, report["confusion"])])
     if "ablation" in report:
         a = report["ablation"]
         rows = [["fused (all modalities)", a["fused"]]]
@@ -227,15 +249,24 @@ def save_report(report: dict[str, Any], folder: str) -> list[str]:
         table("ablation.csv", ["model", a["metric"]], rows)
     if "robustness" in report:
         r = report["robustness"]
-        table("robustness.csv", ["noise strength", *r["curves"]],
-              [[s, *(r["curves"][m][i] for m in r["curves"])] for i, s in enumerate(r["levels"])])
+        table(
+            "robustness.csv",
+            ["noise strength", *r["curves"]],
+            [[s, *(r["curves"][m][i] for m in r["curves"])] for i, s in enumerate(r["levels"])],
+        )
     if "predictions" in report:
         p, names, items = report["predictions"], report["class_names"], report["samples"]
-        table("predictions.csv", ["index", "id", "true", "predicted", "confidence"],
-              [[i, items[i]["id"], names[t] if t >= 0 else "", names[q], c]
-               for i, (t, q, c) in enumerate(zip(p["true"], p["pred"], p["confidence"]))])
+        table(
+            "predictions.csv",
+            ["index", "id", "true", "predicted", "confidence"],
+            [
+                [i, items[i]["id"], names[t] if t >= 0 else "", names[q], c]
+                for i, (t, q, c) in enumerate(zip(p["true"], p["pred"], p["confidence"]))
+            ],
+        )
     path = os.path.join(folder, "report.json")
-    atomic_write_text(path, json.dumps({k: v for k, v in report.items()
-                                        if k not in ("samples", "predictions")}, indent=2))
+    atomic_write_text(
+        path, json.dumps({k: v for k, v in report.items() if k not in ("samples", "predictions")}, indent=2)
+    )
     written.append(path)
     return written

@@ -5,6 +5,7 @@ An index is one ``.safetensors`` file (written atomically): a unit-vector matrix
 and in its metadata the items (id, paths, text, label) and the bundle's weight checksum, so an
 index built by another model is refused rather than silently giving nonsense.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,9 @@ def _bundle(bundle) -> Bundle:
 
 
 @torch.no_grad()
-def build_index(bundle, data, out: str | None = None, split: str = "all", batch_size: int = 256,
-                on_event: Callable | None = None) -> str:
+def build_index(
+    bundle, data, out: str | None = None, split: str = "all", batch_size: int = 256, on_event: Callable | None = None
+) -> str:
     """Embed every item of ``data`` (or one split) and save the index; returns its path."""
     from safetensors.torch import save_file
 
@@ -48,15 +50,20 @@ def build_index(bundle, data, out: str | None = None, split: str = "all", batch_
     for m in model.modalities:
         chunks = []
         for start in range(0, len(feats), batch_size):
-            x = feats.inputs[m][start:start + batch_size]
+            x = feats.inputs[m][start : start + batch_size]
             chunks.append(model.embed(model.encode({m: x}))[m].float())
         tensors[f"emb.{m}"] = torch.cat(chunks).contiguous()
         tensors[f"has.{m}"] = feats.mask[m].to(torch.uint8).contiguous()
-    records = [{"id": it.id, "image": it.image, "audio": it.audio, "text": it.text,
-                "label": it.label, "split": it.split} for it in items]
-    meta = {"format": "mmstudio.index", "items": json.dumps(records),
-            "bundle_sha256": bundle.meta.get("weights", {}).get("sha256", ""),
-            "dataset": str(dataset.spec.path)}
+    records = [
+        {"id": it.id, "image": it.image, "audio": it.audio, "text": it.text, "label": it.label, "split": it.split}
+        for it in items
+    ]
+    meta = {
+        "format": "mmstudio.index",
+        "items": json.dumps(records),
+        "bundle_sha256": bundle.meta.get("weights", {}).get("sha256", ""),
+        "dataset": str(dataset.spec.path),
+    }
     out = out or os.path.join(bundle.path, INDEX_FILE)
     return atomic_write(out, lambda tmp: save_file(tensors, tmp, metadata=meta))
 
@@ -88,8 +95,15 @@ def load_index(path: str) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]
 
 
 @torch.no_grad()
-def query(bundle, text: str | None = None, image: str | None = None, audio: str | None = None,
-          target: str | None = None, index: str | None = None, top: int = 10) -> dict[str, Any]:
+def query(
+    bundle,
+    text: str | None = None,
+    image: str | None = None,
+    audio: str | None = None,
+    target: str | None = None,
+    index: str | None = None,
+    top: int = 10,
+) -> dict[str, Any]:
     """Rank an index's items of modality ``target`` against one query.
 
     Without ``target``: another modality than the query's for ``align`` models (the first the
@@ -99,10 +113,9 @@ def query(bundle, text: str | None = None, image: str | None = None, audio: str 
     given = {m: v for m, v in (("text", text), ("image", image), ("audio", audio)) if v is not None}
     if len(given) != 1:
         raise ValueError("give exactly one query: text, image or audio")
-    (modality, value), = given.items()
+    ((modality, value),) = given.items()
     if modality not in bundle.modalities:
-        raise ValueError(f"this model has no {modality} encoder (it has "
-                         f"{', '.join(bundle.modalities)})")
+        raise ValueError(f"this model has no {modality} encoder (it has {', '.join(bundle.modalities)})")
     index = index or os.path.join(bundle.path, INDEX_FILE)
     if not os.path.isfile(index):
         raise FileNotFoundError(f"no index at {index}; build one with `mmstudio index`")
@@ -124,10 +137,18 @@ def query(bundle, text: str | None = None, image: str | None = None, audio: str 
     results = []
     for rank, (score, i) in enumerate(zip(best.values.tolist(), best.indices.tolist()), start=1):
         it = items[i]
-        results.append({"rank": rank, "score": round(score, 6), "id": it["id"],
-                        "path": it.get(target) if target != "text" else None,
-                        "text": it.get("text"), "label": it.get("label"),
-                        "image": it.get("image"), "audio": it.get("audio")})
+        results.append(
+            {
+                "rank": rank,
+                "score": round(score, 6),
+                "id": it["id"],
+                "path": it.get(target) if target != "text" else None,
+                "text": it.get("text"),
+                "label": it.get("label"),
+                "image": it.get("image"),
+                "audio": it.get("audio"),
+            }
+        )
     return {"query": {modality: value}, "target": target, "index": index, "results": results}
 
 

@@ -8,6 +8,7 @@ read those back as plain values for the runs list and for overlaying curves.
 
 No torch here: the GUI lists runs at start-up without importing it.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,6 +38,7 @@ class RunStatus(StrEnum):
     STOPPED = "stopped"
     FAILED = "failed"
     INTERRUPTED = "interrupted"  # recorded as running, but its process is gone
+
 
 #: Why a run ended (RunFinished.reason) that counts as completed.
 COMPLETED_REASONS = ("completed", "early_stopping", "max_steps")
@@ -71,8 +73,14 @@ def _recorded(events: Generator[Any, None, T], out_dir: str, sink: Any = None) -
     """
     os.makedirs(out_dir, exist_ok=True)
     status = _read_json(os.path.join(out_dir, STATUS)) or {}
-    status.update(status=RunStatus.RUNNING.value, pid=os.getpid(), host=socket.gethostname(),
-                  started=status.get("started") or time.time(), resumed=time.time(), error="")
+    status.update(
+        status=RunStatus.RUNNING.value,
+        pid=os.getpid(),
+        host=socket.gethostname(),
+        started=status.get("started") or time.time(),
+        resumed=time.time(),
+        error="",
+    )
     previous = float(status.get("seconds", 0.0))
     t0 = time.monotonic()
     _write_status(out_dir, status)
@@ -115,13 +123,21 @@ def _recorded(events: Generator[Any, None, T], out_dir: str, sink: Any = None) -
 def _update(status: dict[str, Any], event: Event) -> None:
     match event:
         case RunStarted():
-            status.update(device=event.device, modalities=list(event.modalities),
-                          epochs_total=event.epochs, classes=len(event.class_names))
+            status.update(
+                device=event.device,
+                modalities=list(event.modalities),
+                epochs_total=event.epochs,
+                classes=len(event.class_names),
+            )
         case EpochDone():
             _record_epoch(status, event)
         case RunFinished():
-            status.update(status=RunStatus.COMPLETED.value if event.reason in COMPLETED_REASONS
-                          else event.reason, reason=event.reason, bundle=event.bundle, epoch=event.epochs)
+            status.update(
+                status=RunStatus.COMPLETED.value if event.reason in COMPLETED_REASONS else event.reason,
+                reason=event.reason,
+                bundle=event.bundle,
+                epoch=event.epochs,
+            )
 
 
 def _record_epoch(status: dict[str, Any], event: EpochDone) -> None:
@@ -130,8 +146,11 @@ def _record_epoch(status: dict[str, Any], event: EpochDone) -> None:
     key, value = headline(event.metrics)
     if key and (status.get("best_metric") in (None, "train_loss") or value > status["best_value"]):
         status.update(best_metric=key, best_value=value, best_epoch=event.epoch)
-    elif not key and status.get("best_metric") in (None, "train_loss") and \
-            (status.get("best_value") is None or event.train_loss < status["best_value"]):
+    elif (
+        not key
+        and status.get("best_metric") in (None, "train_loss")
+        and (status.get("best_value") is None or event.train_loss < status["best_value"])
+    ):
         # no validation split: the lowest training loss stands in (lower is better)
         status.update(best_metric="train_loss", best_value=event.train_loss, best_epoch=event.epoch)
     status["train_loss"] = event.train_loss
@@ -171,8 +190,11 @@ def read_status(out_dir: str) -> dict[str, Any]:
     status["name"] = os.path.basename(os.path.normpath(out_dir))
     if status["status"] == RunStatus.RUNNING and not _alive(status.get("pid"), status.get("host")):
         status["status"] = RunStatus.INTERRUPTED.value
-    status["resumable"] = status["status"] in (RunStatus.STOPPED, RunStatus.INTERRUPTED, RunStatus.FAILED) and \
-        os.path.isdir(os.path.join(out_dir, "checkpoints", "last"))
+    status["resumable"] = status["status"] in (
+        RunStatus.STOPPED,
+        RunStatus.INTERRUPTED,
+        RunStatus.FAILED,
+    ) and os.path.isdir(os.path.join(out_dir, "checkpoints", "last"))
     bundle = os.path.join(out_dir, "bundle")
     status["bundle"] = bundle if os.path.isfile(os.path.join(bundle, "bundle.json")) else ""
     status["config"] = _config_summary(out_dir)
@@ -209,19 +231,29 @@ def read_curves(out_dir: str) -> dict[str, Any]:
         elif kind == "EpochDone":
             key, value = headline(e.get("metrics", {}))
             metric = key or metric
-            epochs[int(e["epoch"])] = {"train_loss": e["train_loss"], "metric": value if key else None,
-                                       "val_loss": e.get("metrics", {}).get("loss"),
-                                       "weights": e.get("weights") or {}}
+            epochs[int(e["epoch"])] = {
+                "train_loss": e["train_loss"],
+                "metric": value if key else None,
+                "val_loss": e.get("metrics", {}).get("loss"),
+                "weights": e.get("weights") or {},
+            }
     ordered = sorted(steps)
     ep = sorted(epochs)
-    return {"step": ordered, "loss": [steps[s][0] for s in ordered], "lr": [steps[s][1] for s in ordered],
-            "epoch": ep, "train_loss": [epochs[e]["train_loss"] for e in ep],
-            "metric": [epochs[e]["metric"] for e in ep], "val_loss": [epochs[e]["val_loss"] for e in ep],
-            "weights": [epochs[e]["weights"] for e in ep], "metric_name": metric}
+    return {
+        "step": ordered,
+        "loss": [steps[s][0] for s in ordered],
+        "lr": [steps[s][1] for s in ordered],
+        "epoch": ep,
+        "train_loss": [epochs[e]["train_loss"] for e in ep],
+        "metric": [epochs[e]["metric"] for e in ep],
+        "val_loss": [epochs[e]["val_loss"] for e in ep],
+        "weights": [epochs[e]["weights"] for e in ep],
+        "metric_name": metric,
+    }
 
 
 def _config_summary(out_dir: str) -> str:
-    """"image+audio · concat · classify · 10 ep" from run.toml, without importing tomllib twice."""
+    """ "image+audio · concat · classify · 10 ep" from run.toml, without importing tomllib twice."""
     try:
         from mmstudio.config import RunConfig
 
@@ -230,8 +262,10 @@ def _config_summary(out_dir: str) -> str:
         return "?"
     m = run.model
     encoders = ", ".join(f"{mod}: {getattr(m, mod).encoder}" for mod in m.modalities)
-    return (f"{encoders} · {m.fusion} · {m.task} · {run.train.epochs} ep · batch "
-            f"{run.train.batch_size} · lr {run.train.lr:g} · {os.path.basename(run.dataset.path)}")
+    return (
+        f"{encoders} · {m.fusion} · {m.task} · {run.train.epochs} ep · batch "
+        f"{run.train.batch_size} · lr {run.train.lr:g} · {os.path.basename(run.dataset.path)}"
+    )
 
 
 def _alive(pid: Any, host: Any) -> bool:

@@ -5,6 +5,7 @@ when the ``tensorboard`` package is installed, TensorBoard scalars in ``OUT/tens
 is rewritten whole with an atomic replace at each epoch (a resumed run replaces the epochs it
 repeats). torch and tensorboard are imported only when a run starts, never by the GUI's runs list.
 """
+
 from __future__ import annotations
 
 import csv
@@ -45,8 +46,13 @@ class ScalarLog:
             self._writer.add_scalar("train/lr", event.lr, event.step)
             self._writer.add_scalar("train/samples_per_s", event.samples_per_s, event.step)
         elif name == "EpochDone":
-            row: dict[str, Any] = {"epoch": event.epoch, "step": event.step, "train_loss": event.train_loss,
-                                   "seconds": event.seconds, "samples_per_s": event.samples_per_s}
+            row: dict[str, Any] = {
+                "epoch": event.epoch,
+                "step": event.step,
+                "train_loss": event.train_loss,
+                "seconds": event.seconds,
+                "samples_per_s": event.samples_per_s,
+            }
             row.update({f"val_{k}": v for k, v in event.metrics.items() if isinstance(v, (int, float))})
             row.update({f"weight_{k}": v for k, v in event.weights.items()})
             self.rows = [r for r in self.rows if str(r.get("epoch")) != str(event.epoch)] + [row]

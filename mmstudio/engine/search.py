@@ -7,6 +7,7 @@ present). A filter that keeps few rows is answered exactly over just those rows,
 returns fewer hits than exist; otherwise the approximate index searches with the filter as an
 id selector. ``knob`` trades speed for recall (IVF ``nprobe`` / HNSW ``efSearch``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -72,9 +73,18 @@ class CollectionSearch:
             raise ValueError(f"item {row} has no {modality} in this collection")
         return np.array(self.store.vectors(modality)[row], np.float32)
 
-    def search(self, q: np.ndarray, target: str, top: int = 10, label=None, split=None,
-               has=None, knob: int | None = None, exact: bool = False,
-               exclude: int | None = None) -> list[tuple[int, float]]:
+    def search(
+        self,
+        q: np.ndarray,
+        target: str,
+        top: int = 10,
+        label=None,
+        split=None,
+        has=None,
+        knob: int | None = None,
+        exact: bool = False,
+        exclude: int | None = None,
+    ) -> list[tuple[int, float]]:
         """(row, cosine) of the ``top`` rows of ``target`` nearest ``q``, best first."""
         allowed = self.present(target)
         if label is not None or split is not None or has is not None:
@@ -111,8 +121,9 @@ class CollectionSearch:
             knob *= 4
         return exact_search(vectors, q, k, allowed)
 
-    def more_like(self, row: int, target: str, top: int = 10, modality: str | None = None,
-                  **filters) -> list[tuple[int, float]]:
+    def more_like(
+        self, row: int, target: str, top: int = 10, modality: str | None = None, **filters
+    ) -> list[tuple[int, float]]:
         """Items of ``target`` nearest item ``row``'s ``modality`` vector (default: ``target``)."""
         q = self.vector(row, modality or target)
         return self.search(q, target, top, exclude=row, **filters)
@@ -122,13 +133,21 @@ class CollectionSearch:
         import os
 
         folder = self.store.folder
-        files = {name: os.path.getsize(os.path.join(folder, name)) for name in os.listdir(folder)
-                 if not name.endswith(".tmp") and ".tmp" not in name}
-        ann = {m: dict(a.info) for m in self.store.modalities
-               if (a := self.ann_for(m)) is not None}
-        return {"path": self.store.path, "rows": self.store.rows, "live": self.store.live,
-                "dim": self.store.dim, "bytes_on_disk": sum(files.values()), "files": files,
-                "ann": ann}
+        files = {
+            name: os.path.getsize(os.path.join(folder, name))
+            for name in os.listdir(folder)
+            if not name.endswith(".tmp") and ".tmp" not in name
+        }
+        ann = {m: dict(a.info) for m in self.store.modalities if (a := self.ann_for(m)) is not None}
+        return {
+            "path": self.store.path,
+            "rows": self.store.rows,
+            "live": self.store.live,
+            "dim": self.store.dim,
+            "bytes_on_disk": sum(files.values()),
+            "files": files,
+            "ann": ann,
+        }
 
 
 class MemoryStore:
@@ -162,7 +181,7 @@ class MemoryStore:
             if value is not None:
                 accepted = {value} if isinstance(value, str) else set(value)
                 keep &= np.array([it.get(field) in accepted for it in self._items], bool)
-        for m in ([has] if isinstance(has, str) else has or []):
+        for m in [has] if isinstance(has, str) else has or []:
             keep &= self._present.get(m, np.zeros(self.rows, bool))
         return keep
 

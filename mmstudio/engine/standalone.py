@@ -12,6 +12,7 @@ it; text split into words (or characters) and mapped to ids.
 
 A modality left out is masked as missing, as in the studio.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,12 +72,11 @@ def audio_input(path: str, spec: dict) -> np.ndarray:
 
 def fit_wave(wave: np.ndarray, rate: int, a: dict) -> np.ndarray:
     if rate != a["sample_rate"]:
-        wave = resample(wave, rate, a["sample_rate"], a["resample"]["lowpass_filter_width"],
-                        a["resample"]["rolloff"])
+        wave = resample(wave, rate, a["sample_rate"], a["resample"]["lowpass_filter_width"], a["resample"]["rolloff"])
     n = a["samples"]
     if wave.size > n:
         start = (wave.size - n) // 2
-        wave = wave[start:start + n]
+        wave = wave[start : start + n]
     elif wave.size < n:
         wave = np.pad(wave, (0, n - wave.size))
     return wave.astype(np.float32)
@@ -99,7 +99,7 @@ def resample(wave: np.ndarray, orig: int, new: int, width_zeros: int = 6, rollof
     steps = (padded.size - kernel.shape[1]) // orig + 1
     frames = np.lib.stride_tricks.sliding_window_view(padded, kernel.shape[1])[::orig][:steps]
     out = (frames @ kernel.T).reshape(-1)
-    return out[:math.ceil(new * wave.size / orig)]
+    return out[: math.ceil(new * wave.size / orig)]
 
 
 def audio_features(wave: np.ndarray, a: dict) -> np.ndarray:
@@ -148,9 +148,9 @@ def text_input(text: str, spec: dict) -> np.ndarray:
     index = {w: i for i, w in enumerate(tok["vocab"])}
     text = (text or "").lower() if tok.get("lower", True) else (text or "")
     words = list(text) if tok["level"] == "char" else re.findall(tok["pattern"], text, re.UNICODE)
-    ids = [index.get(w, tok["unk_id"]) for w in words][:t["max_tokens"]] or [tok["unk_id"]]
+    ids = [index.get(w, tok["unk_id"]) for w in words][: t["max_tokens"]] or [tok["unk_id"]]
     out = np.full(t["max_tokens"], tok["pad_id"], dtype=np.int64)
-    out[:len(ids)] = ids
+    out[: len(ids)] = ids
     return out
 
 
@@ -185,8 +185,9 @@ def predict(samples: list[dict], folder: str = HERE) -> list[dict]:
     probs = np.exp(logits - logits.max(1, keepdims=True))
     probs /= probs.sum(1, keepdims=True)
     names = spec["class_names"]
-    return [{"label": names[int(p.argmax())], "probability": float(p.max()),
-             "probabilities": p.tolist()} for p in probs]
+    return [
+        {"label": names[int(p.argmax())], "probability": float(p.max()), "probabilities": p.tolist()} for p in probs
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     (result,) = predict([{"image": args.image, "audio": args.audio, "text": args.text}])
     names = load_spec()["class_names"]
-    for i in np.argsort(result["probabilities"])[::-1][:args.top]:
+    for i in np.argsort(result["probabilities"])[::-1][: args.top]:
         print(f"{names[i]}\t{result['probabilities'][i]:.4f}")
     return 0
 

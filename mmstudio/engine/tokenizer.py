@@ -9,6 +9,7 @@ Thai) are split per character, so a Chinese sentence is not one unknown "word". 
 what word order says for classification and retrieval. Each token keeps an inverse document
 frequency, which the ``ngram`` encoder uses as TF-IDF weights.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,8 +36,9 @@ def split_words(text: str) -> list[str]:
 class Tokenizer:
     """Maps text to integer ids; 0 is padding, 1 an unknown token."""
 
-    def __init__(self, vocab: list[str], level: str = "word", lower: bool = True, ngrams: int = 1,
-                 idf: list[float] | None = None) -> None:
+    def __init__(
+        self, vocab: list[str], level: str = "word", lower: bool = True, ngrams: int = 1, idf: list[float] | None = None
+    ) -> None:
         if vocab[:2] != [PAD, UNK]:
             raise ValueError("a vocabulary starts with <pad>, <unk>")
         if idf is not None and len(idf) != len(vocab):
@@ -49,8 +51,9 @@ class Tokenizer:
         self._index = {tok: i for i, tok in enumerate(self.vocab)}
 
     @classmethod
-    def build(cls, texts: Iterable[str], level: str = "word", max_size: int = 5000,
-              min_count: int = 1, ngrams: int = 1) -> Tokenizer:
+    def build(
+        cls, texts: Iterable[str], level: str = "word", max_size: int = 5000, min_count: int = 1, ngrams: int = 1
+    ) -> Tokenizer:
         """The ``max_size`` most frequent tokens of ``texts`` (ties broken alphabetically), with
         their smoothed inverse document frequencies."""
         counts: Counter[str] = Counter()
@@ -62,8 +65,7 @@ class Tokenizer:
             counts.update(tokens)
             docs.update(set(tokens))
             n_docs += 1
-        keep = [t for t, c in counts.items()
-                if c >= max(min_count, _MIN_PAIR_COUNT if " " in t else 1)]
+        keep = [t for t, c in counts.items() if c >= max(min_count, _MIN_PAIR_COUNT if " " in t else 1)]
         ranked = sorted(keep, key=lambda t: (-counts[t], t))[: max(0, max_size - 2)]
         idf = [0.0, 1.0] + [round(math.log((1 + n_docs) / (1 + docs[t])) + 1, 4) for t in ranked]
         return cls([PAD, UNK] + ranked, level, ngrams=ngrams, idf=idf)
@@ -84,7 +86,7 @@ class Tokenizer:
         if self.ngrams >= 2 and self.level != "char":
             words = (len(tokens) + 1) // 2
             half = max(1, max_tokens // 2)
-            tokens = tokens[:min(words, half)] + tokens[words:words + max_tokens - min(words, half)]
+            tokens = tokens[: min(words, half)] + tokens[words : words + max_tokens - min(words, half)]
         ids = [self._index.get(t, 1) for t in tokens][:max_tokens]
         return ids or [1]
 
@@ -105,5 +107,10 @@ class Tokenizer:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Tokenizer:
-        return cls(list(data["vocab"]), data.get("level", "word"), bool(data.get("lower", True)),
-                   int(data.get("ngrams", 1)), data.get("idf"))
+        return cls(
+            list(data["vocab"]),
+            data.get("level", "word"),
+            bool(data.get("lower", True)),
+            int(data.get("ngrams", 1)),
+            data.get("idf"),
+        )

@@ -4,6 +4,7 @@ Read top to bottom: prepare data (decoded once into the cache), build the model,
 steps. It yields a :class:`StepLogged` about every ``log_every_s`` seconds, so pause and stop
 (:class:`Control`) act within a second; it calls ``.item()`` only when it logs.
 """
+
 from __future__ import annotations
 
 import os
@@ -63,8 +64,9 @@ from mmstudio.engine.steps import EpochMeter, LoopState, StepContext, batch_loss
 GPU_CACHE_BYTES = 4 << 30
 
 
-def train(run: RunConfig, out_dir: str, control: Control | None = None, resume: bool = False,
-          dataset: Any = None) -> Generator[Event, None, RunResult]:
+def train(
+    run: RunConfig, out_dir: str, control: Control | None = None, resume: bool = False, dataset: Any = None
+) -> Generator[Event, None, RunResult]:
     """Train ``run``, writing checkpoints and the final bundle under ``out_dir``.
 
     ``resume=True`` continues from ``out_dir/checkpoints/last`` when there is one. ``dataset`` may
@@ -90,8 +92,9 @@ def train(run: RunConfig, out_dir: str, control: Control | None = None, resume: 
         return (yield from recorded(events, out_dir, ScalarLog))
 
 
-def _with_advice(events: Generator[Event, None, RunResult], run: RunConfig,
-                 out_dir: str) -> Generator[Event, None, RunResult]:
+def _with_advice(
+    events: Generator[Event, None, RunResult], run: RunConfig, out_dir: str
+) -> Generator[Event, None, RunResult]:
     """``events``, with running out of memory turned into an error that says what to change."""
     try:
         return (yield from events)
@@ -133,17 +136,40 @@ class Session:
     def save(self, kind: str) -> str:
         """Write checkpoint ``kind`` ("last" or "best") with the loop state as it is now."""
         p = self.prep
-        return ckpt.save_checkpoint(os.path.join(self.out_dir, "checkpoints", kind), self.ctx.model,
-                                    self.run, p.shape, p.class_names, p.pre, self.optimizer,
-                                    self.scheduler, self.state.to_dict())
+        return ckpt.save_checkpoint(
+            os.path.join(self.out_dir, "checkpoints", kind),
+            self.ctx.model,
+            self.run,
+            p.shape,
+            p.class_names,
+            p.pre,
+            self.optimizer,
+            self.scheduler,
+            self.state.to_dict(),
+        )
 
     def result(self, bundle: str, reason: str, metrics: dict[str, Any]) -> RunResult:
-        return RunResult(bundle, os.path.abspath(self.out_dir), reason, self.state.epoch, self.state.step,
-                         round(time.monotonic() - self.t_start, 3), metrics, self.state.history)
+        return RunResult(
+            bundle,
+            os.path.abspath(self.out_dir),
+            reason,
+            self.state.epoch,
+            self.state.step,
+            round(time.monotonic() - self.t_start, 3),
+            metrics,
+            self.state.history,
+        )
 
 
-def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool, dataset: Any,
-           dist: ddp.Context, device: torch.device) -> Generator[Event, None, RunResult]:
+def _train(
+    run: RunConfig,
+    out_dir: str,
+    control: Control | None,
+    resume: bool,
+    dataset: Any,
+    dist: ddp.Context,
+    device: torch.device,
+) -> Generator[Event, None, RunResult]:
     """The phases in order: prepare, build, then epochs (steps, validate, checkpoint), finish."""
     control = control or Control()
     t_start = time.monotonic()
@@ -154,10 +180,21 @@ def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool, 
         return RunResult("", os.path.abspath(out_dir), "stopped", 0, 0, seconds, {}, [])
     session = _build(run, out_dir, prep, dist, device, t_start)
     state = session.state
-    yield RunStarted(os.path.abspath(out_dir), str(device), pick_precision(run.train.precision, device),
-                     prep.modalities, tuple(prep.class_names), len(prep.train_feats), prep.val_items,
-                     count_parameters(session.ctx.model), run.train.epochs, session.steps_per_epoch,
-                     state.epoch, session.batch, state.step)
+    yield RunStarted(
+        os.path.abspath(out_dir),
+        str(device),
+        pick_precision(run.train.precision, device),
+        prep.modalities,
+        tuple(prep.class_names),
+        len(prep.train_feats),
+        prep.val_items,
+        count_parameters(session.ctx.model),
+        run.train.epochs,
+        session.steps_per_epoch,
+        state.epoch,
+        session.batch,
+        state.step,
+    )
     reason = "completed"
     for epoch in range(state.epoch + 1, run.train.epochs + 1):
         reason, meter = yield from _epoch(session, epoch, control)
@@ -172,8 +209,9 @@ def _train(run: RunConfig, out_dir: str, control: Control | None, resume: bool, 
     return (yield from _finish(session, reason))
 
 
-def _prepare(run: RunConfig, out_dir: str, control: Control, resume: bool, dataset: Any,
-             dist: ddp.Context, device: torch.device) -> Generator[Event, None, Prepared | None]:
+def _prepare(
+    run: RunConfig, out_dir: str, control: Control, resume: bool, dataset: Any, dist: ddp.Context, device: torch.device
+) -> Generator[Event, None, Prepared | None]:
     """Seed, write run.toml, pick the items, decode them once into the cache (None: stopped)."""
     tr, spec = run.train, run.model
     _seed_everything(tr.seed)
@@ -189,8 +227,11 @@ def _prepare(run: RunConfig, out_dir: str, control: Control, resume: bool, datas
         raise ValueError(f"{dataset.spec.path}: no items in the train split")
     class_names = dataset.class_names if "classify" in spec.task else []
     last = ckpt.find_checkpoint(out_dir) if resume else None
-    ddp.same_everywhere(dist, last is not None, f"{out_dir}: only some ranks found a checkpoint "
-                        "to resume from; put --out on storage every node shares")
+    ddp.same_everywhere(
+        dist,
+        last is not None,
+        f"{out_dir}: only some ranks found a checkpoint to resume from; put --out on storage every node shares",
+    )
     tokenizer = None
     if "text" in modalities:
         tokenizer = _checkpoint_tokenizer(last) or build_tokenizer(spec, train_items)
@@ -200,21 +241,22 @@ def _prepare(run: RunConfig, out_dir: str, control: Control, resume: bool, datas
     stopped = False
     try:
         train_feats = yield from _stoppable(prepare(train_items, pre, index), control)
-        val_feats = (yield from _stoppable(prepare(val_items, pre, index), control)) \
-            if val_items else None
+        val_feats = (yield from _stoppable(prepare(val_items, pre, index), control)) if val_items else None
     except _Stopped:
         stopped = True
     if ddp.any_of(dist, stopped)[0]:
         return None
     if device.type == "cuda" and train_feats.nbytes() < GPU_CACHE_BYTES:
         train_feats = train_feats.to(device)  # decoded inputs live on the GPU: no copies per step
-    shape = ModelShape(modalities, len(class_names), channels, len(tokenizer) if tokenizer else 2,
-                       *pre.audio_shape, pre.mean, pre.std)
+    shape = ModelShape(
+        modalities, len(class_names), channels, len(tokenizer) if tokenizer else 2, *pre.audio_shape, pre.mean, pre.std
+    )
     return Prepared(modalities, class_names, pre, shape, train_feats, val_feats, len(val_items), last)
 
 
-def _build(run: RunConfig, out_dir: str, prep: Prepared, dist: ddp.Context, device: torch.device,
-           t_start: float) -> Session:
+def _build(
+    run: RunConfig, out_dir: str, prep: Prepared, dist: ddp.Context, device: torch.device, t_start: float
+) -> Session:
     """The model, its optimiser and schedule, the batch size; the loop state (resumed or new)."""
     tr, spec = run.train, run.model
     precision = pick_precision(tr.precision, device)
@@ -229,8 +271,9 @@ def _build(run: RunConfig, out_dir: str, prep: Prepared, dist: ddp.Context, devi
         step_model = cast(nn.Module, torch.compile(step_model))
     feats = prep.train_feats
     pin = device.type == "cuda" and feats.labels.device.type == "cpu"
-    ctx = StepContext(step_model, model, feats, prep.pre, tr, spec, device,
-                      autocast_factory(precision, device), None, pin)
+    ctx = StepContext(
+        step_model, model, feats, prep.pre, tr, spec, device, autocast_factory(precision, device), None, pin
+    )
     n = len(feats)
     batch = min(tr.batch_size, n)  # the global batch: each rank takes its share (distributed.py)
     if tr.auto_batch and device.type == "cuda" and not dist.active:  # largest that fits: a probe
@@ -241,10 +284,10 @@ def _build(run: RunConfig, out_dir: str, prep: Prepared, dist: ddp.Context, devi
     scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")
     if spec.class_weights and prep.class_names:
         ctx.class_weight = class_weights(feats.labels, len(prep.class_names), device)
-    state = LoopState.from_dict(ckpt.load_checkpoint(prep.last, model, optimizer, scheduler)) \
-        if prep.last else LoopState()
-    return Session(run, out_dir, dist, prep, ctx, optimizer, scheduler, scaler, batch,
-                   steps_per_epoch, state, t_start)
+    state = (
+        LoopState.from_dict(ckpt.load_checkpoint(prep.last, model, optimizer, scheduler)) if prep.last else LoopState()
+    )
+    return Session(run, out_dir, dist, prep, ctx, optimizer, scheduler, scaler, batch, steps_per_epoch, state, t_start)
 
 
 def _epoch(s: Session, epoch: int, control: Control) -> Generator[Event, None, tuple[str, EpochMeter]]:
@@ -295,12 +338,19 @@ def _validate(s: Session, epoch: int, meter: EpochMeter) -> Generator[Event, Non
     seconds = time.monotonic() - meter.t_start
     train_loss = round(float(ddp.mean(dist, meter.loss_sum)) / max(1, meter.count), 6)
     val = s.prep.val_feats
-    scores = ddp.on_main(dist, lambda: quick_scores(model, val, s.ctx.device, 256, s.ctx.autocast)) \
-        if val else {}
+    scores = ddp.on_main(dist, lambda: quick_scores(model, val, s.ctx.device, 256, s.ctx.autocast)) if val else {}
     best = state.record(epoch, _monitor(scores, train_loss))
     state.history.append({"epoch": epoch, "train_loss": train_loss, **scores, "seconds": round(seconds, 3)})
-    yield EpochDone(epoch, state.step, train_loss, scores, round(seconds, 3),
-                    round(meter.seen / max(seconds, 1e-9), 1), best, model.modality_weights() or {})
+    yield EpochDone(
+        epoch,
+        state.step,
+        train_loss,
+        scores,
+        round(seconds, 3),
+        round(meter.seen / max(seconds, 1e-9), 1),
+        best,
+        model.modality_weights() or {},
+    )
     if dist.main:
         yield CheckpointSaved(s.save("last"), "last", epoch)
     if best and val is not None and dist.main:
@@ -323,20 +373,27 @@ def _finish(s: Session, reason: str) -> Generator[Event, None, RunResult]:
     set_input_stats(bundle, input_ranges(s.ctx.feats.inputs, s.ctx.feats.mask))
     ddp.barrier(dist)
     result = s.result(bundle, reason, metrics)
-    yield RunFinished(bundle, reason, state.epoch, state.step, result.seconds,
-                      {k: v for k, v in metrics.items() if k != "history"})
+    yield RunFinished(
+        bundle, reason, state.epoch, state.step, result.seconds, {k: v for k, v in metrics.items() if k != "history"}
+    )
     return result
 
 
 def _run_metrics(s: Session, reason: str) -> dict[str, Any]:
     """The bundle's metrics: the record of the run and the best epoch's validation scores."""
     state, model = s.state, s.ctx.model
-    metrics: dict[str, Any] = {"best_epoch": state.best_epoch, "epochs": state.epoch, "steps": state.step,
-                               "train_seconds": round(time.monotonic() - s.t_start, 3), "reason": reason,
-                               "history": state.history}
+    metrics: dict[str, Any] = {
+        "best_epoch": state.best_epoch,
+        "epochs": state.epoch,
+        "steps": state.step,
+        "train_seconds": round(time.monotonic() - s.t_start, 3),
+        "reason": reason,
+        "history": state.history,
+    }
     if state.history:
-        best_row = state.history[max(0, state.best_epoch - 1)] \
-            if state.best_epoch <= len(state.history) else state.history[-1]
+        best_row = (
+            state.history[max(0, state.best_epoch - 1)] if state.best_epoch <= len(state.history) else state.history[-1]
+        )
         metrics["val"] = {k: v for k, v in best_row.items() if k not in ("epoch", "seconds")}
     if model.modality_weights():
         metrics["modality_weights"] = model.modality_weights()
@@ -371,7 +428,7 @@ def _copy_bundle(source: str, tmp: str) -> None:
 
 def _seed_everything(seed: int) -> None:
     random.seed(seed)
-    np.random.seed(seed % (2 ** 32))
+    np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
 
 

@@ -3,6 +3,7 @@
 Only Qt, pyqtgraph and the data layer are imported here: torch loads later, when a model is
 built, so the window is on screen fast.
 """
+
 from __future__ import annotations
 
 import os
@@ -46,9 +47,11 @@ def run(argv: list[str]) -> int:
     """Open the window with the given project or datasets; with none, the welcome page (the demo
     dataset loads behind it, and the demo's trained model is one click away)."""
     if not _has_display():
-        print("mmstudio: no display found (DISPLAY/WAYLAND_DISPLAY are unset). Run it in a desktop "
-              "session, set QT_QPA_PLATFORM=offscreen, or use the headless commands: mmstudio --help",
-              file=sys.stderr)
+        print(
+            "mmstudio: no display found (DISPLAY/WAYLAND_DISPLAY are unset). Run it in a desktop "
+            "session, set QT_QPA_PLATFORM=offscreen, or use the headless commands: mmstudio --help",
+            file=sys.stderr,
+        )
         return 2
     app = create_application()
     from mmstudio.gui.main_window import MainWindow
@@ -103,8 +106,17 @@ def _demo_probe(path: str, window, app) -> None:
 
     def done(result) -> None:
         labels = [r["label"] for r in result["results"]]
-        Path(path).write_text(json.dumps({"first_panel": first_panel, "panel": window.current_panel_name(),
-                                          "bundle": window.current_bundle, "labels": labels}) + "\n")
+        Path(path).write_text(
+            json.dumps(
+                {
+                    "first_panel": first_panel,
+                    "panel": window.current_panel_name(),
+                    "bundle": window.current_bundle,
+                    "labels": labels,
+                }
+            )
+            + "\n"
+        )
         app.quit()
 
     def failed(exc) -> None:

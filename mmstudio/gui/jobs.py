@@ -9,6 +9,7 @@ A job submitted with a ``key`` replaces a queued, not yet started job with the s
 fast runs only the latest query. Results, errors and progress reach the GUI thread by queued
 signals.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -42,9 +43,16 @@ class Lane(QObject):
     def busy(self) -> bool:
         return bool(self._queue) or self._running > 0
 
-    def submit(self, fn: Callable[..., Any], *args: Any, on_done: Callable | None = None,
-               on_error: Callable | None = None, key: str | None = None,
-               with_progress: bool = False, **kwargs: Any) -> int:
+    def submit(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_done: Callable | None = None,
+        on_error: Callable | None = None,
+        key: str | None = None,
+        with_progress: bool = False,
+        **kwargs: Any,
+    ) -> int:
         job = next(self._ids)
         if with_progress:
             kwargs["progress"] = lambda f, msg: self.progress.emit(float(f), str(msg))

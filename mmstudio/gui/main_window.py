@@ -1,4 +1,5 @@
 """The main window: a sidebar of panels, menus, shortcuts, a status bar, and drop-anywhere."""
+
 from __future__ import annotations
 
 import functools
@@ -84,9 +85,13 @@ class MainWindow(QMainWindow):
         self.nav = QListWidget()
         self.nav.setObjectName("nav")
         self.nav.setFixedWidth(150)
-        icons = [QStyle.StandardPixmap.SP_DirOpenIcon, QStyle.StandardPixmap.SP_FileDialogDetailedView,
-                 QStyle.StandardPixmap.SP_MediaPlay, QStyle.StandardPixmap.SP_FileDialogContentsView,
-                 QStyle.StandardPixmap.SP_FileDialogInfoView]
+        icons = [
+            QStyle.StandardPixmap.SP_DirOpenIcon,
+            QStyle.StandardPixmap.SP_FileDialogDetailedView,
+            QStyle.StandardPixmap.SP_MediaPlay,
+            QStyle.StandardPixmap.SP_FileDialogContentsView,
+            QStyle.StandardPixmap.SP_FileDialogInfoView,
+        ]
         self.stack = QStackedWidget()
         for (name, panel), icon in zip(self.panels.items(), icons):
             QListWidgetItem(self.style().standardIcon(icon), name, self.nav)
@@ -281,25 +286,36 @@ class MainWindow(QMainWindow):
         self.query_panel.set_bundle(path)
 
     def show_shortcuts(self) -> None:
-        rows = [("Ctrl+O", "Open a dataset manifest"), ("Ctrl+Shift+O", "Open a dataset folder"),
-                ("F5", "Re-scan the dataset"), ("Ctrl+1 … Ctrl+5", "Data, Model, Train, Evaluate, Query"),
-                ("Space", "Play the selected item's audio (in the item table)"), ("F1", "This list"),
-                ("Ctrl+Q", "Quit")]
+        rows = [
+            ("Ctrl+O", "Open a dataset manifest"),
+            ("Ctrl+Shift+O", "Open a dataset folder"),
+            ("F5", "Re-scan the dataset"),
+            ("Ctrl+1 … Ctrl+5", "Data, Model, Train, Evaluate, Query"),
+            ("Space", "Play the selected item's audio (in the item table)"),
+            ("F1", "This list"),
+            ("Ctrl+Q", "Quit"),
+        ]
         html = "<table>" + "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in rows)
         QMessageBox.information(self, "Keyboard Shortcuts", html + "</table>")
 
     def show_about(self) -> None:
-        QMessageBox.about(self, "About MMStudio",
-                          f"<h3>MMStudio {__version__}</h3><p>A desktop studio for multimodal deep learning: "
-                          "image, text and audio datasets, encoders, fusions, training and cross-modal "
-                          "queries. Works offline.</p>")
+        QMessageBox.about(
+            self,
+            "About MMStudio",
+            f"<h3>MMStudio {__version__}</h3><p>A desktop studio for multimodal deep learning: "
+            "image, text and audio datasets, encoders, fusions, training and cross-modal "
+            "queries. Works offline.</p>",
+        )
 
     # ---------------------------------------------------------------- drop anywhere
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Catch file drops over any child (line edits and text views would take them otherwise)."""
         kind = event.type()
-        if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop) \
-                and isinstance(watched, QWidget) and watched.window() is self:
+        if (
+            kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop)
+            and isinstance(watched, QWidget)
+            and watched.window() is self
+        ):
             paths = _local_paths(event)
             if paths:
                 drop = cast(QDropEvent, event)  # drag enter and move events are drop events too
@@ -344,9 +360,12 @@ class MainWindow(QMainWindow):
             return
         if self.train_panel.running:
             answer = QMessageBox.question(
-                self, "Stop training?", "A model is training. Stop it and quit? "
-                "The last checkpoint is kept; the run can be resumed later.",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+                self,
+                "Stop training?",
+                "A model is training. Stop it and quit? The last checkpoint is kept; the run can be resumed later.",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No,
+            )
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return

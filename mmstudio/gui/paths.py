@@ -4,6 +4,7 @@ An installed wheel carries them inside the package (``mmstudio/resources``, mapp
 repository's top-level ``resources/`` by pyproject.toml); a source checkout, an editable install
 and the PyInstaller build keep ``resources/`` beside the package.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,8 +17,10 @@ def find_resources(package: Path = _PACKAGE) -> Path:
     for candidate in (package / "resources", package.parent / "resources"):
         if (candidate / "style.qss").is_file():
             return candidate
-    raise FileNotFoundError(f"MMStudio's resources are missing: neither {package / 'resources'} "
-                            f"nor {package.parent / 'resources'} holds style.qss (a broken install?)")
+    raise FileNotFoundError(
+        f"MMStudio's resources are missing: neither {package / 'resources'} "
+        f"nor {package.parent / 'resources'} holds style.qss (a broken install?)"
+    )
 
 
 RESOURCES = find_resources()

@@ -18,6 +18,7 @@ into the engine's event objects (``engine.event_from_dict``), so the same curves
 not offered for process runs. Nothing here imports torch: the GUI learns the GPU count from
 ``nvidia-smi -L`` (:func:`gpu_count`).
 """
+
 from __future__ import annotations
 
 import functools
@@ -58,8 +59,22 @@ def gpu_count() -> int:
 
 def torchrun_command(config: str, out_dir: str, nproc: int, resume: bool = False) -> list[str]:
     """The launcher command line (also what the README shows for the terminal)."""
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(nproc),
-           "--standalone", "-m", "mmstudio", "train", "--config", config, "--out", out_dir, "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        str(nproc),
+        "--standalone",
+        "-m",
+        "mmstudio",
+        "train",
+        "--config",
+        config,
+        "--out",
+        out_dir,
+        "--json",
+    ]
     return cmd + (["--resume"] if resume else [])
 
 
@@ -72,8 +87,9 @@ class ProcessRun(QObject):
     failed = Signal(str)  # the run ended without a RunFinished: why
     finished = Signal(int)  # the launcher's exit status (after failed, if any)
 
-    def __init__(self, run: RunConfig, out_dir: str, nproc: int = 1, resume: bool = False,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, run: RunConfig, out_dir: str, nproc: int = 1, resume: bool = False, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.run, self.out_dir, self.nproc, self.resume = run, out_dir, max(1, nproc), resume
         self.events: list = []
@@ -151,8 +167,7 @@ class ProcessRun(QObject):
     @Slot(QProcess.ProcessError)
     def _on_error(self, error) -> None:
         if error == QProcess.ProcessError.FailedToStart:
-            self.failed.emit(f"could not start {sys.executable} -m torch.distributed.run: "
-                             f"{self.process.errorString()}")
+            self.failed.emit(f"could not start {sys.executable} -m torch.distributed.run: {self.process.errorString()}")
             self.finished.emit(-1)
 
     def _reason(self, code: int) -> str:

@@ -10,6 +10,7 @@ process is gone) and autosaves the project, when it changed, every ``MMSTUDIO_AU
 start, a recovery file whose lock is stale (or missing) is from a session that crashed: the user
 is offered to restore it.
 """
+
 from __future__ import annotations
 
 import glob
@@ -64,9 +65,14 @@ class ProjectController(QObject):
         spec = ds.spec if ds is not None else w.data_panel.spec
         run = w.model_panel.config() if self._pending_run is None else self._pending_run
         name = os.path.splitext(os.path.basename(self.path))[0] if self.path else ""
-        return Project(datasets=[spec] if spec is not None else [], run_configs=[run] if run else [],
-                       runs=list(w.project_runs()), bundle=w.current_bundle or "",
-                       current_panel=w.current_panel_name(), name=name)
+        return Project(
+            datasets=[spec] if spec is not None else [],
+            run_configs=[run] if run else [],
+            runs=list(w.project_runs()),
+            bundle=w.current_bundle or "",
+            current_panel=w.current_panel_name(),
+            name=name,
+        )
 
     def apply(self, project: Project) -> None:
         """Show ``project`` in the window (datasets load in the background)."""
@@ -188,8 +194,12 @@ class ProjectController(QObject):
             return True
         buttons = QMessageBox.StandardButton
         answer = QMessageBox.question(
-            self.window, "Save changes?", f"Save the changes to {os.path.basename(self.path)}?",
-            buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
+            self.window,
+            "Save changes?",
+            f"Save the changes to {os.path.basename(self.path)}?",
+            buttons.Save | buttons.Discard | buttons.Cancel,
+            buttons.Save,
+        )
         if answer == buttons.Save:
             return self.save()
         return answer == buttons.Discard
@@ -226,8 +236,11 @@ class ProjectController(QObject):
         text = self._json(project)
         if text == self._autosaved:
             return False
-        save_project(project, self.recovery_path, extra={"recovery_of": self.path,
-                                                          "autosaved": time.strftime("%Y-%m-%d %H:%M:%S")})
+        save_project(
+            project,
+            self.recovery_path,
+            extra={"recovery_of": self.path, "autosaved": time.strftime("%Y-%m-%d %H:%M:%S")},
+        )
         self._autosaved = text
         return True
 
@@ -272,9 +285,12 @@ class ProjectController(QObject):
         what = ", ".join(os.path.basename(d.path) for d in project.datasets) or "no dataset"
         buttons = QMessageBox.StandardButton
         answer = QMessageBox.question(
-            self.window, "Restore unsaved work?",
-            f"MMStudio did not close cleanly last time. Restore the work autosaved at {when} "
-            f"({what})?", buttons.Yes | buttons.No, buttons.Yes)
+            self.window,
+            "Restore unsaved work?",
+            f"MMStudio did not close cleanly last time. Restore the work autosaved at {when} ({what})?",
+            buttons.Yes | buttons.No,
+            buttons.Yes,
+        )
         for path in sessions:
             os.remove(path)
         if answer != buttons.Yes:

@@ -10,6 +10,7 @@ folder of decoded inputs too large for memory, and its bound), ``MMSTUDIO_CACHE_
 in-memory budget, read when the engine is first used) and ``MMSTUDIO_WORKERS`` (threads that
 decode files).
 """
+
 from __future__ import annotations
 
 import os
@@ -49,12 +50,14 @@ class Settings:
         d = cls()
         device = str(qs.value("engine/device", d.device))
         theme = str(qs.value("appearance/theme", d.theme))
-        return cls(device=device if device in DEVICES else d.device,
-                   cache_dir=str(qs.value("cache/dir", "") or default_cache_dir()),
-                   cache_gb=_number(qs.value("cache/limit_gb", d.cache_gb), d.cache_gb, float),
-                   memory_gb=_number(qs.value("cache/memory_gb", d.memory_gb), d.memory_gb, float),
-                   theme=theme if theme in THEMES else d.theme,
-                   workers=_number(qs.value("data/workers", d.workers), d.workers, int))
+        return cls(
+            device=device if device in DEVICES else d.device,
+            cache_dir=str(qs.value("cache/dir", "") or default_cache_dir()),
+            cache_gb=_number(qs.value("cache/limit_gb", d.cache_gb), d.cache_gb, float),
+            memory_gb=_number(qs.value("cache/memory_gb", d.memory_gb), d.memory_gb, float),
+            theme=theme if theme in THEMES else d.theme,
+            workers=_number(qs.value("data/workers", d.workers), d.workers, int),
+        )
 
     def save(self) -> None:
         qs = QSettings()
@@ -124,13 +127,22 @@ def apply_theme(app: QApplication, theme: str) -> None:
 
 def dark_palette() -> QPalette:
     p = QPalette()
-    roles = {QPalette.ColorRole.Window: "#2b2f34", QPalette.ColorRole.WindowText: "#e6e8eb",
-             QPalette.ColorRole.Base: "#1e2227", QPalette.ColorRole.AlternateBase: "#2b2f34",
-             QPalette.ColorRole.ToolTipBase: "#2b2f34", QPalette.ColorRole.ToolTipText: "#e6e8eb",
-             QPalette.ColorRole.Text: "#e6e8eb", QPalette.ColorRole.Button: "#353a40",
-             QPalette.ColorRole.ButtonText: "#e6e8eb", QPalette.ColorRole.BrightText: "#ff6b6b",
-             QPalette.ColorRole.Link: "#6ea8fe", QPalette.ColorRole.Highlight: "#3d7bd9",
-             QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.PlaceholderText: "#8b949e"}
+    roles = {
+        QPalette.ColorRole.Window: "#2b2f34",
+        QPalette.ColorRole.WindowText: "#e6e8eb",
+        QPalette.ColorRole.Base: "#1e2227",
+        QPalette.ColorRole.AlternateBase: "#2b2f34",
+        QPalette.ColorRole.ToolTipBase: "#2b2f34",
+        QPalette.ColorRole.ToolTipText: "#e6e8eb",
+        QPalette.ColorRole.Text: "#e6e8eb",
+        QPalette.ColorRole.Button: "#353a40",
+        QPalette.ColorRole.ButtonText: "#e6e8eb",
+        QPalette.ColorRole.BrightText: "#ff6b6b",
+        QPalette.ColorRole.Link: "#6ea8fe",
+        QPalette.ColorRole.Highlight: "#3d7bd9",
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.PlaceholderText: "#8b949e",
+    }
     for role, colour in roles.items():
         p.setColor(role, QColor(colour))
     for role in (QPalette.ColorRole.Text, QPalette.ColorRole.WindowText, QPalette.ColorRole.ButtonText):

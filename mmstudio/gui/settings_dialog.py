@@ -1,4 +1,5 @@
 """File > Settings: default device, cache folder and size limit, theme, data-loading workers."""
+
 from __future__ import annotations
 
 import os
@@ -47,10 +48,20 @@ class SettingsDialog(QDialog):
         cache_row.addWidget(self.cache_dir, 1)
         cache_row.addWidget(browse)
         cache_row.addWidget(reset)
-        self.cache_gb = _gb_spin(s.cache_gb, 1.0, 4096.0, "The cache folder's bound: decoded data too large "
-                                 "for memory is kept there; least recently used files go first.")
-        self.memory_gb = _gb_spin(s.memory_gb, 0.25, 512.0, "Decoded images and sounds kept in memory so "
-                                  "later epochs and runs read no files (applies from the next session).")
+        self.cache_gb = _gb_spin(
+            s.cache_gb,
+            1.0,
+            4096.0,
+            "The cache folder's bound: decoded data too large "
+            "for memory is kept there; least recently used files go first.",
+        )
+        self.memory_gb = _gb_spin(
+            s.memory_gb,
+            0.25,
+            512.0,
+            "Decoded images and sounds kept in memory so "
+            "later epochs and runs read no files (applies from the next session).",
+        )
         self.theme = QComboBox()
         for name in THEMES:
             self.theme.addItem(THEME_TEXT[name], name)
@@ -67,8 +78,10 @@ class SettingsDialog(QDialog):
         form.addRow("Memory for decoded data:", self.memory_gb)
         form.addRow("Theme:", self.theme)
         form.addRow("Data-loading workers:", self.workers)
-        note = QLabel("Settings are kept per user and apply at once (the memory budget from the next "
-                      "session). The default device is what new runs start with in the Model panel.")
+        note = QLabel(
+            "Settings are kept per user and apply at once (the memory budget from the next "
+            "session). The default device is what new runs start with in the Model panel."
+        )
         note.setObjectName("muted")
         note.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -81,10 +94,14 @@ class SettingsDialog(QDialog):
 
     def settings(self) -> Settings:
         """The settings the widgets show."""
-        return Settings(device=self.device.currentData(), cache_dir=self.cache_dir.text().strip(),
-                        cache_gb=self.cache_gb.value(), memory_gb=self.memory_gb.value(),
-                        theme=self.theme.currentData(),
-                        workers=self.workers.value())
+        return Settings(
+            device=self.device.currentData(),
+            cache_dir=self.cache_dir.text().strip(),
+            cache_gb=self.cache_gb.value(),
+            memory_gb=self.memory_gb.value(),
+            theme=self.theme.currentData(),
+            workers=self.workers.value(),
+        )
 
     def _on_browse_clicked(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Cache Folder", self.cache_dir.text())

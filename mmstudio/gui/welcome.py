@@ -3,6 +3,7 @@
 It offers the two bundled demos (a trained model that answers at once, no training and no
 network), a new or existing project, a dataset, and the recent projects.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,12 +26,18 @@ from PySide6.QtWidgets import (
 from mmstudio.gui.paths import CLIPART_BUNDLE, DEMO_BUNDLE, ICON
 
 DEMOS = {
-    "digits": ("Digits: see, hear and read",
-               "500 handwritten digits, each with a spoken digit and a caption. A trained model "
-               "classifies them and finds pictures for words: ask it “seven”.", DEMO_BUNDLE),
-    "clipart": ("Clip art: words to drawings",
-                "300 public-domain drawings with their titles. A trained model finds drawings "
-                "for a few words: ask it “flag”, “fruit” or “house”.", CLIPART_BUNDLE),
+    "digits": (
+        "Digits: see, hear and read",
+        "500 handwritten digits, each with a spoken digit and a caption. A trained model "
+        "classifies them and finds pictures for words: ask it “seven”.",
+        DEMO_BUNDLE,
+    ),
+    "clipart": (
+        "Clip art: words to drawings",
+        "300 public-domain drawings with their titles. A trained model finds drawings "
+        "for a few words: ask it “flag”, “fruit” or “house”.",
+        CLIPART_BUNDLE,
+    ),
 }
 
 
@@ -50,8 +57,7 @@ class WelcomePage(QWidget):
         logo = QLabel()
         logo.setPixmap(QIcon(str(ICON)).pixmap(72, 72))
         title = QLabel("<h1 style='margin:0'>Welcome to MMStudio</h1>")
-        subtitle = QLabel("Build, train and ask models that see, hear and read. Everything here "
-                          "works offline.")
+        subtitle = QLabel("Build, train and ask models that see, hear and read. Everything here works offline.")
         subtitle.setObjectName("muted")
         subtitle.setWordWrap(True)
         head = QHBoxLayout()
@@ -87,8 +93,11 @@ class WelcomePage(QWidget):
 
         start = QVBoxLayout()
         start.addWidget(QLabel("<h3 style='margin:0'>Start</h3>"))
-        for text, signal in (("New Project", self.new_requested), ("Open Project…", self.open_requested),
-                             ("Open a Dataset…", self.open_dataset_requested)):
+        for text, signal in (
+            ("New Project", self.new_requested),
+            ("Open Project…", self.open_requested),
+            ("Open a Dataset…", self.open_dataset_requested),
+        ):
             b = QPushButton(text)
             b.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
             b.clicked.connect(signal.emit)
@@ -102,7 +111,9 @@ class WelcomePage(QWidget):
         recent.addWidget(QLabel("<h3 style='margin:0'>Recent projects</h3>"))
         self.recent_list = QListWidget()
         self.recent_list.setMaximumHeight(180)
-        self.recent_list.itemActivated.connect(lambda item: self.recent_requested.emit(item.data(Qt.ItemDataRole.UserRole)))
+        self.recent_list.itemActivated.connect(
+            lambda item: self.recent_requested.emit(item.data(Qt.ItemDataRole.UserRole))
+        )
         recent.addWidget(self.recent_list)
         lower = QHBoxLayout()
         lower.addLayout(start, 1)

@@ -3,6 +3,7 @@
 superqt re-raises a worker's exception in the event loop; wrapping the call turns an expected
 failure (a bad file, a path that is not a dataset) into a message for the user instead.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -23,8 +24,13 @@ def _guarded(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return _Failed(exc)
 
 
-def run_in_thread(fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None],
-                  on_error: Callable[[BaseException], None], **kwargs: Any):
+def run_in_thread(
+    fn: Callable[..., Any],
+    *args: Any,
+    on_done: Callable[[Any], None],
+    on_error: Callable[[BaseException], None],
+    **kwargs: Any,
+):
     """Start ``fn(*args, **kwargs)`` in a worker thread; exactly one callback runs on the GUI thread."""
     worker = thread_worker(_guarded, start_thread=False)(fn, *args, **kwargs)
 

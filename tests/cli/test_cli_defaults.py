@@ -1,5 +1,6 @@
 """``mmstudio train`` with nothing but the data (issue 13): settings chosen from the data are
 printed with their reasons and saved; a label column not named like one is asked for by name."""
+
 from __future__ import annotations
 
 import csv
@@ -16,8 +17,19 @@ from mmstudio.config import RunConfig  # noqa: E402
 
 def test_train_with_only_data_prints_and_saves_the_chosen_settings(tmp_path, capsys):
     manifest = make_triplet_dataset(tmp_path / "data", classes=3, per_class=10)
-    code = cli.main(["train", "--data", str(manifest), "--modalities", "image,text",
-                     "--out", str(tmp_path / "run"), "--max-steps", "3"])
+    code = cli.main(
+        [
+            "train",
+            "--data",
+            str(manifest),
+            "--modalities",
+            "image,text",
+            "--out",
+            str(tmp_path / "run"),
+            "--max-steps",
+            "3",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "chosen from the data" in out and "train.batch_size = 16" in out and "steps per epoch" in out
@@ -41,5 +53,21 @@ def test_a_label_column_with_another_name_is_asked_for_by_name(tmp_path, capsys)
     err = capsys.readouterr().err
     assert code == 2 and "--column kind=label" in err
     assert not out.exists()  # refused before any folder was made
-    assert cli.main(["train", "--data", str(renamed), "--column", "kind=label", "--modalities", "image",
-                     "--out", str(out), "--max-steps", "2"]) == 0
+    assert (
+        cli.main(
+            [
+                "train",
+                "--data",
+                str(renamed),
+                "--column",
+                "kind=label",
+                "--modalities",
+                "image",
+                "--out",
+                str(out),
+                "--max-steps",
+                "2",
+            ]
+        )
+        == 0
+    )

@@ -1,4 +1,5 @@
 """``mmstudio train|eval|index|query|export`` headless, with JSON on stdout."""
+
 from __future__ import annotations
 
 import json
@@ -29,10 +30,33 @@ def _run(capsys, *argv) -> tuple[int, str]:
 def test_train_eval_index_query_export(cli_run, capsys):
     root, manifest = cli_run
     out = root / "run"
-    code, text = _run(capsys, "train", "--data", manifest, "--image", "cnn", "--audio", "mel_cnn",
-                      "--fusion", "weighted_sum", "--task", "classify+align", "--epochs", 4,
-                      "--batch-size", 8, "--lr", 0.003, "--device", "cpu", "--val-split", "test",
-                      "--out", out, "--json")
+    code, text = _run(
+        capsys,
+        "train",
+        "--data",
+        manifest,
+        "--image",
+        "cnn",
+        "--audio",
+        "mel_cnn",
+        "--fusion",
+        "weighted_sum",
+        "--task",
+        "classify+align",
+        "--epochs",
+        4,
+        "--batch-size",
+        8,
+        "--lr",
+        0.003,
+        "--device",
+        "cpu",
+        "--val-split",
+        "test",
+        "--out",
+        out,
+        "--json",
+    )
     assert code == 0
     events = [json.loads(line) for line in text.splitlines()]
     assert events[0]["event"] == "DataPrepared" and events[-1]["event"] == "RunFinished"
@@ -48,8 +72,7 @@ def test_train_eval_index_query_export(cli_run, capsys):
     assert code == 0 and Path(json.loads(text)["index"]).is_file()
 
     image = next((manifest.parent / "images").glob("s1_*.png"))
-    code, text = _run(capsys, "query", out, "--image", image, "--target", "audio", "--top", 4,
-                      "--json")
+    code, text = _run(capsys, "query", out, "--image", image, "--target", "audio", "--top", 4, "--json")
     result = json.loads(text)
     assert code == 0 and result["target"] == "audio" and len(result["results"]) == 4
     assert {"path", "text", "label", "score"} <= set(result["results"][0])
@@ -61,10 +84,13 @@ def test_train_eval_index_query_export(cli_run, capsys):
 def test_rerun_from_run_toml(cli_run, capsys):
     root, manifest = cli_run
     first = root / "first"
-    assert _run(capsys, "train", "--data", manifest, "--text", "gru", "--epochs", 1,
-                "--batch-size", 8, "--out", first)[0] == 0
-    code, text = _run(capsys, "train", "--config", first / "run.toml", "--max-steps", 2,
-                      "--out", root / "second", "--json")
+    assert (
+        _run(capsys, "train", "--data", manifest, "--text", "gru", "--epochs", 1, "--batch-size", 8, "--out", first)[0]
+        == 0
+    )
+    code, text = _run(
+        capsys, "train", "--config", first / "run.toml", "--max-steps", 2, "--out", root / "second", "--json"
+    )
     assert code == 0
     started = [json.loads(x) for x in text.splitlines() if '"RunStarted"' in x][0]
     assert started["modalities"] == ["text"]

@@ -1,4 +1,5 @@
 """``mmstudio inspect PATH [--json]``: the headless scan, run as a user runs it (a subprocess)."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,14 @@ KEYS = {"layout", "modalities", "items", "counts", "labels", "splits", "problems
 
 def inspect(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    done = subprocess.run([sys.executable, "-m", "mmstudio", "inspect", *args],
-                          capture_output=True, text=True, timeout=120, env=env, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "mmstudio", "inspect", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
     if check:
         assert done.returncode == 0, done.stderr
     return done
@@ -39,8 +46,7 @@ def inspect_json(path) -> dict:
 @pytest.fixture(scope="module")
 def damaged(tmp_path_factory) -> Path:
     """A synthetic demo with one missing image and one truncated clip."""
-    manifest = make_triplet_dataset(tmp_path_factory.mktemp("inspect") / "set", classes=3,
-                                    per_class=4)
+    manifest = make_triplet_dataset(tmp_path_factory.mktemp("inspect") / "set", classes=3, per_class=4)
     rows = read_rows(manifest)
     (manifest.parent / rows[0]["image"]).unlink()
     truncate(manifest.parent / rows[1]["audio"], 0.5)
@@ -57,9 +63,10 @@ def test_json_report(damaged):
     assert summary["labels"] == {"one": 4, "two": 4, "zero": 4}
     assert summary["splits"] == {"train": 9, "test": 3}
     problems = {(p["path"], p["reason"]) for p in summary["problems"]}
-    assert problems == {(str(damaged.parent / rows[0]["image"]), "file not found"),
-                        (str(damaged.parent / rows[1]["audio"]),
-                         next(r for p, r in problems if p.endswith(rows[1]["audio"])))}
+    assert problems == {
+        (str(damaged.parent / rows[0]["image"]), "file not found"),
+        (str(damaged.parent / rows[1]["audio"]), next(r for p, r in problems if p.endswith(rows[1]["audio"]))),
+    }
     assert all(set(p) >= {"path", "reason"} for p in summary["problems"])
     assert any("audio is truncated" in r for _, r in problems)
 
@@ -75,18 +82,20 @@ def test_human_report_names_each_problem(damaged):
 
 def test_options_reach_the_scan(tmp_path):
     manifest = make_triplet_dataset(tmp_path / "set", classes=2, per_class=3, split=False)
-    summary = json.loads(inspect(str(manifest), "--json", "--column", "label=ignore",
-                                 "--column", "text=label").stdout)
+    summary = json.loads(inspect(str(manifest), "--json", "--column", "label=ignore", "--column", "text=label").stdout)
     assert summary["columns"]["label"] == "ignore" and summary["columns"]["text"] == "label"
     assert summary["labels"] == {"the number one": 3, "the number zero": 3}
     assert set(summary["splits"]) <= {"train", "val", "test"}
 
 
-@pytest.mark.parametrize("make", [
-    lambda p: p / "no-such-thing",
-    lambda p: (p / "picture.png").write_bytes(b"\x89PNG") and p / "picture.png",
-    lambda p: (p / "empty").mkdir() or p / "empty",
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: p / "no-such-thing",
+        lambda p: (p / "picture.png").write_bytes(b"\x89PNG") and p / "picture.png",
+        lambda p: (p / "empty").mkdir() or p / "empty",
+    ],
+)
 def test_a_non_dataset_exits_2_naming_the_path(tmp_path, make):
     path = make(tmp_path)
     done = inspect(str(path), "--json", check=False)
@@ -99,8 +108,11 @@ def test_a_non_dataset_exits_2_naming_the_path(tmp_path, make):
 def test_a_bad_option_exits_2(tmp_path):
     manifest = make_triplet_dataset(tmp_path / "set", classes=2, per_class=2)
     audio = manifest.parent / "audio"  # a flat folder: the label pattern applies
-    for path, args in ((manifest, ["--layout", "nonsense"]), (manifest, ["--column", "label=colour"]),
-                       (audio, ["--label-pattern", "(?P<label>["])):
+    for path, args in (
+        (manifest, ["--layout", "nonsense"]),
+        (manifest, ["--column", "label=colour"]),
+        (audio, ["--label-pattern", "(?P<label>["]),
+    ):
         done = inspect(str(path), *args, check=False)
         assert done.returncode == 2, args
         assert "error" in done.stderr and "Traceback" not in done.stderr
@@ -143,13 +155,16 @@ def test_digits_pairs():
     assert summary["problems"] == []
 
 
-@pytest.mark.parametrize("parts, layout, modalities, items, labels", [
-    (("digits", "audio"), "filename_labels", ["audio"], 3_000, 10),
-    (("clipart", "captions.csv"), "captions", ["image", "text"], 6_923, None),
-    (("prompts", "transcripts.csv"), "transcripts", ["text", "audio"], 568, None),
-    (("demo", "manifest.csv"), "manifest", ["image", "text", "audio"], 500, 10),
-    (("demo",), "manifest", ["image", "text", "audio"], 500, 10),
-])
+@pytest.mark.parametrize(
+    "parts, layout, modalities, items, labels",
+    [
+        (("digits", "audio"), "filename_labels", ["audio"], 3_000, 10),
+        (("clipart", "captions.csv"), "captions", ["image", "text"], 6_923, None),
+        (("prompts", "transcripts.csv"), "transcripts", ["text", "audio"], 568, None),
+        (("demo", "manifest.csv"), "manifest", ["image", "text", "audio"], 500, 10),
+        (("demo",), "manifest", ["image", "text", "audio"], 500, 10),
+    ],
+)
 def test_shared_datasets_load_with_their_modalities(parts, layout, modalities, items, labels):
     summary = inspect_json(shared_path(*parts))
     assert summary["layout"] == layout

@@ -1,6 +1,7 @@
 """``mmstudio predict``: one row per item in CSV or JSON lines, missing modalities masked as in
 the studio, the same accuracy as ``eval``; and the CLI behaves like a Unix tool (quiet on a
 closed pipe, progress only on a terminal, ``bench`` from the package)."""
+
 from __future__ import annotations
 
 import csv
@@ -53,18 +54,24 @@ def test_predict_writes_one_row_per_item_with_missing_modalities_masked(gappy_de
     from mmstudio import engine
 
     out = tmp_path / "preds.csv"
-    code, text, err = _run(capsys, "predict", DEMO_BUNDLE, "--data", gappy_demo, "--out", out,
-                           "--batch-size", 16, "--json")
+    code, text, err = _run(
+        capsys, "predict", DEMO_BUNDLE, "--data", gappy_demo, "--out", out, "--batch-size", 16, "--json"
+    )
     assert code == 0 and err == ""  # no progress bars when stderr is not a terminal
     summary = json.loads(text)
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert len(rows) == summary["items"] == 60
-    assert [r["modalities"] for r in rows[:6]] == ["text", "image+text+audio", "image+text+audio",
-                                                   "image+text", "image+text+audio", "text+audio"]
+    assert [r["modalities"] for r in rows[:6]] == [
+        "text",
+        "image+text+audio",
+        "image+text+audio",
+        "image+text",
+        "image+text+audio",
+        "text+audio",
+    ]
     # each row is what the studio's one-sample prediction says for the same inputs
     for r in rows[:6]:
-        one = engine.predict(str(DEMO_BUNDLE), image=r["image"] or None, audio=r["audio"] or None,
-                             text=r["text"])
+        one = engine.predict(str(DEMO_BUNDLE), image=r["image"] or None, audio=r["audio"] or None, text=r["text"])
         assert r["predicted"] == one["label"], r
         assert float(r["probability"]) == pytest.approx(one["top"][0]["probability"], abs=1e-4)
     evaluated = engine.evaluate(str(DEMO_BUNDLE), str(gappy_demo), split="all", ablation=False)
@@ -92,13 +99,13 @@ def test_predict_refuses_an_unknown_output_format_before_decoding(gappy_demo, tm
 @pytest.mark.skipif(not DIGITS.is_file(), reason="needs ../shared/datasets/digits")
 def test_predict_on_the_digits_test_split_matches_eval(tmp_path, capsys):
     out = tmp_path / "digits.csv"
-    code, text, _ = _run(capsys, "predict", DEMO_BUNDLE, "--data", DIGITS, "--split", "test",
-                         "--out", out, "--json")
+    code, text, _ = _run(capsys, "predict", DEMO_BUNDLE, "--data", DIGITS, "--split", "test", "--out", out, "--json")
     assert code == 0
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert len(rows) == 2000 and {r["split"] for r in rows} == {"test"}
-    code, text_eval, _ = _run(capsys, "eval", DEMO_BUNDLE, "--data", DIGITS, "--split", "test",
-                              "--no-ablation", "--json")
+    code, text_eval, _ = _run(
+        capsys, "eval", DEMO_BUNDLE, "--data", DIGITS, "--split", "test", "--no-ablation", "--json"
+    )
     accuracy = json.loads(text_eval)["accuracy"]
     assert json.loads(text)["accuracy"] == pytest.approx(accuracy)
     assert sum(r["predicted"] == r["label"] for r in rows) / 2000 == pytest.approx(accuracy)
@@ -107,8 +114,9 @@ def test_predict_on_the_digits_test_split_matches_eval(tmp_path, capsys):
 @pytest.mark.parametrize("entry", ["mmstudio", "mmstudio.cli"])  # `mmstudio` and `mmstudio-cli`
 def test_a_closed_pipe_ends_quietly_with_status_zero(entry):
     # --top 400 prints ~100 KB, more than a pipe holds, so the writer meets the closed pipe
-    command = (f"set -o pipefail; {sys.executable} -m {entry} query {DEMO_BUNDLE} --text seven "
-               f"--top 400 --json | head -1")
+    command = (
+        f"set -o pipefail; {sys.executable} -m {entry} query {DEMO_BUNDLE} --text seven --top 400 --json | head -1"
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr

@@ -1,5 +1,6 @@
 """Fixtures for the data-layer tests: small real datasets written to tmp_path. Helpers live in
 data_makers.py (importable from the tests); synth.py one folder up writes the triplets."""
+
 from __future__ import annotations
 
 import sys

@@ -1,6 +1,7 @@
 """Writers of small real files for the data-layer tests: every image and audio format, text,
 damaged copies of them, and a fingerprint of a folder tree to prove nothing was written.
 """
+
 from __future__ import annotations
 
 import csv
@@ -24,11 +25,23 @@ if str(TESTS) not in sys.path:
 from synth import SAMPLE_RATE, class_image, class_tone
 
 #: extension -> Pillow format name: every image format the studio accepts.
-IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".gif": "GIF",
-                 ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF"}
+IMAGE_FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".bmp": "BMP",
+    ".gif": "GIF",
+    ".webp": "WEBP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+}
 #: extension -> (soundfile format, subtype): every audio format the studio accepts.
-AUDIO_FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"),
-                 ".ogg": ("OGG", "VORBIS"), ".mp3": ("MP3", "MPEG_LAYER_III")}
+AUDIO_FORMATS = {
+    ".wav": ("WAV", "PCM_16"),
+    ".flac": ("FLAC", "PCM_16"),
+    ".ogg": ("OGG", "VORBIS"),
+    ".mp3": ("MP3", "MPEG_LAYER_III"),
+}
 
 
 def write_image(path: Path, k: int = 0, i: int = 0, size: int = 28) -> Path:
@@ -107,15 +120,13 @@ def bomb_png(path: Path, side: int = 20_000) -> Path:
 @functools.lru_cache(maxsize=4)
 def _bomb_bytes(side: int) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     row = b"\x00" * (1 + (side + 7) // 8)  # filter byte + packed 1-bit pixels
     packer = zlib.compressobj(9)
     body = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
     header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)  # 1-bit greyscale
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body)
-            + chunk(b"IEND", b""))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
 
 
 def fingerprint(root: Path) -> dict[str, tuple]:

@@ -1,5 +1,6 @@
 """Issue 2's acceptance check: a copy of a demo dataset with five files damaged in five different
 ways reports exactly those five, each with its reason, and loads the rest."""
+
 from __future__ import annotations
 
 import shutil
@@ -13,15 +14,24 @@ from mmstudio.data import open_dataset
 
 # (what is done to the file, the reason fragment the report must give)
 FIVE = ["deleted", "truncated image", "not an image at all", "empty audio", "truncated audio"]
-REASONS = {"deleted": "file not found", "truncated image": "image is truncated",
-           "not an image at all": "not a readable image", "empty audio": "file is empty (0 bytes)",
-           "truncated audio": "audio is truncated"}
+REASONS = {
+    "deleted": "file not found",
+    "truncated image": "image is truncated",
+    "not an image at all": "not a readable image",
+    "empty audio": "file is empty (0 bytes)",
+    "truncated audio": "audio is truncated",
+}
 
 
 def _damage_five(root: Path, rows: list[dict]) -> dict[str, str]:
     """Spoil five files named by rows 0, 7, 14, 21, 28; returns {absolute path: expected reason}."""
-    targets = [root / rows[0]["image"], root / rows[7]["image"], root / rows[14]["image"],
-               root / rows[21]["audio"], root / rows[28]["audio"]]
+    targets = [
+        root / rows[0]["image"],
+        root / rows[7]["image"],
+        root / rows[14]["image"],
+        root / rows[21]["audio"],
+        root / rows[28]["audio"],
+    ]
     targets[0].unlink()
     # a PNG of noise does not compress: cutting it in half cuts pixel rows, not just the trailer
     truncate(noisy_image(targets[1]), 0.5)

@@ -1,5 +1,6 @@
 """Images are decoded upright: the EXIF orientation a camera writes is applied for training and
 evaluation, as viewers and the Data panel's thumbnails show them."""
+
 from __future__ import annotations
 
 import numpy as np

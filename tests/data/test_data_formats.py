@@ -1,4 +1,5 @@
 """Every accepted file format decodes, through the same calls the preview and training use."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -74,8 +75,7 @@ def test_mixed_formats_in_one_class_folder_dataset(tmp_path):
     assert ds.layout == "class_folders"
     assert ds.problems == []
     assert ds.labels() == {"cat": len(IMAGE_FORMATS), "dog": len(IMAGE_FORMATS)}
-    assert {p.rsplit(".", 1)[1] for p in (it.image for it in ds.items)} == {
-        e[1:] for e in IMAGE_FORMATS}
+    assert {p.rsplit(".", 1)[1] for p in (it.image for it in ds.items)} == {e[1:] for e in IMAGE_FORMATS}
 
 
 def test_reading_images_on_many_threads_leaves_pillow_settings_alone(tmp_path):

@@ -6,6 +6,7 @@ A million rows (issue 8's figure) take 15-30 s and about 700 MB peak memory on t
 machine: that test is marked slow (it still runs in CI); the 100,000-row test runs the same code
 quickly with a tighter bound.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,9 +40,11 @@ def _open_or_clear_error(path):
 
 @pytest.mark.parametrize("ext", EXTS)
 @pytest.mark.parametrize("seed", range(4))
-@pytest.mark.fault(case="Manifest of random bytes",
-                   how="20 KB of random bytes as `.csv/.tsv/.jsonl/.txt`",
-                   behaviour="One clear problem (\"not … text\") or a `ValueError` naming the file.")
+@pytest.mark.fault(
+    case="Manifest of random bytes",
+    how="20 KB of random bytes as `.csv/.tsv/.jsonl/.txt`",
+    behaviour='One clear problem ("not … text") or a `ValueError` naming the file.',
+)
 def test_random_bytes(tmp_path, ext, seed):
     path = tmp_path / f"noise{ext}"
     path.write_bytes(random.Random(seed).randbytes(20_000 + seed))
@@ -52,17 +55,16 @@ def test_random_bytes(tmp_path, ext, seed):
 
 
 @pytest.mark.parametrize("ext", EXTS)
-@pytest.mark.fault(case="A 10 MB line",
-                   how="one 10,000,000-character row",
-                   behaviour="The row is reported as malformed with its row number; the rest loads; peak traced memory "
-                             "< 120 MB.")
+@pytest.mark.fault(
+    case="A 10 MB line",
+    how="one 10,000,000-character row",
+    behaviour="The row is reported as malformed with its row number; the rest loads; peak traced memory < 120 MB.",
+)
 def test_a_10_mb_single_line(tmp_path, ext):
     path = tmp_path / f"long{ext}"
-    good = ('{"text": "fine words", "label": "a"}\n' if ext == ".jsonl" else "text,label\n")
-    body = ('{"text": "' + "x" * 10_000_000 + '", "label": "b"}\n' if ext == ".jsonl"
-            else "x" * 10_000_000 + ",b\n")
-    path.write_text(good + body + good.splitlines()[-1] if ext == ".jsonl" else good + body,
-                    encoding="utf-8")
+    good = '{"text": "fine words", "label": "a"}\n' if ext == ".jsonl" else "text,label\n"
+    body = '{"text": "' + "x" * 10_000_000 + '", "label": "b"}\n' if ext == ".jsonl" else "x" * 10_000_000 + ",b\n"
+    path.write_text(good + body + good.splitlines()[-1] if ext == ".jsonl" else good + body, encoding="utf-8")
     tracemalloc.start()
     try:
         ds = _open_or_clear_error(path)
@@ -77,33 +79,37 @@ def test_a_10_mb_single_line(tmp_path, ext):
         assert all(len(it.text or "") < 1000 for it in ds.items)
 
 
-@pytest.mark.fault(case="Wrong types",
-                   how="JSONL numbers/booleans/objects/nulls for text and labels; CSV numbers, booleans, JSON "
-                       "and control characters in path columns (`test_wrong_types_in_csv_cells`)",
-                   behaviour="Values become text where text is allowed; each bad path is a \"file not found\" problem "
-                             "with its row; nothing raises.")
+@pytest.mark.fault(
+    case="Wrong types",
+    how="JSONL numbers/booleans/objects/nulls for text and labels; CSV numbers, booleans, JSON "
+    "and control characters in path columns (`test_wrong_types_in_csv_cells`)",
+    behaviour='Values become text where text is allowed; each bad path is a "file not found" problem '
+    "with its row; nothing raises.",
+)
 def test_wrong_types_in_jsonl(tmp_path):
-    rows = [{"text": 12, "label": 3},
-            {"text": None, "label": "b", "image": None},
-            {"text": {"nested": ["a", 1]}, "label": [1, 2]},
-            {"text": True, "label": 1.5},
-            {"text": "plain words here", "label": None},
-            {"text": "more words here", "label": {"a": None}}]
+    rows = [
+        {"text": 12, "label": 3},
+        {"text": None, "label": "b", "image": None},
+        {"text": {"nested": ["a", 1]}, "label": [1, 2]},
+        {"text": True, "label": 1.5},
+        {"text": "plain words here", "label": None},
+        {"text": "more words here", "label": {"a": None}},
+    ]
     path = tmp_path / "types.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     ds = _open_or_clear_error(path)
     texts = sorted(it.text for it in ds.items)
-    assert texts == sorted(["12", '{"nested": ["a", 1]}', "True", "plain words here",
-                            "more words here"])
+    assert texts == sorted(["12", '{"nested": ["a", 1]}', "True", "plain words here", "more words here"])
     # the null text is an empty text, named with its row
-    assert [(p.row, "text is empty" in p.reason) for p in ds.problems if p.severity == "error"] == [
-        (2, True)]
+    assert [(p.row, "text is empty" in p.reason) for p in ds.problems if p.severity == "error"] == [(2, True)]
 
 
 def test_json_nested_too_deeply(tmp_path):
     path = tmp_path / "deep.jsonl"
-    path.write_text('{"text": "ok words", "label": "a"}\n' + "[" * 200_000 + "\n"
-                    + '{"text": "x": ' + "{" * 50_000 + "\n", encoding="utf-8")
+    path.write_text(
+        '{"text": "ok words", "label": "a"}\n' + "[" * 200_000 + "\n" + '{"text": "x": ' + "{" * 50_000 + "\n",
+        encoding="utf-8",
+    )
     ds = _open_or_clear_error(path)
     assert len(ds.items) == 1
     assert {p.row for p in ds.problems if p.reason.startswith("malformed row")} == {2, 3}
@@ -111,15 +117,23 @@ def test_json_nested_too_deeply(tmp_path):
 
 def test_nul_and_odd_characters_in_paths(tmp_path):
     path = tmp_path / "odd.jsonl"
-    rows = [{"image": "a\u0000.png", "text": "one thing"}, {"image": "x" * 5000 + ".png"},
-            {"image": "/", "text": "slash"}, {"image": "sub/", "text": "folder"}]
+    rows = [
+        {"image": "a\u0000.png", "text": "one thing"},
+        {"image": "x" * 5000 + ".png"},
+        {"image": "/", "text": "slash"},
+        {"image": "sub/", "text": "folder"},
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     (tmp_path / "sub").mkdir()
     ds = open_dataset(DatasetSpec(str(path), columns={"image": "image"}))
     reasons = sorted(p.reason for p in ds.problems)
-    assert reasons == ["file cannot be read: File name too long", "is a folder, not a file",
-                       "not a valid file name", "path escapes the dataset folder; skipped",
-                       "row 2: text is empty"]
+    assert reasons == [
+        "file cannot be read: File name too long",
+        "is a folder, not a file",
+        "not a valid file name",
+        "path escapes the dataset folder; skipped",
+        "row 2: text is empty",
+    ]
     assert sorted(it.text for it in ds.items) == ["folder", "one thing", "slash"]
 
 
@@ -133,9 +147,9 @@ def test_mutated_manifests(triplets, seed):
         at = rng.randrange(len(data))
         action = rng.choice(["cut", "dup", "insert", "flip", "truncate"])
         if action == "cut":
-            del data[at:at + rng.randint(1, 40)]
+            del data[at : at + rng.randint(1, 40)]
         elif action == "dup":
-            data[at:at] = data[at:at + rng.randint(1, 200)]
+            data[at:at] = data[at : at + rng.randint(1, 200)]
         elif action == "insert":
             data[at:at] = rng.choice([b'"', b",", b"\t", b"\n", b"\r", b"\x00", b"\xff", b"{", b"\\"])
         elif action == "flip":
@@ -154,15 +168,18 @@ def _scan_in_a_fresh_process(path) -> dict:
     # a fresh process, so its peak resident memory is this scan's alone
     # VmHWM is the peak of this process's own address space; ru_maxrss would include the peak
     # inherited across fork+exec from the (large, torch-loaded) pytest process.
-    script = ("import json, sys, time; from mmstudio.data import open_dataset; "
-              "t = time.perf_counter(); ds = open_dataset(sys.argv[1]); "
-              "hwm = [ln for ln in open('/proc/self/status') if ln.startswith('VmHWM')]; "
-              "import resource; peak = int(hwm[0].split()[1]) / 1024 if hwm else "
-              "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024; "
-              "print(json.dumps({'s': time.perf_counter() - t, 'items': len(ds.items), "
-              "'problems': len(ds.problems), 'splits': ds.splits(), 'rss_mb': peak}))")
-    out = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True,
-                         text=True, timeout=300, check=True)
+    script = (
+        "import json, sys, time; from mmstudio.data import open_dataset; "
+        "t = time.perf_counter(); ds = open_dataset(sys.argv[1]); "
+        "hwm = [ln for ln in open('/proc/self/status') if ln.startswith('VmHWM')]; "
+        "import resource; peak = int(hwm[0].split()[1]) / 1024 if hwm else "
+        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024; "
+        "print(json.dumps({'s': time.perf_counter() - t, 'items': len(ds.items), "
+        "'problems': len(ds.problems), 'splits': ds.splits(), 'rss_mb': peak}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=300, check=True
+    )
     return json.loads(out.stdout)
 
 
@@ -201,11 +218,11 @@ def _mutate(data: bytes, rng: random.Random) -> bytes:
         if action == "flip":
             out[at] = rng.randrange(256)
         elif action == "cut":
-            del out[at:at + rng.randint(1, 50)]
+            del out[at : at + rng.randint(1, 50)]
         elif action == "dup":
-            out[at:at] = out[at:at + rng.randint(1, 100)]
+            out[at:at] = out[at : at + rng.randint(1, 100)]
         else:
-            del out[max(at, 1):]
+            del out[max(at, 1) :]
     return bytes(out)
 
 
@@ -239,10 +256,12 @@ def test_damaged_media_files_never_break_the_scan(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.fault(case="A million rows",
-                   how="1,000,000-row CSV, scanned in a fresh process (slow)",
-                   behaviour="All rows load; peak resident memory about 700 MB (bound 1.5 GB), 15–35 s on 2 cores. The "
-                             "100,000-row test bounds it at 400 MB (about 100 MB measured).")
+@pytest.mark.fault(
+    case="A million rows",
+    how="1,000,000-row CSV, scanned in a fresh process (slow)",
+    behaviour="All rows load; peak resident memory about 700 MB (bound 1.5 GB), 15–35 s on 2 cores. The "
+    "100,000-row test bounds it at 400 MB (about 100 MB measured).",
+)
 def test_a_million_rows_load_in_bounded_memory(tmp_path):
     path = tmp_path / "million.csv"
     _many_rows(path, 1_000_000)
@@ -256,12 +275,20 @@ def test_a_million_rows_load_in_bounded_memory(tmp_path):
 def test_wrong_types_in_csv_cells(tmp_path):
     """Numbers, booleans, JSON and control characters where paths and labels belong."""
     path = tmp_path / "types.csv"
-    path.write_text('id,image,audio,text,label\n1,12,true,3.5,7\n2,"[1, 2]","{""a"": 1}",,\n'
-                    "3,-1e309,nan,ok words,\x01\n", encoding="utf-8")
-    ds = open_dataset(DatasetSpec(str(path), columns={"image": "image", "audio": "audio",
-                                                      "text": "text", "label": "label"}))
+    path.write_text(
+        'id,image,audio,text,label\n1,12,true,3.5,7\n2,"[1, 2]","{""a"": 1}",,\n3,-1e309,nan,ok words,\x01\n',
+        encoding="utf-8",
+    )
+    ds = open_dataset(
+        DatasetSpec(str(path), columns={"image": "image", "audio": "audio", "text": "text", "label": "label"})
+    )
     errors = {(p.row, os.path.basename(p.path), p.reason) for p in ds.errors()}
-    assert errors == {(2, "12", "file not found"), (2, "true", "file not found"),
-                      (3, "[1, 2]", "file not found"), (3, '{"a": 1}', "file not found"),
-                      (4, "-1e309", "file not found"), (4, "nan", "file not found")}
+    assert errors == {
+        (2, "12", "file not found"),
+        (2, "true", "file not found"),
+        (3, "[1, 2]", "file not found"),
+        (3, '{"a": 1}', "file not found"),
+        (4, "-1e309", "file not found"),
+        (4, "nan", "file not found"),
+    }
     assert sorted(it.text or "" for it in ds.items) == ["3.5", "ok words"]

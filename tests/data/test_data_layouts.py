@@ -1,4 +1,5 @@
 """Every layout of issue 2 is recognised from what is on disk, and the user can override it."""
+
 from __future__ import annotations
 
 import os
@@ -92,9 +93,15 @@ def _odd_named_rows(root: Path, n: int = 12) -> list[dict]:
         k = i % 3
         write_image(root / "pics" / f"p{i}.png", k, i)
         write_audio(root / "snd" / f"s{i}.wav", k, i)
-        rows.append({"c1": f"pics/p{i}.png", "c2": f"snd/s{i}.wav",
-                     "c3": f"a short sentence about thing {i}", "c4": ["red", "green", "blue"][k],
-                     "c5": "train" if i % 4 else "test"})
+        rows.append(
+            {
+                "c1": f"pics/p{i}.png",
+                "c2": f"snd/s{i}.wav",
+                "c3": f"a short sentence about thing {i}",
+                "c4": ["red", "green", "blue"][k],
+                "c5": "train" if i % 4 else "test",
+            }
+        )
     return rows
 
 
@@ -158,8 +165,7 @@ def test_several_text_columns_given_are_joined(tmp_path):
         write_image(tmp_path / f"{i}.png", i)
     manifest = write_csv(tmp_path / "m.csv", rows)
     ds = open_dataset(DatasetSpec(str(manifest), columns={"title": "text", "body": "text"}))
-    assert sorted(it.text for it in ds.items) == ["title 0 body 0", "title 1 body 1",
-                                                  "title 2 body 2"]
+    assert sorted(it.text for it in ds.items) == ["title 0 body 0", "title 1 body 1", "title 2 body 2"]
 
 
 def test_a_column_role_for_a_missing_column_is_reported(tmp_path):
@@ -178,9 +184,15 @@ def test_manifest_paths_are_relative_to_the_manifest(tmp_path, monkeypatch):
 
 
 def test_inline_text_manifest_in_a_folder(tmp_path):
-    write_jsonl(tmp_path / "reviews.jsonl", [
-        {"text": "good stuff here", "label": "pos"}, {"text": "bad stuff here", "label": "neg"},
-        {"text": "fine stuff there", "label": "pos"}, {"text": "poor stuff there", "label": "neg"}])
+    write_jsonl(
+        tmp_path / "reviews.jsonl",
+        [
+            {"text": "good stuff here", "label": "pos"},
+            {"text": "bad stuff here", "label": "neg"},
+            {"text": "fine stuff there", "label": "pos"},
+            {"text": "poor stuff there", "label": "neg"},
+        ],
+    )
     ds = open_dataset(str(tmp_path))
     assert ds.layout == "manifest" and ds.modalities == ["text"]
     assert ds.labels() == {"neg": 2, "pos": 2}
@@ -193,10 +205,14 @@ def test_inline_text_manifest_in_a_folder(tmp_path):
 def test_captions_csv_with_several_captions_per_image(tmp_path):
     write_image(tmp_path / "img" / "a.jpg", 0)
     write_image(tmp_path / "img" / "b.jpg", 1)
-    manifest = write_csv(tmp_path / "captions.csv", [
-        {"image": "img/a.jpg", "caption": "a dark square"},
-        {"image": "img/a.jpg", "caption": "something dark and square"},
-        {"image": "img/b.jpg", "caption": "a striped thing"}])
+    manifest = write_csv(
+        tmp_path / "captions.csv",
+        [
+            {"image": "img/a.jpg", "caption": "a dark square"},
+            {"image": "img/a.jpg", "caption": "something dark and square"},
+            {"image": "img/b.jpg", "caption": "a striped thing"},
+        ],
+    )
     ds = open_dataset(str(manifest))
     assert ds.layout == "captions"
     assert ds.problems == []
@@ -209,8 +225,7 @@ def test_captions_csv_with_several_captions_per_image(tmp_path):
 def test_headerless_tab_separated_captions(tmp_path, name):
     write_image(tmp_path / "a.png", 0)
     write_image(tmp_path / "b.png", 1)
-    (tmp_path / name).write_text("a.png\ta red thing\na.png\tred, and a thing\n"
-                                 "b.png\ta blue thing\n", encoding="utf-8")
+    (tmp_path / name).write_text("a.png\ta red thing\na.png\tred, and a thing\nb.png\ta blue thing\n", encoding="utf-8")
     ds = open_dataset(str(tmp_path / name))
     assert ds.layout == "captions"
     assert ds.problems == []
@@ -229,8 +244,7 @@ def test_audio_with_transcripts_csv(tmp_path):
     assert ds.layout == "transcripts"
     assert ds.modalities == ["text", "audio"]
     assert ds.problems == []
-    assert sorted(it.text for it in ds.items) == ["good morning", "hello there", "please hold",
-                                                  "thank you"]
+    assert sorted(it.text for it in ds.items) == ["good morning", "hello there", "please hold", "thank you"]
 
 
 def test_a_guessed_manifest_kind_can_be_overridden(tmp_path):
@@ -276,8 +290,9 @@ def test_file_names_the_pattern_misses_are_flagged(tmp_path):
     assert next(it for it in ds.items if it.id == "untitled").label is None
 
 
-@pytest.mark.parametrize("pattern, message", [(r"(?P<label>[a-z", "not a valid regular expression"),
-                                              (r"^(\d+)_", "named group")])
+@pytest.mark.parametrize(
+    "pattern, message", [(r"(?P<label>[a-z", "not a valid regular expression"), (r"^(\d+)_", "named group")]
+)
 def test_a_bad_label_pattern_is_a_clear_error(tmp_path, pattern, message):
     _spoken_digits(tmp_path)
     with pytest.raises(ValueError, match=message):
@@ -307,12 +322,15 @@ def test_paired_folders_keep_items_missing_a_modality(tmp_path):
     assert ds.modality_counts() == {"image": 3, "text": 2, "audio": 2}
 
 
-@pytest.mark.parametrize("folders", [("images", "texts"), ("images", "audio"), ("texts", "audio"),
-                                     ("images",), ("audio",)])
+@pytest.mark.parametrize(
+    "folders", [("images", "texts"), ("images", "audio"), ("texts", "audio"), ("images",), ("audio",)]
+)
 def test_paired_folders_any_subset(tmp_path, folders):
-    writers = {"images": lambda p: write_image(p.with_suffix(".png")),
-               "texts": lambda p: write_text(p.with_suffix(".txt"), "some words"),
-               "audio": lambda p: write_audio(p.with_suffix(".wav"))}
+    writers = {
+        "images": lambda p: write_image(p.with_suffix(".png")),
+        "texts": lambda p: write_text(p.with_suffix(".txt"), "some words"),
+        "audio": lambda p: write_audio(p.with_suffix(".wav")),
+    }
     for folder in folders:
         for stem in ("x", "y"):
             writers[folder](tmp_path / folder / stem)
@@ -349,8 +367,12 @@ def test_paired_folders_class_subfolders_under_one_modality_only(tmp_path):
         write_text(tmp_path / "texts" / f"d{i}.txt", f"dog {i}")
     ds = open_dataset(str(tmp_path))
     assert ds.problems == []
-    assert {(it.label, it.text) for it in ds.items} == {("cat", "cat 1"), ("cat", "cat 2"),
-                                                        ("dog", "dog 1"), ("dog", "dog 2")}
+    assert {(it.label, it.text) for it in ds.items} == {
+        ("cat", "cat 1"),
+        ("cat", "cat 2"),
+        ("dog", "dog 1"),
+        ("dog", "dog 2"),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -382,18 +404,27 @@ def test_paired_folders_can_be_read_as_class_folders(tmp_path):
 def test_the_synthetic_demo_is_a_manifest(triplets):
     ds = open_dataset(str(triplets.parent))
     assert ds.layout == "manifest"
-    assert ds.columns == {"id": "id", "label": "label", "image": "image", "audio": "audio",
-                          "text": "text", "split": "split"}
+    assert ds.columns == {
+        "id": "id",
+        "label": "label",
+        "image": "image",
+        "audio": "audio",
+        "text": "text",
+        "split": "split",
+    }
     assert len(ds.items) == len(read_rows(triplets)) == 12
     assert ds.problems == []
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda p: p / "nothing-here", "no such file or folder"),
-    (lambda p: write_image(p / "lonely.png"), "not a dataset"),
-    (lambda p: (p / "empty").mkdir() or p / "empty", "not a dataset"),
-    (lambda p: write_text(p / "docs" / "notes.md", "# hi").parent, "not a dataset"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p / "nothing-here", "no such file or folder"),
+        (lambda p: write_image(p / "lonely.png"), "not a dataset"),
+        (lambda p: (p / "empty").mkdir() or p / "empty", "not a dataset"),
+        (lambda p: write_text(p / "docs" / "notes.md", "# hi").parent, "not a dataset"),
+    ],
+)
 def test_a_path_that_is_not_a_dataset_is_a_clear_error(tmp_path, make, message):
     path = make(tmp_path)
     with pytest.raises((ValueError, FileNotFoundError), match=message) as info:
@@ -410,8 +441,7 @@ def test_the_layout_a_folder_needs(tmp_path):
 def test_headerless_captions_csv_with_semicolons_in_captions(tmp_path):
     write_image(tmp_path / "a.png", 0)
     write_image(tmp_path / "b.png", 1)
-    (tmp_path / "captions.csv").write_text("a.png,dark; square; small\nb.png,striped; bright\n",
-                                           encoding="utf-8")
+    (tmp_path / "captions.csv").write_text("a.png,dark; square; small\nb.png,striped; bright\n", encoding="utf-8")
     ds = open_dataset(str(tmp_path / "captions.csv"))
     assert ds.problems == []
     assert sorted(it.text for it in ds.items) == ["dark; square; small", "striped; bright"]
@@ -420,19 +450,18 @@ def test_headerless_captions_csv_with_semicolons_in_captions(tmp_path):
 def test_windows_separators_in_a_manifest(tmp_path):
     write_image(tmp_path / "imgs" / "a.png", 0)
     write_image(tmp_path / "imgs" / "b.png", 1)
-    manifest = write_csv(tmp_path / "m.csv", [{"image": "imgs\\a.png", "label": "x"},
-                                              {"image": "imgs\\b.png", "label": "x"}])
+    manifest = write_csv(
+        tmp_path / "m.csv", [{"image": "imgs\\a.png", "label": "x"}, {"image": "imgs\\b.png", "label": "x"}]
+    )
     ds = open_dataset(str(manifest))
     assert ds.problems == []
-    assert sorted(it.image for it in ds.items) == [str(tmp_path / "imgs" / "a.png"),
-                                                  str(tmp_path / "imgs" / "b.png")]
+    assert sorted(it.image for it in ds.items) == [str(tmp_path / "imgs" / "a.png"), str(tmp_path / "imgs" / "b.png")]
     assert detect_layout(str(tmp_path)) == ("manifest", str(manifest))
 
 
 def test_roles_are_guessed_from_the_whole_manifest_not_its_top(tmp_path):
     # sorted by class: the first 200 rows hold one colour only
-    rows = [{"c1": f"short note {i}", "c2": colour}
-            for colour in ("red", "green", "blue") for i in range(300)]
+    rows = [{"c1": f"short note {i}", "c2": colour} for colour in ("red", "green", "blue") for i in range(300)]
     manifest = write_csv(tmp_path / "sorted.csv", rows)
     ds = open_dataset(str(manifest))
     assert ds.columns == {"c1": "text", "c2": "ignore"}  # a label only by name (issue 16)...
@@ -445,21 +474,22 @@ def test_flickr_style_numbered_captions(tmp_path):
     """Flickr8k's token file: ``name.jpg#0<TAB>caption``, five numbered captions per image."""
     write_image(tmp_path / "Images" / "1000268201_693b08cb0e.jpg", 0)
     write_image(tmp_path / "Images" / "1001773457_577c3a7d70.jpg", 1)
-    lines = [f"{name}#{n}\tcaption {n} of {name[:4]}"
-             for name in ("1000268201_693b08cb0e.jpg", "1001773457_577c3a7d70.jpg") for n in range(5)]
+    lines = [
+        f"{name}#{n}\tcaption {n} of {name[:4]}"
+        for name in ("1000268201_693b08cb0e.jpg", "1001773457_577c3a7d70.jpg")
+        for n in range(5)
+    ]
     (tmp_path / "Images" / "captions.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     ds = open_dataset(str(tmp_path / "Images" / "captions.txt"))
     assert ds.layout == "captions" and ds.problems == []
     assert len(ds.items) == 10 and len({it.id for it in ds.items}) == 10
-    assert {os.path.basename(it.image) for it in ds.items} == {"1000268201_693b08cb0e.jpg",
-                                                               "1001773457_577c3a7d70.jpg"}
+    assert {os.path.basename(it.image) for it in ds.items} == {"1000268201_693b08cb0e.jpg", "1001773457_577c3a7d70.jpg"}
 
 
 def test_a_trailing_delimiter_is_not_a_malformed_row(tmp_path):
     write_image(tmp_path / "a.png", 0)
     write_image(tmp_path / "b.png", 1)
-    (tmp_path / "c.tsv").write_text("image\tcaption\na.png\tone thing\t\nb.png\tanother\t\n",
-                                    encoding="utf-8")
+    (tmp_path / "c.tsv").write_text("image\tcaption\na.png\tone thing\t\nb.png\tanother\t\n", encoding="utf-8")
     ds = open_dataset(str(tmp_path / "c.tsv"))
     assert ds.problems == []
     assert sorted(it.text for it in ds.items) == ["another", "one thing"]

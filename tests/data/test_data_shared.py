@@ -1,4 +1,5 @@
 """The real shared datasets load as issue 2 says (skipped when ../shared is absent)."""
+
 from __future__ import annotations
 
 import os

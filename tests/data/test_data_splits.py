@@ -1,5 +1,6 @@
 """Splits (issue 2, item 7): stratified from ratios and a seed when the data has none; the data's
 own split column respected, with its usual spellings understood."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -12,8 +13,7 @@ from mmstudio.data import Item, assign_splits, open_dataset
 
 
 def _items(per_class: dict[str, int]) -> list[Item]:
-    return [Item(id=f"{label}-{i}", text="x", label=label)
-            for label, n in per_class.items() for i in range(n)]
+    return [Item(id=f"{label}-{i}", text="x", label=label) for label, n in per_class.items() for i in range(n)]
 
 
 def _per_class(items: list[Item]) -> dict[str, Counter]:
@@ -50,6 +50,7 @@ def test_same_seed_same_split_other_seed_other_split():
     first, _ = assign_splits(items, SplitSpec(seed=7))
     again, _ = assign_splits(list(reversed(items)), SplitSpec(seed=7))  # order does not matter
     other, _ = assign_splits(items, SplitSpec(seed=8))
+
     def by_id(its):
         return {it.id: it.split for it in its}
 
@@ -103,7 +104,9 @@ def test_a_dataset_without_a_split_column_gets_the_spec_split(tmp_path):
     assert not ds.split_from_data
     assert ds.splits() == {"train": 12, "val": 4, "test": 4}
     assert {label: dict(c) for label, c in _per_class(ds.items).items()} == {
-        "pos": {"train": 6, "val": 2, "test": 2}, "neg": {"train": 6, "val": 2, "test": 2}}
+        "pos": {"train": 6, "val": 2, "test": 2},
+        "neg": {"train": 6, "val": 2, "test": 2},
+    }
     again = open_dataset(DatasetSpec(str(tmp_path), split=SplitSpec(0.6, 0.2, 0.2, seed=3)))
     assert [it.split for it in again.items] == [it.split for it in ds.items]
     other = open_dataset(DatasetSpec(str(tmp_path), split=SplitSpec(0.6, 0.2, 0.2, seed=4)))

@@ -1,5 +1,6 @@
 """Every unusable or suspicious input is listed with its path and a plain reason; the rest loads;
 nothing on disk is touched (issue 2, item 6)."""
+
 from __future__ import annotations
 
 import os
@@ -38,31 +39,74 @@ def _garbage(path: Path) -> None:
 # Each damage: (spoil(root, manifest) -> the path a problem must name, reason fragment,
 #               severity, the modalities the first item keeps; None when the row is dropped).
 DAMAGES = {
-    "missing image": (lambda r, m: _unlink(r / "images" / f"{FIRST}.png"),
-                      "file not found", "error", ("text", "audio")),
-    "zero-byte image": (lambda r, m: _empty(r / "images" / f"{FIRST}.png"),
-                        "file is empty (0 bytes)", "error", ("text", "audio")),
-    "truncated PNG": (lambda r, m: truncate(noisy_image(r / "images" / f"{FIRST}.png")),
-                      "image is truncated", "error", ("text", "audio")),
+    "missing image": (
+        lambda r, m: _unlink(r / "images" / f"{FIRST}.png"),
+        "file not found",
+        "error",
+        ("text", "audio"),
+    ),
+    "zero-byte image": (
+        lambda r, m: _empty(r / "images" / f"{FIRST}.png"),
+        "file is empty (0 bytes)",
+        "error",
+        ("text", "audio"),
+    ),
+    "truncated PNG": (
+        lambda r, m: truncate(noisy_image(r / "images" / f"{FIRST}.png")),
+        "image is truncated",
+        "error",
+        ("text", "audio"),
+    ),
     "truncated JPEG": (lambda r, m: _as_jpeg(r, m), "image is truncated", "error", ("text", "audio")),
-    "undecodable image": (lambda r, m: _spoil(r / "images" / f"{FIRST}.png", _garbage),
-                          "not a readable image", "error", ("text", "audio")),
-    "zero-byte audio": (lambda r, m: _empty(r / "audio" / f"{FIRST}.wav"),
-                        "file is empty (0 bytes)", "error", ("image", "text")),
-    "truncated WAV": (lambda r, m: truncate(r / "audio" / f"{FIRST}.wav", 0.6),
-                      "audio is truncated", "error", ("image", "text")),
-    "undecodable audio": (lambda r, m: _spoil(r / "audio" / f"{FIRST}.wav", _garbage),
-                          "not a readable audio file", "error", ("image", "text")),
-    "decompression bomb": (lambda r, m: bomb_png(r / "images" / f"{FIRST}.png", side=20_000),
-                           "possible decompression bomb", "error", ("text", "audio")),
-    "path up out of the folder": (lambda r, m: _outside(r, m, relative=True),
-                                  "escapes the dataset folder", "error", ("text", "audio")),
-    "absolute path elsewhere": (lambda r, m: _outside(r, m, relative=False),
-                                "escapes the dataset folder", "error", ("text", "audio")),
-    "empty text": (lambda r, m: _edit_rows(m, text="   ") or m, "text is empty", "warning",
-                   ("image", "audio")),
-    "label with one sample": (lambda r, m: _edit_rows(m, label="lonely") or r / "images" / f"{FIRST}.png",
-                              "only one sample", "warning", ("image", "text", "audio")),
+    "undecodable image": (
+        lambda r, m: _spoil(r / "images" / f"{FIRST}.png", _garbage),
+        "not a readable image",
+        "error",
+        ("text", "audio"),
+    ),
+    "zero-byte audio": (
+        lambda r, m: _empty(r / "audio" / f"{FIRST}.wav"),
+        "file is empty (0 bytes)",
+        "error",
+        ("image", "text"),
+    ),
+    "truncated WAV": (
+        lambda r, m: truncate(r / "audio" / f"{FIRST}.wav", 0.6),
+        "audio is truncated",
+        "error",
+        ("image", "text"),
+    ),
+    "undecodable audio": (
+        lambda r, m: _spoil(r / "audio" / f"{FIRST}.wav", _garbage),
+        "not a readable audio file",
+        "error",
+        ("image", "text"),
+    ),
+    "decompression bomb": (
+        lambda r, m: bomb_png(r / "images" / f"{FIRST}.png", side=20_000),
+        "possible decompression bomb",
+        "error",
+        ("text", "audio"),
+    ),
+    "path up out of the folder": (
+        lambda r, m: _outside(r, m, relative=True),
+        "escapes the dataset folder",
+        "error",
+        ("text", "audio"),
+    ),
+    "absolute path elsewhere": (
+        lambda r, m: _outside(r, m, relative=False),
+        "escapes the dataset folder",
+        "error",
+        ("text", "audio"),
+    ),
+    "empty text": (lambda r, m: _edit_rows(m, text="   ") or m, "text is empty", "warning", ("image", "audio")),
+    "label with one sample": (
+        lambda r, m: _edit_rows(m, label="lonely") or r / "images" / f"{FIRST}.png",
+        "only one sample",
+        "warning",
+        ("image", "text", "audio"),
+    ),
 }
 
 
@@ -130,8 +174,9 @@ def test_a_row_whose_only_file_escapes_is_reported_once(tmp_path):
     write_image(tmp_path / "outside.png")
     for i in range(2):
         write_image(tmp_path / "set" / f"{i}.png", 0, i)
-    manifest = write_csv(tmp_path / "set" / "m.csv", [{"image": "0.png"}, {"image": "1.png"},
-                                                      {"image": "../outside.png"}])
+    manifest = write_csv(
+        tmp_path / "set" / "m.csv", [{"image": "0.png"}, {"image": "1.png"}, {"image": "../outside.png"}]
+    )
     ds = open_dataset(str(manifest))
     [problem] = ds.problems
     assert "escapes the dataset folder" in problem.reason and problem.row == 4
@@ -192,9 +237,10 @@ def test_malformed_jsonl_rows(triplets):
     assert len(ds.items) == 6
 
 
-@pytest.mark.parametrize("content, reason", [(b"\xff\xfebad \x80 bytes", "text is not UTF-8"),
-                                             (b"", "file is empty"),
-                                             (b"  \n\t ", "text is empty")])
+@pytest.mark.parametrize(
+    "content, reason",
+    [(b"\xff\xfebad \x80 bytes", "text is not UTF-8"), (b"", "file is empty"), (b"  \n\t ", "text is empty")],
+)
 def test_unusable_text_files(tmp_path, content, reason):
     for label in ("a", "b"):
         for i in range(2):

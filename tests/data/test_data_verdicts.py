@@ -1,4 +1,5 @@
 """Re-opening a dataset reuses the file checks of unchanged files, and only of those."""
+
 from __future__ import annotations
 
 import os
@@ -11,9 +12,14 @@ from mmstudio.data import formats, open_dataset, validate
 def _dataset(root):
     rows = []
     for i in range(6):
-        rows.append({"id": f"s{i}", "label": str(i % 2),
-                     "image": write_image(root / f"i{i}.png", i % 2, i).name,
-                     "audio": write_audio(root / f"a{i}.wav", i % 2, i).name})
+        rows.append(
+            {
+                "id": f"s{i}",
+                "label": str(i % 2),
+                "image": write_image(root / f"i{i}.png", i % 2, i).name,
+                "audio": write_audio(root / f"a{i}.wav", i % 2, i).name,
+            }
+        )
     return write_csv(root / "manifest.csv", rows)
 
 

@@ -1,6 +1,7 @@
 """Splits grouped by the underlying file (issue 13): an image with several captions, or a clip
 with several transcripts, lies in one split only, so a test image was never trained on; and a
 captions file beside an image folder (Flickr8k style) is found from the folder and the file."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -20,10 +21,10 @@ def _splits_per_file(items, modality: str) -> dict[str, set[str]]:
 
 
 def test_items_sharing_a_file_share_a_split():
-    items = [Item(id=f"{i}#{k}", image=f"/img/{i}.png", text=f"caption {k} of {i}")
-             for i in range(60) for k in range(5)]
-    items += [Item(id=f"a{i}#{k}", audio=f"/aud/{i}.wav", text=f"t{k}", label="x")
-              for i in range(30) for k in range(3)]
+    items = [
+        Item(id=f"{i}#{k}", image=f"/img/{i}.png", text=f"caption {k} of {i}") for i in range(60) for k in range(5)
+    ]
+    items += [Item(id=f"a{i}#{k}", audio=f"/aud/{i}.wav", text=f"t{k}", label="x") for i in range(30) for k in range(3)]
     out, _ = assign_splits(items, SplitSpec(0.6, 0.2, 0.2, seed=3))
     assert all(len(s) == 1 for s in _splits_per_file(out, "image").values())
     assert all(len(s) == 1 for s in _splits_per_file(out, "audio").values())
@@ -32,8 +33,9 @@ def test_items_sharing_a_file_share_a_split():
 
 
 def test_groups_keep_the_requested_proportions():
-    items = [Item(id=f"{i}#{k}", image=f"/img/{i}.png", text="c", label=str(i % 2))
-             for i in range(100) for k in range(3)]
+    items = [
+        Item(id=f"{i}#{k}", image=f"/img/{i}.png", text="c", label=str(i % 2)) for i in range(100) for k in range(3)
+    ]
     out, _ = assign_splits(items, SplitSpec(0.8, 0.1, 0.1, seed=0))
     per_split = defaultdict(set)
     for it in out:

@@ -1,4 +1,5 @@
 """Shared fixtures for the engine tests: a tiny learnable dataset on disk and one trained bundle."""
+
 from __future__ import annotations
 
 import sys
@@ -26,5 +27,4 @@ def trained(synth_manifest, tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     run = tiny_run(synth_manifest, fusion="concat", task="classify+align")
     events, result = drain(engine.train(run, str(out)))
-    return {"run": run, "out": out, "events": events, "result": result,
-            "manifest": synth_manifest}
+    return {"run": run, "out": out, "events": events, "result": result, "manifest": synth_manifest}

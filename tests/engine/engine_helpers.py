@@ -1,4 +1,5 @@
 """Helpers shared by the engine tests (a unique module name: every test folder has a conftest)."""
+
 from __future__ import annotations
 
 import subprocess

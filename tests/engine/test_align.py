@@ -1,4 +1,5 @@
 """The align task learns a shared space; retrieval metrics count exact pairs and same labels."""
+
 from __future__ import annotations
 
 import pytest
@@ -27,9 +28,7 @@ def test_align_image_audio_retrieves_same_label(synth_manifest, tmp_path):
 def test_retrieval_metrics_known_ranks():
     # similarities without ties (row: query, column: corpus item; query i's pair is item i):
     # query 0 ranks its pair 3rd, query 1 1st, query 2 2nd
-    sims = torch.tensor([[0.2, 0.9, 0.5],
-                         [0.3, 0.8, 0.1],
-                         [0.7, 0.0, 0.6]])
+    sims = torch.tensor([[0.2, 0.9, 0.5], [0.3, 0.8, 0.1], [0.7, 0.0, 0.6]])
     labels = torch.tensor([0, 0, 1])  # same-label ranks: 1 (item 1), 1 (item 1), 2 (item 2)
     r = retrieval_metrics(torch.eye(3), sims.T, labels, ks=(1, 2))
     assert r["exact"]["recall@1"] == pytest.approx(1 / 3, abs=1e-6)
@@ -41,5 +40,5 @@ def test_retrieval_metrics_known_ranks():
 
 def test_random_label_recall_baseline():
     labels = torch.tensor([0] * 10 + [1] * 90)
-    expected = (10 * (1 - 0.9 ** 1) + 90 * (1 - 0.1 ** 1)) / 100  # k = 1, exact
+    expected = (10 * (1 - 0.9**1) + 90 * (1 - 0.1**1)) / 100  # k = 1, exact
     assert random_label_recall(labels, 1) == pytest.approx(expected, abs=1e-9)

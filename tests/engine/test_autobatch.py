@@ -1,4 +1,5 @@
 """Automatic batch size: the search finds the largest size that fits, whatever the limit."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """The engine never imports Qt, and its facade resolves names lazily."""
+
 from __future__ import annotations
 
 import subprocess
@@ -6,11 +7,13 @@ import sys
 
 
 def test_engine_imports_no_qt():
-    code = ("import sys, mmstudio.engine as e; e.train; e.evaluate; e.load_bundle; e.query; "
-            "e.export; e.catalog; import mmstudio.cli; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'PyQt5', 'PyQt6', "
-            "'pyqtgraph', 'superqt', 'mmstudio.gui') or m.startswith('mmstudio.gui')]; "
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, mmstudio.engine as e; e.train; e.evaluate; e.load_bundle; e.query; "
+        "e.export; e.catalog; import mmstudio.cli; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'PyQt5', 'PyQt6', "
+        "'pyqtgraph', 'superqt', 'mmstudio.gui') or m.startswith('mmstudio.gui')]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -23,8 +26,7 @@ def test_facade_names_and_catalog():
     assert set(cat["encoders"]["image"]) == {"cnn", "resnet18", "resnet34", "mobilenet_v3_small"}
     assert set(cat["encoders"]["text"]) == {"ngram", "bag", "gru", "lstm", "transformer"}
     assert set(cat["encoders"]["audio"]) == {"mel_cnn", "mel_lstm"}
-    assert set(cat["fusions"]) == {"early", "concat", "weighted_sum", "product", "gated",
-                                   "attention", "tensor", "late"}
+    assert set(cat["fusions"]) == {"early", "concat", "weighted_sum", "product", "gated", "attention", "tensor", "late"}
     assert all(len(doc) > 10 for doc in cat["fusions"].values())
 
 
@@ -45,6 +47,7 @@ def test_no_engine_module_shadows_a_public_name():
     from mmstudio import engine
 
     folder = os.path.dirname(engine.__file__)
-    modules = {f[:-3] for f in os.listdir(folder) if f.endswith(".py")} | \
-        {d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d))}
+    modules = {f[:-3] for f in os.listdir(folder) if f.endswith(".py")} | {
+        d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d))
+    }
     assert not set(engine._NAMES) & modules

@@ -1,5 +1,6 @@
 """Bundles rebuild from JSON alone, refuse tampered/truncated/incompatible files with a message
 naming the file, never unpickle, and are replaced atomically."""
+
 from __future__ import annotations
 
 import json
@@ -85,8 +86,7 @@ def test_checkpoint_state_refuses_pickled_code(trained, tmp_path):
 
     last = tmp_path / "last"
     shutil.copytree(ckpt.find_checkpoint(str(trained["out"])), last)
-    torch.save({"optimizer": {"state": {}, "param_groups": []}, "evil": Exploit()},
-               last / "trainer.pt")
+    torch.save({"optimizer": {"state": {}, "param_groups": []}, "evil": Exploit()}, last / "trainer.pt")
     bundle = engine.load_bundle(last)
     model = MultimodalModel(bundle.run.model, bundle.shape)
     opt = torch.optim.AdamW(model.parameters())
@@ -102,9 +102,11 @@ class Exploit:
         return (os.system, ("echo unpickled > /dev/null",))
 
 
-@pytest.mark.fault(case="A bundle write interrupted half-way",
-                   how="`atomic_dir` filler writes a partial `model.safetensors` and raises ENOSPC",
-                   behaviour="The previous bundle is unchanged and loads; no temporary folder is left.")
+@pytest.mark.fault(
+    case="A bundle write interrupted half-way",
+    how="`atomic_dir` filler writes a partial `model.safetensors` and raises ENOSPC",
+    behaviour="The previous bundle is unchanged and loads; no temporary folder is left.",
+)
 def test_interrupted_save_keeps_previous_bundle(bundle_copy):
     before = (bundle_copy / "model.safetensors").read_bytes()
 

@@ -1,4 +1,5 @@
 """The decoded-input cache: in memory when it fits, memory-mapped on disk when it does not."""
+
 from __future__ import annotations
 
 import os
@@ -19,14 +20,14 @@ def _prepare(manifest, **kw):
     spec = ModelSpec(image=ImageSpec(size=28), audio=AudioSpec(sample_rate=8000, seconds=1.0))
     pre = Preprocessor.from_model_spec(spec, ("image", "audio"), 1, None)
     events: list = []
-    feats = drive(cache.prepare(ds.items, pre, {n: i for i, n in enumerate(ds.class_names)}),
-                  events.append)
+    feats = drive(cache.prepare(ds.items, pre, {n: i for i, n in enumerate(ds.class_names)}), events.append)
     return feats, [e for e in events if e.total]
 
 
 @pytest.fixture
 def small_budget(monkeypatch, tmp_path):
     """Call it to set a memory budget of 1 KiB, so every modality spills to a mapped file."""
+
     def shrink():
         monkeypatch.setattr(cache.STORE, "max_bytes", 1024)
         cache.STORE.clear()

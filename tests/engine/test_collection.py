@@ -1,4 +1,5 @@
 """Collections at scale: streaming, resumable, incremental indexing; filters; the ANN's recall."""
+
 from __future__ import annotations
 
 import csv
@@ -86,15 +87,18 @@ def test_changed_and_removed_files_are_handled(trained, copy_of_synth, tmp_path)
     q = _image_vector(search, rows[20]["id"])
     ids = {search.items[r]["id"] for r, _ in search.search(q, "image", top=100)}
     assert not ids & removed_ids and len(ids) == 46
-    new_row = max(r for r in range(search.store.rows)
-                  if search.items[r]["id"] == rows[0]["id"] and search.store.present("image")[r])
-    np.testing.assert_allclose(search.vector(new_row, "image"),
-                               _image_vector(search, rows[20]["id"]), atol=1e-5)
+    new_row = max(
+        r
+        for r in range(search.store.rows)
+        if search.items[r]["id"] == rows[0]["id"] and search.store.present("image")[r]
+    )
+    np.testing.assert_allclose(search.vector(new_row, "image"), _image_vector(search, rows[20]["id"]), atol=1e-5)
 
 
 def _image_vector(search, item_id: str) -> np.ndarray:
-    rows = [r for r in range(search.store.rows) if search.items[r]["id"] == item_id
-            and search.store.present("image")[r]]
+    rows = [
+        r for r in range(search.store.rows) if search.items[r]["id"] == item_id and search.store.present("image")[r]
+    ]
     return search.vector(rows[-1], "image")
 
 
@@ -111,9 +115,13 @@ for event in gen:
 def test_killed_indexing_resumes_with_only_the_missing_items(trained, copy_of_synth, tmp_path):
     folder = tmp_path / "coll"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", _CHILD, trained["result"].bundle,
-                             str(copy_of_synth), str(folder)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, trained["result"].bundle, str(copy_of_synth), str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         for line in proc.stdout:
             event = json.loads(line)
@@ -146,8 +154,14 @@ def test_stop_at_a_yield_keeps_what_was_committed(trained, copy_of_synth, tmp_pa
     from mmstudio.engine.indexing import index_collection
 
     control = Control()
-    gen = index_collection(trained["result"].bundle, str(copy_of_synth), control=control,
-                           folder=str(tmp_path / "c"), batch_size=8, workers=0)
+    gen = index_collection(
+        trained["result"].bundle,
+        str(copy_of_synth),
+        control=control,
+        folder=str(tmp_path / "c"),
+        batch_size=8,
+        workers=0,
+    )
     for event in gen:
         if event.done >= 16:
             control.stop()
@@ -231,8 +245,11 @@ def test_a_filter_far_from_the_query_still_gets_its_nearest_items(tmp_path, monk
     x = centres[cls] + rng.standard_normal((60_000, 16)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     store = Collection.create(str(tmp_path), 16, ("image",), "sha")
-    store.append([{"key": str(i), "sig": "", "id": str(i), "label": f"c{c}"}
-                  for i, c in enumerate(cls.tolist())], {"image": x}, {"image": np.ones(len(x), bool)})
+    store.append(
+        [{"key": str(i), "sig": "", "id": str(i), "label": f"c{c}"} for i, c in enumerate(cls.tolist())],
+        {"image": x},
+        {"image": np.ones(len(x), bool)},
+    )
     events, _ = drain(update_ann(store, "ivf"))
     assert events[-1].phase == "ann:image" and (tmp_path / "ann.image.faiss").is_file()
 

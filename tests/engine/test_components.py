@@ -1,4 +1,5 @@
 """Every registered encoder and fusion runs forward and backward on CPU at tiny shapes."""
+
 from __future__ import annotations
 
 import pytest
@@ -27,8 +28,9 @@ def _input(modality: str, batch: int = 3) -> torch.Tensor:
 @pytest.mark.parametrize("modality,name", ENCODER_CASES)
 def test_encoder_forward_backward(modality, name):
     kw = {"dim": 16, "dropout": 0.0}
-    kw.update({"image": {"in_channels": 1}, "text": {"vocab_size": 20},
-               "audio": {"n_mels": 16, "frames": 21}}[modality])
+    kw.update(
+        {"image": {"in_channels": 1}, "text": {"vocab_size": 20}, "audio": {"n_mels": 16, "frames": 21}}[modality]
+    )
     enc = ENCODERS[modality].create(name, **kw)
     out = enc(_input(modality))
     assert out.shape == (3, 16)
@@ -79,8 +81,11 @@ def test_unknown_names_list_the_known_ones():
 def test_composite_model_outputs(task):
     shape = ModelShape(("image", "text", "audio"), 3, 1, 20, 16, 21)
     model = MultimodalModel(ModelSpec(dim=16, embed_dim=8, task=task), shape)
-    inputs = {"image": torch.randint(0, 255, (4, 1, 28, 28), dtype=torch.uint8),
-              "text": torch.randint(0, 20, (4, 5)), "audio": torch.randn(4, 16, 21)}
+    inputs = {
+        "image": torch.randint(0, 255, (4, 1, 28, 28), dtype=torch.uint8),
+        "text": torch.randint(0, 20, (4, 5)),
+        "audio": torch.randn(4, 16, 21),
+    }
     mask = {m: torch.ones(4, dtype=torch.bool) for m in inputs}
     out = model(inputs, mask)
     assert ("logits" in out) == (task != "align")

@@ -1,4 +1,5 @@
 """RunConfig round-trips through run.toml and JSON; typos are errors, not silently ignored."""
+
 from __future__ import annotations
 
 import json
@@ -20,13 +21,19 @@ from mmstudio.config import (
 def _run() -> RunConfig:
     return RunConfig(
         DatasetSpec("data/pairs.csv", columns={"title": "text"}, split=SplitSpec(0.9, 0.0, 0.1, 3)),
-        ModelSpec(modalities=("image", "audio"), image=ImageSpec("resnet18", size=64, augment=True,
-                                                                 options={"width": 16}),
-                  text=TextSpec("lstm", level="char", options={"bidirectional": True}),
-                  audio=AudioSpec("mel_lstm", features="mfcc"), fusion="tensor",
-                  fusion_options={"rank": 8}, task="classify+align", label_smoothing=0.1),
+        ModelSpec(
+            modalities=("image", "audio"),
+            image=ImageSpec("resnet18", size=64, augment=True, options={"width": 16}),
+            text=TextSpec("lstm", level="char", options={"bidirectional": True}),
+            audio=AudioSpec("mel_lstm", features="mfcc"),
+            fusion="tensor",
+            fusion_options={"rank": 8},
+            task="classify+align",
+            label_smoothing=0.1,
+        ),
         TrainSpec(epochs=3, optimizer="sgd", precision="bf16", device="cuda", early_stopping=2),
-        name="demo")
+        name="demo",
+    )
 
 
 def test_toml_and_json_round_trip(tmp_path):

@@ -1,5 +1,6 @@
 """Strong defaults from the data (issue 13): text in any script, the TF-IDF n-gram encoder,
 automatic settings with their reasons, and retrieval figures that count each item once."""
+
 from __future__ import annotations
 
 import json
@@ -78,15 +79,21 @@ class _Data:
 def _items(n, text=None, image=None, audio=None):
     from mmstudio.data import Item
 
-    return [Item(id=str(i), text=text(i) if text else None, image=image, audio=audio, label=str(i % 2),
-                 split="train") for i in range(n)]
+    return [
+        Item(id=str(i), text=text(i) if text else None, image=image, audio=audio, label=str(i % 2), split="train")
+        for i in range(n)
+    ]
 
 
 def test_settings_follow_the_size_of_the_data():
-    small, _ = resolve(RunConfig(DatasetSpec("x"), ModelSpec(modalities=("text",))),
-                       _Data(_items(320, text=lambda i: "w " * (i % 20)), ["text"]))
-    large, chosen = resolve(RunConfig(DatasetSpec("x"), ModelSpec(modalities=("text",))),
-                            _Data(_items(8000, text=lambda i: "w " * (i % 20)), ["text"]))
+    small, _ = resolve(
+        RunConfig(DatasetSpec("x"), ModelSpec(modalities=("text",))),
+        _Data(_items(320, text=lambda i: "w " * (i % 20)), ["text"]),
+    )
+    large, chosen = resolve(
+        RunConfig(DatasetSpec("x"), ModelSpec(modalities=("text",))),
+        _Data(_items(8000, text=lambda i: "w " * (i % 20)), ["text"]),
+    )
     assert small.train.batch_size == 16 and large.train.batch_size == 128
     assert small.train.lr < large.train.lr
     assert small.train.epochs > large.train.epochs >= 8
@@ -100,8 +107,11 @@ def test_settings_follow_the_size_of_the_data():
 
 
 def test_settings_the_user_gave_are_kept():
-    run = RunConfig(DatasetSpec("x"), ModelSpec(modalities=("text",), text=TextSpec(max_tokens=7)),
-                    TrainSpec(epochs=3, batch_size=5, lr=0.1))
+    run = RunConfig(
+        DatasetSpec("x"),
+        ModelSpec(modalities=("text",), text=TextSpec(max_tokens=7)),
+        TrainSpec(epochs=3, batch_size=5, lr=0.1),
+    )
     resolved, chosen = resolve(run, _Data(_items(100, text=lambda i: "a b c"), ["text"]))
     assert (resolved.train.epochs, resolved.train.batch_size, resolved.train.lr) == (3, 5, 0.1)
     assert resolved.model.text.max_tokens == 7
@@ -118,8 +128,9 @@ def test_image_and_audio_sizes_come_from_the_files(tmp_path):
     Image.new("RGB", (300, 200)).save(tmp_path / "b.png")
     soundfile.write(tmp_path / "a.wav", np.zeros(22050 * 3, dtype=np.float32), 22050)
     run = RunConfig(DatasetSpec("x"), ModelSpec(modalities=("image", "audio")))
-    small, _ = resolve(run, _Data(_items(10, image=str(tmp_path / "a.png"), audio=str(tmp_path / "a.wav")),
-                                  ["image", "audio"]))
+    small, _ = resolve(
+        run, _Data(_items(10, image=str(tmp_path / "a.png"), audio=str(tmp_path / "a.wav")), ["image", "audio"])
+    )
     assert small.model.image.size == 28
     assert small.model.audio.seconds == 3.0 and small.model.audio.sample_rate == 16000
     run = run.replace(model=run.model.replace(modalities=("image",)))

@@ -4,6 +4,7 @@ checkpoint intact, no temporary files; after space is freed, resume completes.
 Mounting needs root (CI) or an unprivileged user namespace (``unshare -rm``); the mount lives in
 a private mount namespace, so it vanishes with the test's shell and touches nothing else.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,9 +27,16 @@ def _namespace() -> list[str] | None:
     if not shutil.which("unshare") or sys.platform != "linux":
         return None
     for prefix in (["unshare", "-m"], ["unshare", "-rm"]):
-        probe = subprocess.run([*prefix, "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt 2>/dev/null "
-                                                     "|| mount -t tmpfs -o size=64k tmpfs /tmp"],
-                               capture_output=True, timeout=30)
+        probe = subprocess.run(
+            [
+                *prefix,
+                "sh",
+                "-c",
+                "mount -t tmpfs -o size=64k tmpfs /mnt 2>/dev/null || mount -t tmpfs -o size=64k tmpfs /tmp",
+            ],
+            capture_output=True,
+            timeout=30,
+        )
         if probe.returncode == 0:
             return prefix
     return None
@@ -51,14 +59,16 @@ print(json.dumps({"checkpoint": found, "epoch": state["epoch"], "stray": stray})
 
 
 @pytest.mark.skipif(NAMESPACE is None, reason="cannot mount a tmpfs here (needs root or user namespaces)")
-@pytest.mark.fault(case="The disk fills up during training (a real full disk)",
-                   how="`train --out` on a tmpfs sized for the first epoch's checkpoints and not the "
-                       "second's, in a private mount namespace (`tests/engine/test_disk_full.py`; "
-                       "runs where root or user namespaces can mount, as in CI)",
-                   behaviour="Exit status 2, no traceback: `could not write OUT/checkpoints/last: No space "
-                             "left on device; the previous copy is kept; free some disk space and try "
-                             "again`. Epoch 1's checkpoint is intact and loads; no temporary file or "
-                             "folder is left; after the tmpfs is enlarged, `--resume` completes")
+@pytest.mark.fault(
+    case="The disk fills up during training (a real full disk)",
+    how="`train --out` on a tmpfs sized for the first epoch's checkpoints and not the "
+    "second's, in a private mount namespace (`tests/engine/test_disk_full.py`; "
+    "runs where root or user namespaces can mount, as in CI)",
+    behaviour="Exit status 2, no traceback: `could not write OUT/checkpoints/last: No space "
+    "left on device; the previous copy is kept; free some disk space and try "
+    "again`. Epoch 1's checkpoint is intact and loads; no temporary file or "
+    "folder is left; after the tmpfs is enlarged, `--resume` completes",
+)
 def test_training_into_a_full_tmpfs_keeps_the_checkpoint_and_resumes(synth_manifest, tmp_path):
     run = tiny_run(synth_manifest, modalities=("image", "text"), train={"epochs": 3, "device": "cpu"})
     # One epoch on the real disk tells how big a checkpoint is.
@@ -83,10 +93,12 @@ def test_training_into_a_full_tmpfs_keeps_the_checkpoint_and_resumes(synth_manif
             > {tmp_path}/epochs
     """
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([*NAMESPACE, "sh", "-c", script], capture_output=True, text=True, env=env,
-                          timeout=600)
-    assert done.returncode == 0, (done.returncode, done.stderr[-2000:],
-                                  (tmp_path / "stderr").read_text()[-2000:] if (tmp_path / "stderr").exists() else "")
+    done = subprocess.run([*NAMESPACE, "sh", "-c", script], capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, (
+        done.returncode,
+        done.stderr[-2000:],
+        (tmp_path / "stderr").read_text()[-2000:] if (tmp_path / "stderr").exists() else "",
+    )
     err = (tmp_path / "stderr").read_text()
     assert (tmp_path / "code").read_text().strip() == "2", err[-2000:]
     assert "Traceback" not in err
@@ -154,24 +166,27 @@ print(json.dumps(result))
 
 
 @pytest.mark.skipif(NAMESPACE is None, reason="cannot mount a tmpfs here (needs root or user namespaces)")
-@pytest.mark.fault(case="A full disk under every other writer: project, run.toml, embedding index, "
-                        "evaluation report, torch.export file, decoded-input cache",
-                   how="each written once on a tmpfs, the tmpfs filled to the last byte, then each "
-                       "written again, larger (`tests/engine/test_disk_full.py`)",
-                   behaviour="Each raises `could not write FILE: No space left on device; the previous copy "
-                             "is kept; free some disk space and try again` (the cache: `…need N bytes and "
-                             "0 are free there…`, before creating anything); every file on the disk is "
-                             "byte-for-byte unchanged and no temporary file is left")
+@pytest.mark.fault(
+    case="A full disk under every other writer: project, run.toml, embedding index, "
+    "evaluation report, torch.export file, decoded-input cache",
+    how="each written once on a tmpfs, the tmpfs filled to the last byte, then each "
+    "written again, larger (`tests/engine/test_disk_full.py`)",
+    behaviour="Each raises `could not write FILE: No space left on device; the previous copy "
+    "is kept; free some disk space and try again` (the cache: `…need N bytes and "
+    "0 are free there…`, before creating anything); every file on the disk is "
+    "byte-for-byte unchanged and no temporary file is left",
+)
 def test_every_writer_meets_a_full_disk_cleanly(trained, tmp_path):
     disk = tmp_path / "disk"
     disk.mkdir()
     (tmp_path / "writers.py").write_text(WRITERS)
-    script = (f"mount -t tmpfs -o size=4m tmpfs {disk} || exit 99\n"
-              f"{sys.executable} {tmp_path}/writers.py {disk} {trained['result'].bundle} "
-              f"{trained['manifest']} > {tmp_path}/result.json")
+    script = (
+        f"mount -t tmpfs -o size=4m tmpfs {disk} || exit 99\n"
+        f"{sys.executable} {tmp_path}/writers.py {disk} {trained['result'].bundle} "
+        f"{trained['manifest']} > {tmp_path}/result.json"
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([*NAMESPACE, "sh", "-c", script], capture_output=True, text=True, env=env,
-                          timeout=600)
+    done = subprocess.run([*NAMESPACE, "sh", "-c", script], capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads((tmp_path / "result.json").read_text())
     for name in ("project", "run.toml", "index", "report", "export"):

@@ -7,6 +7,7 @@ epoch the train loss must agree within 1e-3, validation accuracy within 0.05 and
 within 1e-4 (measured here: losses equal to 6 digits, weights within 6e-8). Models with batch
 norm differ more (each rank normalises its own half batch; see distributed.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -36,17 +37,35 @@ def free_port() -> int:
 
 def torchrun(nproc: int, *argv: str, timeout: float = 240) -> subprocess.CompletedProcess:
     """``torchrun --nproc-per-node nproc -m mmstudio ARGV`` on loopback, this checkout first."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-           "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(nproc),
-           "--master-addr", "127.0.0.1", "--master-port", str(free_port()), "-m", "mmstudio", *argv]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "OMP_NUM_THREADS": "1",
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        str(nproc),
+        "--master-addr",
+        "127.0.0.1",
+        "--master-port",
+        str(free_port()),
+        "-m",
+        "mmstudio",
+        *argv,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 @pytest.mark.slow
 def test_two_gloo_processes_match_one(synth_manifest, tmp_path):
-    run = tiny_run(synth_manifest, modalities=("text",), train={
-        "epochs": 3, "batch_size": 8, "dropout": 0.0, "device": "cpu", "log_every_s": 0.0})
+    run = tiny_run(
+        synth_manifest,
+        modalities=("text",),
+        train={"epochs": 3, "batch_size": 8, "dropout": 0.0, "device": "cpu", "log_every_s": 0.0},
+    )
     config = tmp_path / "run.toml"
     run.save(str(config))
     out2 = tmp_path / "two"
@@ -66,8 +85,7 @@ def test_two_gloo_processes_match_one(synth_manifest, tmp_path):
         assert abs(a.metrics["accuracy"] - b["metrics"]["accuracy"]) <= 0.05
         assert abs(a.metrics["loss"] - b["metrics"]["loss"]) <= 1e-3
     started = next(e for e in events if e["event"] == "RunStarted")
-    assert started["steps_per_epoch"] == next(e.steps_per_epoch for e in single
-                                              if type(e).__name__ == "RunStarted")
+    assert started["steps_per_epoch"] == next(e.steps_per_epoch for e in single if type(e).__name__ == "RunStarted")
 
     # the same bundle: it loads, same classes, config, parameter names, shapes and (nearly) values
     b1, b2 = engine.load_bundle(result.bundle), engine.load_bundle(str(out2))
@@ -89,7 +107,7 @@ def test_shards_cover_each_global_batch_with_equal_counts():
         for step in range(steps):
             parts = [ddp.shard(order, step, 8, c) for c in ctxs]
             assert len({len(p) for p in parts}) == 1  # equal counts: DDP's mean is the batch's
-            chunk = set(order[step * 8:(step + 1) * 8].tolist())
+            chunk = set(order[step * 8 : (step + 1) * 8].tolist())
             union = set(torch.cat(parts).tolist())
             assert chunk <= union and union - chunk <= set(order[:world].tolist())  # padding
 
@@ -125,25 +143,41 @@ def _worker_with_rank(launcher_pid: int, rank: int) -> int:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds workers through /proc")
-@pytest.mark.fault(case="`kill -9` of one DDP worker (rank 0, the one that writes) mid-epoch",
-                   how="`torchrun --nproc-per-node 2` over gloo; SIGKILL to the worker whose environment says "
-                       "`RANK=0`",
-                   behaviour="torchrun ends the job (non-zero status) and stops the other worker; the last checkpoint "
-                             "is intact; the same torchrun command with `--resume` continues from it on both ranks and "
-                             "completes; the bundle loads.")
+@pytest.mark.fault(
+    case="`kill -9` of one DDP worker (rank 0, the one that writes) mid-epoch",
+    how="`torchrun --nproc-per-node 2` over gloo; SIGKILL to the worker whose environment says `RANK=0`",
+    behaviour="torchrun ends the job (non-zero status) and stops the other worker; the last checkpoint "
+    "is intact; the same torchrun command with `--resume` continues from it on both ranks and "
+    "completes; the bundle loads.",
+)
 def test_kill_9_of_the_writing_worker_then_resume(synth_manifest, tmp_path):
     """kill -9 of rank 0 (the one that writes) mid-epoch: torchrun ends the job; the checkpoint
     survives, and the same torchrun command with --resume completes with a bundle that loads."""
-    run = tiny_run(synth_manifest, modalities=("image", "audio"), fusion="concat",
-                   train={"epochs": 6, "batch_size": 4, "device": "cpu", "log_every_s": 0.0})
+    run = tiny_run(
+        synth_manifest,
+        modalities=("image", "audio"),
+        fusion="concat",
+        train={"epochs": 6, "batch_size": 4, "device": "cpu", "log_every_s": 0.0},
+    )
     config, out = tmp_path / "run.toml", tmp_path / "out"
     run.save(str(config))
     argv = ["train", "--config", str(config), "--out", str(out), "--json"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
-           "--master-addr", "127.0.0.1", "--master-port", str(free_port()), "-m", "mmstudio", *argv]
-    proc = start_and_kill_mid_epoch(
-        cmd, env, lambda p: os.kill(_worker_with_rank(p.pid, 0), signal.SIGKILL))
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        "2",
+        "--master-addr",
+        "127.0.0.1",
+        "--master-port",
+        str(free_port()),
+        "-m",
+        "mmstudio",
+        *argv,
+    ]
+    proc = start_and_kill_mid_epoch(cmd, env, lambda p: os.kill(_worker_with_rank(p.pid, 0), signal.SIGKILL))
     try:
         proc.stdout.read()
         assert proc.wait(timeout=120) != 0  # the job failed, as torchrun reports a lost worker

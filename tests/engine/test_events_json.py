@@ -1,4 +1,5 @@
 """``train --json`` lines turn back into the same event objects (the GUI's process runs)."""
+
 from __future__ import annotations
 
 import json
@@ -9,16 +10,21 @@ from mmstudio import engine
 from mmstudio.engine import events as ev
 
 SAMPLES = [
-    ev.RunStarted("/runs/a", "cuda:0", "bf16", ("image", "text"), ("cat", "dog"), 100, 20, 12345,
-                  5, 7, 2),
+    ev.RunStarted("/runs/a", "cuda:0", "bf16", ("image", "text"), ("cat", "dog"), 100, 20, 12345, 5, 7, 2),
     ev.DataPrepared("audio", 3, 10, 0.5),
     ev.StepLogged(1, 3, 0.25, 1e-3, 512.5),
     ev.EpochDone(2, 14, 0.5, {"accuracy": 0.9, "loss": 0.3}, 1.5, 100.0, True),
     ev.CheckpointSaved("/runs/a/checkpoints/last", "last", 2),
     ev.Paused(4),
     ev.Resumed(4),
-    ev.RunFinished("/runs/a/bundle", "completed", 5, 35, 12.5,
-                   {"best_epoch": 4, "val": {"accuracy": 0.9}, "modality_weights": {"image": 0.6}}),
+    ev.RunFinished(
+        "/runs/a/bundle",
+        "completed",
+        5,
+        35,
+        12.5,
+        {"best_epoch": 4, "val": {"accuracy": 0.9}, "modality_weights": {"image": 0.6}},
+    ),
 ]
 
 

@@ -1,4 +1,5 @@
 """Export to torch.export (.pt2) and ONNX, checked against PyTorch's own outputs."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -27,8 +28,13 @@ def test_export_recurrent_and_transformer_encoders(synth_manifest, tmp_path):
 
     from mmstudio.config import AudioSpec, TextSpec
 
-    run = tiny_run(synth_manifest, text=TextSpec("transformer"), audio=AudioSpec("mel_lstm"),
-                   fusion="attention", train={"epochs": 1, "max_steps": 1})
+    run = tiny_run(
+        synth_manifest,
+        text=TextSpec("transformer"),
+        audio=AudioSpec("mel_lstm"),
+        fusion="attention",
+        train={"epochs": 1, "max_steps": 1},
+    )
     _, result = drain(engine.train(run, str(tmp_path / "r")))
     info = engine.export(result.bundle, format="pt2", out=str(tmp_path / "r-pkg"))
     assert info["max_abs_diff"] < 1e-4

@@ -1,6 +1,7 @@
 """An export is a self-describing package: its numpy-only preprocessing reproduces the studio's
 from raw files, and the ONNX model run by onnxruntime from that package alone (no torch, no
 mmstudio) gives the studio's predictions, missing modalities included."""
+
 from __future__ import annotations
 
 import csv
@@ -21,9 +22,10 @@ from mmstudio.engine import standalone
 from mmstudio.engine.export_package import preprocess_spec, tokenizer_json
 from mmstudio.gui.paths import DEMO_BUNDLE, DEMO_DATASET
 
-needs_onnx = pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None
-                                or importlib.util.find_spec("onnxscript") is None,
-                                reason="needs onnxscript and onnxruntime (the test extra)")
+needs_onnx = pytest.mark.skipif(
+    importlib.util.find_spec("onnxruntime") is None or importlib.util.find_spec("onnxscript") is None,
+    reason="needs onnxscript and onnxruntime (the test extra)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +40,16 @@ def demo():
 def _variant(bundle, spec_changes: dict, channels: int | None = None):
     """A stand-in bundle whose preprocessing differs (to check other settings' code paths)."""
     pre = bundle.preprocessor
-    pre = dataclasses.replace(pre, audio=dataclasses.replace(pre.audio, **spec_changes.get("audio", {})),
-                              image=dataclasses.replace(pre.image, **spec_changes.get("image", {})),
-                              channels=channels or pre.channels, _transform=None)
-    stand_in = types.SimpleNamespace(preprocessor=pre, modalities=bundle.modalities,
-                                     class_names=bundle.class_names, meta={}, path="x")
+    pre = dataclasses.replace(
+        pre,
+        audio=dataclasses.replace(pre.audio, **spec_changes.get("audio", {})),
+        image=dataclasses.replace(pre.image, **spec_changes.get("image", {})),
+        channels=channels or pre.channels,
+        _transform=None,
+    )
+    stand_in = types.SimpleNamespace(
+        preprocessor=pre, modalities=bundle.modalities, class_names=bundle.class_names, meta={}, path="x"
+    )
     return pre, preprocess_spec(stand_in, ["logits"])
 
 
@@ -78,7 +85,10 @@ def test_standalone_resampling_resizing_and_mfcc_match_the_studio(demo, tmp_path
     exif[0x0112] = 6  # orientation: rotate 90 degrees to display
     photo.save(tmp_path / "photo.jpg", exif=exif, quality=95)
     pre, spec = _variant(bundle, {"image": {"size": 32}}, channels=3)
-    ours, studio = standalone.image_input(str(tmp_path / "photo.jpg"), spec), pre.load_image(str(tmp_path / "photo.jpg")).numpy()
+    ours, studio = (
+        standalone.image_input(str(tmp_path / "photo.jpg"), spec),
+        pre.load_image(str(tmp_path / "photo.jpg")).numpy(),
+    )
     assert ours.shape == studio.shape == (3, 32, 32)
     assert np.abs(ours.astype(int) - studio.astype(int)).max() <= 2  # Pillow vs torchvision bilinear
 
@@ -90,36 +100,57 @@ def test_the_onnx_package_alone_reproduces_the_studios_predictions_on_raw_files(
     info = engine.export(bundle, format="onnx", out=str(tmp_path / "pkg"))
     package = tmp_path / "pkg"
     assert info["checked"] and info["ok"], info
-    assert sorted(p.name for p in package.iterdir()) == sorted(info["files"]) == sorted(
-        ["model.onnx", "preprocess.json", "tokenizer.json", "predict.py", "README.md"])
+    assert (
+        sorted(p.name for p in package.iterdir())
+        == sorted(info["files"])
+        == sorted(["model.onnx", "preprocess.json", "tokenizer.json", "predict.py", "README.md"])
+    )
     meta = engine.read_export_metadata(str(package / "model.onnx"))
     assert meta["class_names"] == list(bundle.class_names) and meta["mmstudio_version"]
     assert meta["inputs"]["audio"]["dtype"] == "float16" and "mask_text" in meta["inputs"]
     pre = json.loads((package / "preprocess.json").read_text())
-    assert pre["audio"]["stft"] == {"n_fft": 512, "win_length": 512, "hop_length": 160,
-                                    "window": "hann (periodic)", "center": True, "pad_mode": "reflect",
-                                    "power": 2.0, "onesided": True}
+    assert pre["audio"]["stft"] == {
+        "n_fft": 512,
+        "win_length": 512,
+        "hop_length": 160,
+        "window": "hann (periodic)",
+        "center": True,
+        "pad_mode": "reflect",
+        "power": 2.0,
+        "onesided": True,
+    }
     card = (package / "README.md").read_text()
     assert "## Intended use" in card and "Licence of the data" in card and "`mask_audio`" in card
 
     # real raw files; every 3rd sample without audio, every 4th without image, one text only
     samples = []
     for i, row in enumerate(rows[::25]):
-        s = {"image": str(DEMO_DATASET.parent / row["image"]), "audio": str(DEMO_DATASET.parent / row["audio"]),
-             "text": row["text"]}
+        s = {
+            "image": str(DEMO_DATASET.parent / row["image"]),
+            "audio": str(DEMO_DATASET.parent / row["audio"]),
+            "text": row["text"],
+        }
         if i % 3 == 0:
             s["audio"] = None
         if i % 4 == 0:
             s["image"] = None
         samples.append(s)
     samples.append({"image": None, "audio": None, "text": "seven"})
-    script = ("import sys, json\n"
-              "sys.modules['torch'] = sys.modules['mmstudio'] = None  # prove neither is needed\n"
-              f"sys.path.insert(0, {str(package)!r})\n"
-              "import predict\n"
-              "print(json.dumps(predict.predict(json.loads(sys.stdin.read()))))\n")
-    out = subprocess.run([sys.executable, "-I", "-c", script], input=json.dumps(samples), cwd=tmp_path,
-                         capture_output=True, text=True, timeout=300)
+    script = (
+        "import sys, json\n"
+        "sys.modules['torch'] = sys.modules['mmstudio'] = None  # prove neither is needed\n"
+        f"sys.path.insert(0, {str(package)!r})\n"
+        "import predict\n"
+        "print(json.dumps(predict.predict(json.loads(sys.stdin.read()))))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", script],
+        input=json.dumps(samples),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     outside = json.loads(out.stdout)
     for s, got in zip(samples, outside):
@@ -145,6 +176,7 @@ def test_pt2_package_carries_its_metadata_and_takes_float16_audio_and_masks(trai
     masks = [torch.tensor([False, True, True]), torch.tensor([True, False, True]), torch.tensor([False, False, True])]
     logits = module(image, text, audio, *masks)[0]
     with torch.no_grad():
-        studio = bundle.model({"image": image, "text": text, "audio": audio},
-                              dict(zip(bundle.modalities, masks)))["logits"]
+        studio = bundle.model({"image": image, "text": text, "audio": audio}, dict(zip(bundle.modalities, masks)))[
+            "logits"
+        ]
     torch.testing.assert_close(logits, studio, atol=1e-4, rtol=1e-4)

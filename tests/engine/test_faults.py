@@ -5,6 +5,7 @@ running out of memory (simulated: no GPU here), truncated, corrupted or pickled 
 checks the earlier checkpoint or bundle is intact and loads, and that the error names the file
 or says what to do.
 """
+
 from __future__ import annotations
 
 import errno
@@ -50,20 +51,25 @@ def _resume_completes(run, out) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.fault(case="`kill -9` of a training process mid-epoch",
-                   how="`python -m mmstudio train --json` in a subprocess; SIGKILL once a checkpoint was saved "
-                       "and a later epoch's step was logged",
-                   behaviour="The last checkpoint (end of the previous epoch) is intact; no bundle was written yet. "
-                             "`train --resume` continues from it (`start_epoch` ≥ 1), completes all 8 epochs, and the "
-                             "final bundle loads.")
+@pytest.mark.fault(
+    case="`kill -9` of a training process mid-epoch",
+    how="`python -m mmstudio train --json` in a subprocess; SIGKILL once a checkpoint was saved "
+    "and a later epoch's step was logged",
+    behaviour="The last checkpoint (end of the previous epoch) is intact; no bundle was written yet. "
+    "`train --resume` continues from it (`start_epoch` ≥ 1), completes all 8 epochs, and the "
+    "final bundle loads.",
+)
 def test_kill_9_mid_epoch_then_resume(synth_manifest, tmp_path):
-    run = tiny_run(synth_manifest, modalities=("image", "audio"), fusion="concat",
-                   train={"epochs": 8, "batch_size": 4, "device": "cpu", "log_every_s": 0.0})
+    run = tiny_run(
+        synth_manifest,
+        modalities=("image", "audio"),
+        fusion="concat",
+        train={"epochs": 8, "batch_size": 4, "device": "cpu", "log_every_s": 0.0},
+    )
     config, out = tmp_path / "run.toml", tmp_path / "out"
     run.save(str(config))
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "mmstudio", "train", "--config", str(config), "--out", str(out),
-           "--json"]
+    cmd = [sys.executable, "-m", "mmstudio", "train", "--config", str(config), "--out", str(out), "--json"]
     # mid-epoch, no chance to clean up
     proc = start_and_kill_mid_epoch(cmd, env, lambda p: p.send_signal(signal.SIGKILL))
     try:
@@ -108,16 +114,26 @@ def _save_again(last: Path) -> None:
     bundle = engine.load_bundle(last)
     opt, sched = _optimiser(bundle)
     state = ckpt.load_checkpoint(str(last), bundle.model, opt, sched)
-    ckpt.save_checkpoint(str(last), bundle.model, bundle.run, bundle.shape, bundle.class_names,
-                         bundle.preprocessor, opt, sched, {**state, "epoch": 99})
+    ckpt.save_checkpoint(
+        str(last),
+        bundle.model,
+        bundle.run,
+        bundle.shape,
+        bundle.class_names,
+        bundle.preprocessor,
+        opt,
+        sched,
+        {**state, "epoch": 99},
+    )
 
 
-@pytest.mark.fault(case="A checkpoint write interrupted half-way",
-                   how="`safetensors.torch.save_file` writes 100 bytes, then the writer dies "
-                       "(`KeyboardInterrupt`)",
-                   behaviour="The previous checkpoint is byte-for-byte unchanged; the half-written temporary folder is "
-                             "removed; the next save works. Writes go to a temporary sibling folder that replaces the "
-                             "old one only when complete (`bundle.atomic_dir`).")
+@pytest.mark.fault(
+    case="A checkpoint write interrupted half-way",
+    how="`safetensors.torch.save_file` writes 100 bytes, then the writer dies (`KeyboardInterrupt`)",
+    behaviour="The previous checkpoint is byte-for-byte unchanged; the half-written temporary folder is "
+    "removed; the next save works. Writes go to a temporary sibling folder that replaces the "
+    "old one only when complete (`bundle.atomic_dir`).",
+)
 def test_checkpoint_write_interrupted_half_way_keeps_the_previous(one_epoch, monkeypatch):
     _, _, last = one_epoch
     before = _files(last)
@@ -137,12 +153,14 @@ def test_checkpoint_write_interrupted_half_way_keeps_the_previous(one_epoch, mon
     assert _state(last)["epoch"] == 99
 
 
-@pytest.mark.fault(case="A crash between the two renames of a save",
-                   how="`os.replace` fails on the second rename",
-                   behaviour="The first rename is undone: the previous checkpoint is back in place, unchanged, and the "
-                             "error says `could not write …/checkpoints/last: …; the previous copy is kept`. When a "
-                             "real kill leaves only `last.old`, resume finds and uses it, completes, and the next save "
-                             "removes `.old`.")
+@pytest.mark.fault(
+    case="A crash between the two renames of a save",
+    how="`os.replace` fails on the second rename",
+    behaviour="The first rename is undone: the previous checkpoint is back in place, unchanged, and the "
+    "error says `could not write …/checkpoints/last: …; the previous copy is kept`. When a "
+    "real kill leaves only `last.old`, resume finds and uses it, completes, and the next save "
+    "removes `.old`.",
+)
 def test_crash_between_the_two_renames_keeps_the_previous(one_epoch, monkeypatch):
     run, out, last = one_epoch
     before = _files(last)
@@ -166,11 +184,13 @@ def test_crash_between_the_two_renames_keeps_the_previous(one_epoch, monkeypatch
     assert not Path(str(last) + ".old").exists()
 
 
-@pytest.mark.fault(case="The disk fills up during a save (simulated, runs everywhere)",
-                   how="`save_file` writes 1000 bytes of epoch 2's checkpoint, then raises `OSError(ENOSPC)`",
-                   behaviour="The run stops with `could not write …/checkpoints/last: No space left on device; the "
-                             "previous copy is kept; free some disk space and try again`. Epoch 1's `last` and `best` "
-                             "checkpoints are intact and load; resume completes.")
+@pytest.mark.fault(
+    case="The disk fills up during a save (simulated, runs everywhere)",
+    how="`save_file` writes 1000 bytes of epoch 2's checkpoint, then raises `OSError(ENOSPC)`",
+    behaviour="The run stops with `could not write …/checkpoints/last: No space left on device; the "
+    "previous copy is kept; free some disk space and try again`. Epoch 1's `last` and `best` "
+    "checkpoints are intact and load; resume completes.",
+)
 def test_disk_full_during_a_save_loses_no_checkpoint(synth_manifest, tmp_path, monkeypatch):
     run, out = _text_run(synth_manifest), tmp_path / "out"
     real_save, calls = safetensors.torch.save_file, []
@@ -199,15 +219,16 @@ def test_disk_full_during_a_save_loses_no_checkpoint(synth_manifest, tmp_path, m
     _resume_completes(run, out)
 
 
-@pytest.mark.fault(case="CUDA out of memory",
-                   how="the training step raises `torch.OutOfMemoryError(\"CUDA out of memory…\")` in epoch 2",
-                   behaviour="The run stops with `engine.OutOfMemory`: \"Training ran out of memory on the GPU (…). Try "
-                             "a smaller batch size (e.g. 4 instead of 8), or lower precision (bf16 or fp16), or "
-                             "smaller inputs … The last checkpoint is kept: …/checkpoints/last; resume from it after "
-                             "the change.\" The CLI prints the same on stderr (exit status 2, no traceback). Epoch 1's "
-                             "checkpoint is intact; resume completes.")
-def test_cuda_out_of_memory_stops_with_advice_and_keeps_the_checkpoint(synth_manifest, tmp_path,
-                                                                         monkeypatch, capsys):
+@pytest.mark.fault(
+    case="CUDA out of memory",
+    how='the training step raises `torch.OutOfMemoryError("CUDA out of memory…")` in epoch 2',
+    behaviour='The run stops with `engine.OutOfMemory`: "Training ran out of memory on the GPU (…). Try '
+    "a smaller batch size (e.g. 4 instead of 8), or lower precision (bf16 or fp16), or "
+    "smaller inputs … The last checkpoint is kept: …/checkpoints/last; resume from it after "
+    "the change.\" The CLI prints the same on stderr (exit status 2, no traceback). Epoch 1's "
+    "checkpoint is intact; resume completes.",
+)
+def test_cuda_out_of_memory_stops_with_advice_and_keeps_the_checkpoint(synth_manifest, tmp_path, monkeypatch, capsys):
     run, out = _text_run(synth_manifest), tmp_path / "out"
     real_step, calls = trainer._step, []
 
@@ -228,33 +249,43 @@ def test_cuda_out_of_memory_stops_with_advice_and_keeps_the_checkpoint(synth_man
     assert _state(out / "checkpoints" / "last")["epoch"] == 1
 
     calls.clear()  # the CLI says the same on stderr, exit status 2, no traceback
-    code = cli.main(["train", "--config", str(out / "run.toml"), "--out", str(tmp_path / "cli"),
-                     "--json"])
+    code = cli.main(["train", "--config", str(out / "run.toml"), "--out", str(tmp_path / "cli"), "--json"])
     err = capsys.readouterr().err
     assert code == 2 and "smaller batch size" in err and "Traceback" not in err
     monkeypatch.undo()
     _resume_completes(run, out)
 
 
-@pytest.mark.parametrize("damage", ["truncate weights", "flip weights", "truncate trainer.pt",
-                                    "corrupt state.json", "truncate bundle.json"])
-@pytest.mark.fault(case="Truncated weights in a checkpoint",
-                   how="a third of `model.safetensors` kept (`[truncate weights]`)",
-                   behaviour="`--resume` refuses it: `BundleError` naming `…/checkpoints/last/model.safetensors` "
-                             "(checksum mismatch); the CLI prints it, exit 2.")
-@pytest.mark.fault(case="Corrupted weights (flipped bytes)",
-                   how="last 20 bytes inverted (`[flip weights]`)",
-                   behaviour="Same: refused by the SHA-256 recorded in `bundle.json`, file named.")
-@pytest.mark.fault(case="Truncated optimiser state",
-                   how="a third of `trainer.pt` kept (`[truncate trainer.pt]`)",
-                   behaviour="`…/trainer.pt: unreadable, truncated or not plain tensors (…)`.")
-@pytest.mark.fault(case="Corrupted loop state",
-                   how="`state.json` cut mid-object (`[corrupt state.json]`)",
-                   behaviour="`…/state.json: unreadable or truncated (…)`.")
-@pytest.mark.fault(case="Truncated bundle description",
-                   how="a third of a checkpoint's `bundle.json` kept (`[truncate bundle.json]`); bundles: "
-                       "`test_bundle.py::test_truncated_files_are_refused`, `test_tampered_weights_are_refused`",
-                   behaviour="`…/bundle.json: unreadable or truncated (…)`.")
+@pytest.mark.parametrize(
+    "damage", ["truncate weights", "flip weights", "truncate trainer.pt", "corrupt state.json", "truncate bundle.json"]
+)
+@pytest.mark.fault(
+    case="Truncated weights in a checkpoint",
+    how="a third of `model.safetensors` kept (`[truncate weights]`)",
+    behaviour="`--resume` refuses it: `BundleError` naming `…/checkpoints/last/model.safetensors` "
+    "(checksum mismatch); the CLI prints it, exit 2.",
+)
+@pytest.mark.fault(
+    case="Corrupted weights (flipped bytes)",
+    how="last 20 bytes inverted (`[flip weights]`)",
+    behaviour="Same: refused by the SHA-256 recorded in `bundle.json`, file named.",
+)
+@pytest.mark.fault(
+    case="Truncated optimiser state",
+    how="a third of `trainer.pt` kept (`[truncate trainer.pt]`)",
+    behaviour="`…/trainer.pt: unreadable, truncated or not plain tensors (…)`.",
+)
+@pytest.mark.fault(
+    case="Corrupted loop state",
+    how="`state.json` cut mid-object (`[corrupt state.json]`)",
+    behaviour="`…/state.json: unreadable or truncated (…)`.",
+)
+@pytest.mark.fault(
+    case="Truncated bundle description",
+    how="a third of a checkpoint's `bundle.json` kept (`[truncate bundle.json]`); bundles: "
+    "`test_bundle.py::test_truncated_files_are_refused`, `test_tampered_weights_are_refused`",
+    behaviour="`…/bundle.json: unreadable or truncated (…)`.",
+)
 def test_damaged_checkpoint_is_refused_naming_the_file(one_epoch, damage, capsys):
     run, out, last = one_epoch
     what, name = damage.split(" ", 1)
@@ -262,7 +293,7 @@ def test_damaged_checkpoint_is_refused_naming_the_file(one_epoch, damage, capsys
     path = last / name
     data = path.read_bytes()
     if what == "truncate":
-        path.write_bytes(data[:len(data) // 3])
+        path.write_bytes(data[: len(data) // 3])
     elif what == "flip":
         path.write_bytes(data[:-20] + bytes(b ^ 0xFF for b in data[-20:]))
     else:
@@ -273,13 +304,15 @@ def test_damaged_checkpoint_is_refused_naming_the_file(one_epoch, damage, capsys
     assert code == 2 and str(path) in capsys.readouterr().err
 
 
-@pytest.mark.fault(case="Weights that would need unpickling code",
-                   how="a pickle whose loading would run `touch MARKER`, saved as `model.safetensors` and as "
-                       "`trainer.pt` (also `test_bundle.py::test_checkpoint_state_refuses_pickled_code`, "
-                       "`test_local_image_weights_load_and_refuse_pickles`)",
-                   behaviour="Refused with a message naming the file (safetensors cannot read it; "
-                             "`torch.load(weights_only=True)` refuses the object); the marker file is never created: "
-                             "no code ran.")
+@pytest.mark.fault(
+    case="Weights that would need unpickling code",
+    how="a pickle whose loading would run `touch MARKER`, saved as `model.safetensors` and as "
+    "`trainer.pt` (also `test_bundle.py::test_checkpoint_state_refuses_pickled_code`, "
+    "`test_local_image_weights_load_and_refuse_pickles`)",
+    behaviour="Refused with a message naming the file (safetensors cannot read it; "
+    "`torch.load(weights_only=True)` refuses the object); the marker file is never created: "
+    "no code ran.",
+)
 def test_weights_that_need_unpickling_are_refused(one_epoch, tmp_path):
     _, _, last = one_epoch
     marker = tmp_path / "unpickled"

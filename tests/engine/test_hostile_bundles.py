@@ -1,5 +1,6 @@
 """Hostile or damaged ``bundle.json`` files (issue 16): every one is refused with a BundleError
 naming the file and the field, before anything is allocated, and the CLI exits 2 with it."""
+
 from __future__ import annotations
 
 import json
@@ -19,10 +20,8 @@ DAMAGE = {
     "class count 10^12": (lambda m: m["shape"].update(num_classes=10**12), "shape.num_classes"),
     "vocabulary of 10^9": (lambda m: m["shape"].update(vocab_size=10**9), "shape.vocab_size"),
     "feature dim 10^7": (lambda m: m["config"]["model"].update(dim=10**7), "config.model.dim"),
-    "audio seconds 1e9": (lambda m: m["config"]["model"]["audio"].update(seconds=1e9),
-                          "config.model.audio.seconds"),
-    "image size 10^6": (lambda m: m["config"]["model"]["image"].update(size=10**6),
-                        "config.model.image.size"),
+    "audio seconds 1e9": (lambda m: m["config"]["model"]["audio"].update(seconds=1e9), "config.model.audio.seconds"),
+    "image size 10^6": (lambda m: m["config"]["model"]["image"].update(size=10**6), "config.model.image.size"),
     "class names a number": (lambda m: m.update(class_names=3), "class_names"),
     "nested 10,000 deep": (lambda m: m["metrics"].update(x=DEEP), ""),
     "5,000-digit number": (lambda m: m["shape"].update(n_mels=HUGE), ""),
@@ -32,10 +31,14 @@ DAMAGE = {
     "weights named by absolute path": (lambda m: m["weights"].update(file="/etc/passwd"), "weights.file"),
     "weights named ../..": (lambda m: m["weights"].update(file="../../model.safetensors"), "weights.file"),
     "NUL in the weights name": (lambda m: m["weights"].update(file="model\x00.safetensors"), "weights.file"),
-    "tokenizer vocab of numbers": (lambda m: m["preprocessing"]["tokenizer"].update(vocab=[1, 2]),
-                                   "preprocessing.tokenizer"),
+    "tokenizer vocab of numbers": (
+        lambda m: m["preprocessing"]["tokenizer"].update(vocab=[1, 2]),
+        "preprocessing.tokenizer",
+    ),
     "dims consistent but far larger than the weights": (
-        lambda m: m["config"]["model"].update(dim=8192, embed_dim=8192), "shape"),
+        lambda m: m["config"]["model"].update(dim=8192, embed_dim=8192),
+        "shape",
+    ),
 }
 
 
@@ -54,11 +57,13 @@ def _damage(folder, change) -> None:
     meta_path.write_text(text.replace(f'"{DEEP}"', "[" * 10_000 + "1" + "]" * 10_000))
 
 
-@pytest.mark.fault(case="bundle.json with out-of-range or wrong-typed values: " + "; ".join(DAMAGE),
-                   how="a trained bundle's JSON edited (`tests/engine/test_hostile_bundles.py`)",
-                   behaviour="BundleError naming bundle.json and the field (e.g. `shape.num_classes: "
-                             "1000000000000 is out of range (0..100000)`), raised before any tensor is "
-                             "allocated; `mmstudio eval` exits 2 with it; no file is written")
+@pytest.mark.fault(
+    case="bundle.json with out-of-range or wrong-typed values: " + "; ".join(DAMAGE),
+    how="a trained bundle's JSON edited (`tests/engine/test_hostile_bundles.py`)",
+    behaviour="BundleError naming bundle.json and the field (e.g. `shape.num_classes: "
+    "1000000000000 is out of range (0..100000)`), raised before any tensor is "
+    "allocated; `mmstudio eval` exits 2 with it; no file is written",
+)
 @pytest.mark.parametrize("name", list(DAMAGE))
 def test_hostile_bundle_json_is_refused_naming_the_field(bundle_copy, trained, name, capsys):
     change, where = DAMAGE[name]
@@ -75,10 +80,12 @@ def test_hostile_bundle_json_is_refused_naming_the_field(bundle_copy, trained, n
     assert sorted(os.listdir(bundle_copy)) == before
 
 
-@pytest.mark.fault(case="A bundle whose weights file is a symlink to a file outside the bundle",
-                   how="`model.safetensors` replaced by a link to a copy one folder up",
-                   behaviour="Refused: `weights.file: 'model.safetensors' points outside the bundle's "
-                             "folder (…)`; the outside file is never opened")
+@pytest.mark.fault(
+    case="A bundle whose weights file is a symlink to a file outside the bundle",
+    how="`model.safetensors` replaced by a link to a copy one folder up",
+    behaviour="Refused: `weights.file: 'model.safetensors' points outside the bundle's "
+    "folder (…)`; the outside file is never opened",
+)
 def test_weights_symlink_out_of_the_bundle_is_refused(bundle_copy, tmp_path):
     outside = tmp_path / "elsewhere.safetensors"
     shutil.move(bundle_copy / "model.safetensors", outside)
@@ -91,30 +98,33 @@ def test_weights_symlink_out_of_the_bundle_is_refused(bundle_copy, tmp_path):
     assert engine.load_bundle(bundle_copy).class_names == ["one", "two", "zero"]
 
 
-@pytest.mark.fault(case="A decoded-input cache larger than the free disk space (the 16 TB file a hostile "
-                        "audio length once asked for)",
-                   how="`MappedInputs.create()` for 10^13 bytes in a temporary folder",
-                   behaviour="Refused before any file is created: `could not write …: the decoded inputs need "
-                             "10,000,000,000,000 bytes and N are free there; free some disk space, or choose "
-                             "smaller inputs`; the folder stays empty")
+@pytest.mark.fault(
+    case="A decoded-input cache larger than the free disk space (the 16 TB file a hostile audio length once asked for)",
+    how="`MappedInputs.create()` for 10^13 bytes in a temporary folder",
+    behaviour="Refused before any file is created: `could not write …: the decoded inputs need "
+    "10,000,000,000,000 bytes and N are free there; free some disk space, or choose "
+    "smaller inputs`; the folder stays empty",
+)
 def test_a_cache_larger_than_the_disk_is_refused_before_creating_anything(tmp_path):
     import torch
 
     from mmstudio.engine.diskcache import MappedInputs
 
-    cache = MappedInputs(("audio", 1), [f"{i}.wav" for i in range(10_000)], (250_000_000,), torch.float32,
-                         folder=str(tmp_path))
+    cache = MappedInputs(
+        ("audio", 1), [f"{i}.wav" for i in range(10_000)], (250_000_000,), torch.float32, folder=str(tmp_path)
+    )
     assert cache.nbytes == 10**13
     with pytest.raises(OSError, match=r"need 10,000,000,000,000 bytes and [\d,]+ are free there"):
         cache.create()
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.fault(case="A shipped embedding index whose item list is damaged",
-                   how="the index's safetensors metadata rewritten: items a number, deep nesting, an image "
-                       "path that is a number",
-                   behaviour="BundleError naming the index and the field (`damaged index metadata: …`); "
-                             "relative item paths are resolved against the index's folder")
+@pytest.mark.fault(
+    case="A shipped embedding index whose item list is damaged",
+    how="the index's safetensors metadata rewritten: items a number, deep nesting, an image path that is a number",
+    behaviour="BundleError naming the index and the field (`damaged index metadata: …`); "
+    "relative item paths are resolved against the index's folder",
+)
 def test_hostile_index_metadata(trained, tmp_path):
     from safetensors.torch import load_file, save_file
 

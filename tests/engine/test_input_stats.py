@@ -1,6 +1,7 @@
 """A model knows what its inputs looked like (issue 13): the bundle keeps the training inputs'
 ranges, and inputs far outside them get a plain sentence in eval and Query. Query lists each
 target input once."""
+
 from __future__ import annotations
 
 import types
@@ -49,8 +50,11 @@ def test_a_trained_bundle_records_its_input_ranges(trained):
 
 
 def test_query_results_list_each_input_once():
-    items = [{"id": f"{i}#{k}", "image": f"/img/{i}.png", "text": f"caption {k}", "label": None}
-             for i in range(3) for k in range(3)]
+    items = [
+        {"id": f"{i}#{k}", "image": f"/img/{i}.png", "text": f"caption {k}", "label": None}
+        for i in range(3)
+        for k in range(3)
+    ]
     stub = types.SimpleNamespace(items=items)
     hits = [(0, 0.9), (1, 0.89), (3, 0.8), (2, 0.7), (6, 0.6)]
     rows = QuerySession._results(stub, hits, "image")

@@ -1,4 +1,5 @@
 """Classification metrics against values computed by hand (and scikit-learn's, when installed)."""
+
 from __future__ import annotations
 
 import importlib.util

@@ -1,4 +1,5 @@
 """The Evaluate panel's report, 2-D maps and query sessions, without Qt."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Runs survive a restart: each run folder records its events and status (engine.runlog)."""
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,9 @@ def test_finished_run_is_listed_with_status_best_metric_and_curves(trained, tmp_
 
 
 def test_stopped_run_is_resumable_and_the_resumed_curve_has_no_duplicate_steps(synth_manifest, tmp_path):
-    run = tiny_run(synth_manifest, fusion="weighted_sum", modalities=("image", "audio"),
-                   train={"epochs": 3, "log_every_s": 0.0})
+    run = tiny_run(
+        synth_manifest, fusion="weighted_sum", modalities=("image", "audio"), train={"epochs": 3, "log_every_s": 0.0}
+    )
     control = Control()
     gen = train(run, str(tmp_path), control=control)
     for event in gen:
@@ -82,13 +84,16 @@ def test_run_whose_process_died_shows_as_interrupted(tmp_path):
     (tmp_path / "run.toml").write_text("")
     import socket
 
-    (tmp_path / "status.json").write_text(json.dumps({"status": "running", "pid": dead.pid,
-                                                      "host": socket.gethostname()}))
+    (tmp_path / "status.json").write_text(
+        json.dumps({"status": "running", "pid": dead.pid, "host": socket.gethostname()})
+    )
     assert read_status(str(tmp_path))["status"] == "interrupted"
 
 
 def test_truncated_event_line_is_skipped(tmp_path):
-    lines = [json.dumps({"event": "StepLogged", "epoch": 1, "step": 1, "loss": 2.0, "lr": 0.1,
-                         "samples_per_s": 1.0}), '{"event": "StepLogged", "ep']
+    lines = [
+        json.dumps({"event": "StepLogged", "epoch": 1, "step": 1, "loss": 2.0, "lr": 0.1, "samples_per_s": 1.0}),
+        '{"event": "StepLogged", "ep',
+    ]
     (tmp_path / "events.jsonl").write_text("\n".join(lines))
     assert read_curves(str(tmp_path))["loss"] == [2.0]

@@ -1,5 +1,6 @@
 """Each run writes metrics.csv (one row per epoch) and, with tensorboard installed, TensorBoard
 scalars that TensorBoard's own reader loads."""
+
 from __future__ import annotations
 
 import csv
@@ -45,5 +46,8 @@ def test_a_resumed_run_replaces_the_epochs_it_repeats(tmp_path):
     again.add(EpochDone(3, 30, 0.2, {"accuracy": 0.8, "loss": 0.2}, 1.0, 5.0))
     rows = list(csv.DictReader((tmp_path / "metrics.csv").open(encoding="utf-8")))
     assert [(r["epoch"], r["train_loss"], r["val_accuracy"]) for r in rows] == [
-        ("1", "1.0", "0.5"), ("2", "0.25", "0.75"), ("3", "0.2", "0.8")]
+        ("1", "1.0", "0.5"),
+        ("2", "0.25", "0.75"),
+        ("3", "0.2", "0.8"),
+    ]
     assert rows[0]["val_loss"] == "" and rows[2]["val_loss"] == "0.2"

@@ -1,4 +1,5 @@
 """The training generator: it learns, speaks plain events, pauses/stops, resumes exactly."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -49,8 +50,7 @@ def test_later_runs_reuse_decoded_inputs(trained, tmp_path):
 
 
 def test_same_seed_same_result_on_cpu(synth_manifest, tmp_path):
-    run = tiny_run(synth_manifest, modalities=("image", "audio"), fusion="gated",
-                   train={"epochs": 2})
+    run = tiny_run(synth_manifest, modalities=("image", "audio"), fusion="gated", train={"epochs": 2})
     losses = []
     for name in ("a", "b"):
         events, _ = drain(engine.train(run, str(tmp_path / name)))
@@ -59,8 +59,9 @@ def test_same_seed_same_result_on_cpu(synth_manifest, tmp_path):
 
 
 def test_stop_then_resume_matches_uninterrupted(synth_manifest, tmp_path):
-    run = tiny_run(synth_manifest, modalities=("image", "text"), fusion="attention",
-                   train={"epochs": 4, "modality_dropout": 0.2})
+    run = tiny_run(
+        synth_manifest, modalities=("image", "text"), fusion="attention", train={"epochs": 4, "modality_dropout": 0.2}
+    )
     _, full = drain(engine.train(run, str(tmp_path / "full")))
 
     control = engine.Control()
@@ -81,26 +82,31 @@ def test_stop_then_resume_matches_uninterrupted(synth_manifest, tmp_path):
     assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-6) for k in a)
 
 
-@pytest.mark.fault(case="Stop in the middle of an epoch (the GUI's Stop, Ctrl+C)",
-                   how="`Control.stop()` a few steps into epoch 2 (in the window: "
-                       "`tests/gui/test_model_train.py::test_stop_mid_epoch_keeps_checkpoint_and_resumes`)",
-                   behaviour="No step is lost: the checkpoint records the batches done in the unfinished epoch and the "
-                             "random generators; resume continues at the next batch (no batch trained twice) and ends "
-                             "with the same weights as an uninterrupted run (within 1e-6). The runs list shows the run "
-                             "as \"stopped · resumable\", also after a restart of the app.")
+@pytest.mark.fault(
+    case="Stop in the middle of an epoch (the GUI's Stop, Ctrl+C)",
+    how="`Control.stop()` a few steps into epoch 2 (in the window: "
+    "`tests/gui/test_model_train.py::test_stop_mid_epoch_keeps_checkpoint_and_resumes`)",
+    behaviour="No step is lost: the checkpoint records the batches done in the unfinished epoch and the "
+    "random generators; resume continues at the next batch (no batch trained twice) and ends "
+    "with the same weights as an uninterrupted run (within 1e-6). The runs list shows the run "
+    'as "stopped · resumable", also after a restart of the app.',
+)
 def test_stop_mid_epoch_then_resume_matches_uninterrupted(synth_manifest, tmp_path):
     """A stop between two steps keeps those steps: the resumed run continues at the next batch
     of the same epoch and ends with the weights an uninterrupted run has."""
-    run = tiny_run(synth_manifest, modalities=("image", "audio"), fusion="gated",
-                   train={"epochs": 3, "modality_dropout": 0.2, "log_every_s": 0.0})
+    run = tiny_run(
+        synth_manifest,
+        modalities=("image", "audio"),
+        fusion="gated",
+        train={"epochs": 3, "modality_dropout": 0.2, "log_every_s": 0.0},
+    )
     _, full = drain(engine.train(run, str(tmp_path / "full")))
 
     control = engine.Control()
     events = []
     for event in engine.train(run, str(tmp_path / "cut"), control=control):
         events.append(event)
-        if isinstance(event, ev.StepLogged) and event.epoch == 2 and event.step % 2 == 0 \
-                and not control.stopped:
+        if isinstance(event, ev.StepLogged) and event.epoch == 2 and event.step % 2 == 0 and not control.stopped:
             control.stop()  # a few steps into epoch 2
     stopped_at = [e for e in events if isinstance(e, ev.StepLogged)][-1].step
     finished = [e for e in events if isinstance(e, ev.RunFinished)][0]
@@ -147,7 +153,7 @@ def test_early_stopping_stops_when_validation_stalls(synth_manifest, tmp_path):
     assert result.epochs == best + 2 and len(result.history) == best + 2
     best_accuracy = result.history[best - 1]["accuracy"]
     assert all(h["accuracy"] <= best_accuracy for h in result.history[best:])
-    assert all(h["accuracy"] < best_accuracy for h in result.history[:best - 1])  # a new best each time
+    assert all(h["accuracy"] < best_accuracy for h in result.history[: best - 1])  # a new best each time
 
 
 def test_suggest_run(synth_manifest):
@@ -167,8 +173,9 @@ def _matrix_weight_sum(bundle: str) -> float:
 def test_l1_shrinks_the_weights(synth_manifest, tmp_path):
     sums = {}
     for l1 in (0.0, 0.01):
-        run = tiny_run(synth_manifest, modalities=("text",),
-                       train={"epochs": 6, "l1": l1, "lr": 0.01, "val_split": "none"})  # the last epoch
+        run = tiny_run(
+            synth_manifest, modalities=("text",), train={"epochs": 6, "l1": l1, "lr": 0.01, "val_split": "none"}
+        )  # the last epoch
         _, result = drain(engine.train(run, str(tmp_path / f"l1-{l1}")))
         sums[l1] = _matrix_weight_sum(result.bundle)
     assert sums[0.01] < 0.8 * sums[0.0], sums
@@ -199,9 +206,19 @@ def test_sgd_with_a_constant_schedule_and_smoothing_trains(synth_manifest, tmp_p
     floor, so the smoothed run ends with a higher training loss than the same run without."""
     losses, lrs = {}, {}
     for smoothing in (0.0, 0.2):
-        run = tiny_run(synth_manifest, modalities=("text",), label_smoothing=smoothing,
-                       train={"epochs": 3, "optimizer": "sgd", "lr": 0.05, "schedule": "constant",
-                              "warmup_epochs": 0.0, "log_every_s": 0.0})
+        run = tiny_run(
+            synth_manifest,
+            modalities=("text",),
+            label_smoothing=smoothing,
+            train={
+                "epochs": 3,
+                "optimizer": "sgd",
+                "lr": 0.05,
+                "schedule": "constant",
+                "warmup_epochs": 0.0,
+                "log_every_s": 0.0,
+            },
+        )
         events, result = drain(engine.train(run, str(tmp_path / f"s{smoothing}")))
         losses[smoothing] = result.history[-1]["train_loss"]
         lrs[smoothing] = {e.lr for e in events if isinstance(e, ev.StepLogged)}
@@ -212,8 +229,7 @@ def test_sgd_with_a_constant_schedule_and_smoothing_trains(synth_manifest, tmp_p
 
 def test_bad_configs_are_clear_errors(synth_manifest, tmp_path):
     with pytest.raises(engine.RunProblems, match="model.task: 'align' aligns two or more modalities"):
-        drain(engine.train(tiny_run(synth_manifest, modalities=("image",), task="align"),
-                           str(tmp_path / "x")))
+        drain(engine.train(tiny_run(synth_manifest, modalities=("image",), task="align"), str(tmp_path / "x")))
     assert not (tmp_path / "x").exists()  # found before any folder was made
     with pytest.raises(ValueError, match="unknown task"):
         tiny_run(synth_manifest, task="regress")
@@ -224,8 +240,7 @@ def test_stop_while_decoding_ends_cleanly(synth_manifest, tmp_path):
 
     STORE.clear()
     control = engine.Control()
-    gen = engine.train(tiny_run(synth_manifest, modalities=("image",)), str(tmp_path / "d"),
-                       control=control)
+    gen = engine.train(tiny_run(synth_manifest, modalities=("image",)), str(tmp_path / "d"), control=control)
     first = next(gen)
     assert isinstance(first, ev.DataPrepared)
     control.stop()

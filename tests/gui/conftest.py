@@ -1,4 +1,5 @@
 """Fixtures for window tests: a main window (drops of local files are in ``gui_helpers``)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """A tiny trained bundle on a synthetic triplet dataset, shared by the Evaluate and Query tests."""
+
 from __future__ import annotations
 
 import sys

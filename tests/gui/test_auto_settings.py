@@ -1,5 +1,6 @@
 """The Model panel proposes exactly what ``mmstudio train`` chooses from the same data (issue 13),
 and says why."""
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,9 @@ def test_gui_and_cli_choose_the_same_settings(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: panel.start_button.isEnabled(), timeout=60000)
     gui = panel.config()
 
-    args = cli.build_parser().parse_args(["train", "--data", str(manifest), "--out", str(tmp_path / "out"),
-                                          "--device", "auto"])
+    args = cli.build_parser().parse_args(
+        ["train", "--data", str(manifest), "--out", str(tmp_path / "out"), "--device", "auto"]
+    )
     assert isinstance(args, argparse.Namespace)
     first = run_config_from_args(args)
     dataset = open_dataset(first.dataset)

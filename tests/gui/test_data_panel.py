@@ -1,4 +1,5 @@
 """The Data panel as a user meets it: drop a dataset anywhere, see it previewed and checked."""
+
 from __future__ import annotations
 
 import os
@@ -77,8 +78,10 @@ def test_column_roles_and_split_seed_can_be_overridden(qtbot, window, tmp_path):
     panel = window.data_panel
     assert ds.splits() == {"train": 24, "val": 3, "test": 3}  # stratified 0.8/0.1/0.1
     first_split = {it.id: it.split for it in ds.items}
-    roles = {panel.columns_table.item(r, 0).text(): panel.columns_table.cellWidget(r, 1)
-             for r in range(panel.columns_table.rowCount())}
+    roles = {
+        panel.columns_table.item(r, 0).text(): panel.columns_table.cellWidget(r, 1)
+        for r in range(panel.columns_table.rowCount())
+    }
     assert roles["label"].currentText() == "label"
     roles["label"].setCurrentText("ignore")
     panel.seed_spin.setValue(7)
@@ -120,8 +123,10 @@ def test_ten_thousand_rows_load_thumbnails_only_for_what_is_visible(qtbot, windo
 
     img = tmp_path / "one.png"
     Image.fromarray(np.full((28, 28), 200, dtype=np.uint8)).save(img)
-    items = [Item(id=f"i{i:05d}", image=str(tmp_path / f"missing{i}.png") if i else str(img), label=str(i % 10))
-             for i in range(10_000)]
+    items = [
+        Item(id=f"i{i:05d}", image=str(tmp_path / f"missing{i}.png") if i else str(img), label=str(i % 10))
+        for i in range(10_000)
+    ]
     panel = window.data_panel
     panel.model.set_items(items)
     panel.table.scrollToBottom()
@@ -149,5 +154,3 @@ def test_nothing_on_disk_changes_when_a_dataset_is_opened(qtbot, window, tmp_pat
     drop_and_wait(qtbot, window, window, [manifest])
     after = {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in manifest.parent.rglob("*")}
     assert before == after
-
-

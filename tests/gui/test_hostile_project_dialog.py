@@ -1,4 +1,5 @@
 """Project files that used to crash the loader show a dialog naming the file (issue 16)."""
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,7 @@ def test_a_hostile_project_shows_a_dialog_and_changes_nothing(window, tmp_path, 
     bad = tmp_path / "bad.mmstudio"
     bad.write_bytes(CONTENT[name])
     warned = []
-    monkeypatch.setattr(projects_module.QMessageBox, "warning",
-                        lambda _p, title, text: warned.append((title, text)))
+    monkeypatch.setattr(projects_module.QMessageBox, "warning", lambda _p, title, text: warned.append((title, text)))
     assert not window.projects.open(str(bad))
     [(title, text)] = warned
     assert title == "Cannot open the project" and text.startswith(f"{bad}: ")

@@ -1,4 +1,5 @@
 """Model and Train panels: build a small image+audio model, train it, pause, resume, stop."""
+
 from __future__ import annotations
 
 import os
@@ -51,8 +52,9 @@ def test_build_train_pause_resume(window, qtbot, tmp_path):
     run = panel.config()
     assert run.model.modalities == ("image", "audio")
     assert run.train.epochs == 2 and run.model.dim == 16
-    qtbot.waitUntil(lambda: panel.count_label.text().startswith("Parameters: 0.") or "M" in panel.count_label.text(),
-                    timeout=10000)
+    qtbot.waitUntil(
+        lambda: panel.count_label.text().startswith("Parameters: 0.") or "M" in panel.count_label.text(), timeout=10000
+    )
 
     # combinations that cannot work are explained and block Start
     panel.task.setCurrentText("align")

@@ -1,6 +1,7 @@
 """The GUI's torchrun runner: a child ``torchrun`` streams JSON events that arrive as the
 engine's event objects; stop ends the run gracefully with its checkpoint (issue 8). It runs on
 CPU processes over gloo: torchrun needs no GPU."""
+
 from __future__ import annotations
 
 import sys
@@ -45,14 +46,15 @@ def test_two_processes_stream_events_into_the_same_objects(qtbot, manifest, tmp_
 
 
 @pytest.mark.slow
-@pytest.mark.fault(case="Stop (Ctrl+C, SIGTERM, the GUI's Stop) of a `torchrun` run with 2 processes",
-                   how="`ProcessRun.stop()` sends SIGTERM to torchrun, which forwards it",
-                   behaviour="Both ranks agree to stop at the same step (one all-reduce per step), rank 0 saves the "
-                             "checkpoint and the bundle, the last event is `RunFinished(reason=\"stopped\")`; the bundle "
-                             "loads.")
+@pytest.mark.fault(
+    case="Stop (Ctrl+C, SIGTERM, the GUI's Stop) of a `torchrun` run with 2 processes",
+    how="`ProcessRun.stop()` sends SIGTERM to torchrun, which forwards it",
+    behaviour="Both ranks agree to stop at the same step (one all-reduce per step), rank 0 saves the "
+    'checkpoint and the bundle, the last event is `RunFinished(reason="stopped")`; the bundle '
+    "loads.",
+)
 def test_stop_ends_the_run_with_its_checkpoint(qtbot, manifest, tmp_path):
-    run = tiny_run(manifest, modalities=("text",),
-                   train={"epochs": 500, "device": "cpu", "log_every_s": 0.0})
+    run = tiny_run(manifest, modalities=("text",), train={"epochs": 500, "device": "cpu", "log_every_s": 0.0})
     runner, failures = _runner(qtbot, run, tmp_path / "run", 2)  # both ranks stop together
     epochs = []
     runner.event_ready.connect(lambda e: epochs.append(e) if isinstance(e, engine.EpochDone) else None)
@@ -81,13 +83,15 @@ def test_command_and_gpu_probe():
     cmd = torchrun_command("/r/run.toml", "/r", 4, resume=True)
     assert cmd[:3] == [sys.executable, "-m", "torch.distributed.run"]
     assert cmd[cmd.index("--nproc-per-node") + 1] == "4" and cmd[-1] == "--resume"
-    assert cmd[cmd.index("-m", 3):cmd.index("-m", 3) + 3] == ["-m", "mmstudio", "train"]
+    assert cmd[cmd.index("-m", 3) : cmd.index("-m", 3) + 3] == ["-m", "mmstudio", "train"]
 
 
 def test_gpu_count_reads_nvidia_smi_and_cuda_visible_devices(tmp_path, monkeypatch):
     smi = tmp_path / "nvidia-smi"
-    smi.write_text("#!/bin/sh\necho 'GPU 0: NVIDIA H100 (UUID: GPU-a)'\n"
-                   "echo 'GPU 1: NVIDIA H100 (UUID: GPU-b)'\necho 'MIG 1g.10gb Device 0'\n")
+    smi.write_text(
+        "#!/bin/sh\necho 'GPU 0: NVIDIA H100 (UUID: GPU-a)'\n"
+        "echo 'GPU 1: NVIDIA H100 (UUID: GPU-b)'\necho 'MIG 1g.10gb Device 0'\n"
+    )
     smi.chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))
 

@@ -1,5 +1,6 @@
 """Projects in the window: save, close, reopen restores exactly; moved data is asked for; recent
 projects; and a real app killed with SIGKILL offers its last autosave at the next start."""
+
 from __future__ import annotations
 
 import os
@@ -39,8 +40,9 @@ def drop_and_wait(qtbot, win, _target, paths):
 
 def _model_ready(qtbot, win):
     win.show_panel(1)
-    qtbot.waitUntil(lambda: win.model_panel.start_button.isEnabled() and win.projects._pending_run is None,
-                    timeout=60000)
+    qtbot.waitUntil(
+        lambda: win.model_panel.start_button.isEnabled() and win.projects._pending_run is None, timeout=60000
+    )
 
 
 def _save_as(monkeypatch, win, path):
@@ -76,8 +78,9 @@ def test_save_close_reopen_restores_the_project_exactly(qtbot, window, tmp_path,
     with qtbot.waitSignal(again.data_panel.dataset_loaded, timeout=30000):
         assert again.projects.open(str(path))
     assert again.current_panel_name() == "Model"
-    qtbot.waitUntil(lambda: again.model_panel.start_button.isEnabled() and again.projects._pending_run is None,
-                    timeout=60000)
+    qtbot.waitUntil(
+        lambda: again.model_panel.start_button.isEnabled() and again.projects._pending_run is None, timeout=60000
+    )
     after = again.projects.capture()
     assert after == before
     assert again.data_panel.seed_spin.value() == 3 and again.model_panel.epochs.value() == 7
@@ -86,8 +89,9 @@ def test_save_close_reopen_restores_the_project_exactly(qtbot, window, tmp_path,
     again.model_panel.epochs.setValue(9)
     assert again.projects.is_dirty()
     assert again.projects.recent()[0] == str(path)
-    monkeypatch.setattr(projects_module.QMessageBox, "question",
-                        lambda *a, **k: projects_module.QMessageBox.StandardButton.Discard)
+    monkeypatch.setattr(
+        projects_module.QMessageBox, "question", lambda *a, **k: projects_module.QMessageBox.StandardButton.Discard
+    )
     again.close()
 
 
@@ -139,10 +143,20 @@ def test_autosave_writes_only_when_something_changed(qtbot, window, tmp_path):
 def test_kill_9_during_editing_offers_the_last_autosave(qtbot, tmp_path, monkeypatch):
     manifest = make_triplet_dataset(tmp_path / "data", classes=2, per_class=4)
     state = tmp_path / "state"
-    env = {**os.environ, "XDG_STATE_HOME": str(state), "MMSTUDIO_AUTOSAVE_MS": "300",
-           "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "mmstudio", str(manifest)], env=env, cwd=str(tmp_path),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "XDG_STATE_HOME": str(state),
+        "MMSTUDIO_AUTOSAVE_MS": "300",
+        "QT_QPA_PLATFORM": "offscreen",
+        "PYTHONPATH": str(ROOT),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mmstudio", str(manifest)],
+        env=env,
+        cwd=str(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     sessions = state / "mmstudio" / "sessions"
     recovery = sessions / f"{proc.pid}.mmstudio"
     try:
@@ -161,8 +175,11 @@ def test_kill_9_during_editing_offers_the_last_autosave(qtbot, tmp_path, monkeyp
 
     monkeypatch.setenv("XDG_STATE_HOME", str(state))
     asked = []
-    monkeypatch.setattr(projects_module.QMessageBox, "question",
-                        lambda _p, title, text, *a: asked.append(text) or projects_module.QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(
+        projects_module.QMessageBox,
+        "question",
+        lambda _p, title, text, *a: asked.append(text) or projects_module.QMessageBox.StandardButton.Yes,
+    )
     win = _new_window(qtbot)
     win.projects.start_session()
     try:

@@ -1,5 +1,6 @@
 """The Query panel: index a collection, search by typing (debounced), by a dropped sound, or
 classify; the map marks the query. The digits acceptance checks need ../shared."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -56,8 +57,7 @@ def test_typing_searches_after_a_pause(qtbot, window, trained):
     assert not glob.glob(os.path.join(bundle, "index*"))
     assert len(glob.glob(os.path.join(cache_root(), "*", "*", "store.json"))) >= 1
     # the map shows the collection's images and marks the query
-    qtbot.waitUntil(lambda: panel.map.map is not None and panel.map.query_position is not None,
-                    timeout=30000)
+    qtbot.waitUntil(lambda: panel.map.map is not None and panel.map.query_position is not None, timeout=30000)
     assert len(panel.map.map["xy"]) == len(dataset.items)
 
 
@@ -120,10 +120,13 @@ def digits_bundle(tmp_path_factory):
 
     dataset = open_dataset(str(DIGITS))
     half = [it for i, it in enumerate(dataset.subset("train")) if i % 2 == 0]
-    run = RunConfig(DatasetSpec(str(DIGITS)),
-                    ModelSpec(modalities=("image", "audio", "text"), task="classify+align", dim=64,
-                              embed_dim=64, fusion="weighted_sum"),
-                    TrainSpec(epochs=3, batch_size=64, lr=2e-3, seed=0, val_split="none", device="cpu"))
+    run = RunConfig(
+        DatasetSpec(str(DIGITS)),
+        ModelSpec(
+            modalities=("image", "audio", "text"), task="classify+align", dim=64, embed_dim=64, fusion="weighted_sum"
+        ),
+        TrainSpec(epochs=3, batch_size=64, lr=2e-3, seed=0, val_split="none", device="cpu"),
+    )
     out = tmp_path_factory.mktemp("digits")
     result = engine.drive(engine.train(run, str(out), dataset=dataclasses.replace(dataset, items=half)))
     return result.bundle, dataset

@@ -1,5 +1,6 @@
 """Runs list, overlays, resume after a restart, learned weights curve and the Model panel's
 options (layers, weights file, schedule, L1, precision, memory, fusion diagram)."""
+
 from __future__ import annotations
 
 import os

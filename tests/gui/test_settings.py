@@ -1,5 +1,6 @@
 """Settings: stored with QSettings under the tests' own config folder (never the user's), the
 dialog saves and applies them (engine limits exported, theme applied, default device used)."""
+
 from __future__ import annotations
 
 import os
@@ -52,8 +53,9 @@ def test_the_dialog_saves_applies_and_shows_the_settings_again(qtbot, window, re
     dialog.workers.setValue(3)
     dialog.accept()
     saved = Settings.load()
-    assert saved == Settings(device="cpu", cache_dir=str(tmp_path / "cache"), cache_gb=5.0, memory_gb=1.5,
-                             theme="dark", workers=3)
+    assert saved == Settings(
+        device="cpu", cache_dir=str(tmp_path / "cache"), cache_gb=5.0, memory_gb=1.5, theme="dark", workers=3
+    )
     assert os.environ["MMSTUDIO_CACHE_DISK_BYTES"] == str(5 << 30)
     assert os.environ["MMSTUDIO_CACHE_BYTES"] == str(int(1.5 * (1 << 30)))
     assert os.environ["MMSTUDIO_CACHE_DIR"] == str(tmp_path / "cache")

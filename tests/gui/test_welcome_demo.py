@@ -1,5 +1,6 @@
 """The welcome page and the offline demo: one click opens the demo data and its trained model,
 and the model answers "seven" with sevens without training and without the network."""
+
 from __future__ import annotations
 
 import socket
@@ -12,6 +13,7 @@ from mmstudio.gui.paths import CLIPART_BUNDLE, CLIPART_DATASET, DEMO_BUNDLE, DEM
 @pytest.fixture
 def no_network(monkeypatch):
     """Any attempt to open a socket fails the test."""
+
     def refuse(*_args, **_kwargs):
         raise AssertionError("the demo tried to use the network")
 
@@ -91,10 +93,16 @@ def test_the_launch_command_opens_the_welcome_page_and_the_demo_answers(tmp_path
 
     root = Path(__file__).resolve().parents[2]
     probe = tmp_path / "probe.json"
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(root),
-           "MMSTUDIO_DEMO_PROBE": str(probe), "XDG_STATE_HOME": str(tmp_path / "state")}
-    out = subprocess.run([sys.executable, "-m", "mmstudio"], env=env, cwd=str(tmp_path), timeout=300,
-                         capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "PYTHONPATH": str(root),
+        "MMSTUDIO_DEMO_PROBE": str(probe),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "mmstudio"], env=env, cwd=str(tmp_path), timeout=300, capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     answer = json.loads(probe.read_text())
     assert answer["first_panel"] == "Welcome"

@@ -4,6 +4,7 @@ Factories take keyword arguments ``dim`` and ``dropout`` plus modality-specific 
 (``in_channels``/``weights`` for images, ``vocab_size`` for text, ``n_mels``/``frames`` for audio)
 and any ``options`` from the config.
 """
+
 from __future__ import annotations
 
 from mmstudio.engine.encoders import audio, image, text  # noqa: F401  (registers the encoders)

@@ -1,5 +1,6 @@
 """Audio encoders over log-mel/MFCC maps ``(B, n_mels, frames)``: a 2-D conv net and an LSTM
 over frames. Each starts with a batch norm, so raw log-mel values need no dataset statistics."""
+
 from __future__ import annotations
 
 import torch
@@ -11,18 +12,24 @@ from mmstudio.engine.encoders.base import AUDIO_ENCODERS, projection
 class MelCNN(nn.Module):
     """Conv blocks over the time-frequency map, then global pooling."""
 
-    def __init__(self, n_mels: int = 40, frames: int = 51, dim: int = 128, dropout: float = 0.1,
-                 width: int = 32) -> None:
+    def __init__(
+        self, n_mels: int = 40, frames: int = 51, dim: int = 128, dropout: float = 0.1, width: int = 32
+    ) -> None:
         super().__init__()
 
         def block(cin: int, cout: int) -> list[nn.Module]:
-            return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
-                    nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+            return [
+                nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+            ]
 
         w = width
         self.norm = nn.BatchNorm2d(1)
-        self.features = nn.Sequential(*block(1, w), *block(w, 2 * w), *block(2 * w, 4 * w),
-                                      nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.features = nn.Sequential(
+            *block(1, w), *block(w, 2 * w), *block(2 * w, 4 * w), nn.AdaptiveAvgPool2d(1), nn.Flatten()
+        )
         self.proj = projection(4 * w, dim, dropout)
         self.out_dim = dim
 
@@ -33,12 +40,26 @@ class MelCNN(nn.Module):
 class MelLSTM(nn.Module):
     """An LSTM over frames (one mel vector per step), mean-pooled."""
 
-    def __init__(self, n_mels: int = 40, frames: int = 51, dim: int = 128, dropout: float = 0.1,
-                 hidden: int = 128, layers: int = 1, bidirectional: bool = True) -> None:
+    def __init__(
+        self,
+        n_mels: int = 40,
+        frames: int = 51,
+        dim: int = 128,
+        dropout: float = 0.1,
+        hidden: int = 128,
+        layers: int = 1,
+        bidirectional: bool = True,
+    ) -> None:
         super().__init__()
         self.norm = nn.BatchNorm1d(n_mels)
-        self.rnn = nn.LSTM(n_mels, hidden, num_layers=layers, batch_first=True,
-                           bidirectional=bidirectional, dropout=dropout if layers > 1 else 0.0)
+        self.rnn = nn.LSTM(
+            n_mels,
+            hidden,
+            num_layers=layers,
+            batch_first=True,
+            bidirectional=bidirectional,
+            dropout=dropout if layers > 1 else 0.0,
+        )
         self.proj = projection(hidden * (2 if bidirectional else 1), dim, dropout)
         self.out_dim = dim
 

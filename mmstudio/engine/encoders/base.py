@@ -1,4 +1,5 @@
 """The three encoder registries and small shared helpers."""
+
 from __future__ import annotations
 
 import torch

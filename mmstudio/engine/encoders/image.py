@@ -1,5 +1,6 @@
 """Image encoders: a small conv net for small images and torchvision backbones (random init, or
 weights from a local file the user picks; nothing is ever downloaded)."""
+
 from __future__ import annotations
 
 import os
@@ -14,19 +15,27 @@ from mmstudio.engine.encoders.base import IMAGE_ENCODERS, projection
 class SmallCNN(nn.Module):
     """Three conv blocks and global pooling: fast on CPU at 28-64 px."""
 
-    def __init__(self, dim: int = 128, in_channels: int = 1, dropout: float = 0.1,
-                 width: int = 32, weights: str = "") -> None:
+    def __init__(
+        self, dim: int = 128, in_channels: int = 1, dropout: float = 0.1, width: int = 32, weights: str = ""
+    ) -> None:
         super().__init__()
 
         def block(cin: int, cout: int, pool: bool) -> list[nn.Module]:
-            layers: list[nn.Module] = [nn.Conv2d(cin, cout, 3, padding=1, bias=False),
-                                       nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+            layers: list[nn.Module] = [
+                nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(inplace=True),
+            ]
             return layers + ([nn.MaxPool2d(2)] if pool else [])
 
         w = width
-        self.features = nn.Sequential(*block(in_channels, w, True), *block(w, 2 * w, True),
-                                      *block(2 * w, 4 * w, False), nn.AdaptiveAvgPool2d(1),
-                                      nn.Flatten())
+        self.features = nn.Sequential(
+            *block(in_channels, w, True),
+            *block(w, 2 * w, True),
+            *block(2 * w, 4 * w, False),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
         self.proj = projection(4 * w, dim, dropout)
         self.out_dim = dim
         if weights:
@@ -39,8 +48,9 @@ class SmallCNN(nn.Module):
 class TorchvisionBackbone(nn.Module):
     """A torchvision classifier with its last layer removed; grey inputs are repeated to RGB."""
 
-    def __init__(self, arch: str, dim: int = 128, in_channels: int = 3, dropout: float = 0.1,
-                 weights: str = "") -> None:
+    def __init__(
+        self, arch: str, dim: int = 128, in_channels: int = 3, dropout: float = 0.1, weights: str = ""
+    ) -> None:
         super().__init__()
         import torchvision.models as tvm
 
@@ -79,9 +89,11 @@ def load_backbone_weights(module: nn.Module, path: str) -> None:
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
-            raise ValueError(f"{path}: not a plain tensor state dict (refused to unpickle "
-                             f"code; save it with torch.save(model.state_dict()) or as "
-                             f".safetensors): {exc}") from exc
+            raise ValueError(
+                f"{path}: not a plain tensor state dict (refused to unpickle "
+                f"code; save it with torch.save(model.state_dict()) or as "
+                f".safetensors): {exc}"
+            ) from exc
         if isinstance(state, dict) and "state_dict" in state:
             state = state["state_dict"]
     own = module.state_dict()

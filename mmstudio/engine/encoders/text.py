@@ -1,5 +1,6 @@
 """Text encoders over token ids ``(B, L)`` (0 = padding): bag of embeddings, GRU, LSTM,
 transformer. Recurrent outputs are mean-pooled over real tokens, which also exports to ONNX."""
+
 from __future__ import annotations
 
 import torch
@@ -28,15 +29,25 @@ class NgramEncoder(nn.Module):
     ``idf`` is a buffer saved with the weights; :func:`set_idf` fills it from the tokenizer.
     """
 
-    def __init__(self, vocab_size: int, dim: int = 128, dropout: float = 0.1, embed: int = 128,
-                 init: float = 0.01, norm: bool = False, lr_scale: float = 3.0) -> None:
+    def __init__(
+        self,
+        vocab_size: int,
+        dim: int = 128,
+        dropout: float = 0.1,
+        embed: int = 128,
+        init: float = 0.01,
+        norm: bool = False,
+        lr_scale: float = 3.0,
+    ) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab_size, embed, padding_idx=0)
         nn.init.normal_(self.embed.weight, std=float(init))
         self.embed.weight.lr_scale = float(lr_scale)  # type: ignore[attr-defined]  # read by make_optimizer
         self.register_buffer("idf", torch.ones(vocab_size))
         self.token_dropout = dropout
-        self.proj = projection(embed, dim, dropout) if norm else nn.Sequential(nn.Dropout(dropout), nn.Linear(embed, dim))
+        self.proj = (
+            projection(embed, dim, dropout) if norm else nn.Sequential(nn.Dropout(dropout), nn.Linear(embed, dim))
+        )
         self.out_dim = dim
 
     idf: torch.Tensor
@@ -54,14 +65,28 @@ class NgramEncoder(nn.Module):
 
 
 class RecurrentEncoder(nn.Module):
-    def __init__(self, cell: str, vocab_size: int, dim: int = 128, dropout: float = 0.1,
-                 embed: int = 64, hidden: int = 128, layers: int = 1,
-                 bidirectional: bool = False) -> None:
+    def __init__(
+        self,
+        cell: str,
+        vocab_size: int,
+        dim: int = 128,
+        dropout: float = 0.1,
+        embed: int = 64,
+        hidden: int = 128,
+        layers: int = 1,
+        bidirectional: bool = False,
+    ) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab_size, embed, padding_idx=0)
         rnn = nn.GRU if cell == "gru" else nn.LSTM
-        self.rnn = rnn(embed, hidden, num_layers=layers, batch_first=True,
-                       bidirectional=bidirectional, dropout=dropout if layers > 1 else 0.0)
+        self.rnn = rnn(
+            embed,
+            hidden,
+            num_layers=layers,
+            batch_first=True,
+            bidirectional=bidirectional,
+            dropout=dropout if layers > 1 else 0.0,
+        )
         self.proj = projection(hidden * (2 if bidirectional else 1), dim, dropout)
         self.out_dim = dim
 
@@ -71,14 +96,21 @@ class RecurrentEncoder(nn.Module):
 
 
 class TransformerTextEncoder(nn.Module):
-    def __init__(self, vocab_size: int, dim: int = 128, dropout: float = 0.1, width: int = 64,
-                 heads: int = 4, layers: int = 2, max_len: int = 512) -> None:
+    def __init__(
+        self,
+        vocab_size: int,
+        dim: int = 128,
+        dropout: float = 0.1,
+        width: int = 64,
+        heads: int = 4,
+        layers: int = 2,
+        max_len: int = 512,
+    ) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab_size, width, padding_idx=0)
         self.pos = nn.Parameter(torch.zeros(1, max_len, width))
         nn.init.normal_(self.pos, std=0.02)
-        layer = nn.TransformerEncoderLayer(width, heads, 4 * width, dropout, batch_first=True,
-                                           norm_first=True)
+        layer = nn.TransformerEncoderLayer(width, heads, 4 * width, dropout, batch_first=True, norm_first=True)
         self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.proj = projection(width, dim, dropout)
         self.out_dim = dim

@@ -1,4 +1,5 @@
 """The fusion registry and the base class every fusion derives from."""
+
 from __future__ import annotations
 
 import torch
@@ -13,8 +14,7 @@ class Fusion(nn.Module):
 
     produces_logits = False
 
-    def __init__(self, modalities: tuple[str, ...], dim: int, dropout: float = 0.1,
-                 num_classes: int = 0) -> None:
+    def __init__(self, modalities: tuple[str, ...], dim: int, dropout: float = 0.1, num_classes: int = 0) -> None:
         super().__init__()
         self.modalities = tuple(modalities)
         self.dim = dim

@@ -1,4 +1,5 @@
 """Fusions with no or few learned parameters: early, concat, weighted_sum, product."""
+
 from __future__ import annotations
 
 import torch
@@ -10,6 +11,7 @@ from mmstudio.engine.fusion.base import FUSIONS, Fusion, masked_softmax
 @FUSIONS.register("concat")
 class ConcatFusion(Fusion):
     """Concatenate modality features (missing ones as zeros)."""
+
     def __init__(self, modalities, dim, dropout=0.1, num_classes=0) -> None:
         super().__init__(modalities, dim, dropout, num_classes)
         self.out_dim = dim * len(self.modalities)
@@ -22,11 +24,17 @@ class ConcatFusion(Fusion):
 @FUSIONS.register("early")
 class EarlyFusion(ConcatFusion):
     """Concatenate features early, then one shared deep network."""
+
     def __init__(self, modalities, dim, dropout=0.1, num_classes=0, hidden: int = 0) -> None:
         super().__init__(modalities, dim, dropout, num_classes)
         hidden = hidden or 2 * dim
-        self.net = nn.Sequential(nn.Linear(self.out_dim + len(self.modalities), hidden), nn.GELU(),
-                                 nn.Dropout(dropout), nn.Linear(hidden, dim), nn.GELU())
+        self.net = nn.Sequential(
+            nn.Linear(self.out_dim + len(self.modalities), hidden),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, dim),
+            nn.GELU(),
+        )
         self.out_dim = dim
 
     def forward(self, feats, mask):
@@ -38,6 +46,7 @@ class EarlyFusion(ConcatFusion):
 @FUSIONS.register("weighted_sum")
 class WeightedSumFusion(Fusion):
     """Sum of features with learned, readable modality weights."""
+
     def __init__(self, modalities, dim, dropout=0.1, num_classes=0) -> None:
         super().__init__(modalities, dim, dropout, num_classes)
         self.logits = nn.Parameter(torch.zeros(len(self.modalities)))
@@ -55,6 +64,7 @@ class WeightedSumFusion(Fusion):
 @FUSIONS.register("product")
 class ProductFusion(Fusion):
     """Element-wise product of features (missing ones as 1)."""
+
     def __init__(self, modalities, dim, dropout=0.1, num_classes=0) -> None:
         super().__init__(modalities, dim, dropout, num_classes)
         self.norm = nn.LayerNorm(dim)

@@ -1,4 +1,5 @@
 """Fusions that learn how modalities interact: gated, attention, tensor (low rank), late."""
+
 from __future__ import annotations
 
 import torch
@@ -32,14 +33,13 @@ class GatedFusion(Fusion):
 @FUSIONS.register("attention")
 class AttentionFusion(Fusion):
     """Transformer over one token per modality, read from a CLS token."""
-    def __init__(self, modalities, dim, dropout=0.1, num_classes=0, heads: int = 4,
-                 layers: int = 1) -> None:
+
+    def __init__(self, modalities, dim, dropout=0.1, num_classes=0, heads: int = 4, layers: int = 1) -> None:
         super().__init__(modalities, dim, dropout, num_classes)
         self.cls = nn.Parameter(torch.zeros(1, 1, dim))
         self.kind = nn.Parameter(torch.zeros(1, len(self.modalities), dim))
         nn.init.normal_(self.kind, std=0.02)
-        layer = nn.TransformerEncoderLayer(dim, heads, 2 * dim, dropout, batch_first=True,
-                                           norm_first=True)
+        layer = nn.TransformerEncoderLayer(dim, heads, 2 * dim, dropout, batch_first=True, norm_first=True)
         self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(dim)
 
@@ -54,11 +54,12 @@ class AttentionFusion(Fusion):
 @FUSIONS.register("tensor")
 class TensorFusion(Fusion):
     """Low-rank tensor fusion: multiplicative interactions of all orders."""
+
     def __init__(self, modalities, dim, dropout=0.1, num_classes=0, rank: int = 4) -> None:
         super().__init__(modalities, dim, dropout, num_classes)
-        self.factors = nn.ParameterDict({
-            m: nn.Parameter(torch.randn(rank, dim + 1, dim) * (dim + 1) ** -0.5)
-            for m in self.modalities})
+        self.factors = nn.ParameterDict(
+            {m: nn.Parameter(torch.randn(rank, dim + 1, dim) * (dim + 1) ** -0.5) for m in self.modalities}
+        )
         self.rank_weights = nn.Parameter(torch.full((rank,), 1.0 / rank))
         self.bias = nn.Parameter(torch.zeros(dim))
         self.norm = nn.LayerNorm(dim)
@@ -79,12 +80,14 @@ class TensorFusion(Fusion):
 @FUSIONS.register("late")
 class LateFusion(Fusion):
     """Decision level: one classifier per modality, averaged (or learned weights)."""
+
     produces_logits = True
 
     def __init__(self, modalities, dim, dropout=0.1, num_classes=2, learned: bool = True) -> None:
         super().__init__(modalities, dim, dropout, num_classes)
-        self.heads = nn.ModuleDict({m: nn.Sequential(nn.Dropout(dropout), nn.Linear(dim, num_classes))
-                                    for m in self.modalities})
+        self.heads = nn.ModuleDict(
+            {m: nn.Sequential(nn.Dropout(dropout), nn.Linear(dim, num_classes)) for m in self.modalities}
+        )
         self.logits = nn.Parameter(torch.zeros(len(self.modalities)), requires_grad=learned)
         self.out_dim = num_classes
 

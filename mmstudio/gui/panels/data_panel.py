@@ -3,6 +3,7 @@
 Scanning runs in a worker thread; the table is a model/view over the items with lazily loaded
 thumbnails; the layout, column roles, label pattern and split ratios can all be overridden.
 """
+
 from __future__ import annotations
 
 import html
@@ -71,8 +72,10 @@ class DataPanel(QWidget):
 
     # ---------------------------------------------------------------- layout of the panel
     def _build(self) -> None:
-        self.source_label = QLabel("Drop a dataset folder or a CSV/TSV/JSONL manifest anywhere on the window, "
-                                   "or use File ▸ Open Dataset (Ctrl+O).")
+        self.source_label = QLabel(
+            "Drop a dataset folder or a CSV/TSV/JSONL manifest anywhere on the window, "
+            "or use File ▸ Open Dataset (Ctrl+O)."
+        )
         self.source_label.setObjectName("headline")
         self.source_label.setWordWrap(True)
         self.progress = QProgressBar()
@@ -206,8 +209,11 @@ class DataPanel(QWidget):
     def open_spec(self, spec: DatasetSpec) -> None:
         """Scan with a saved spec (a project's): layout, label pattern, columns and split as given."""
         self.layout_combo.setCurrentText(spec.layout)
-        self.pattern_edit.setText("" if spec.label_pattern == DatasetSpec.__dataclass_fields__[
-            "label_pattern"].default else spec.label_pattern)
+        self.pattern_edit.setText(
+            ""
+            if spec.label_pattern == DatasetSpec.__dataclass_fields__["label_pattern"].default
+            else spec.label_pattern
+        )
         for box, value in zip(self.ratio_spins, (spec.split.train, spec.split.val, spec.split.test)):
             box.setValue(value)
         self.seed_spin.setValue(spec.split.seed)
@@ -223,9 +229,13 @@ class DataPanel(QWidget):
                 columns[name.text()] = combo.currentText()
         pattern = self.pattern_edit.text()
         try:
-            spec = DatasetSpec(path=self._spec.path, layout=self.layout_combo.currentText(),
-                               columns=columns, split=self._split_spec(),
-                               label_pattern=pattern if pattern.strip() else DEFAULT_LABEL_PATTERN)
+            spec = DatasetSpec(
+                path=self._spec.path,
+                layout=self.layout_combo.currentText(),
+                columns=columns,
+                split=self._split_spec(),
+                label_pattern=pattern if pattern.strip() else DEFAULT_LABEL_PATTERN,
+            )
         except ValueError as exc:
             self.status.emit(str(exc))
             return
@@ -243,8 +253,13 @@ class DataPanel(QWidget):
         self.progress.setVisible(True)
         self.apply_button.setEnabled(False)
         sink = self._progress_sink
-        self._worker = run_in_thread(open_dataset, spec, progress=lambda f, msg: sink.changed.emit(f, msg),
-                                     on_done=self._on_scanned, on_error=self._on_scan_failed)
+        self._worker = run_in_thread(
+            open_dataset,
+            spec,
+            progress=lambda f, msg: sink.changed.emit(f, msg),
+            on_done=self._on_scanned,
+            on_error=self._on_scan_failed,
+        )
 
     def is_busy(self) -> bool:
         return self._worker is not None
@@ -276,16 +291,24 @@ class DataPanel(QWidget):
         self.dataset_loaded.emit(ds)
         errors = len(ds.errors())
         warnings = len(ds.problems) - errors
-        self.status.emit(f"Loaded {len(ds.items):,} items ({ds.layout}); {errors} unusable "
-                         f"input{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
-                         + (" — see the Problems tab" if ds.problems else ""))
+        self.status.emit(
+            f"Loaded {len(ds.items):,} items ({ds.layout}); {errors} unusable "
+            f"input{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
+            + (" — see the Problems tab" if ds.problems else "")
+        )
 
     def _show_summary(self, ds: Dataset) -> None:
         counts = ds.modality_counts()
         mods = ", ".join(f"{n:,} {m}" for m, n in counts.items() if n) or "nothing usable"
-        classes = ds.class_summary() if ds.labels() else f"<span style='color:#b26a00'>{html.escape(ds.class_summary())}</span>"
-        self.source_label.setText(f"<b>{os.path.basename(ds.spec.path.rstrip(os.sep))}</b> — {ds.layout.replace('_', ' ')}, "
-                                  f"{len(ds.items):,} items: {mods}; {classes}")
+        classes = (
+            ds.class_summary()
+            if ds.labels()
+            else f"<span style='color:#b26a00'>{html.escape(ds.class_summary())}</span>"
+        )
+        self.source_label.setText(
+            f"<b>{os.path.basename(ds.spec.path.rstrip(os.sep))}</b> — {ds.layout.replace('_', ' ')}, "
+            f"{len(ds.items):,} items: {mods}; {classes}"
+        )
         if self.layout_combo.currentText() == "auto":
             self.layout_combo.setCurrentText(ds.layout)
         for column, modality in ((3, "text"), (4, "image"), (5, "audio")):
@@ -368,15 +391,21 @@ class DataPanel(QWidget):
         if not current.isValid():
             return
         it = self.model.item(self.proxy.mapToSource(current).row())
-        self.item_title.setText(f"{it.id}" + (f"   ·   label {it.label}" if it.label else "") +
-                                (f"   ·   {it.split}" if it.split else ""))
+        self.item_title.setText(
+            f"{it.id}" + (f"   ·   label {it.label}" if it.label else "") + (f"   ·   {it.split}" if it.split else "")
+        )
         if it.image:
             pixmap = QPixmap(it.image)
             if not pixmap.isNull():
                 side = min(self.image_label.width(), self.image_label.height(), 320)
-                scaled = pixmap.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
-                                       Qt.TransformationMode.FastTransformation if pixmap.width() < 64
-                                       else Qt.TransformationMode.SmoothTransformation)
+                scaled = pixmap.scaled(
+                    side,
+                    side,
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.FastTransformation
+                    if pixmap.width() < 64
+                    else Qt.TransformationMode.SmoothTransformation,
+                )
                 self.image_label.setPixmap(scaled)
             else:
                 self.image_label.setText("Image cannot be shown")

@@ -3,6 +3,7 @@
 Image: size and a local pretrained-weights file; text: tokens and layers; audio: duration,
 log-mel or MFCC, mel bands and layers. Edits the per-modality part of a :class:`ModelSpec`.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -32,8 +33,17 @@ class EncoderOptions(QWidget):
     """``changed`` fires on every edit; :meth:`model` reads the modalities and encoders back."""
 
     changed = Signal()
-    WIDGETS = ("include", "encoder", "encoder_doc", "option", "layers", "weights", "weights_button",
-               "features", "n_mels")
+    WIDGETS = (
+        "include",
+        "encoder",
+        "encoder_doc",
+        "option",
+        "layers",
+        "weights",
+        "weights_button",
+        "features",
+        "n_mels",
+    )
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -42,9 +52,11 @@ class EncoderOptions(QWidget):
         self.include: dict[str, QCheckBox] = {}
         self.encoder: dict[str, QComboBox] = {}
         self.encoder_doc: dict[str, QLabel] = {}
-        options = {"image": ("Image size", spin_box(16, 512, 28, 4, suffix=" px")),
-                   "text": ("Max tokens", spin_box(4, 512, 32, 4)),
-                   "audio": ("Duration", spin_box(0.2, 30.0, 1.0, 0.5, decimals=1, suffix=" s"))}
+        options = {
+            "image": ("Image size", spin_box(16, 512, 28, 4, suffix=" px")),
+            "text": ("Max tokens", spin_box(4, 512, 32, 4)),
+            "audio": ("Duration", spin_box(0.2, 30.0, 1.0, 0.5, decimals=1, suffix=" s")),
+        }
         self.option = {m: w for m, (_, w) in options.items()}
         self.layers = {m: spin_box(1, 12, 1) for m in ("text", "audio")}
         for w in self.layers.values():
@@ -59,10 +71,18 @@ class EncoderOptions(QWidget):
         self.features.addItems(["logmel", "mfcc"])
         self.n_mels = spin_box(8, 256, 40, 8)
         self.n_mels.setToolTip("Mel bands (MFCC coefficients come from these)")
-        extras = {"image": [self.weights, self.weights_button],
-                  "text": [QLabel("Layers"), self.layers["text"]],
-                  "audio": [QLabel("Features"), self.features, QLabel("Mels"), self.n_mels,
-                            QLabel("Layers"), self.layers["audio"]]}
+        extras = {
+            "image": [self.weights, self.weights_button],
+            "text": [QLabel("Layers"), self.layers["text"]],
+            "audio": [
+                QLabel("Features"),
+                self.features,
+                QLabel("Mels"),
+                self.n_mels,
+                QLabel("Layers"),
+                self.layers["audio"],
+            ],
+        }
         for row, m in enumerate(MODALITY_NAMES):
             self.include[m] = QCheckBox(m.capitalize())
             self.encoder[m] = QComboBox()
@@ -133,17 +153,26 @@ class EncoderOptions(QWidget):
         audio_encoder = self.encoder["audio"].currentText() or ms.audio.encoder
         return ms.replace(
             modalities=self.included(),
-            image=dataclasses.replace(ms.image, encoder=self.encoder["image"].currentText() or ms.image.encoder,
-                                      size=self.option["image"].value(), weights=self.weights.text().strip()),
-            text=dataclasses.replace(engine.with_text_encoder(ms.text, text_encoder),
-                                     max_tokens=self.option["text"].value(),
-                                     options=_layers(ms.text.options, "text", text_encoder,
-                                                     self.layers["text"].value())),
-            audio=dataclasses.replace(ms.audio, encoder=audio_encoder,
-                                      seconds=round(self.option["audio"].value(), 2),
-                                      features=self.features.currentText(), n_mels=self.n_mels.value(),
-                                      options=_layers(ms.audio.options, "audio", audio_encoder,
-                                                      self.layers["audio"].value())))
+            image=dataclasses.replace(
+                ms.image,
+                encoder=self.encoder["image"].currentText() or ms.image.encoder,
+                size=self.option["image"].value(),
+                weights=self.weights.text().strip(),
+            ),
+            text=dataclasses.replace(
+                engine.with_text_encoder(ms.text, text_encoder),
+                max_tokens=self.option["text"].value(),
+                options=_layers(ms.text.options, "text", text_encoder, self.layers["text"].value()),
+            ),
+            audio=dataclasses.replace(
+                ms.audio,
+                encoder=audio_encoder,
+                seconds=round(self.option["audio"].value(), 2),
+                features=self.features.currentText(),
+                n_mels=self.n_mels.value(),
+                options=_layers(ms.audio.options, "audio", audio_encoder, self.layers["audio"].value()),
+            ),
+        )
 
     def refresh(self) -> None:
         """Enable what applies to the included modalities and encoders; show encoder docs."""

@@ -5,6 +5,7 @@ its plain numbers out: metric tables, a clickable confusion matrix, a gallery of
 ablation and robustness plots and the learned modality weights. "Export report" writes the
 plots as PNG and the numbers as CSV and JSON.
 """
+
 from __future__ import annotations
 
 import os
@@ -156,8 +157,12 @@ class EvaluatePanel(QWidget):
         self._evaluate_if_stale()
 
     def _evaluate_if_stale(self) -> None:
-        if self.bundle_path and self.dataset is not None and not self.lane.busy \
-                and self._evaluated_for != self._inputs():
+        if (
+            self.bundle_path
+            and self.dataset is not None
+            and not self.lane.busy
+            and self._evaluated_for != self._inputs()
+        ):
             self.evaluate()
 
     def _inputs(self) -> tuple:
@@ -174,9 +179,15 @@ class EvaluatePanel(QWidget):
         self.progress.setValue(0)
         self.progress.setFormat("Starting…")
         self.progress.setVisible(True)
-        self.lane.submit(engine.evaluation_report, self.bundle_path, self.dataset,
-                         split=self.split_combo.currentText(), with_progress=True,
-                         on_done=self._on_report, on_error=self._on_failed)
+        self.lane.submit(
+            engine.evaluation_report,
+            self.bundle_path,
+            self.dataset,
+            split=self.split_combo.currentText(),
+            with_progress=True,
+            on_done=self._on_report,
+            on_error=self._on_failed,
+        )
         self._update_buttons()
         self.status.emit("Evaluating…")
 
@@ -211,10 +222,10 @@ class EvaluatePanel(QWidget):
         if report.get("input_warnings"):  # inputs unlike the training data: say so above it all
             self.message.setText("⚠ " + " ".join(report["input_warnings"]))
             self.message.show()
-        summary = ", ".join(f"{k.replace('_', ' ')} {report[k]:.4f}" for k in ("accuracy", "macro_f1")
-                            if k in report)
-        self.status.emit(f"Evaluated on {len(report['samples']):,} {report['split']} items"
-                         + (f": {summary}" if summary else ""))
+        summary = ", ".join(f"{k.replace('_', ' ')} {report[k]:.4f}" for k in ("accuracy", "macro_f1") if k in report)
+        self.status.emit(
+            f"Evaluated on {len(report['samples']):,} {report['split']} items" + (f": {summary}" if summary else "")
+        )
         self.report_ready.emit(report)
 
     def _show_ablation(self, report: dict) -> None:
@@ -230,7 +241,8 @@ class EvaluatePanel(QWidget):
         self.ablation_note.setText(
             f"<b>Fused {a['fused']:.3f}</b> vs the best single modality, <b>{best} only "
             f"{a['only'][best]:.3f}</b>: gain <b>{a['gain']:+.3f}</b>. “Only” bars are this same "
-            "model with the other inputs masked as missing, not separately trained models.")
+            "model with the other inputs masked as missing, not separately trained models."
+        )
 
     def _show_weights(self, report: dict) -> None:
         weights = report.get("modality_weights")
@@ -249,8 +261,9 @@ class EvaluatePanel(QWidget):
 
         wrong = engine.misclassified(self.report)
         total = len(self.report["samples"])
-        self.gallery_label.setText(f"Misclassified: {len(wrong):,} of {total:,} "
-                                   f"{self.report['split']} samples, most confident mistakes first")
+        self.gallery_label.setText(
+            f"Misclassified: {len(wrong):,} of {total:,} {self.report['split']} samples, most confident mistakes first"
+        )
         self._show_samples(wrong)
 
     @Slot(int, int)
@@ -274,8 +287,10 @@ class EvaluatePanel(QWidget):
             s = dict(report["samples"][i])
             t, q, c = p["true"][i], p["pred"][i], p["confidence"][i]
             mark = "#2f9e55" if t == q else "#c2452d"
-            s["caption"] = (f"<b>{s['id']}</b><br>true <b>{names[t] if t >= 0 else '?'}</b><br>"
-                            f"<span style='color:{mark}'>pred <b>{names[q]}</b></span> {c:.2f}")
+            s["caption"] = (
+                f"<b>{s['id']}</b><br>true <b>{names[t] if t >= 0 else '?'}</b><br>"
+                f"<span style='color:{mark}'>pred <b>{names[q]}</b></span> {c:.2f}"
+            )
             samples.append(s)
         self.shown_rows = rows
         self.gallery.set_samples(samples)
@@ -293,8 +308,12 @@ class EvaluatePanel(QWidget):
         from mmstudio import engine
 
         written = engine.save_report(self.report, folder)
-        plots = {"confusion.png": self.heatmap, "ablation.png": self.ablation_chart,
-                 "robustness.png": self.robustness_chart, "modality_weights.png": self.weights_chart}
+        plots = {
+            "confusion.png": self.heatmap,
+            "ablation.png": self.ablation_chart,
+            "robustness.png": self.robustness_chart,
+            "modality_weights.png": self.weights_chart,
+        }
         for name, plot in plots.items():
             if name == "modality_weights.png" and not self.report.get("modality_weights"):
                 continue

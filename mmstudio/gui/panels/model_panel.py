@@ -3,6 +3,7 @@
 It edits a :class:`RunConfig` (the same one ``run.toml`` holds). Engine names (encoders, fusions,
 parameter counts) load torch, so they are fetched only once a dataset arrives, in the panel's lane.
 """
+
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
@@ -63,8 +64,7 @@ class ModelPanel(QWidget):
     # ---------------------------------------------------------------- layout
     def _build(self) -> None:
         outer = QVBoxLayout(self)
-        title = QLabel("<h2>Model</h2>Choose an encoder per modality, a fusion method, a task and "
-                       "how to train.")
+        title = QLabel("<h2>Model</h2>Choose an encoder per modality, a fusion method, a task and how to train.")
         outer.addWidget(title)
         self.hint = QLabel("Open a dataset in the Data panel first.")
         self.hint.setWordWrap(True)
@@ -104,7 +104,8 @@ class ModelPanel(QWidget):
         self.count_label.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Preferred)
         # room for the longest count: beside a wrapping label it was squeezed to "Parameters: 0"
         self.count_label.setMinimumWidth(
-            self.count_label.fontMetrics().horizontalAdvance("Parameters: 000.00 M · memory ≈ 00,000 MiB"))
+            self.count_label.fontMetrics().horizontalAdvance("Parameters: 000.00 M · memory ≈ 00,000 MiB")
+        )
         self.problem_label = QLabel("")
         self.problem_label.setObjectName("problem")
         self.problem_label.setStyleSheet("color: #b3261e;")
@@ -132,8 +133,9 @@ class ModelPanel(QWidget):
         self.fusion_doc = QLabel("")  # one line each: wrapping made the form row too tall
         self.task = QComboBox()
         self.task.addItems(TASKS)
-        self.task.setToolTip("classify: predict labels; align: a shared embedding space for "
-                             "cross-modal queries; classify+align: both")
+        self.task.setToolTip(
+            "classify: predict labels; align: a shared embedding space for cross-modal queries; classify+align: both"
+        )
         form.addRow("Embedding size", self.dim)
         form.addRow("Fusion", self.fusion)
         form.addRow("", self.fusion_doc)
@@ -214,8 +216,9 @@ class ModelPanel(QWidget):
         self.fusion.blockSignals(False)
         have = tuple(dataset.modalities)
         classes = len(dataset.class_names)
-        self.hint.setText(f"{len(dataset.items)} items · {', '.join(have)} · "
-                          f"{classes} classes. A first model is suggested below.")
+        self.hint.setText(
+            f"{len(dataset.items)} items · {', '.join(have)} · {classes} classes. A first model is suggested below."
+        )
         self.encoders.set_available(have)
         self.train_options.set_gpus(catalog.get("gpus", []))
         self._gpus = len(catalog.get("gpus", []))
@@ -235,8 +238,11 @@ class ModelPanel(QWidget):
     def set_config(self, run: RunConfig) -> None:
         """Show ``run``. Its problems (engine.check) are noted first: an unknown encoder or
         fusion cannot be shown by the lists, so it is named in the problem line instead."""
-        self._loaded_notes = [f"the run loaded had {p.field} {p.message}" for p in self._check(run)
-                              if p.field.endswith(("encoder", "fusion", "options"))]
+        self._loaded_notes = [
+            f"the run loaded had {p.field} {p.message}"
+            for p in self._check(run)
+            if p.field.endswith(("encoder", "fusion", "options"))
+        ]
         self._base = run
         ms, tr = run.model, run.train
         have = tuple(self.dataset.modalities) if self.dataset is not None else MODALITY_NAMES
@@ -264,8 +270,11 @@ class ModelPanel(QWidget):
             return None
         ms, tr = self._base.model, self._base.train
         model = self.encoders.model(ms).replace(
-            dim=self.dim.value(), embed_dim=self.dim.value(),
-            fusion=self.fusion.currentText() or ms.fusion, task=self.task.currentText())
+            dim=self.dim.value(),
+            embed_dim=self.dim.value(),
+            fusion=self.fusion.currentText() or ms.fusion,
+            task=self.task.currentText(),
+        )
         train = self.train_options.train(tr)
         return self._base.replace(model=model, train=train)
 
@@ -276,8 +285,7 @@ class ModelPanel(QWidget):
             return ["open a dataset first"]
         # No box ticked reads as modalities=() which, in a run, means "all the dataset has": the
         # panel's own state, so it is the one rule kept here.
-        none = [] if self.encoders.included() else ["include at least one modality: the fusion needs "
-                                                    "something to fuse"]
+        none = [] if self.encoders.included() else ["include at least one modality: the fusion needs something to fuse"]
         return none + [p.message for p in self._check(run)]
 
     def _check(self, run: RunConfig) -> list:
@@ -293,16 +301,16 @@ class ModelPanel(QWidget):
 
     def _refresh(self) -> None:
         self.encoders.refresh()
-        self.diagram.set_model(self.encoders.included(),
-                               self.fusion.currentText(), self.task.currentText())
+        self.diagram.set_model(self.encoders.included(), self.fusion.currentText(), self.task.currentText())
         doc = self.fusion.currentData() or ""
         level = engine.fusion_level(self.fusion.currentText())
         self.fusion_doc.setText(f"{doc}<br><i>Where modalities meet — {level}</i>" if doc else "")
         problems = self.problems()
         self.problem_label.setText(" · ".join(self._loaded_notes + problems))
         self.start_button.setEnabled(self._base is not None and not problems)
-        self.start_button.setToolTip("Cannot start: " + "; ".join(problems) if problems else
-                                     "Train this model in the Train panel")
+        self.start_button.setToolTip(
+            "Cannot start: " + "; ".join(problems) if problems else "Train this model in the Train panel"
+        )
         if self._base is not None:
             self._count_timer.start()
 
@@ -312,8 +320,14 @@ class ModelPanel(QWidget):
             self.count_label.setText("Parameters: –")
             return
         classes = max(2, len(self.dataset.class_names))
-        self.lane.submit(engine.memory_estimate, run, num_classes=classes, key="estimate",
-                         on_done=self._on_estimated, on_error=self._on_estimate_failed)
+        self.lane.submit(
+            engine.memory_estimate,
+            run,
+            num_classes=classes,
+            key="estimate",
+            on_done=self._on_estimated,
+            on_error=self._on_estimate_failed,
+        )
 
     def _on_estimate_failed(self, exc: BaseException) -> None:
         """An option the model cannot take (found when the meta model is built): say which."""
@@ -324,13 +338,13 @@ class ModelPanel(QWidget):
     def _on_estimated(self, est: dict) -> None:
         n = est["parameters"]
         mib = 2**20
-        self.count_label.setText(
-            f"Parameters: {n / 1e6:.2f} M · memory ≈ {est['total_bytes'] / mib:,.0f} MiB")
+        self.count_label.setText(f"Parameters: {n / 1e6:.2f} M · memory ≈ {est['total_bytes'] / mib:,.0f} MiB")
         self.count_label.setToolTip(
             f"Weights, gradients and AdamW moments: {est['weights_bytes'] / mib:,.0f} MiB\n"
             f"Activations kept for backward at batch {est['batch_size']}: "
             f"{est['activation_bytes'] / mib:,.0f} MiB\n(an estimate from one forward pass on the "
-            "meta device; the vocabulary is assumed at its limit)")
+            "meta device; the vocabulary is assumed at its limit)"
+        )
         self.parameters = n
 
     def apply_preset(self, name: str) -> None:
@@ -375,7 +389,6 @@ class ModelPanel(QWidget):
         if run is not None and not self.problems():
             self.start_requested.emit(run, self.dataset)
 
-
     def shutdown(self) -> None:
         self.lane.close(timeout=0.5)
 
@@ -384,8 +397,12 @@ def _suggest(dataset):
     from mmstudio import engine
 
     run, chosen = engine.suggest_settings(dataset)
-    return run, {"encoders": engine.encoder_names(), "fusions": engine.fusion_names(),
-                 "gpus": engine.gpu_info(), "chosen": [c.as_dict() for c in chosen]}
+    return run, {
+        "encoders": engine.encoder_names(),
+        "fusions": engine.fusion_names(),
+        "gpus": engine.gpu_info(),
+        "chosen": [c.as_dict() for c in chosen],
+    }
 
 
 def auto_settings_html(chosen: list[dict]) -> str:
@@ -394,6 +411,9 @@ def auto_settings_html(chosen: list[dict]) -> str:
 
     if not chosen:
         return ""
-    rows = "; ".join(f"{html.escape(c['field'].split('.')[-1].replace('_', ' '))} "
-                     f"<b>{html.escape(str(c['value']))}</b> ({html.escape(c['reason'])})" for c in chosen)
+    rows = "; ".join(
+        f"{html.escape(c['field'].split('.')[-1].replace('_', ' '))} "
+        f"<b>{html.escape(str(c['value']))}</b> ({html.escape(c['reason'])})"
+        for c in chosen
+    )
     return f"<small>Chosen from your data (each can be changed below or in run.toml): {rows}.</small>"

@@ -5,6 +5,7 @@ dataset dropped here). The collection is indexed once in a background lane, cach
 bundle, and kept in memory; queries (typed text, debounced; an image; a sound) then rank it in
 milliseconds. Classify mode shows class probabilities; the map shows where the query falls.
 """
+
 from __future__ import annotations
 
 import html
@@ -51,16 +52,21 @@ class _Asker:
             self.session, self.bundle = engine.QuerySession(bundle), bundle
         self.session.index(dataset, progress=progress)
         model = self.session.bundle.model
-        return {"bundle": bundle, "modalities": list(self.session.modalities),
-                "targets": self.session.targets, "classify": model.classify, "align": model.align,
-                "items": len(self.session.items), "collection": str(dataset.spec.path)}
+        return {
+            "bundle": bundle,
+            "modalities": list(self.session.modalities),
+            "targets": self.session.targets,
+            "classify": model.classify,
+            "align": model.align,
+            "items": len(self.session.items),
+            "collection": str(dataset.spec.path),
+        }
 
     def ask(self, question: dict, map_method: str | None) -> dict:
         inputs = question["inputs"]
         if question["mode"] == "classify":
             return {"mode": "classify", **self.session.classify(**inputs)}
-        out = self.session.query(**inputs, target=question["target"], top=question["top"],
-                                 map_method=map_method)
+        out = self.session.query(**inputs, target=question["target"], top=question["top"], map_method=map_method)
         return {"mode": "search", "value": next(iter(inputs.values())), **out}
 
     def embedding_map(self, target: str, method: str) -> dict:
@@ -141,8 +147,9 @@ class QueryPanel(QWidget):
         m_layout.addWidget(self.results, 1)
         self.map_method = QComboBox()
         self.map_method.addItems(["PCA", "t-SNE"])
-        self.map_method.setToolTip("PCA is instant; t-SNE separates clusters better but takes "
-                                   "several seconds (on up to 1,000 points)")
+        self.map_method.setToolTip(
+            "PCA is instant; t-SNE separates clusters better but takes several seconds (on up to 1,000 points)"
+        )
         self.map_method.currentTextChanged.connect(lambda _t: self.draw_map())
         self.map = EmbeddingMap()
         right = QWidget()
@@ -200,8 +207,15 @@ class QueryPanel(QWidget):
         self.progress.setValue(0)
         self.progress.setFormat("Loading the model…")
         self.progress.setVisible(True)
-        self.lane.submit(self._asker.prepare, self.bundle_path, self.collection, key="prepare",
-                         with_progress=True, on_done=self._on_ready, on_error=self._on_failed)
+        self.lane.submit(
+            self._asker.prepare,
+            self.bundle_path,
+            self.collection,
+            key="prepare",
+            with_progress=True,
+            on_done=self._on_ready,
+            on_error=self._on_failed,
+        )
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -261,12 +275,14 @@ class QueryPanel(QWidget):
         classify = question["mode"] == "classify"
         self.results.setCurrentIndex(1 if classify else 0)
         if not question["inputs"]:
-            self.results_label.setText("Tick at least one input to classify." if classify else
-                                       "Type, drop or choose something to search with.")
+            self.results_label.setText(
+                "Tick at least one input to classify." if classify else "Type, drop or choose something to search with."
+            )
             self.gallery.set_samples([])
             return
-        self.lane.submit(self._asker.ask, question, self._map_key(), key="query",
-                         on_done=self._on_answer, on_error=self._on_failed)
+        self.lane.submit(
+            self._asker.ask, question, self._map_key(), key="query", on_done=self._on_answer, on_error=self._on_failed
+        )
 
     def _on_answer(self, answer: dict) -> None:
         self.message.hide()
@@ -274,10 +290,8 @@ class QueryPanel(QWidget):
         if answer["mode"] == "classify":
             probs = {row["label"]: row["probability"] for row in answer["top"]}
             self.probabilities.set_values(probs)
-            self.probabilities.setTitle(f"Class probabilities from {', '.join(answer['used'])}: "
-                                        f"{answer['label']}")
-            self.results_label.setText(f"Classified as <b>{answer['label']}</b> from "
-                                       f"{' + '.join(answer['used'])}")
+            self.probabilities.setTitle(f"Class probabilities from {', '.join(answer['used'])}: {answer['label']}")
+            self.results_label.setText(f"Classified as <b>{answer['label']}</b> from {' + '.join(answer['used'])}")
         else:
             self._show_results(answer)
         self.results_ready.emit(answer)
@@ -286,8 +300,10 @@ class QueryPanel(QWidget):
         samples = []
         for r in answer["results"]:
             s = dict(r)
-            s["caption"] = (f"<b>#{r['rank']}</b> · {r['score']:.3f}<br>label <b>{r.get('label') or '–'}</b>"
-                            f"<br><span style='color:#6a737d'>{r['id']}</span>")
+            s["caption"] = (
+                f"<b>#{r['rank']}</b> · {r['score']:.3f}<br>label <b>{r.get('label') or '–'}</b>"
+                f"<br><span style='color:#6a737d'>{r['id']}</span>"
+            )
             samples.append(s)
         self.gallery.set_samples(samples)
         value = answer["value"]
@@ -297,8 +313,8 @@ class QueryPanel(QWidget):
         self.results_label.setText(
             f"Top {len(samples)} {answer['target']} items for the {answer['query']} {shown}"
             + (f" — {labels.count(common)} labelled {common}" if common is not None else "")
-            + (f"<br><span style='color:#b26a00'>⚠ {html.escape(answer['note'])}</span>"
-               if answer.get("note") else ""))
+            + (f"<br><span style='color:#b26a00'>⚠ {html.escape(answer['note'])}</span>" if answer.get("note") else "")
+        )
         self.map.set_query_position(answer.get("position"))
 
     # ---------------------------------------------------------------- map
@@ -315,8 +331,9 @@ class QueryPanel(QWidget):
             return
         method = self._map_key()
         self.map.hint.setText(f"Computing the {self.map_method.currentText()} map…")
-        self.lane.submit(self._asker.embedding_map, target, method, key="map",
-                         on_done=self._on_map, on_error=self._on_failed)
+        self.lane.submit(
+            self._asker.embedding_map, target, method, key="map", on_done=self._on_map, on_error=self._on_failed
+        )
 
     def _on_map(self, data: dict) -> None:
         self.map.set_map(data, data["items"])

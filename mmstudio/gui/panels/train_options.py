@@ -1,5 +1,6 @@
 """The Model panel's training options: epochs, batch, optimiser and schedule, regularisation,
 validation, precision and device. Edits the :class:`TrainSpec` part of a run."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
@@ -27,9 +28,26 @@ class TrainOptions(QGroupBox):
     """``changed`` fires on every edit; :meth:`train` reads a TrainSpec back."""
 
     changed = Signal()
-    WIDGETS = ("epochs", "batch", "optimizer", "lr", "weight_decay", "dropout", "modality_dropout",
-               "device", "seed", "schedule", "warmup", "l1", "precision", "early_stopping",
-               "auto_batch", "gpus", "val_split", "compile")
+    WIDGETS = (
+        "epochs",
+        "batch",
+        "optimizer",
+        "lr",
+        "weight_decay",
+        "dropout",
+        "modality_dropout",
+        "device",
+        "seed",
+        "schedule",
+        "warmup",
+        "l1",
+        "precision",
+        "early_stopping",
+        "auto_batch",
+        "gpus",
+        "val_split",
+        "compile",
+    )
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Training", parent)
@@ -43,13 +61,16 @@ class TrainOptions(QGroupBox):
         self.weight_decay = spin_box(0.0, 1.0, 1e-4, 1e-4, decimals=6)
         self.dropout = spin_box(0.0, 0.9, 0.1, 0.05, decimals=2)
         self.modality_dropout = spin_box(0.0, 0.9, 0.0, 0.05, decimals=2)
-        self.modality_dropout.setToolTip("Chance of hiding one modality of a sample while training, "
-                                         "so the model copes when one is missing")
+        self.modality_dropout.setToolTip(
+            "Chance of hiding one modality of a sample while training, so the model copes when one is missing"
+        )
         self.device = QComboBox()
         self.device.addItems(DEVICES)
         self.compile = QCheckBox("torch.compile")
-        self.compile.setToolTip("Compile the model before training: faster steps on CUDA after a "
-                                "slow first one (minutes); rarely worth it on the CPU")
+        self.compile.setToolTip(
+            "Compile the model before training: faster steps on CUDA after a "
+            "slow first one (minutes); rarely worth it on the CPU"
+        )
         self.seed = spin_box(0, 2**31 - 1, 0)
         self.schedule = QComboBox()
         self.schedule.addItems(SCHEDULES)
@@ -59,33 +80,52 @@ class TrainOptions(QGroupBox):
         self.l1.setToolTip("L1 penalty on the weights (sparsity); 0 turns it off")
         self.precision = QComboBox()
         self.precision.addItems(PRECISIONS)
-        self.precision.setToolTip("auto: bf16 on CUDA where supported, fp32 on CPU (mixed precision "
-                                  "is for CUDA only; on CPU it is far slower)")
+        self.precision.setToolTip(
+            "auto: bf16 on CUDA where supported, fp32 on CPU (mixed precision "
+            "is for CUDA only; on CPU it is far slower)"
+        )
         self.early_stopping = spin_box(0, 1000, 0)
         self.early_stopping.setSpecialValueText("off")
         self.early_stopping.setToolTip("Stop after this many epochs without a better validation score")
         self.auto_batch = QCheckBox("Largest that fits (CUDA)")
-        self.auto_batch.setToolTip("Probe the GPU before training for the largest batch that fits "
-                                   "(the batch size above is where the probe starts)")
+        self.auto_batch.setToolTip(
+            "Probe the GPU before training for the largest batch that fits "
+            "(the batch size above is where the probe starts)"
+        )
         self.gpus = spin_box(1, 64, 1)
         self.gpus.setToolTip("Train on several GPUs with torchrun (DistributedDataParallel)")
         self.gpus_label = QLabel("GPUs")
         self.val_split = QComboBox()
-        self.val_split.setToolTip("The split scored after each epoch (best checkpoint, early "
-                                  "stopping). auto: the 'val' split, else 10% of train held out "
-                                  "(stratified, from the seed); none: no validation")
-        rows = [("Epochs", self.epochs), ("Batch size", self.batch), ("", self.auto_batch),
-                ("Optimiser", self.optimizer), ("Learning rate", self.lr), ("Schedule", self.schedule),
-                ("Warm-up", self.warmup), ("Weight decay", self.weight_decay), ("L1", self.l1),
-                ("Dropout", self.dropout), ("Modality dropout", self.modality_dropout),
-                ("Validate on", self.val_split), ("Early stopping", self.early_stopping),
-                ("Precision", self.precision),
-                ("Device", self.device), (self.gpus_label, self.gpus), ("", self.compile),
-                ("Seed", self.seed)]
+        self.val_split.setToolTip(
+            "The split scored after each epoch (best checkpoint, early "
+            "stopping). auto: the 'val' split, else 10% of train held out "
+            "(stratified, from the seed); none: no validation"
+        )
+        rows = [
+            ("Epochs", self.epochs),
+            ("Batch size", self.batch),
+            ("", self.auto_batch),
+            ("Optimiser", self.optimizer),
+            ("Learning rate", self.lr),
+            ("Schedule", self.schedule),
+            ("Warm-up", self.warmup),
+            ("Weight decay", self.weight_decay),
+            ("L1", self.l1),
+            ("Dropout", self.dropout),
+            ("Modality dropout", self.modality_dropout),
+            ("Validate on", self.val_split),
+            ("Early stopping", self.early_stopping),
+            ("Precision", self.precision),
+            ("Device", self.device),
+            (self.gpus_label, self.gpus),
+            ("", self.compile),
+            ("Seed", self.seed),
+        ]
         for label, widget in rows:
             form.addRow(label, widget)  # type: ignore[call-overload]  # label: str or QLabel, both exist
-            signal = getattr(widget, "valueChanged", None) or getattr(widget, "currentIndexChanged", None) \
-                or widget.toggled
+            signal = (
+                getattr(widget, "valueChanged", None) or getattr(widget, "currentIndexChanged", None) or widget.toggled
+            )
             signal.connect(self.changed)
         self.set_gpus([])
 
@@ -99,7 +139,6 @@ class TrainOptions(QGroupBox):
         self.gpus.setRange(1, max(1, len(gpus)))
         for w in (self.gpus, self.gpus_label):
             w.setVisible(len(gpus) > 1)
-
 
     def processes(self) -> int:
         """Training processes to start: the GPUs box where several GPUs are, else one."""
@@ -115,8 +154,12 @@ class TrainOptions(QGroupBox):
             choices = ["auto", *splits, "none"]
             self.val_split.addItems(choices if tr.val_split in choices else [*choices, tr.val_split])
             self.val_split.setCurrentText(tr.val_split)
-            for combo, text in ((self.optimizer, tr.optimizer), (self.device, tr.device),
-                                (self.schedule, tr.schedule), (self.precision, tr.precision)):
+            for combo, text in (
+                (self.optimizer, tr.optimizer),
+                (self.device, tr.device),
+                (self.schedule, tr.schedule),
+                (self.precision, tr.precision),
+            ):
                 combo.setCurrentText(text)
             self.epochs.setValue(tr.epochs)
             self.batch.setValue(tr.batch_size)
@@ -135,13 +178,22 @@ class TrainOptions(QGroupBox):
                 w.blockSignals(False)
 
     def train(self, base: TrainSpec) -> TrainSpec:
-        return base.replace(epochs=self.epochs.value(), batch_size=self.batch.value(),
-                            optimizer=self.optimizer.currentText(), lr=self.lr.value(),
-                            weight_decay=self.weight_decay.value(), dropout=self.dropout.value(),
-                            modality_dropout=self.modality_dropout.value(),
-                            device=self.device.currentText(), seed=self.seed.value(),
-                            schedule=self.schedule.currentText(), warmup_epochs=self.warmup.value(),
-                            l1=self.l1.value(), precision=self.precision.currentText(),
-                            early_stopping=self.early_stopping.value(),
-                            auto_batch=self.auto_batch.isChecked(), compile=self.compile.isChecked(),
-                            val_split=self.val_split.currentText() or base.val_split)
+        return base.replace(
+            epochs=self.epochs.value(),
+            batch_size=self.batch.value(),
+            optimizer=self.optimizer.currentText(),
+            lr=self.lr.value(),
+            weight_decay=self.weight_decay.value(),
+            dropout=self.dropout.value(),
+            modality_dropout=self.modality_dropout.value(),
+            device=self.device.currentText(),
+            seed=self.seed.value(),
+            schedule=self.schedule.currentText(),
+            warmup_epochs=self.warmup.value(),
+            l1=self.l1.value(),
+            precision=self.precision.currentText(),
+            early_stopping=self.early_stopping.value(),
+            auto_batch=self.auto_batch.isChecked(),
+            compile=self.compile.isChecked(),
+            val_split=self.val_split.currentText() or base.val_split,
+        )

@@ -3,6 +3,7 @@
 Events arrive on the GUI thread as plain values; they go into numpy buffers, and the plots are
 redrawn from those by a timer at about 10 Hz, so plotting never slows training down.
 """
+
 from __future__ import annotations
 
 import os
@@ -136,11 +137,13 @@ class TrainPanel(QWidget):
         s = self._state
         self.start_button.setEnabled(s in (PanelState.IDLE, PanelState.DONE) and self.run is not None)
         self.pause_button.setEnabled(s == PanelState.RUNNING and self.nproc == 1)
-        self.pause_button.setToolTip("" if self.nproc == 1 else "Runs on several GPUs stop and resume; "
-                                     "they do not pause")
+        self.pause_button.setToolTip(
+            "" if self.nproc == 1 else "Runs on several GPUs stop and resume; they do not pause"
+        )
         self.resume_button.setEnabled(s == PanelState.PAUSED or (s == PanelState.DONE and self.reason == "stopped"))
-        self.resume_button.setToolTip("Continue a stopped run from its last checkpoint"
-                                      if s == PanelState.DONE else "Continue training")
+        self.resume_button.setToolTip(
+            "Continue a stopped run from its last checkpoint" if s == PanelState.DONE else "Continue training"
+        )
         self.stop_button.setEnabled(s in (PanelState.RUNNING, PanelState.PAUSED, PanelState.STARTING))
 
     def set_run(self, run: RunConfig, dataset=None) -> None:
@@ -149,8 +152,14 @@ class TrainPanel(QWidget):
         self._update_buttons()
 
     # ---------------------------------------------------------------- commands
-    def start(self, run: RunConfig | None = None, dataset=None, out_dir: str = "", resume: bool = False,
-              nproc: int | None = None) -> None:
+    def start(
+        self,
+        run: RunConfig | None = None,
+        dataset=None,
+        out_dir: str = "",
+        resume: bool = False,
+        nproc: int | None = None,
+    ) -> None:
         """Train in a worker thread, or with ``nproc`` > 1 in a ``torchrun`` child process (one
         process per GPU, DDP) whose JSON events feed the same curves. Resume keeps the count."""
         if nproc is not None:
@@ -183,7 +192,8 @@ class TrainPanel(QWidget):
             return
         self.control = engine.Control()
         worker = thread_worker(run_events, start_thread=False)(
-            self.run, self.out_dir, self.control, self.dataset, resume)
+            self.run, self.out_dir, self.control, self.dataset, resume
+        )
         worker.yielded.connect(self._on_event)
         worker.finished.connect(self._on_worker_finished)
         self.worker = worker
@@ -285,12 +295,15 @@ class TrainPanel(QWidget):
         self.progress.setValue(base)
         self._progress_base = base
         self._run_t0 = time.monotonic()
-        self._device_text = (f"Device: {e.device} · {e.precision} · {e.parameters / 1e6:.2f} M parameters"
-                             + (f" · batch {e.batch_size}" if e.batch_size else ""))
+        self._device_text = f"Device: {e.device} · {e.precision} · {e.parameters / 1e6:.2f} M parameters" + (
+            f" · batch {e.batch_size}" if e.batch_size else ""
+        )
         self.device_label.setText(self._device_text)
-        self._append_log(f"{e.device} ({e.precision}), modalities {', '.join(e.modalities)}, "
-                         f"{e.train_items} train / {e.val_items} val items, {e.epochs} epochs × "
-                         f"{e.steps_per_epoch} steps")
+        self._append_log(
+            f"{e.device} ({e.precision}), modalities {', '.join(e.modalities)}, "
+            f"{e.train_items} train / {e.val_items} val items, {e.epochs} epochs × "
+            f"{e.steps_per_epoch} steps"
+        )
         self._update_buttons()
         self._refresh_runs()
 
@@ -305,8 +318,10 @@ class TrainPanel(QWidget):
         done = e.step - self._progress_base
         elapsed = time.monotonic() - self._run_t0
         left = (self._total_steps - e.step) * elapsed / max(1, done)
-        self.progress.setFormat(f"Epoch {e.epoch}/{self._epochs_total} · step {e.step}/{self._total_steps}"
-                                f" · ETA {clock(left)} · {e.samples_per_s:,.0f} samples/s")
+        self.progress.setFormat(
+            f"Epoch {e.epoch}/{self._epochs_total} · step {e.step}/{self._total_steps}"
+            f" · ETA {clock(left)} · {e.samples_per_s:,.0f} samples/s"
+        )
 
     def _on_epoch_done(self, e) -> None:
         name, value = engine.headline(e.metrics)
@@ -314,9 +329,11 @@ class TrainPanel(QWidget):
         self.plots.add_epoch(e.epoch, e.train_loss, value, e.metrics.get("loss"), e.weights)
         weights = ", ".join(f"{m} {w:.2f}" for m, w in e.weights.items())
         scores = ", ".join(f"{k} {v:.4g}" for k, v in e.metrics.items())
-        self._append_log(f"epoch {e.epoch}: train loss {e.train_loss:.4f}{', ' + scores if scores else ''}"
-                         f" ({e.seconds:.1f} s, {e.samples_per_s:,.0f} samples/s){' ★ best' if e.best else ''}"
-                         f"{'; modality weights ' + weights if weights else ''}")
+        self._append_log(
+            f"epoch {e.epoch}: train loss {e.train_loss:.4f}{', ' + scores if scores else ''}"
+            f" ({e.seconds:.1f} s, {e.samples_per_s:,.0f} samples/s){' ★ best' if e.best else ''}"
+            f"{'; modality weights ' + weights if weights else ''}"
+        )
         if self._runs_loaded:
             self.runs.refresh_run(self.out_dir)
 
@@ -336,8 +353,9 @@ class TrainPanel(QWidget):
 
     def _on_run_finished(self, e) -> None:
         self.bundle, self.reason = e.bundle, e.reason
-        self.progress.setFormat(f"{e.reason.replace('_', ' ').capitalize()} · {e.epochs} epochs, "
-                                f"{e.steps} steps in {clock(e.seconds)}")
+        self.progress.setFormat(
+            f"{e.reason.replace('_', ' ').capitalize()} · {e.epochs} epochs, {e.steps} steps in {clock(e.seconds)}"
+        )
         if e.reason == "completed":
             self.progress.setValue(self.progress.maximum())
         self._append_log(f"finished ({e.reason}): bundle {e.bundle}")

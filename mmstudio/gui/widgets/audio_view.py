@@ -1,4 +1,5 @@
 """Waveform + spectrogram of one clip, with a play button (QtMultimedia, created on first use)."""
+
 from __future__ import annotations
 
 import functools
@@ -67,8 +68,9 @@ class AudioView(QWidget):
             self._image.clear()
             return
         self.caption.setText(os.path.basename(path) + " — loading…")
-        self._worker = run_in_thread(audio_preview, path, on_done=self._on_preview,
-                                     on_error=functools.partial(self._on_error, path))
+        self._worker = run_in_thread(
+            audio_preview, path, on_done=self._on_preview, on_error=functools.partial(self._on_error, path)
+        )
 
     @Slot(object)
     def _on_preview(self, p: dict) -> None:
@@ -91,9 +93,11 @@ class AudioView(QWidget):
             return
         player = self._media_player()
         if player is None:
-            self.caption.setText(f"Audio playback is unavailable: QtMultimedia could not start "
-                                 f"({self._unavailable}). On Linux it needs PulseAudio's client "
-                                 "library (libpulse0), which desktops have.")
+            self.caption.setText(
+                f"Audio playback is unavailable: QtMultimedia could not start "
+                f"({self._unavailable}). On Linux it needs PulseAudio's client "
+                "library (libpulse0), which desktops have."
+            )
             return
         from PySide6.QtMultimedia import QMediaPlayer
 

@@ -1,4 +1,5 @@
 """Small pyqtgraph charts used by several panels."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -31,8 +32,7 @@ class BarChart(pg.PlotWidget):
         axis.setStyle(tickTextOffset=4)
         if not names:
             return
-        self._bars = pg.BarGraphItem(x=list(range(len(names))), height=list(values.values()), width=0.7,
-                                     brush=color)
+        self._bars = pg.BarGraphItem(x=list(range(len(names))), height=list(values.values()), width=0.7, brush=color)
         self.addItem(self._bars)
         self.setToolTip("\n".join(f"{n}: {v:g}" for n, v in list(values.items())[:40]))
         self.setXRange(-0.6, len(names) - 0.4, padding=0)

@@ -1,5 +1,6 @@
 """A 2-D map of a collection's embeddings: points coloured by label, a preview on hover, and
 the current query marked with a star."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf"]
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
 
 class EmbeddingMap(QWidget):
@@ -24,12 +24,14 @@ class EmbeddingMap(QWidget):
         self.plot.hideAxis("left")
         self.plot.hideAxis("bottom")
         self.legend = self.plot.addLegend(offset=(5, 5), labelTextSize="8pt", colCount=2)
-        self.scatter = pg.ScatterPlotItem(size=6, pen=None, hoverable=True,
-                                          hoverPen=pg.mkPen("k", width=1.5), hoverSize=10)
+        self.scatter = pg.ScatterPlotItem(
+            size=6, pen=None, hoverable=True, hoverPen=pg.mkPen("k", width=1.5), hoverSize=10
+        )
         self.scatter.sigHovered.connect(self._on_hovered)
         self.plot.addItem(self.scatter)
-        self.star = pg.ScatterPlotItem(size=26, symbol="star", pen=pg.mkPen("k", width=1.5),
-                                       brush=pg.mkBrush("#ffd400"))
+        self.star = pg.ScatterPlotItem(
+            size=26, symbol="star", pen=pg.mkPen("k", width=1.5), brush=pg.mkBrush("#ffd400")
+        )
         self.star.setZValue(10)
         self.plot.addItem(self.star)
         self.ring = pg.ScatterPlotItem(size=16, symbol="o", pen=pg.mkPen("k", width=2), brush=None)
@@ -57,16 +59,20 @@ class EmbeddingMap(QWidget):
         names = sorted(set(labels), key=lambda s: (len(s), s))
         color = {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
         xy = np.asarray(data["xy"])
-        spots = [{"pos": (float(x), float(y)), "data": idx, "brush": pg.mkBrush(color[lab])}
-                 for (x, y), idx, lab in zip(xy, data["indices"], labels)]
+        spots = [
+            {"pos": (float(x), float(y)), "data": idx, "brush": pg.mkBrush(color[lab])}
+            for (x, y), idx, lab in zip(xy, data["indices"], labels)
+        ]
         self.scatter.setData(spots)
         self.legend.clear()
         if len(names) <= 20:
             for n in names:
                 self.legend.addItem(pg.ScatterPlotItem(size=8, pen=None, brush=pg.mkBrush(color[n])), n)
         method = {"pca": "PCA", "tsne": "t-SNE"}.get(data["method"], data["method"])
-        self.hint.setText(f"{method} of {len(xy):,} {data['target']} embeddings, "
-                          "coloured by label; hover a point to preview it; ★ is the query.")
+        self.hint.setText(
+            f"{method} of {len(xy):,} {data['target']} embeddings, "
+            "coloured by label; hover a point to preview it; ★ is the query."
+        )
         self.star.setData([])
         self.ring.setData([])
         self.preview.hide()
@@ -102,8 +108,7 @@ def _with_caption(pixmap: QPixmap, html: str) -> QPixmap:
     """A thumbnail with its caption drawn under it (QLabel shows a pixmap or text, not both)."""
     from PySide6.QtGui import QColor, QPainter, QTextDocument
 
-    thumb = pixmap.scaled(72, 72, Qt.AspectRatioMode.KeepAspectRatio,
-                          Qt.TransformationMode.FastTransformation)
+    thumb = pixmap.scaled(72, 72, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
     doc = QTextDocument()
     doc.setHtml(html)
     doc.setTextWidth(200)

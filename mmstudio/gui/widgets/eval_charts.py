@@ -1,5 +1,6 @@
 """Evaluation plots: a clickable confusion-matrix heatmap, the ablation bars and the
 robustness curves (pyqtgraph; the numbers come from ``engine.evaluation_report``)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -119,8 +120,9 @@ class AblationChart(pg.PlotWidget):
         bars += [(f"{m} only", v, COLORS["only"]) for m, v in ablation.get("only", {}).items()]
         self.bars = {name: value for name, value, _ in bars}
         x = list(range(len(bars)))
-        item = pg.BarGraphItem(x=x, height=[b[1] for b in bars], width=0.7,
-                               brushes=[pg.mkBrush(b[2]) for b in bars], pen=pg.mkPen(None))
+        item = pg.BarGraphItem(
+            x=x, height=[b[1] for b in bars], width=0.7, brushes=[pg.mkBrush(b[2]) for b in bars], pen=pg.mkPen(None)
+        )
         self.addItem(item)
         self._items.append(item)
         for i, (_, value, _) in enumerate(bars):
@@ -155,8 +157,14 @@ class RobustnessChart(pg.PlotWidget):
         self.curves = {}
         for m, values in robustness["curves"].items():
             pen = pg.mkPen(LINE_COLORS.get(m, "#333"), width=2)
-            self.curves[m] = self.plot(robustness["levels"], values, pen=pen, symbol="o",
-                                       symbolSize=7, symbolBrush=LINE_COLORS.get(m, "#333"),
-                                       name=f"noisy {m}")
+            self.curves[m] = self.plot(
+                robustness["levels"],
+                values,
+                pen=pen,
+                symbol="o",
+                symbolSize=7,
+                symbolBrush=LINE_COLORS.get(m, "#333"),
+                name=f"noisy {m}",
+            )
         self.setLabel("left", robustness.get("metric", "accuracy"))
         self.setYRange(0, 1.05, padding=0)

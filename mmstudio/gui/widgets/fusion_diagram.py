@@ -4,6 +4,7 @@ Inputs on the left, one encoder per modality, then the point where the streams j
 deep shared network (early), in the fusion layer before one head (mid), or after one head per
 modality whose decisions are combined (late). Painted with QPainter; no state but the choice.
 """
+
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
@@ -40,11 +41,11 @@ class FusionDiagram(QWidget):
 
     def caption(self) -> str:
         level = fusion_level(self.fusion)
-        return {"early": "Early fusion: features are joined first, then one deep shared network.",
-                "mid": f"Mid fusion ({self.fusion}): each encoder's features meet in the fusion layer, "
-                       "then one head.",
-                "late": "Late fusion: each modality has its own head; their decisions are combined "
-                        "with learned weights."}[level]
+        return {
+            "early": "Early fusion: features are joined first, then one deep shared network.",
+            "mid": f"Mid fusion ({self.fusion}): each encoder's features meet in the fusion layer, then one head.",
+            "late": "Late fusion: each modality has its own head; their decisions are combined with learned weights.",
+        }[level]
 
     # ---------------------------------------------------------------- painting
     def paintEvent(self, _event) -> None:
@@ -92,12 +93,16 @@ class FusionDiagram(QWidget):
             self._arrow(p, j, end)
         if align:
             p.setPen(QPen(QColor(120, 120, 120)))
-            p.drawText(QRectF(cols[1] * w, h - 16, w * 0.6, 14), Qt.AlignmentFlag.AlignLeft,
-                       "align: encoder outputs are also projected to one shared embedding space")
+            p.drawText(
+                QRectF(cols[1] * w, h - 16, w * 0.6, 14),
+                Qt.AlignmentFlag.AlignLeft,
+                "align: encoder outputs are also projected to one shared embedding space",
+            )
         p.end()
 
-    def _box(self, p: QPainter, x: float, y: float, bw: float, bh: float, text: str, colour: QColor,
-             filled: bool = False) -> QPointF:
+    def _box(
+        self, p: QPainter, x: float, y: float, bw: float, bh: float, text: str, colour: QColor, filled: bool = False
+    ) -> QPointF:
         rect = QRectF(x, y - bh / 2, bw, bh)
         p.setPen(QPen(colour, 1.5))
         p.setBrush(colour if filled else QColor(255, 255, 255))

@@ -1,6 +1,7 @@
 """A wrapping gallery of samples, each card showing every modality it has: a thumbnail, the
 text, a play button for the audio, and a caption (labels, scores). Used for misclassified
 samples, a confusion cell's samples and query results."""
+
 from __future__ import annotations
 
 import os
@@ -90,8 +91,9 @@ class SampleCard(QFrame):
         self.text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.play = QToolButton()
         self.play.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
-        self.play.setToolTip(f"Play {os.path.basename(sample['audio'])}" if sample.get("audio")
-                             else "No audio for this sample")
+        self.play.setToolTip(
+            f"Play {os.path.basename(sample['audio'])}" if sample.get("audio") else "No audio for this sample"
+        )
         self.play.setEnabled(bool(sample.get("audio")))
         self.play.clicked.connect(lambda: self.play_requested.emit(sample["audio"]))
         top = QHBoxLayout()
@@ -114,9 +116,14 @@ class SampleCard(QFrame):
             self.thumb.setText("unreadable")
             return
         small = pixmap.width() < THUMB / 2
-        self.thumb.setPixmap(pixmap.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
-                                           Qt.TransformationMode.FastTransformation if small
-                                           else Qt.TransformationMode.SmoothTransformation))
+        self.thumb.setPixmap(
+            pixmap.scaled(
+                THUMB,
+                THUMB,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.FastTransformation if small else Qt.TransformationMode.SmoothTransformation,
+            )
+        )
 
 
 class SampleGallery(QListWidget):

@@ -1,5 +1,6 @@
 """A table model over a dataset's items: 10,000 rows stay smooth because only visible rows are
 asked for, and thumbnails arrive lazily from :class:`ThumbnailCache`."""
+
 from __future__ import annotations
 
 import os
@@ -74,7 +75,7 @@ class ItemTableModel(QAbstractTableModel):
         if col == 2:
             return it.split or ""
         if col == 3:
-            return (it.text[:200] if it.text else MISSING)
+            return it.text[:200] if it.text else MISSING
         path = it.image if col == 4 else it.audio
         return os.path.basename(path) if path else MISSING
 

@@ -1,4 +1,5 @@
 """Recording a few seconds from the microphone to a WAV file (QtMultimedia), when there is one."""
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """The Query panel's left column: what to ask with (text, an image, a sound), what to search,
 and whether to search or classify. Emits ``changed`` whenever the question changes."""
+
 from __future__ import annotations
 
 import os
@@ -157,19 +158,25 @@ class QueryInputs(QWidget):
             self.target.setCurrentText(preferred)
         self.target.blockSignals(False)
         self.classify_mode.setEnabled(can_classify)
-        self.classify_mode.setToolTip("Class probabilities from the ticked inputs" if can_classify
-                                      else "This model was trained to align only: it has no classes")
+        self.classify_mode.setToolTip(
+            "Class probabilities from the ticked inputs"
+            if can_classify
+            else "This model was trained to align only: it has no classes"
+        )
 
     def question(self) -> dict:
         """What to ask now: ``{"mode", "inputs": {modality: value}, "target", "top"}``."""
-        values = {"text": self.text_edit.text().strip() or None, "image": self.image_path,
-                  "audio": self.audio_path}
+        values = {"text": self.text_edit.text().strip() or None, "image": self.image_path, "audio": self.audio_path}
         if self.classify_mode.isChecked():
             inputs = {m: v for m, v in values.items() if v and self.use[m].isChecked() and self.use[m].isEnabled()}
             return {"mode": "classify", "inputs": inputs}
         m = next((m for m in MODALITIES if self.ask[m].isChecked()), "text")
-        return {"mode": "search", "inputs": {m: values[m]} if values[m] else {},
-                "target": self.target.currentText(), "top": self.top.value()}
+        return {
+            "mode": "search",
+            "inputs": {m: values[m]} if values[m] else {},
+            "target": self.target.currentText(),
+            "top": self.top.value(),
+        }
 
     def _on_mode(self, search: bool) -> None:
         for m in MODALITIES:
@@ -177,9 +184,11 @@ class QueryInputs(QWidget):
             self.use[m].setVisible(not search)
         self.target.setEnabled(search)
         self.top.setEnabled(search)
-        self.hint.setText("Results update as you type. Drop an image or a sound anywhere on this "
-                          "panel to ask with it." if search else
-                          "Tick the inputs to combine; the others count as missing.")
+        self.hint.setText(
+            "Results update as you type. Drop an image or a sound anywhere on this panel to ask with it."
+            if search
+            else "Tick the inputs to combine; the others count as missing."
+        )
         self.changed.emit()
 
     @Slot(bool)
@@ -214,8 +223,11 @@ class QueryInputs(QWidget):
         if pixmap.isNull():
             self.image_label.setText(f"{os.path.basename(path)}\n(cannot be shown)")
         else:
-            fast = Qt.TransformationMode.FastTransformation if pixmap.width() < 64 else \
-                Qt.TransformationMode.SmoothTransformation
+            fast = (
+                Qt.TransformationMode.FastTransformation
+                if pixmap.width() < 64
+                else Qt.TransformationMode.SmoothTransformation
+            )
             self.image_label.setPixmap(pixmap.scaled(88, 88, Qt.AspectRatioMode.KeepAspectRatio, fast))
         self.image_label.setToolTip(path)
         self.use["image"].setChecked(True)

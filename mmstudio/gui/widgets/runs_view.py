@@ -4,6 +4,7 @@ Runs record themselves (``engine.list_runs`` reads their ``status.json``), so th
 restart of the app. Selecting several runs overlays their curves in the Train panel; a stopped or
 interrupted run can be resumed; a finished one opens in Evaluate or Query.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,13 @@ from PySide6.QtWidgets import (
 )
 
 COLUMNS = ("Run", "Status", "Started", "Duration", "Best", "Configuration")
-STATUS_COLOURS = {"completed": "#1e7d32", "running": "#1565c0", "failed": "#b3261e",
-                  "interrupted": "#b26a00", "stopped": "#6d4c41"}
+STATUS_COLOURS = {
+    "completed": "#1e7d32",
+    "running": "#1565c0",
+    "failed": "#b3261e",
+    "interrupted": "#b26a00",
+    "stopped": "#6d4c41",
+}
 
 
 class RunsView(QWidget):
@@ -74,8 +80,7 @@ class RunsView(QWidget):
         self.refresh_button.clicked.connect(self.refresh)
         bar.addWidget(self.hint, 1)
         bar.addWidget(self.project_only)
-        for b in (self.resume_button, self.evaluate_button, self.query_button, self.folder_button,
-                  self.refresh_button):
+        for b in (self.resume_button, self.evaluate_button, self.query_button, self.folder_button, self.refresh_button):
             bar.addWidget(b)
         layout.addLayout(bar)
         self._update_buttons()
@@ -93,8 +98,11 @@ class RunsView(QWidget):
         selected = {r["path"] for r in self.selected()}
         runs = engine.list_runs(self.root) if self.root else []
         listed = {r["path"] for r in runs}
-        runs += [engine.read_status(p) for p in self.extra
-                 if os.path.abspath(p) not in listed and os.path.isfile(os.path.join(p, "run.toml"))]
+        runs += [
+            engine.read_status(p)
+            for p in self.extra
+            if os.path.abspath(p) not in listed and os.path.isfile(os.path.join(p, "run.toml"))
+        ]
         if self.project_only.isChecked():
             mine = {os.path.abspath(p) for p in self.extra}
             runs = [r for r in runs if r["path"] in mine]
@@ -193,8 +201,14 @@ def _cells(run: dict, active: bool) -> tuple[str, ...]:
     started = time.strftime("%Y-%m-%d %H:%M", time.localtime(run["started"])) if run.get("started") else ""
     best = f"{run['best_metric'].replace('_', ' ')} {run['best_value']:.4f}" if run.get("best_metric") else ""
     epochs = f"{run.get('epoch', 0)}/{run.get('epochs_total', '?')} ep · " if run.get("epochs_total") else ""
-    return (os.path.basename(run["path"]), status, started, _duration(run.get("seconds", 0.0)), best,
-            epochs + run.get("config", ""))
+    return (
+        os.path.basename(run["path"]),
+        status,
+        started,
+        _duration(run.get("seconds", 0.0)),
+        best,
+        epochs + run.get("config", ""),
+    )
 
 
 def _duration(seconds: float) -> str:

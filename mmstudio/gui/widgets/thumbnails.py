@@ -1,4 +1,5 @@
 """Thumbnails decoded off the GUI thread, cached, and announced by a signal when ready."""
+
 from __future__ import annotations
 
 from collections import OrderedDict

@@ -4,6 +4,7 @@ learning rate, learned modality weights, and other runs overlaid for comparison.
 Values go into numpy buffers as events arrive; :meth:`TrainPlots.redraw` pushes them to
 pyqtgraph, and the panel calls it from a ~10 Hz timer, so plotting never slows training down.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,13 +32,13 @@ class Buffer:
         self.size += 1
 
     def column(self, i: int) -> np.ndarray:
-        return self._data[:self.size, i]
+        return self._data[: self.size, i]
 
     def truncate_from(self, x: float) -> None:
         """Drop rows whose first column is ``>= x`` (a resumed run repeats steps after its
         last checkpoint: the repeat replaces what was logged before the stop)."""
         if self.size and self._data[self.size - 1, 0] >= x:
-            self.size = int(np.searchsorted(self._data[:self.size, 0], x, side="left"))
+            self.size = int(np.searchsorted(self._data[: self.size, 0], x, side="left"))
 
     def clear(self) -> None:
         self.size = 0
@@ -66,13 +67,15 @@ class TrainPlots(QWidget):
             p.addLegend(offset=(-10, 10))
         self.loss_raw = self.loss_plot.plot(pen=pg.mkPen((120, 150, 200), width=1), name="per step")
         self.loss_smooth = self.loss_plot.plot(pen=pg.mkPen((25, 80, 180), width=2), name="smoothed")
-        self.metric_curve = self.metric_plot.plot(pen=pg.mkPen((30, 140, 60), width=2), symbol="o",
-                                                  symbolSize=6, name="metric")
+        self.metric_curve = self.metric_plot.plot(
+            pen=pg.mkPen((30, 140, 60), width=2), symbol="o", symbolSize=6, name="metric"
+        )
         self.val_loss_curve = self.metric_plot.plot(
-            pen=pg.mkPen((200, 40, 40), width=2, style=Qt.PenStyle.DashLine), symbol="t",
-            symbolSize=6, name="val loss")
-        self.epoch_loss_curve = self.metric_plot.plot(pen=pg.mkPen((200, 110, 30), width=2), symbol="s",
-                                                      symbolSize=6, name="train loss")
+            pen=pg.mkPen((200, 40, 40), width=2, style=Qt.PenStyle.DashLine), symbol="t", symbolSize=6, name="val loss"
+        )
+        self.epoch_loss_curve = self.metric_plot.plot(
+            pen=pg.mkPen((200, 110, 30), width=2), symbol="s", symbolSize=6, name="train loss"
+        )
         self.lr_curve = self.lr_plot.plot(pen=pg.mkPen((140, 60, 160), width=2))
         self.weight_curves: dict[str, pg.PlotDataItem] = {}
         grid.addWidget(self.loss_plot, 0, 0, 1, 3)
@@ -94,8 +97,9 @@ class TrainPlots(QWidget):
         self.clear()
         for s, loss, lr in zip(curves["step"], curves["loss"], curves["lr"]):
             self.add_step(s, loss, lr)
-        for e, tl, m, vl, w in zip(curves["epoch"], curves["train_loss"], curves["metric"],
-                                   curves["val_loss"], curves["weights"]):
+        for e, tl, m, vl, w in zip(
+            curves["epoch"], curves["train_loss"], curves["metric"], curves["val_loss"], curves["weights"]
+        ):
             self.add_epoch(e, tl, m, vl, w)
         self.metric_name = curves.get("metric_name", "")
 
@@ -105,7 +109,7 @@ class TrainPlots(QWidget):
         self.lr.truncate_from(step)
         n = self.loss.size
         if n != size:  # a resumed run replaces points: go on from the last one kept (undebiased)
-            self._acc = self.loss.column(2)[-1] * (1 - SMOOTHING ** n) if n else 0.0
+            self._acc = self.loss.column(2)[-1] * (1 - SMOOTHING**n) if n else 0.0
         self._acc = SMOOTHING * self._acc + (1 - SMOOTHING) * loss
         self.loss.append(step, loss, self._acc / (1 - SMOOTHING ** (self.loss.size + 1)))
         self.lr.append(step, lr)
@@ -113,8 +117,12 @@ class TrainPlots(QWidget):
 
     def add_epoch(self, epoch: int, train_loss: float, metric: float | None, val_loss, weights: dict) -> None:
         self.epochs.truncate_from(epoch)
-        self.epochs.append(epoch, train_loss, np.nan if metric is None else metric,
-                           val_loss if isinstance(val_loss, (int, float)) else np.nan)
+        self.epochs.append(
+            epoch,
+            train_loss,
+            np.nan if metric is None else metric,
+            val_loss if isinstance(val_loss, (int, float)) else np.nan,
+        )
         for m, w in (weights or {}).items():
             buf = self.weights.setdefault(m, Buffer(2, 64))
             buf.truncate_from(epoch)
@@ -131,15 +139,24 @@ class TrainPlots(QWidget):
             colour = pg.intColor(i + 3, hues=9, values=1, maxValue=200)
             label = _short(name)
             if curves["step"]:
-                item = self.loss_plot.plot(curves["step"], ema(np.asarray(curves["loss"], float)),
-                                           pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine),
-                                           name=label)
+                item = self.loss_plot.plot(
+                    curves["step"],
+                    ema(np.asarray(curves["loss"], float)),
+                    pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine),
+                    name=label,
+                )
                 self._overlays.append((self.loss_plot, item))
             values = [np.nan if v is None else v for v in curves["metric"]]
             if curves["epoch"] and np.isfinite(values).any():
-                item = self.metric_plot.plot(curves["epoch"], values, symbol="o", symbolSize=5,
-                                             pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine),
-                                             symbolBrush=colour, name=f"{label} {curves['metric_name']}")
+                item = self.metric_plot.plot(
+                    curves["epoch"],
+                    values,
+                    symbol="o",
+                    symbolSize=5,
+                    pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine),
+                    symbolBrush=colour,
+                    name=f"{label} {curves['metric_name']}",
+                )
                 self._overlays.append((self.metric_plot, item))
 
     @property
@@ -171,8 +188,9 @@ class TrainPlots(QWidget):
             self.metric_curve.setData([], [])
         self.epoch_loss_curve.setData(epochs, self.epochs.column(1))
         val_loss = self.epochs.column(3)
-        self.val_loss_curve.setData(epochs, val_loss) if np.isfinite(val_loss).any() \
-            else self.val_loss_curve.setData([], [])
+        self.val_loss_curve.setData(epochs, val_loss) if np.isfinite(val_loss).any() else self.val_loss_curve.setData(
+            [], []
+        )
         self._redraw_weights()
 
     def _redraw_weights(self) -> None:
@@ -182,8 +200,8 @@ class TrainPlots(QWidget):
             curve = self.weight_curves.get(m)
             if curve is None:
                 curve = self.weight_curves[m] = self.weights_plot.plot(
-                    pen=pg.mkPen(MODALITY_PENS.get(m, (90, 90, 90)), width=2), symbol="o",
-                    symbolSize=5, name=m)
+                    pen=pg.mkPen(MODALITY_PENS.get(m, (90, 90, 90)), width=2), symbol="o", symbolSize=5, name=m
+                )
             curve.setData(buf.column(0), buf.column(1))
 
 
