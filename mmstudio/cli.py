@@ -1,4 +1,4 @@
-"""The engine headless: ``mmstudio inspect|train|eval|index|query|predict|export|bench``.
+"""The engine headless: ``mmstudio inspect|train|eval|index|query|predict|export|experiment|bench``.
 
 Every command prints human-readable text, or one JSON document with ``--json`` (training
 streams its events as JSON lines). Long commands draw progress bars on stderr when it is a
@@ -14,10 +14,12 @@ import sys
 from collections.abc import Callable
 
 from mmstudio import __version__
+from mmstudio.cli_experiment import add_parser as _experiment_parser
+from mmstudio.cli_experiment import experiment_command
 from mmstudio.cli_progress import Progress, progress_for, wants_progress
 from mmstudio.cli_run import pair, report_problems, resolved_run, run_config_from_args, task_for_data
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"experiment": experiment_command}
 
 
 def command(name: str):
@@ -47,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON document")
     _engine_parsers(sub)
     _predict_parser(sub)
+    _experiment_parser(sub)
     sub.add_parser("bench", add_help=False, help="training speed beside the bare-loop limit (mmstudio bench --help)")
     return parser
 

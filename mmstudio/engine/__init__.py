@@ -38,6 +38,11 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
   ``gpu_info()`` (CUDA devices: name and memory).
 - ``list_runs(root)``, ``read_status(out_dir)``, ``read_curves(out_dir)``: the runs recorded on disk;
   ``headline(metrics)`` (the metric a run is judged by), ``new_run_dir(root, name)`` (no torch).
+- Experiments (a folder of runs sharing data, split and seeds): ``grid_plan(run, modalities,
+  fusions, seeds)`` / ``search_plan(run, trials, timeout_s)``, ``save_plan(folder, plan)``,
+  ``run_experiment(folder, control)`` (a generator of the runs' events and
+  ``ExperimentProgress``; resumable), ``experiment_results(folder)`` (ranked table, gain with a
+  paired bootstrap CI), ``list_experiments(root)``, ``export_table(table, path)`` (no torch).
 - ``PRESETS``, ``apply_preset(run, name, gpus)``: the Model panel's quick/accurate starting points.
 """
 
@@ -116,6 +121,25 @@ _NAMES = {
     "component": "mmstudio.engine.components",
     "fusion_level": "mmstudio.engine.components",
     "components_markdown": "mmstudio.engine.components",
+    # experiments: a fusion grid or an Optuna search, a folder of runs (issue 20)
+    "run_experiment": "mmstudio.engine.experiments",
+    "ExperimentProgress": "mmstudio.engine.experiment_plan",
+    "Plan": "mmstudio.engine.experiment_plan",
+    "SEARCHABLE": "mmstudio.engine.experiment_plan",
+    "grid_plan": "mmstudio.engine.experiment_plan",
+    "search_plan": "mmstudio.engine.experiment_plan",
+    "grid_runs": "mmstudio.engine.experiment_plan",
+    "save_plan": "mmstudio.engine.experiment_plan",
+    "load_plan": "mmstudio.engine.experiment_plan",
+    "is_experiment": "mmstudio.engine.experiment_plan",
+    "finished_names": "mmstudio.engine.experiment_plan",
+    "list_experiments": "mmstudio.engine.experiment_plan",
+    "experiment_summary": "mmstudio.engine.experiment_plan",
+    "experiment_results": "mmstudio.engine.experiment_tables",
+    "export_table": "mmstudio.engine.experiment_tables",
+    "table_markdown": "mmstudio.engine.experiment_tables",
+    "table_csv": "mmstudio.engine.experiment_tables",
+    "gain_sentence": "mmstudio.engine.experiment_tables",
 }
 
 __all__ = list(sorted(_NAMES))
