@@ -191,6 +191,7 @@ def _dispatched(
 
 
 def _launch(folder: str, pr: PlannedRun, slot: str, plan: Plan) -> subprocess.Popen:
+    os.makedirs(os.path.join(folder, "plans"), exist_ok=True)
     pr.run.save(os.path.join(folder, "plans", f"{pr.name}.toml"))
     out = run_dir(folder, pr.name)
     os.makedirs(out, exist_ok=True)
