@@ -46,6 +46,13 @@ def add_parser(sub) -> None:
     grid.add_argument("--seeds", default="0", help="comma-separated training seeds (default 0)")
     grid.add_argument("--gpus", type=int, default=0, help="train one run per GPU at once (N GPUs)")
     grid.add_argument("--torchrun", action="store_true", help="train each run on every GPU through torchrun")
+    grid.add_argument(
+        "--parallel",
+        type=int,
+        default=0,
+        metavar="N",
+        help="train N runs at once, each in its own process (this time only)",
+    )
     search = kinds.add_parser("search", help="an Optuna search starting from the automatic settings")
     search.add_argument("--trials", type=int, default=20)
     search.add_argument("--timeout", type=float, default=0.0, help="minutes of training in all (0: no limit)")
@@ -127,7 +134,8 @@ def _run(args: argparse.Namespace, folder: str) -> None:
     for sig in previous:
         signal.signal(sig, stop)
     try:
-        engine.drive(engine.run_experiment(folder, control), lambda e: _show(args, e))
+        slots = [""] * args.parallel if getattr(args, "parallel", 0) > 1 else None
+        engine.drive(engine.run_experiment(folder, control, slots=slots), lambda e: _show(args, e))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -165,4 +173,3 @@ def _print_results(args: argparse.Namespace, results: dict) -> None:
 def _say(args: argparse.Namespace, text: str, stream=None) -> None:
     if not args.json or stream is sys.stderr:
         print(text, file=stream or sys.stdout, flush=True)
-

@@ -140,6 +140,8 @@ _NAMES = {
     "table_markdown": "mmstudio.engine.experiment_tables",
     "table_csv": "mmstudio.engine.experiment_tables",
     "gain_sentence": "mmstudio.engine.experiment_tables",
+    "table_records": "mmstudio.engine.experiment_tables",
+    "EXPERIMENT_COLUMNS": "mmstudio.engine.experiment_tables",
 }
 
 __all__ = list(sorted(_NAMES))

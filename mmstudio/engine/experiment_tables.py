@@ -190,17 +190,26 @@ def experiment_results(folder: str) -> dict[str, Any]:
     return {"kind": plan.kind, "table": table, "gain": g, "runs": len(scores)}
 
 
-COLUMNS = ("rank", "configuration", "test accuracy", "± sd", "seeds", "val", "train s", "parameters")
+EXPERIMENT_COLUMNS = ("rank", "configuration", "test accuracy", "± sd", "seeds", "val", "train s", "parameters")
 
 
 def table_records(table: list[Row]) -> list[list[str]]:
-    """The table as text cells in :data:`COLUMNS` order (CSV, Markdown, the CLI)."""
+    """The table as text cells in :data:`EXPERIMENT_COLUMNS` order (CSV, Markdown, the CLI)."""
     out = []
     for r in table:
         name = r.config + (f" ({r.params})" if r.params else "")
         val = f"{r.val:.4f}" if r.val is not None else ""
         out.append(
-            [str(r.rank), name, f"{r.accuracy:.4f}", f"{r.spread:.4f}", str(r.seeds), val, f"{r.train_seconds:.0f}", f"{r.parameters:,}"]
+            [
+                str(r.rank),
+                name,
+                f"{r.accuracy:.4f}",
+                f"{r.spread:.4f}",
+                str(r.seeds),
+                val,
+                f"{r.train_seconds:.0f}",
+                f"{r.parameters:,}",
+            ]
         )
     return out
 
@@ -208,13 +217,13 @@ def table_records(table: list[Row]) -> list[list[str]]:
 def table_csv(table: list[Row]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(EXPERIMENT_COLUMNS)
     writer.writerows(table_records(table))
     return buf.getvalue()
 
 
 def table_markdown(table: list[Row]) -> str:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines = ["| " + " | ".join(EXPERIMENT_COLUMNS) + " |", "|" + "---|" * len(EXPERIMENT_COLUMNS)]
     lines += ["| " + " | ".join(cells) + " |" for cells in table_records(table)]
     return "\n".join(lines) + "\n"
 

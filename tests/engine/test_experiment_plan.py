@@ -180,7 +180,8 @@ def test_ranked_table_means_and_spreads_over_seeds(tmp_path):
     md = table_markdown(table)
     assert "| 1 | image+audio-concat | 0.9800 | 0.0141 | 2 |" in md
     path = export_table(table, str(tmp_path / "t.csv"))
-    lines = open(path, encoding="utf-8").read().splitlines()
+    with open(path, encoding="utf-8") as fh:
+        lines = fh.read().splitlines()
     assert lines[0].startswith("rank,configuration,test accuracy")
     assert lines[1].startswith("1,image+audio-concat,0.9800")
     with pytest.raises(ValueError, match="csv or .md"):

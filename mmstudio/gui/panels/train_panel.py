@@ -110,7 +110,7 @@ class TrainPanel(QWidget):
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(5000)
-        self.runs = RunsView()
+        self.runs = RunsView(current_run=lambda: (self.run, self.dataset))  # New Experiment starts from it
         self.runs.selection_changed.connect(self._on_runs_selected)
         self.runs.resume_requested.connect(self.resume_run)
         self.runs.open_requested.connect(self.open_bundle_requested)

@@ -2,7 +2,8 @@
 
 Runs record themselves (``engine.list_runs`` reads their ``status.json``), so the list survives a
 restart of the app. Selecting several runs overlays their curves in the Train panel; a stopped or
-interrupted run can be resumed; a finished one opens in Evaluate or Query.
+interrupted run can be resumed; a finished one opens in Evaluate or Query. Experiments (a fusion
+grid or a search, :mod:`.experiment_rows`) are listed as one row each and open in their own window.
 """
 
 from __future__ import annotations
@@ -42,8 +43,14 @@ class RunsView(QWidget):
     resume_requested = Signal(str)  # run folder
     open_requested = Signal(str, str)  # bundle folder, "Evaluate" or "Query"
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, current_run=None) -> None:
         super().__init__(parent)
+        from mmstudio.gui.widgets.experiment_rows import ExperimentWindows
+
+        self.current_run = current_run  # () -> (RunConfig | None, dataset): a new experiment's start
+        self.experiments = ExperimentWindows(self)
+        self.experiments.open_requested.connect(self.open_requested)
+        self.experiments.changed.connect(lambda _folder: self.refresh())
         self.root = ""
         self.extra: list[str] = []  # the project's runs: listed even when they live elsewhere
         self.runs: list[dict] = []
@@ -61,7 +68,7 @@ class RunsView(QWidget):
             header.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._on_selection)
-        self.table.itemDoubleClicked.connect(lambda _item: self._open("Evaluate"))
+        self.table.itemDoubleClicked.connect(lambda _item: self._on_double_clicked())
         layout.addWidget(self.table, 1)
         bar = QHBoxLayout()
         self.hint = QLabel("Select runs to overlay their curves (Ctrl/Shift for several).")
@@ -73,6 +80,9 @@ class RunsView(QWidget):
         self.query_button = QPushButton("Open in Query")
         self.folder_button = QPushButton("Show Folder")
         self.refresh_button = QPushButton("Refresh")
+        self.new_experiment_button = QPushButton("New Experiment…")
+        self.new_experiment_button.setToolTip("A fusion grid or a hyperparameter search from the Model panel's run")
+        self.new_experiment_button.clicked.connect(self._on_new_experiment_clicked)
         self.resume_button.clicked.connect(self._on_resume_clicked)
         self.evaluate_button.clicked.connect(lambda: self._open("Evaluate"))
         self.query_button.clicked.connect(lambda: self._open("Query"))
@@ -80,7 +90,8 @@ class RunsView(QWidget):
         self.refresh_button.clicked.connect(self.refresh)
         bar.addWidget(self.hint, 1)
         bar.addWidget(self.project_only)
-        for b in (self.resume_button, self.evaluate_button, self.query_button, self.folder_button, self.refresh_button):
+        buttons = (self.resume_button, self.evaluate_button, self.query_button, self.folder_button)
+        for b in (self.new_experiment_button, *buttons, self.refresh_button):
             bar.addWidget(b)
         layout.addLayout(bar)
         self._update_buttons()
@@ -94,6 +105,7 @@ class RunsView(QWidget):
     def refresh(self) -> None:
         """Re-read every run's status from disk, keeping the selection."""
         from mmstudio import engine  # runlog: no torch
+        from mmstudio.gui.widgets.experiment_rows import experiment_rows
 
         selected = {r["path"] for r in self.selected()}
         runs = engine.list_runs(self.root) if self.root else []
@@ -106,6 +118,8 @@ class RunsView(QWidget):
         if self.project_only.isChecked():
             mine = {os.path.abspath(p) for p in self.extra}
             runs = [r for r in runs if r["path"] in mine]
+        else:
+            runs += experiment_rows(self.root)
         self.runs = sorted(runs, key=lambda r: r.get("started") or 0.0, reverse=True)
         self.table.blockSignals(True)
         self.table.setRowCount(len(self.runs))
@@ -166,7 +180,7 @@ class RunsView(QWidget):
     @Slot()
     def _on_selection(self) -> None:
         self._update_buttons()
-        self.selection_changed.emit(self.selected())
+        self.selection_changed.emit([r for r in self.selected() if not r.get("experiment")])
 
     def _update_buttons(self) -> None:
         runs = self.selected()
@@ -175,6 +189,20 @@ class RunsView(QWidget):
         for b in (self.evaluate_button, self.query_button):
             b.setEnabled(bool(one and one["bundle"]))
         self.folder_button.setEnabled(one is not None)
+
+    def _on_double_clicked(self) -> None:
+        runs = self.selected()
+        if len(runs) == 1 and runs[0].get("experiment"):
+            self.experiments.show(runs[0]["path"])
+        else:
+            self._open("Evaluate")
+
+    def _on_new_experiment_clicked(self) -> None:
+        run, dataset = self.current_run() if self.current_run else (None, None)
+        if run is None:
+            self.hint.setText("Build a model in the Model panel first: an experiment starts from its run.")
+            return
+        self.experiments.new(run, dataset, self.root, self)
 
     def _on_resume_clicked(self) -> None:
         runs = self.selected()
