@@ -141,7 +141,7 @@ _NAMES = {
     "table_csv": "mmstudio.engine.experiment_tables",
     "gain_sentence": "mmstudio.engine.experiment_tables",
     "table_records": "mmstudio.engine.experiment_tables",
-    "EXPERIMENT_COLUMNS": "mmstudio.engine.experiment_tables",
+    "table_columns": "mmstudio.engine.experiment_tables",
 }
 
 __all__ = list(sorted(_NAMES))

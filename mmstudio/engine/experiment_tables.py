@@ -61,6 +61,7 @@ class Row:
     parameters: int
     bundle: str  # the best seed's bundle: "Use this one" opens it
     params: str = ""  # a search trial's hyperparameters
+    state: str = ""  # a search trial's end: complete or pruned
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ def _row(config: str, runs: list[dict[str, Any]]) -> Row:
         int(best.get("parameters", 0)),
         best.get("bundle", ""),
         best.get("params", ""),
+        best.get("state", ""),
     )
 
 
@@ -191,14 +193,24 @@ def experiment_results(folder: str) -> dict[str, Any]:
 
 
 EXPERIMENT_COLUMNS = ("rank", "configuration", "test accuracy", "± sd", "seeds", "val", "train s", "parameters")
+SEARCH_COLUMNS = ("rank", "trial", "settings", "state", "val accuracy", "test accuracy", "train s", "parameters")
+
+
+def table_columns(table: list[Row]) -> tuple[str, ...]:
+    """The column titles of ``table``: a search's trials, or a grid's configurations."""
+    return SEARCH_COLUMNS if table and table[0].state else EXPERIMENT_COLUMNS
 
 
 def table_records(table: list[Row]) -> list[list[str]]:
-    """The table as text cells in :data:`EXPERIMENT_COLUMNS` order (CSV, Markdown, the CLI)."""
+    """The table as text cells in :func:`table_columns` order (CSV, Markdown, the CLI)."""
     out = []
     for r in table:
-        name = r.config + (f" ({r.params})" if r.params else "")
         val = f"{r.val:.4f}" if r.val is not None else ""
+        if r.state:
+            cells = [r.config, r.params, r.state, val, f"{r.accuracy:.4f}"]
+            out.append([str(r.rank), *cells, f"{r.train_seconds:.0f}", f"{r.parameters:,}"])
+            continue
+        name = r.config
         out.append(
             [
                 str(r.rank),
@@ -217,13 +229,14 @@ def table_records(table: list[Row]) -> list[list[str]]:
 def table_csv(table: list[Row]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(EXPERIMENT_COLUMNS)
+    writer.writerow(table_columns(table))
     writer.writerows(table_records(table))
     return buf.getvalue()
 
 
 def table_markdown(table: list[Row]) -> str:
-    lines = ["| " + " | ".join(EXPERIMENT_COLUMNS) + " |", "|" + "---|" * len(EXPERIMENT_COLUMNS)]
+    columns = table_columns(table)
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cells) + " |" for cells in table_records(table)]
     return "\n".join(lines) + "\n"
 

@@ -7,6 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 
 FUSED, SINGLE, BEST = "#3d7bd9", "#8c959f", "#1e7d32"
+GRID_LABEL = "test accuracy (mean ± sd over seeds)"
 
 
 class ExperimentChart(pg.PlotWidget):
@@ -18,7 +19,7 @@ class ExperimentChart(pg.PlotWidget):
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
         self.setBackground("w")
-        self.setLabel("bottom", "test accuracy (mean ± sd over seeds)")
+        self.setLabel("bottom", GRID_LABEL)
         self.invertY(True)
         self.names: list[str] = []
 
@@ -27,6 +28,8 @@ class ExperimentChart(pg.PlotWidget):
         self.names = [r.config for r in rows]
         if not rows:
             return
+        search = bool(rows[0].state)  # a search's trials, ranked by their validation score
+        self.setLabel("bottom", "test accuracy (trials ranked by validation)" if search else GRID_LABEL)
         ys = list(range(len(rows)))
         acc = [r.accuracy for r in rows]
         brushes = [BEST if i == 0 else FUSED if "+" in r.modalities else SINGLE for i, r in enumerate(rows)]

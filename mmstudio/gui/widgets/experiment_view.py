@@ -76,8 +76,7 @@ class ExperimentView(QWidget):
         outer.addWidget(self.progress)
         self.current = QLabel("")
         outer.addWidget(self.current)
-        self.table = QTableWidget(0, len(engine.EXPERIMENT_COLUMNS))
-        self.table.setHorizontalHeaderLabels(list(engine.EXPERIMENT_COLUMNS))
+        self.table = QTableWidget(0, 0)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -141,11 +140,14 @@ class ExperimentView(QWidget):
 
     def _fill_table(self) -> None:
         records = engine.table_records(self.rows)
+        columns = engine.table_columns(self.rows)
+        self.table.setColumnCount(len(columns))
+        self.table.setHorizontalHeaderLabels(list(columns))
         self.table.setRowCount(len(records))
         for row, cells in enumerate(records):
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if col != 1:
+                if not text or text[0] in "0123456789+-":
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, col, item)
         if records:
