@@ -39,14 +39,16 @@ WARMUP_EPOCHS = 2
 def open_study(folder: str, seed: int = 0) -> optuna.Study:
     """The folder's study (created on first use), maximising the validation headline metric."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.create_study(
+    study = optuna.create_study(
         study_name=STUDY,
         storage=f"sqlite:///{os.path.abspath(os.path.join(folder, DB))}",
         direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=STARTUP_TRIALS, n_warmup_steps=WARMUP_EPOCHS),
         load_if_exists=True,
     )
+    # seeded by how far the search got: a resumed search must not draw its first trials again
+    study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials))
+    return study
 
 
 def search_space(resolved: RunConfig, params: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -93,6 +93,7 @@ def test_search_resumes_from_its_sqlite_study(synth_manifest, tmp_path):
     study = optuna.load_study(study_name="search", storage=f"sqlite:///{folder}/search.db")
     assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE", "COMPLETE"]
     assert study.trials[1].params == stopped_params
+    assert study.trials[2].params != stopped_params  # the resumed sampler does not repeat its draws
     assert sorted(r.config for r in results["table"]) == ["trial-000", "trial-001", "trial-002"]
     # a finished search run again trains nothing
     events, _ = _drive(engine.run_experiment(folder, engine.Control()))
