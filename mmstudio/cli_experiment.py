@@ -64,7 +64,7 @@ def add_parser(sub) -> None:
         p.add_argument("--name", default="", help="a title for the runs list")
         p.add_argument("--column", action="append", default=[], metavar="NAME=ROLE")
         for flag, kw in _RUN_FLAGS:
-            p.add_argument(flag, **kw)  # type: ignore[arg-type]
+            p.add_argument(flag, **kw)
         _common(p)
     show = kinds.add_parser("show", help="print an experiment's table and gain")
     show.add_argument("out")
