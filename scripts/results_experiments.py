@@ -158,7 +158,12 @@ def search_section(folder: str, note: str) -> str:
             g = results["gain"]
             lines.append(
                 f"On the test split the best trial's gain over the defaults is {g.difference:+.4f} "
-                f"(95% paired bootstrap CI {g.low:+.4f} to {g.high:+.4f}, {g.items:,} items)."
+                f"(95% paired bootstrap CI {g.low:+.4f} to {g.high:+.4f}, {g.items:,} items)"
+                + (
+                    ": the interval includes zero, so on the test split the two cannot be told apart."
+                    if g.low <= 0 <= g.high
+                    else "."
+                )
             )
     return "\n".join(lines) + "\n"
 
