@@ -193,7 +193,7 @@ def experiment_results(folder: str) -> dict[str, Any]:
 
 
 EXPERIMENT_COLUMNS = ("rank", "configuration", "test accuracy", "± sd", "seeds", "val", "train s", "parameters")
-SEARCH_COLUMNS = ("rank", "trial", "settings", "state", "val accuracy", "test accuracy", "train s", "parameters")
+SEARCH_COLUMNS = ("rank", "trial", "state", "val accuracy", "test accuracy", "train s", "parameters", "settings")
 
 
 def table_columns(table: list[Row]) -> tuple[str, ...]:
@@ -207,8 +207,8 @@ def table_records(table: list[Row]) -> list[list[str]]:
     for r in table:
         val = f"{r.val:.4f}" if r.val is not None else ""
         if r.state:
-            cells = [r.config, r.params, r.state, val, f"{r.accuracy:.4f}"]
-            out.append([str(r.rank), *cells, f"{r.train_seconds:.0f}", f"{r.parameters:,}"])
+            cells = [r.config, r.state, val, f"{r.accuracy:.4f}", f"{r.train_seconds:.0f}", f"{r.parameters:,}"]
+            out.append([str(r.rank), *cells, r.params])
             continue
         name = r.config
         out.append(
