@@ -186,3 +186,17 @@ def test_ranked_table_means_and_spreads_over_seeds(tmp_path):
     assert lines[1].startswith("1,image+audio-concat,0.9800")
     with pytest.raises(ValueError, match="csv or .md"):
         export_table(table, str(tmp_path / "t.xlsx"))
+
+
+def test_a_search_table_ranks_trials_by_validation_and_lists_their_settings():
+    trials = []
+    for n, (val, acc) in enumerate([(0.70, 0.69), (0.72, 0.68), (0.60, 0.61)]):
+        s = _score(f"trial-{n:03d}", 0, acc)
+        s.update(val=val, params=f"lr {n}", state="pruned" if n == 2 else "complete", modalities="text")
+        trials.append(s)
+    table = ranked_table(trials, by="val")
+    assert [r.config for r in table] == ["trial-001", "trial-000", "trial-002"]
+    md = table_markdown(table).splitlines()
+    assert md[0] == "| rank | trial | state | val accuracy | test accuracy | train s | parameters | settings |"
+    assert md[2] == "| 1 | trial-001 | complete | 0.7200 | 0.6800 | 10 | 1,000 | lr 1 |"
+    assert "| pruned |" in md[4]
