@@ -79,7 +79,7 @@ num_threads = 1
 """
 
 
-def grid_section(folder: str) -> str:
+def grid_section(folder: str, note: str = "") -> str:
     plan = load_plan(folder)
     results = experiment_results(folder)
     scores = read_scores(folder)
@@ -96,11 +96,11 @@ def grid_section(folder: str) -> str:
         "Small and fast on purpose: 2 epochs, batch 64, AdamW lr 3e-3 with warm-up and cosine, "
         "weight decay 1e-4, no validation split; `cnn` on 28x28 grey images and `mel_cnn` on 8 kHz, "
         "1 s, 32 log-mel bands every 25 ms, both of width 16; feature size 64; one torch thread per "
-        "run, three runs at once (`--parallel 3`). Test accuracy is the mean over the seeds ± their "
+        "run, several runs at once (`--parallel N`). Test accuracy is the mean over the seeds ± their "
         "standard deviation. The last column is each model's gain over the best single modality on "
         "the same 2,000 test items (each item's correctness averaged over the seeds), with a 95% "
         "paired bootstrap interval (10,000 resamples of the items). Training seconds are the mean "
-        "per seed and vary with the load of the shared machine.",
+        f"per seed and vary with the load of the shared machine. {note}".rstrip(),
         "",
     ]
     lines += _with_gain_column(table_markdown(table), table, scores, singles[0].config if singles else "")
@@ -181,6 +181,7 @@ def main() -> int:
     parser.add_argument("--grid", help="a finished digits fusion grid folder")
     parser.add_argument("--search", help="a clipart search folder")
     parser.add_argument("--search-note", default="", help="a sentence about how the search ran")
+    parser.add_argument("--grid-note", default="", help="a sentence about how the grid ran")
     parser.add_argument("--doc", default=os.path.join(os.path.dirname(HERE), "docs", "results.md"))
     parser.add_argument("--print-configs", action="store_true", help="print the two run.toml files used")
     args = parser.parse_args()
@@ -190,7 +191,7 @@ def main() -> int:
     with open(args.doc, encoding="utf-8") as fh:
         doc = fh.read()
     if args.grid:
-        doc = replace_section(doc, GRID_TITLE, grid_section(args.grid))
+        doc = replace_section(doc, GRID_TITLE, grid_section(args.grid, args.grid_note))
     if args.search:
         doc = replace_section(doc, SEARCH_TITLE, search_section(args.search, args.search_note))
     with open(args.doc, "w", encoding="utf-8") as fh:
