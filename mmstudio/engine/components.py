@@ -63,6 +63,18 @@ BUILTIN_ENCODERS: tuple[tuple[str, str, dict[str, Any], str], ...] = (
         {"hidden": 128, "layers": 1, "bidirectional": True},
         "Bidirectional LSTM over log-mel frames.",
     ),
+    (
+        "audio",
+        "wav2vec2_base",
+        _TUNE,
+        "wav2vec 2.0 base (torchaudio, 95 M parameters, pretrained on LibriSpeech); hears 16 kHz waveforms.",
+    ),
+    (
+        "audio",
+        "hubert_base",
+        _TUNE,
+        "HuBERT base (torchaudio, 95 M parameters, pretrained on LibriSpeech); hears 16 kHz waveforms.",
+    ),
 )
 
 #: The built-in fusions: (name, module that registers it, level, options, help).
