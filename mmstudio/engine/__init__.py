@@ -39,6 +39,10 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
 - ``list_runs(root)``, ``read_status(out_dir)``, ``read_curves(out_dir)``: the runs recorded on disk;
   ``headline(metrics)`` (the metric a run is judged by), ``new_run_dir(root, name)`` (no torch).
 - ``PRESETS``, ``apply_preset(run, name, gpus)``: the Model panel's quick/accurate starting points.
+- ``weights_list()`` (no torch): the published weights encoders can start from (size, licence,
+  present); ``default_weights(encoder)``, ``weights_dir()``; ``download_weights(name,
+  on_progress, cancelled)`` (only when the user asks; ``WeightsError`` offline,
+  ``DownloadCancelled``); ``import_weights(file, name="", force=False)`` (checked copy).
 """
 
 from __future__ import annotations
@@ -116,6 +120,13 @@ _NAMES = {
     "component": "mmstudio.engine.components",
     "fusion_level": "mmstudio.engine.components",
     "components_markdown": "mmstudio.engine.components",
+    "weights_list": "mmstudio.engine.pretrained",
+    "default_weights": "mmstudio.engine.pretrained",
+    "weights_dir": "mmstudio.engine.pretrained",
+    "WeightsError": "mmstudio.engine.pretrained",
+    "download_weights": "mmstudio.engine.downloads",
+    "DownloadCancelled": "mmstudio.engine.downloads",
+    "import_weights": "mmstudio.engine.weights_check",
 }
 
 __all__ = list(sorted(_NAMES))

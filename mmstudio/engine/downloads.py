@@ -139,3 +139,14 @@ def _remove_partials(dest: str) -> None:
             os.unlink(p)
         except OSError:
             continue
+
+
+def download_weights(
+    name: str,
+    on_progress: Callable[[DownloadProgress], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> str:
+    """:func:`download` by catalogue name (the engine's public face)."""
+    from mmstudio.engine.pretrained import find
+
+    return download(find(name), on_progress, cancelled)

@@ -282,3 +282,20 @@ def tune_of(spec, modality: str) -> str:
 def frozen_modalities(spec, modalities: tuple[str, ...]) -> tuple[str, ...]:
     """The modalities whose encoders are frozen pretrained backbones (their outputs cached)."""
     return tuple(m for m in modalities if m != "text" and tune_of(spec, m) == "frozen")
+
+
+def weights_list() -> list[dict]:
+    """Every known set of weights as a dict (name, modality, encoder, MB, licence, source, url,
+    file, present): the CLI's ``weights list`` and the weights manager show these."""
+    return [w.as_dict() for w in CATALOGUE.values()]
+
+
+def default_weights(encoder: str) -> str:
+    """The name of ``encoder``'s published weights ("" when it has none)."""
+    info = default_for(encoder)
+    return info.name if info else ""
+
+
+def weights_dir() -> str:
+    """Where weights files live: the torch hub cache's ``checkpoints`` folder."""
+    return os.path.join(hub_dir(), "checkpoints")

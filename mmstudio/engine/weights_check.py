@@ -110,3 +110,7 @@ def _guess(source: str) -> WeightsInfo:
         f"{source}: cannot tell which weights this is from its name; give the name "
         f"(mmstudio weights import FILE --name NAME; known: {', '.join(sorted(CATALOGUE))})"
     )
+
+
+#: The engine's public name for :func:`import_file`.
+import_weights = import_file

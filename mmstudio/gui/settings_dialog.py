@@ -1,4 +1,5 @@
-"""File > Settings: default device, cache folder and size limit, theme, data-loading workers."""
+"""File > Settings: default device, cache folder and size limit, theme, data-loading workers
+(General), and the pretrained weights on this machine (Models)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from mmstudio.gui.settings import DEVICES, THEMES, Settings, apply_settings, default_cache_dir
+from mmstudio.gui.weights_manager import WeightsManager
 
 DEVICE_TEXT = {"auto": "Automatic (GPU when present)", "cpu": "CPU", "cuda": "GPU (CUDA)"}
 THEME_TEXT = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
@@ -32,7 +35,7 @@ class SettingsDialog(QDialog):
     def __init__(self, parent: QWidget | None = None, settings: Settings | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
-        self.setMinimumWidth(640)
+        self.setMinimumWidth(900)
         s = settings or Settings.load()
         self.device = QComboBox()
         for name in DEVICES:
@@ -79,9 +82,17 @@ class SettingsDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        general = QWidget()
+        page = QVBoxLayout(general)
+        page.addLayout(form)
+        page.addWidget(note)
+        page.addStretch(1)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(general, "General")
+        self.models = WeightsManager()  # Settings > Models: pretrained weights
+        self.tabs.addTab(self.models, "Models")
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(note)
+        layout.addWidget(self.tabs)
         layout.addWidget(buttons)
 
     def _cache_row(self, cache_dir: str) -> QHBoxLayout:
@@ -118,6 +129,10 @@ class SettingsDialog(QDialog):
         s.save()
         apply_settings(s)
         super().accept()
+
+    def done(self, result: int) -> None:
+        self.models.close_lane()  # a download in flight is cancelled with the dialog
+        super().done(result)
 
 
 def _gb_spin(value: float, low: float, high: float, tip: str) -> QDoubleSpinBox:
