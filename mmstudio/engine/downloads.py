@@ -17,6 +17,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,24 +54,41 @@ class DownloadCancelled(WeightsError):
 
 def offline_advice(info: WeightsInfo) -> str:
     return (
-        f"on a machine without a network, fetch {info.url} elsewhere and import it with "
+        f"On a machine without a network, fetch {info.url} elsewhere and import it with "
         f"`mmstudio weights import {info.file_name}` (or Settings > Models > Import file…)"
     )
 
 
 def check_reachable(info: WeightsInfo, timeout: float = CONNECT_TIMEOUT) -> None:
-    """One TCP connection to the weights' server; :class:`WeightsError` when it cannot be made."""
+    """One TCP connection to the weights' server; :class:`WeightsError` when it cannot be made
+    within ``timeout`` seconds, name lookup included (a lookup that hangs is left behind in a
+    daemon thread, not waited for)."""
     url = urlparse(info.url)
     port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        with socket.create_connection((url.hostname or "", port), timeout=timeout):
-            pass
-    except OSError as exc:
-        reason = exc.strerror or str(exc) or type(exc).__name__
-        raise WeightsError(
-            f"could not download {info.name}: {url.hostname} cannot be reached ({reason}); "
-            f"nothing was changed. {offline_advice(info)}"
-        ) from None
+    outcome: dict[str, BaseException | bool] = {}
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((url.hostname or "", port), timeout=timeout):
+                outcome["ok"] = True
+        except OSError as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=probe, name="mmstudio-reach", daemon=True)
+    thread.start()
+    thread.join(timeout + 0.5)
+    if outcome.get("ok"):
+        return
+    exc = outcome.get("error")
+    reason = (
+        (getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
+        if isinstance(exc, BaseException)
+        else f"no answer within {timeout:.0f} s"
+    )
+    raise WeightsError(
+        f"could not download {info.name}: {url.hostname} cannot be reached ({reason}); "
+        f"nothing was changed. {offline_advice(info)}"
+    )
 
 
 def download(

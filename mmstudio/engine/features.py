@@ -17,7 +17,8 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -175,7 +176,7 @@ def _compute(m, encoder, inputs, todo: dict[str, int], cached, store, device) ->
     store.add(keys, features)
 
 
-def use_encoded(model: nn.Module, modalities: list[str]) -> None:
+def use_encoded(model: Any, modalities: Sequence[str]) -> None:
     """Make ``model``'s encoders of ``modalities`` take the cached outputs (training only)."""
     for m in modalities:
-        model.encoders[m].from_features = True  # type: ignore[index]
+        model.encoders[m].from_features = True

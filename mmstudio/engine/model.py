@@ -155,7 +155,7 @@ def init_text_weights(model: MultimodalModel, tokenizer) -> None:
         set_idf(tokenizer.idf)
     vectors = str(model.spec.text.options.get("vectors", "") or "") if encoder is not None else ""
     if vectors and tokenizer is not None:  # pretrained word vectors: read once, saved with the weights
-        from mmstudio.engine.vectors import init_from_vectors
+        from mmstudio.engine.vector_init import init_from_vectors
 
         init_from_vectors(model, tokenizer, vectors)
 

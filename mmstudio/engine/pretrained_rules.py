@@ -31,7 +31,8 @@ def pretrained_rules(run: RunConfig, facts: Any, gpus: int | None) -> list:
 
 
 def _image(spec) -> list[tuple[str, str, tuple[str, ...]]]:
-    image, out = spec.image, []
+    image = spec.image
+    out: list[tuple[str, str, tuple[str, ...]]] = []
     info = pretrained.CATALOGUE.get(image.weights)
     if info is not None:
         if info.encoder != image.encoder:
@@ -55,7 +56,8 @@ def _image(spec) -> list[tuple[str, str, tuple[str, ...]]]:
 
 
 def _audio(spec) -> list[tuple[str, str, tuple[str, ...]]]:
-    audio, out = spec.audio, []
+    audio = spec.audio
+    out: list[tuple[str, str, tuple[str, ...]]] = []
     info = pretrained.weights_of("audio", audio.encoder)
     if info is not None:
         if not info.present():

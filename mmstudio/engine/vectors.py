@@ -4,13 +4,13 @@ The file is read once when a run starts: only the rows of words in the run's voc
 kept (a 2 GB file costs one pass, not 2 GB of memory). Words the file lacks keep their random
 start; a word pair of the ``ngram`` encoder ("new york") starts at the mean of its two words.
 The embeddings are trained and saved with the model, so a bundle never reads the file again.
+Reading needs no torch (the automatic settings read the size); :mod:`.vector_init` fills the
+embedding table.
 """
 
 from __future__ import annotations
 
 import os
-
-import torch
 
 #: Lines longer than this are not word vectors (a binary word2vec file, say).
 MAX_LINE = 1 << 20
@@ -40,9 +40,9 @@ def vectors_dim(path: str) -> int:
         raise VectorsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 
 
-def read_vectors(path: str, words: dict[str, int], dim: int) -> dict[int, torch.Tensor]:
+def read_vectors(path: str, words: dict[str, int], dim: int) -> dict[int, list[float]]:
     """``{vocabulary id: vector}`` for each word of ``words`` (token -> id) the file has."""
-    found: dict[int, torch.Tensor] = {}
+    found: dict[int, list[float]] = {}
     with open(path, encoding="utf-8", errors="replace") as fh:
         for n, line in enumerate(fh, start=1):
             word, _, rest = line.rstrip("\n").partition(" ")
@@ -54,7 +54,7 @@ def read_vectors(path: str, words: dict[str, int], dim: int) -> dict[int, torch.
             values = _floats(rest.split(), path, n)
             if len(values) != dim:
                 raise VectorsError(f"{path}: line {n} has {len(values)} values, the file's vectors have {dim}")
-            found[index] = torch.tensor(values, dtype=torch.float32)
+            found[index] = values
     return found
 
 
@@ -65,33 +65,18 @@ def _floats(parts: list[str], path: str, line: int) -> list[float]:
         raise VectorsError(f"{path}: line {line} is not 'word v1 v2 ...' (numbers after the word)") from None
 
 
-def load_into(embedding: torch.nn.Embedding, vocab: list[str], path: str) -> int:
-    """Copy the file's vectors into ``embedding``'s rows; returns how many tokens got one."""
+def vocabulary_vectors(path: str, vocab: list[str]) -> tuple[int, dict[int, list[float]]]:
+    """The file's dimension and ``{id: vector}`` for the tokens of ``vocab`` it covers: words
+    from the file, word pairs ("new york") as the mean of their two words."""
     if not os.path.isfile(path):
         raise VectorsError(f"{path}: word-vectors file not found")
     dim = vectors_dim(path)
-    if dim != embedding.embedding_dim:
-        raise VectorsError(
-            f"{path}: vectors of {dim} values, the text encoder's embeddings have "
-            f"{embedding.embedding_dim}; set its embed option to {dim}"
-        )
     index = {tok: i for i, tok in enumerate(vocab) if i >= 2}  # not <pad>, <unk>
     words = {tok: i for tok, i in index.items() if " " not in tok}
     found = read_vectors(path, words, dim)
-    for tok, i in index.items():  # word pairs: the mean of their words
+    for tok, i in index.items():
         parts = tok.split(" ")
         if len(parts) == 2 and all(words.get(p) in found for p in parts):
-            found[i] = (found[words[parts[0]]] + found[words[parts[1]]]) / 2
-    with torch.no_grad():
-        for i, vec in found.items():
-            embedding.weight[i] = vec
-    return len(found)
-
-
-def init_from_vectors(model: torch.nn.Module, tokenizer, path: str) -> int:
-    """Start ``model``'s text encoder from the word vectors in ``path`` (its ``embed`` table)."""
-    encoder = model.encoders["text"]  # type: ignore[index]
-    embedding = getattr(encoder, "embed", None)
-    if not isinstance(embedding, torch.nn.Embedding):
-        raise VectorsError(f"{path}: the text encoder has no word embeddings to start from these vectors")
-    return load_into(embedding, tokenizer.vocab, path)
+            a, b = found[words[parts[0]]], found[words[parts[1]]]
+            found[i] = [(x + y) / 2 for x, y in zip(a, b, strict=True)]
+    return dim, found

@@ -82,6 +82,12 @@ class SettingsDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._tabs(form, note))
+        layout.addWidget(buttons)
+
+    def _tabs(self, form: QFormLayout, note: QLabel) -> QTabWidget:
+        """General (the form above) and Models (the pretrained weights manager)."""
         general = QWidget()
         page = QVBoxLayout(general)
         page.addLayout(form)
@@ -89,11 +95,9 @@ class SettingsDialog(QDialog):
         page.addStretch(1)
         self.tabs = QTabWidget()
         self.tabs.addTab(general, "General")
-        self.models = WeightsManager()  # Settings > Models: pretrained weights
+        self.models = WeightsManager()
         self.tabs.addTab(self.models, "Models")
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.tabs)
-        layout.addWidget(buttons)
+        return self.tabs
 
     def _cache_row(self, cache_dir: str) -> QHBoxLayout:
         """The cache folder's line with Browse… and Default."""

@@ -224,3 +224,17 @@ def test_automatic_settings_pick_present_weights_for_small_image_sets(hub, synth
     os.unlink(pretrained.find(NAME).path())  # no weights here: the small CNN
     run3, _ = engine.resolve_settings(RunConfig(DatasetSpec(str(synth_manifest))), dataset)
     assert run3.model.image.encoder == "cnn"
+
+
+def test_a_silent_network_is_given_up_on(monkeypatch):
+    """A name lookup or connection that never answers (packets dropped) does not hold the user."""
+    import socket
+    import time
+
+    from mmstudio.engine import downloads
+
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: time.sleep(30))
+    start = time.monotonic()
+    with pytest.raises(pretrained.WeightsError, match="no answer within 1 s"):
+        downloads.check_reachable(pretrained.find(NAME), timeout=1.0)
+    assert time.monotonic() - start < 3

@@ -10,6 +10,8 @@ them; finetune trains the last blocks too, at a tenth of the learning rate.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -44,6 +46,9 @@ class TorchvisionBackbone(nn.Module):
     ``from_features`` (set by the trainer in frozen mode) makes ``forward`` take the backbone's
     cached outputs instead of images.
     """
+
+    mean: torch.Tensor  # the weights' normalisation, (1, 3, 1, 1)
+    std: torch.Tensor
 
     def __init__(
         self,
@@ -119,7 +124,7 @@ class TorchvisionBackbone(nn.Module):
             for name in self.last_blocks(arch):
                 for p in self.backbone.get_submodule(name).parameters():
                     p.requires_grad_(True)
-                    p.lr_scale = pretrained.FINETUNE_LR_SCALE  # type: ignore[attr-defined]  # read by make_optimizer
+                    p.lr_scale = pretrained.FINETUNE_LR_SCALE  # read by make_optimizer
 
     @staticmethod
     def last_blocks(arch: str) -> tuple[str, ...]:
@@ -150,7 +155,7 @@ class TorchvisionBackbone(nn.Module):
         return self.proj(self.features(x))
 
 
-def _strip_classifier(arch: str, net: nn.Module) -> int:
+def _strip_classifier(arch: str, net: Any) -> int:
     """Replace the classifier's last layer by the identity; returns the pooled feature size."""
     if arch.startswith("resnet"):
         feat = net.fc.in_features

@@ -98,6 +98,7 @@ class EncoderOptions(QWidget):
         self.weights = QLineEdit()
         self.weights.setPlaceholderText("weights: none, published ones, or a local file (never downloaded)")
         self.weights.setToolTip("Published weights (Pretrained), or a local .safetensors/.pt file for the backbone")
+        self.weights.setMinimumWidth(240)  # a weights name reads whole
         self.pretrained = PretrainedOptions()
         self.weights_button = QPushButton("…")
         self.weights_button.setFixedWidth(32)
