@@ -33,6 +33,7 @@ _CHILD = """
 import socket, sys
 socket.setdefaulttimeout(float(sys.argv[4]))
 from torch.hub import download_url_to_file
+print("ready", flush=True)
 try:
     download_url_to_file(sys.argv[1], sys.argv[2], hash_prefix=sys.argv[3] or None, progress=False)
 except Exception as exc:
@@ -106,19 +107,23 @@ def download(
     total = int(info.mbytes * 1e6)
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD, info.url, dest, info.hash_prefix, str(CONNECT_TIMEOUT)],
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    start, got = time.monotonic(), 0
+    ready = threading.Event()  # torch imported: the first-bytes clock starts (not while importing)
+    threading.Thread(target=lambda: child.stdout and child.stdout.readline() and ready.set(), daemon=True).start()
+    start, got = None, 0
     try:
         while child.poll() is None:
+            if start is None and ready.is_set():
+                start = time.monotonic()
             got = max(got, _partial_bytes(dest))
             if on_progress:
                 on_progress(DownloadProgress(info.name, got, total))
             if cancelled and cancelled():
                 raise DownloadCancelled(f"download of {info.name} cancelled; nothing was kept")
-            if not got and time.monotonic() - start > FIRST_BYTES_TIMEOUT:
+            if not got and start is not None and time.monotonic() - start > FIRST_BYTES_TIMEOUT:
                 raise WeightsError(
                     f"could not download {info.name}: no answer from {urlparse(info.url).hostname} "
                     f"within {FIRST_BYTES_TIMEOUT:.0f} s; nothing was changed. {offline_advice(info)}"

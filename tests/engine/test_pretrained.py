@@ -238,3 +238,44 @@ def test_a_silent_network_is_given_up_on(monkeypatch):
     with pytest.raises(pretrained.WeightsError, match="no answer within 1 s"):
         downloads.check_reachable(pretrained.find(NAME), timeout=1.0)
     assert time.monotonic() - start < 3
+
+
+@pytest.fixture
+def weights_server(tmp_path, weight_files):
+    """An HTTP server on this machine serving the mobilenet file under a hash-named file name."""
+    import functools
+    import http.server
+    import threading
+
+    root = tmp_path / "www"
+    root.mkdir()
+    digest = hashlib.sha256((weight_files / f"{ARCH}.pth").read_bytes()).hexdigest()
+    name = f"{ARCH}-{digest[:8]}.pth"
+    shutil.copy(weight_files / f"{ARCH}.pth", root / name)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/{name}", root / name
+    server.shutdown()
+
+
+def test_download_uses_torch_hub_and_cancel_keeps_nothing(weights_server, tmp_path, monkeypatch):
+    from mmstudio.engine.downloads import DownloadCancelled, download
+
+    url, served = weights_server
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    info = dataclasses.replace(pretrained.find(NAME), url=url)
+    with pytest.raises(DownloadCancelled):
+        download(info, cancelled=lambda: True)
+    folder = Path(info.path()).parent
+    assert not info.present() and not list(folder.glob("*.partial"))
+    seen = []
+    assert download(info, seen.append, poll_s=0.05) == info.path()
+    assert Path(info.path()).read_bytes() == served.read_bytes()
+    assert seen[-1].done == served.stat().st_size and not list(folder.glob("*.partial"))
+    # a file that is not what the name's checksum says is refused by torch.hub, and not kept
+    os.unlink(info.path())
+    served.write_bytes(b"not the weights")
+    with pytest.raises(pretrained.WeightsError, match="invalid hash value"):
+        download(info)
+    assert not info.present() and not list(folder.glob("*.partial"))
