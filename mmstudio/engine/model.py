@@ -123,7 +123,6 @@ class MultimodalModel(nn.Module):
 def _encoder(modality: str, spec: ModelSpec, shape: ModelShape, dropout: float) -> nn.Module:
     sub = getattr(spec, modality)
     kw: dict = {"dim": spec.dim, "dropout": dropout, **dict(sub.options)}
-    kw.pop("vectors", None)  # word vectors fill the embeddings after the build (init_text_weights)
     if modality == "image":
         kw.update(in_channels=shape.channels, weights=sub.weights)
     elif modality == "text":
