@@ -279,3 +279,15 @@ def test_download_uses_torch_hub_and_cancel_keeps_nothing(weights_server, tmp_pa
     with pytest.raises(pretrained.WeightsError, match="invalid hash value"):
         download(info)
     assert not info.present() and not list(folder.glob("*.partial"))
+
+
+def test_export_is_self_contained(hub, synth_manifest, tmp_path):
+    """The weights' preprocessing is inside the model: the ONNX package answers as the bundle
+    does, exported after the weights file is gone."""
+    pytest.importorskip("onnxruntime")
+    run = _pretrained_run(synth_manifest, epochs=1)
+    run = run.replace(model=run.model.replace(modalities=("image",)))
+    _, result = drain(engine.train(run, str(tmp_path / "run")))
+    os.unlink(pretrained.find(NAME).path())
+    info = engine.export(result.bundle, format="onnx", out=str(tmp_path / "export"))
+    assert info["checked"] and info["ok"] and info["max_abs_diff"] < 1e-4
