@@ -112,7 +112,12 @@ def download(
         text=True,
     )
     ready = threading.Event()  # torch imported: the first-bytes clock starts (not while importing)
-    threading.Thread(target=lambda: child.stdout and child.stdout.readline() and ready.set(), daemon=True).start()
+
+    def wait_ready() -> None:
+        if child.stdout is not None and child.stdout.readline():
+            ready.set()
+
+    threading.Thread(target=wait_ready, name="mmstudio-download", daemon=True).start()
     start, got = None, 0
     try:
         while child.poll() is None:

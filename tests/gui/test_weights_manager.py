@@ -89,3 +89,18 @@ def test_model_panel_pretrained_box(qtbot, torch_home):
     options.pretrained.use.setChecked(False)
     assert options.model(ModelSpec()).image.weights == ""
     shutil.rmtree(torch_home, ignore_errors=True)
+
+
+def test_train_panel_says_when_a_frozen_backbone_is_computed():
+    from mmstudio import engine
+    from mmstudio.gui.panels import train_texts
+
+    computing = engine.DataPrepared("image features", 40, 400, 3.0)
+    assert "once (frozen pretrained backbone): 40/400" in train_texts.prepared_progress(computing)
+    assert train_texts.prepared_log(computing) == []
+    done = engine.DataPrepared("image features", 400, 400, 30.5)
+    assert "computed image features of 400 files once in 30.5 s" in train_texts.prepared_log(done)[0]
+    decoding = engine.DataPrepared("image", 400, 400, 1.0)
+    assert train_texts.prepared_progress(decoding) == "Decoding image: 400/400" and not train_texts.prepared_log(
+        decoding
+    )
