@@ -17,6 +17,7 @@ from mmstudio.data.formats import check_audio, check_image, check_text_file
 from mmstudio.data.items import Item, Problem
 from mmstudio.data.links import LinkGuard, within
 from mmstudio.data.records import Layout, Record
+from mmstudio.data.targets import parse_target
 from mmstudio.data.verdicts import Verdicts
 
 Progress = Callable[[float, str], None]
@@ -66,8 +67,17 @@ def validate(layout: Layout, max_pixels: int, progress: Progress | None = None) 
                 )
             )
             text = None
+        target, reason = parse_target(rec.target)
+        if reason:
+            problems.append(Problem(rec.source, f"{where}{reason}; the item has no target", "warning", rec.row))
         item = Item(
-            id=rec.id, image=fields["image"], audio=fields["audio"], text=text or None, label=rec.label, split=rec.split
+            id=rec.id,
+            image=fields["image"],
+            audio=fields["audio"],
+            text=text or None,
+            label=rec.label,
+            split=rec.split,
+            target=target,
         )
         if item.modalities:
             items.append(item)

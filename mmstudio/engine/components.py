@@ -20,8 +20,9 @@ AUDIO_ENCODERS: Registry[Any] = Registry("audio encoder")
 ENCODERS: dict[str, Registry[Any]] = {"image": IMAGE_ENCODERS, "text": TEXT_ENCODERS, "audio": AUDIO_ENCODERS}
 FUSIONS: Registry[Any] = Registry("fusion")
 
-#: Fusions feed the classifier; the align task compares the encoders' embeddings directly.
-FUSION_TASKS = ("classify", "classify+align")
+#: Fusions feed the classifier (or the regress task's one number); the align task compares
+#: the encoders' embeddings directly.
+FUSION_TASKS = ("classify", "classify+align", "regress")
 
 
 _RECURRENT = {"embed": 64, "hidden": 128, "layers": 1, "bidirectional": False}
