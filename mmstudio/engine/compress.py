@@ -238,5 +238,6 @@ def _image_size(model) -> tuple[int, int]:
 
 
 def bundle_bytes(folder: str) -> int:
-    """What a kept bundle takes on disk: every file in its folder."""
-    return sum(e.stat().st_size for e in os.scandir(folder) if e.is_file())
+    """What a model takes on disk: its weights and ``bundle.json`` (an index beside them is not
+    part of the model)."""
+    return sum(os.path.getsize(os.path.join(folder, name)) for name in (WEIGHTS, META))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 from typing import Any
 
@@ -192,6 +193,9 @@ def quantize_onnx(path: str) -> None:
     from onnxruntime.quantization import quantize_dynamic as ort_quantize
 
     tmp = path + ".int8"
+    quiet = logging.getLogger()  # onnxruntime advises pre-processing on the root logger
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
     try:
         ort_quantize(path, tmp, weight_type=QuantType.QInt8)
         props = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
@@ -201,6 +205,7 @@ def quantize_onnx(path: str) -> None:
             model.metadata_props.add(key=key, value=value)
         onnx.save(model, path)
     finally:
+        quiet.setLevel(level)
         if os.path.exists(tmp):
             os.unlink(tmp)
 

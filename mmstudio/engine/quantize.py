@@ -102,11 +102,10 @@ def static_part(encoder: nn.Module) -> str | None:
 def prepare_static(model, example: dict[str, torch.Tensor]) -> tuple[dict[str, str], dict[str, str]]:
     """Insert observers into each encoder's convolutional part (in place): returns
     ({modality: part name} prepared, {modality: why not}) ."""
-    from torch.ao.quantization import get_default_qconfig_mapping
     from torch.ao.quantization.quantize_fx import prepare_fx
 
     done, why_not = {}, {}
-    mapping = get_default_qconfig_mapping(torch.backends.quantized.engine)
+    mapping = _qconfig_mapping()
     feats = _part_inputs(model, example)
     for m, encoder in model.encoders.items():
         part = static_part(encoder)
@@ -122,6 +121,19 @@ def prepare_static(model, example: dict[str, torch.Tensor]) -> tuple[dict[str, s
         setattr(encoder, part, prepared)
         done[m] = part
     return done, why_not
+
+
+def _qconfig_mapping():
+    """The backend's default int8 mapping, with min/max activation observers: their state is
+    two numbers per tensor (a histogram observer's is 2,048), so a bundle stores it cheaply."""
+    from torch.ao.quantization import MinMaxObserver, QConfig, get_default_qconfig_mapping
+
+    engine = torch.backends.quantized.engine
+    mapping = get_default_qconfig_mapping(engine)
+    default = mapping.global_qconfig
+    with quiet():
+        activation = MinMaxObserver.with_args(reduce_range=engine in ("x86", "fbgemm"))
+    return mapping.set_global(QConfig(activation=activation, weight=default.weight))
 
 
 def convert_static(model, parts: dict[str, str]) -> None:
