@@ -191,10 +191,7 @@ def make_debian_sections(out: str, per_class: int = 350, seed: int = 3) -> None:
         fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
 
 
-NUMBER_WORDS = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen twenty"
-).split()
+NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
 COUNT_TEMPLATES = (
     "a crate holding {n} apples",
     "{n} apples in the crate",
@@ -231,7 +228,12 @@ def make_bright_count(out: str, n: int = 1200, seed: int = 4) -> None:
         writer.writerows(rows)
 
 
-MAKERS = {"bright_count": make_bright_count, "shapes_zh": make_shapes_zh, "shapes_said": make_shapes_said, "debian_sections": make_debian_sections}
+MAKERS = {
+    "bright_count": make_bright_count,
+    "shapes_zh": make_shapes_zh,
+    "shapes_said": make_shapes_said,
+    "debian_sections": make_debian_sections,
+}
 
 
 def main() -> None:

@@ -69,8 +69,8 @@ def test_trained_bundle_stores_the_standardisation_and_beats_the_mean(regress_bu
     import json
 
     from mmstudio import engine
-    from mmstudio.data import open_dataset
     from mmstudio.config import DatasetSpec
+    from mmstudio.data import open_dataset
 
     meta = json.loads((__import__("pathlib").Path(regress_bundle) / "bundle.json").read_text())
     dataset = open_dataset(DatasetSpec(str(regress_manifest), columns={"score": "target"}))
