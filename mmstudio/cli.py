@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 
 from mmstudio import __version__
-from mmstudio.cli_compress import add_compress_parsers, regress_lines
+from mmstudio.cli_compress import add_compress_parsers, print_regress
 from mmstudio.cli_progress import Progress, progress_for, wants_progress
 from mmstudio.cli_run import pair, report_problems, resolved_run, run_config_from_args, task_for_data
 
@@ -276,8 +276,7 @@ def _eval(args: argparse.Namespace) -> int:
     for key in ("accuracy", "macro_f1"):
         if key in result:
             print(f"  {key}: {result[key]:.4f}")
-    for line in regress_lines(result):
-        print(line)
+    print_regress(result)
     for key, value in result.get("ablation", {}).items():
         print(f"  {key.replace('_', ' ')}: {'mae' if 'mae' in result else 'accuracy'} {value:.4f}")
     for direction, r in result.get("retrieval", {}).items():
@@ -384,8 +383,7 @@ def _predict(args: argparse.Namespace) -> int:
         "predictions": path,
         "items": result["items"],
         "labelled": result["labelled"],
-        **({"accuracy": result["accuracy"]} if "accuracy" in result else {}),
-        **({"regression": result["regression"]} if "regression" in result else {}),
+        **{k: result[k] for k in ("accuracy", "regression") if k in result},
     }
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -393,8 +391,7 @@ def _predict(args: argparse.Namespace) -> int:
     print(f"{result['items']:,} predictions: {path}")
     if "accuracy" in summary:
         print(f"  accuracy: {summary['accuracy']:.4f} over {result['labelled']:,} labelled items")
-    for line in regress_lines(summary):
-        print(line)
+    print_regress(summary)
     return 0
 
 

@@ -46,6 +46,11 @@ def compress_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def print_regress(result: dict[str, Any]) -> None:
+    for line in regress_lines(result):
+        print(line)
+
+
 def regress_lines(result: dict[str, Any]) -> list[str]:
     """``eval``/``predict`` text lines for a regress result (empty for other tasks)."""
     r = result.get("regression") or (result if "mae" in result and "baseline" in result else None)

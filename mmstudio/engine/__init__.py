@@ -39,6 +39,10 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
 - ``list_runs(root)``, ``read_status(out_dir)``, ``read_curves(out_dir)``: the runs recorded on disk;
   ``headline(metrics)`` (the metric a run is judged by), ``new_run_dir(root, name)`` (no torch).
 - ``PRESETS``, ``apply_preset(run, name, gpus)``: the Model panel's quick/accurate starting points.
+- ``compress(bundle, "dynamic_int8"|"static_int8"|"prune", out, sparsity=, finetune=)``: a smaller
+  bundle (int8 weights in safetensors, or pruned); ``compare_variants(bundle, data, split, out_root)``:
+  each variant's size on disk, CPU latency and metric; ``keep_variant(row, folder)``,
+  ``variants_folder(bundle)``. ``TASK_HELP``: what each task trains (``regress``: a number).
 """
 
 from __future__ import annotations
@@ -116,6 +120,11 @@ _NAMES = {
     "component": "mmstudio.engine.components",
     "fusion_level": "mmstudio.engine.components",
     "components_markdown": "mmstudio.engine.components",
+    "TASK_HELP": "mmstudio.engine.components",
+    "compress": "mmstudio.engine.compress",
+    "compare_variants": "mmstudio.engine.compress_measure",
+    "keep_variant": "mmstudio.engine.compress_measure",
+    "variants_folder": "mmstudio.engine.compress_measure",
 }
 
 __all__ = list(sorted(_NAMES))

@@ -214,3 +214,11 @@ def keep_variant(row: dict[str, Any], destination: str) -> str:
                 shutil.copy2(entry.path, os.path.join(tmp, entry.name))
 
     return atomic_dir(destination, fill)
+
+
+def variants_folder(bundle) -> str:
+    """Where the studio writes a bundle's variants before the user keeps one (user cache)."""
+    import platformdirs
+
+    sha = (bundle.meta.get("weights", {}).get("sha256") or "bundle")[:16]
+    return os.path.join(platformdirs.user_cache_dir("mmstudio", appauthor=False), "variants", sha)

@@ -94,7 +94,8 @@ def test_predict_dataset_writes_numbers(regress_bundle, regress_manifest, tmp_pa
     result = engine.predict_dataset(regress_bundle, str(regress_manifest), split="test")
     assert result["labelled"] == 16 and "mae" in result["regression"]
     path = engine.write_predictions(result["rows"], str(tmp_path / "p.csv"))
-    rows = list(csv.DictReader(open(path, encoding="utf-8")))
+    with open(path, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
     assert {"target", "predicted", "error"} <= set(rows[0])
     assert abs(float(rows[0]["predicted"]) - float(rows[0]["target"]) - float(rows[0]["error"])) < 1e-4
 
@@ -130,3 +131,22 @@ def test_rules_need_targets(regress_manifest):
     assert dataset.target_candidate() == "score"
     problems = engine.check(run, dataset)
     assert any(p.field == "model.task" and "target" in p.message for p in problems)
+
+
+@pytest.mark.parametrize("fusion", __import__("mmstudio.engine.components", fromlist=["FUSIONS"]).FUSIONS.names())
+def test_every_fusion_regresses_in_the_target_units(fusion):
+    from mmstudio.config import ModelSpec
+    from mmstudio.engine.model import ModelShape, MultimodalModel
+    from mmstudio.engine.regression import scaler_of
+
+    shape = ModelShape(("image", "text"), 0, 1, 20, target_mean=100.0, target_std=10.0)
+    model = MultimodalModel(ModelSpec(dim=16, task="regress", fusion=fusion), shape, dropout=0.0).eval()
+    inputs = {"image": torch.randint(0, 255, (4, 1, 28, 28), dtype=torch.uint8), "text": torch.randint(0, 20, (4, 5))}
+    mask = {"image": torch.tensor([True, True, False, True]), "text": torch.tensor([True, False, True, True])}
+    out = model(inputs, mask)
+    assert set(out) == {"value"} and out["value"].shape == (4,)
+    z = model.logits(model.encode(inputs), mask)[:, 0]
+    assert torch.allclose(out["value"], z * 10.0 + 100.0, atol=1e-4)
+    loss = regress_loss(out["value"], torch.tensor([90.0, 100.0, math.nan, 120.0]), scaler_of(shape), "huber")
+    loss.backward()
+    assert torch.isfinite(loss)
