@@ -129,12 +129,16 @@ def load_compressed(model, weights: str, meta: dict[str, Any]) -> None:
         raise BundleError(f"{weights}: weights do not fit the model in {META}: {str(exc).splitlines()[0]}") from exc
     model.eval()
     parts = {m: p for m, p in dict(description.get("static", {})).items() if m in model.encoders}
-    if parts:
-        example = {m: t for m, t in _zeros_like_inputs(model).items()}
-        prepared, _ = q8.prepare_static(model, example)
-        q8.load_observers(model, prepared, stored)
-        q8.convert_static(model, prepared)
-    q8.quantize_dynamic(model)
+    try:
+        if parts:
+            prepared, why = q8.prepare_static(model, _zeros_like_inputs(model), only=set(parts))
+            if prepared != parts:
+                raise ValueError(f"the encoders quantised statically differ from {META}'s ({why or prepared})")
+            q8.load_observers(model, prepared, stored)
+            q8.convert_static(model, prepared)
+        q8.quantize_dynamic(model)
+    except (RuntimeError, ValueError, TypeError, KeyError) as exc:
+        raise BundleError(f"{weights}: cannot rebuild the int8 model {META} describes ({exc})") from exc
 
 
 def _prune_bundle(bundle: Bundle, out: str, sparsity: float, finetune: int, data, say: Progress) -> dict[str, Any]:

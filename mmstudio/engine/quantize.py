@@ -99,15 +99,19 @@ def static_part(encoder: nn.Module) -> str | None:
     return next((name for name in STATIC_PARTS if isinstance(getattr(encoder, name, None), nn.Module)), None)
 
 
-def prepare_static(model, example: dict[str, torch.Tensor]) -> tuple[dict[str, str], dict[str, str]]:
-    """Insert observers into each encoder's convolutional part (in place): returns
-    ({modality: part name} prepared, {modality: why not}) ."""
+def prepare_static(
+    model, example: dict[str, torch.Tensor], only: set[str] | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Insert observers into each encoder's convolutional part (in place; ``only``: these
+    modalities): returns ({modality: part name} prepared, {modality: why not})."""
     from torch.ao.quantization.quantize_fx import prepare_fx
 
     done, why_not = {}, {}
     mapping = _qconfig_mapping()
     feats = _part_inputs(model, example)
     for m, encoder in model.encoders.items():
+        if only is not None and m not in only:
+            continue
         part = static_part(encoder)
         if part is None or m not in feats:
             why_not[m] = f"the {m} encoder has no convolutional part to quantise statically (dynamic int8 only)"
