@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=ROLE",
-        help="set a manifest column's role (id, image, audio, text, label, split, ignore)",
+        help="set a manifest column's role (id, image, audio, text, label, split, target, ignore)",
     )
     p.add_argument("--label-pattern", default=None, help="regex with (?P<label>...) for file-name labels")
     p.add_argument("--json", action="store_true", help="print one JSON document")

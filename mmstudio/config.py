@@ -52,7 +52,7 @@ class DatasetSpec:
     layout: str = "auto"  # auto, class_folders, manifest, captions, transcripts, filename_labels, paired_folders
     columns: Mapping[str, str] = field(
         default_factory=dict
-    )  # column name -> id, image, audio, text, label, split or ignore
+    )  # column name -> id, image, audio, text, label, split, target or ignore
     label_pattern: str = DEFAULT_LABEL_PATTERN  # filename_labels: a regex with (?P<label>...)
     split: SplitSpec = field(default_factory=SplitSpec)
     max_image_pixels: int = 50_000_000  # larger images are refused (decompression bombs)
