@@ -70,15 +70,7 @@ def validate(layout: Layout, max_pixels: int, progress: Progress | None = None) 
         target, reason = parse_target(rec.target)
         if reason:
             problems.append(Problem(rec.source, f"{where}{reason}; the item has no target", "warning", rec.row))
-        item = Item(
-            id=rec.id,
-            image=fields["image"],
-            audio=fields["audio"],
-            text=text or None,
-            label=rec.label,
-            split=rec.split,
-            target=target,
-        )
+        item = Item(rec.id, fields["image"], fields["audio"], text or None, rec.label, rec.split, target)
         if item.modalities:
             items.append(item)
         elif id(rec) not in refused and not (rec.image or rec.audio or rec.text_path or rec.text is not None):

@@ -183,7 +183,7 @@ def _measure_onnx(folder: str, bundle, feats, metric: str, repeats: int) -> tupl
 
     chunks = [session.run(None, feed(torch.arange(s, min(s + 256, len(feats))))) for s in range(0, len(feats), 256)]
     joined = {n: torch.cat([torch.from_numpy(c[j]) for c in chunks]) for j, n in enumerate(names)}
-    out = {"logits": joined.get("logits"), "value": joined.get("value")}
+    out: dict[str, Any] = {"logits": joined.get("logits"), "value": joined.get("value")}
     if any(n.startswith("emb_") for n in names):
         out["embeddings"] = {n[4:]: v for n, v in joined.items() if n.startswith("emb_")}
     value = score(metric, out, feats)

@@ -47,13 +47,22 @@ class CompressTab(QWidget):
         self.measure_button.clicked.connect(self.measure)
         self.keep_button = QPushButton("Keep selected…")
         self.keep_button.clicked.connect(self._choose_keep)
-        self.progress = QProgressBar(maximumWidth=320, visible=False)
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(320)
+        self.progress.setVisible(False)
         self.progress.setRange(0, 1000)
         bar = QHBoxLayout()
-        for widget in (QLabel("Pruning sparsity"), self.sparsity, QLabel("fine-tune steps"), self.finetune):
+        left: tuple[QWidget, ...] = (
+            QLabel("Pruning sparsity"),
+            self.sparsity,
+            QLabel("fine-tune steps"),
+            self.finetune,
+        )
+        for widget in left:
             bar.addWidget(widget)
         bar.addStretch(1)
-        for widget in (self.progress, self.measure_button, self.keep_button):
+        right: tuple[QWidget, ...] = (self.progress, self.measure_button, self.keep_button)
+        for widget in right:
             bar.addWidget(widget)
         self.table = QTableWidget(0, len(HEADERS))
         self.table.setHorizontalHeaderLabels(HEADERS)

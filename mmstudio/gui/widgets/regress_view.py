@@ -57,7 +57,7 @@ class RegressView(QWidget):
     def set_report(self, report: dict) -> None:
         self.report = report
         values = report.get("values") or {"true": [], "pred": []}
-        points = [
+        points: list[dict] = [
             {"pos": (t, p), "data": i, "brush": _colour(t, p)}
             for i, (t, p) in enumerate(zip(values["true"], values["pred"]))
             if t is not None
@@ -116,7 +116,7 @@ def _note(report: dict, variants: dict) -> str:
     )
     only = {k: v["mae"] for k, v in variants.items() if k.startswith("only ")}
     if only:
-        best = min(only, key=only.get)
+        best = min(only, key=lambda k: only[k])
         text += (
             f" Best single modality: {best[5:]} (MAE {only[best]:.4g}). Ablations are this same model with inputs "
             "masked as missing. Blue points are within 10 % of the truth."
