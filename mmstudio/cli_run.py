@@ -46,6 +46,8 @@ def run_config_from_args(args: argparse.Namespace):
         model = model.replace(fusion=args.fusion)
     if args.task:
         model = model.replace(task=args.task)
+    if getattr(args, "loss", None):
+        model = model.replace(regress_loss=args.loss)
     train = run.train if run else TrainSpec()
     changes = {
         k: v
@@ -109,11 +111,17 @@ def _no_labels(dataset) -> str:
 def task_for_data(args: argparse.Namespace, run, dataset):
     """``run``, training ``align`` on data without labels unless a task was asked for; asking
     to classify such data names the column that looks like labels."""
+    if run.model.task == "classify" and not args.task and not args.config and _only_targets(dataset):
+        return run.replace(model=run.model.replace(task="regress"))  # numbers, no labels: predict them
     if len(dataset.class_names) < 2 and "classify" in run.model.task:
         if not args.task and not args.config and len(dataset.modalities) > 1:
             return run.replace(model=run.model.replace(task="align"))  # no labels: learn the pairing
         raise ValueError(_no_labels(dataset))
     return run
+
+
+def _only_targets(dataset) -> bool:
+    return len(dataset.class_names) < 2 and any(it.target is not None for it in dataset.items)
 
 
 def resolved_run(args: argparse.Namespace, run, dataset):
@@ -141,6 +149,7 @@ FLAGS = {
     "model.audio.encoder": "--audio",
     "model.fusion": "--fusion",
     "model.task": "--task",
+    "model.regress_loss": "--loss",
     "train.epochs": "--epochs",
     "train.batch_size": "--batch-size",
     "train.lr": "--lr",

@@ -20,8 +20,21 @@ AUDIO_ENCODERS: Registry[Any] = Registry("audio encoder")
 ENCODERS: dict[str, Registry[Any]] = {"image": IMAGE_ENCODERS, "text": TEXT_ENCODERS, "audio": AUDIO_ENCODERS}
 FUSIONS: Registry[Any] = Registry("fusion")
 
-#: Fusions feed the classifier; the align task compares the encoders' embeddings directly.
-FUSION_TASKS = ("classify", "classify+align")
+#: Fusions feed the classifier (or the regress task's one number); the align task compares
+#: the encoders' embeddings directly.
+FUSION_TASKS = ("classify", "classify+align", "regress")
+
+
+#: What each task trains and how it is judged: the CLI's help, the Model panel and the docs.
+TASK_HELP: dict[str, str] = {
+    "classify": "Predict a label (cross-entropy); judged by accuracy and macro-F1.",
+    "align": "A shared embedding space for cross-modal queries (InfoNCE); judged by Recall@K.",
+    "classify+align": "Both at once, one loss added to the other.",
+    "regress": (
+        "Predict a number (a column with role 'target'): MSE, Huber or L1 loss on standardised targets; "
+        "judged by MAE, RMSE and R² beside always predicting the training mean."
+    ),
+}
 
 
 #: ``vectors``: a GloVe/word2vec/fastText text file the embeddings start from (engine.vectors).
@@ -165,7 +178,7 @@ def catalog() -> dict[str, Any]:
     return {
         "encoders": {m: dict(v) for m, v in encoder_names().items()},
         "fusions": dict(fusion_names()),
-        "tasks": list(TASKS),
+        "tasks": {t: TASK_HELP.get(t, "") for t in TASKS},
     }
 
 
@@ -185,4 +198,6 @@ def components_markdown() -> str:
             lines.append(
                 f"| {kind} | `{e.name}` | {e.help} | {options} | {e.level or '–'} | {', '.join(e.tasks) or 'all'} |"
             )
+    lines += ["", "## Tasks", "", "| task | what it trains |", "|---|---|"]
+    lines += [f"| `{t}` | {TASK_HELP.get(t, '')} |" for t in TASKS]
     return "\n".join(lines) + "\n"

@@ -53,12 +53,19 @@ class DatasetFacts:
     modalities: tuple[str, ...]
     classes: int
     splits: tuple[str, ...]
+    targets: int = 0  # items with a number to predict (the regress task)
 
     @classmethod
     def of(cls, dataset: Any) -> DatasetFacts:
         """From a :class:`mmstudio.data.Dataset` or its ``summary()`` dict."""
         summary = dataset.summary() if hasattr(dataset, "summary") else dataset
-        return cls(str(summary["path"]), tuple(summary["modalities"]), len(summary["labels"]), tuple(summary["splits"]))
+        return cls(
+            str(summary["path"]),
+            tuple(summary["modalities"]),
+            len(summary["labels"]),
+            tuple(summary["splits"]),
+            int(summary.get("targets", 0)),
+        )
 
 
 def check(run: RunConfig, dataset: Any = None, gpus: int | None = None) -> list[Problem]:
@@ -134,6 +141,14 @@ def _modality_rules(run: RunConfig, facts: DatasetFacts | None, gpus: int | None
                 ("align",),
             )
         )
+    if task == "regress" and facts is not None and facts.targets == 0:
+        out.append(
+            Problem(
+                "model.task",
+                "regress predicts a number and no item has one; give a numeric column the role 'target'",
+                ("classify", "align"),
+            )
+        )
     return out
 
 
@@ -144,7 +159,7 @@ def _component_rules(run: RunConfig, facts: DatasetFacts | None, gpus: int | Non
         if m in ENCODERS:
             sub = getattr(spec, m)
             out += _name_and_options(ENCODERS[m], f"model.{m}", sub.encoder, sub.options, spec.task, "encoder")
-    if "classify" in spec.task:
+    if "classify" in spec.task or spec.task == "regress":
         out += _name_and_options(FUSIONS, "model", spec.fusion, spec.fusion_options, spec.task, "fusion")
     return out
 

@@ -53,6 +53,7 @@ from mmstudio.engine.features import encode_frozen, use_encoded
 from mmstudio.engine.model import ModelShape, MultimodalModel, count_parameters, init_text_weights
 from mmstudio.engine.optim import class_weights, make_optimizer, make_scheduler
 from mmstudio.engine.preprocess import Preprocessor
+from mmstudio.engine.regression import fit_targets
 from mmstudio.engine.rules import require
 from mmstudio.engine.run_session import Prepared, Session, finish
 from mmstudio.engine.runlog import headline, recorded
@@ -193,6 +194,7 @@ def _prepare(
     shape = ModelShape(
         modalities, len(class_names), channels, len(tokenizer) if tokenizer else 2, *pre.audio_shape, pre.mean, pre.std
     )
+    shape = fit_targets(shape, spec, train_items)  # regress: the targets' mean and std
     return Prepared(modalities, class_names, pre, shape, train_feats, val_feats, len(val_items), last, tuple(encoded))
 
 
