@@ -14,12 +14,18 @@ import sys
 from collections.abc import Callable
 
 from mmstudio import __version__
+from mmstudio.cli_compress import add_compress_parsers, print_regress
 from mmstudio.cli_experiment import add_parser as _experiment_parser
 from mmstudio.cli_experiment import experiment_command
+from mmstudio.cli_inspect import inspect_command
 from mmstudio.cli_progress import Progress, progress_for, wants_progress
-from mmstudio.cli_run import pair, report_problems, resolved_run, run_config_from_args, task_for_data
+from mmstudio.cli_run import report_problems, resolved_run, run_config_from_args, task_for_data
+from mmstudio.cli_weights import add_train_flags, add_weights_parser, weights_command
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"experiment": experiment_command}
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "weights": weights_command,
+    "experiment": experiment_command,
+}
 
 
 def command(name: str):
@@ -43,18 +49,21 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=ROLE",
-        help="set a manifest column's role (id, image, audio, text, label, split, ignore)",
+        help="set a manifest column's role (id, image, audio, text, label, split, target, ignore)",
     )
     p.add_argument("--label-pattern", default=None, help="regex with (?P<label>...) for file-name labels")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     _engine_parsers(sub)
     _predict_parser(sub)
+    add_weights_parser(sub)
+    add_compress_parsers(sub, COMMANDS)
     _experiment_parser(sub)
     sub.add_parser("bench", add_help=False, help="training speed beside the bare-loop limit (mmstudio bench --help)")
     return parser
 
 
 def _train_parser(sub) -> None:
+    from mmstudio.config import REGRESS_LOSSES, TASKS
     from mmstudio.engine.components import ENCODERS, FUSIONS  # the registries, without torch
 
     p = sub.add_parser("train", help="train a model; writes run.toml, checkpoints and a bundle")
@@ -71,11 +80,8 @@ def _train_parser(sub) -> None:
         help="comma-separated modalities to use with their default encoders "
         "(e.g. image,text); default: every modality the dataset has",
     )
-    p.add_argument(
-        "--task",
-        choices=["classify", "align", "classify+align"],
-        help="default: classify when the data has labels, else align",
-    )
+    p.add_argument("--task", choices=TASKS, help="default: classify when the data has labels, else align")
+    p.add_argument("--loss", choices=REGRESS_LOSSES, help="regress: the loss (default mse)")
     p.add_argument("--image-size", type=int, help="image side in pixels (default: from the images)")
     p.add_argument("--text-tokens", type=int, help="tokens kept per text (default: from the texts)")
     p.add_argument("--audio-seconds", type=float, help="clip duration (default: from the clips)")
@@ -102,6 +108,7 @@ def _train_parser(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last")
     p.add_argument("--out", required=True, help="run folder (the bundle is OUT/bundle)")
     p.add_argument("--json", action="store_true", help="events as JSON lines")
+    add_train_flags(p)
 
 
 def _engine_parsers(sub) -> None:
@@ -160,33 +167,13 @@ def _engine_parsers(sub) -> None:
     p.add_argument("--format", choices=["onnx", "pt2"], default="onnx")
     p.add_argument("--out", required=True, help="the package's folder")
     p.add_argument("--no-check", action="store_true", help="skip comparing outputs")
+    p.add_argument("--quantize", choices=["int8"], help="onnx: int8 weights (onnxruntime dynamic quantisation)")
     p.add_argument("--json", action="store_true")
 
 
 @command("inspect")
 def _inspect(args: argparse.Namespace) -> int:
-    from mmstudio.config import DatasetSpec
-    from mmstudio.data import open_dataset
-
-    columns = dict(pair(c) for c in args.column)
-    extra = {"label_pattern": args.label_pattern} if args.label_pattern else {}
-    ds = open_dataset(DatasetSpec(path=args.path, layout=args.layout, columns=columns, **extra))
-    summary = ds.summary()
-    if args.json:
-        print(json.dumps(summary, indent=2))
-        return 0
-    print(f"{summary['path']}: {summary['layout']}, {summary['items']:,} items")
-    print("  modalities: " + ", ".join(f"{m} {n:,}" for m, n in summary["counts"].items() if n))
-    if summary["labels"]:
-        print(
-            f"  labels ({len(summary['labels'])}): "
-            + ", ".join(f"{k} {v}" for k, v in list(summary["labels"].items())[:20])
-        )
-    print("  splits: " + ", ".join(f"{k} {v:,}" for k, v in summary["splits"].items()))
-    print(f"  problems: {len(summary['problems'])}")
-    for p in summary["problems"]:
-        print(f"    {p['severity']}: {p['path']}" + (f" (row {p['row']})" if "row" in p else "") + f": {p['reason']}")
-    return 0
+    return inspect_command(args)
 
 
 @command("train")
@@ -278,8 +265,9 @@ def _eval(args: argparse.Namespace) -> int:
     for key in ("accuracy", "macro_f1"):
         if key in result:
             print(f"  {key}: {result[key]:.4f}")
+    print_regress(result)
     for key, value in result.get("ablation", {}).items():
-        print(f"  {key.replace('_', ' ')}: accuracy {value:.4f}")
+        print(f"  {key.replace('_', ' ')}: {'mae' if 'mae' in result else 'accuracy'} {value:.4f}")
     for direction, r in result.get("retrieval", {}).items():
         for kind in ("exact", "label"):
             if kind in r:
@@ -308,7 +296,7 @@ def _query(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from mmstudio import engine
 
-    info = engine.export(args.bundle, format=args.format, out=args.out, check=not args.no_check)
+    info = engine.export(args.bundle, args.format, args.out, not args.no_check, quantize=args.quantize)
     print(json.dumps(info, indent=2) if args.json else f"exported {info['package']}: {', '.join(info['files'])}")
     return 0
 
@@ -384,7 +372,7 @@ def _predict(args: argparse.Namespace) -> int:
         "predictions": path,
         "items": result["items"],
         "labelled": result["labelled"],
-        **({"accuracy": result["accuracy"]} if "accuracy" in result else {}),
+        **{k: result[k] for k in ("accuracy", "regression") if k in result},
     }
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -392,6 +380,7 @@ def _predict(args: argparse.Namespace) -> int:
     print(f"{result['items']:,} predictions: {path}")
     if "accuracy" in summary:
         print(f"  accuracy: {summary['accuracy']:.4f} over {result['labelled']:,} labelled items")
+    print_regress(summary)
     return 0
 
 

@@ -18,6 +18,7 @@ def pair(text: str) -> tuple[str, str]:
 
 def run_config_from_args(args: argparse.Namespace):
     """A :class:`RunConfig` from ``--config`` (if any) with the command-line options on top."""
+    from mmstudio.cli_weights import pretrained_model_flags
     from mmstudio.config import DatasetSpec, ModelSpec, RunConfig, TrainSpec
 
     run = RunConfig.load(args.config) if args.config else None
@@ -40,10 +41,13 @@ def run_config_from_args(args: argparse.Namespace):
             m: getattr(model, m).__class__(**{**vars(getattr(model, m)), "encoder": getattr(args, m)}) for m in chosen
         }
         model = model.replace(modalities=tuple(chosen), **subs)
+    model = pretrained_model_flags(model, args)
     if args.fusion:
         model = model.replace(fusion=args.fusion)
     if args.task:
         model = model.replace(task=args.task)
+    if getattr(args, "loss", None):
+        model = model.replace(regress_loss=args.loss)
     train = run.train if run else TrainSpec()
     changes = {
         k: v
@@ -107,6 +111,8 @@ def _no_labels(dataset) -> str:
 def task_for_data(args: argparse.Namespace, run, dataset):
     """``run``, training ``align`` on data without labels unless a task was asked for; asking
     to classify such data names the column that looks like labels."""
+    if run.model.task == "classify" and not args.task and not args.config and _only_targets(dataset):
+        return run.replace(model=run.model.replace(task="regress"))  # numbers, no labels: predict them
     if len(dataset.class_names) < 2 and "classify" in run.model.task:
         if not args.task and not args.config and len(dataset.modalities) > 1:
             return run.replace(model=run.model.replace(task="align"))  # no labels: learn the pairing
@@ -114,12 +120,17 @@ def task_for_data(args: argparse.Namespace, run, dataset):
     return run
 
 
+def _only_targets(dataset) -> bool:
+    return len(dataset.class_names) < 2 and any(it.target is not None for it in dataset.items)
+
+
 def resolved_run(args: argparse.Namespace, run, dataset):
     """``run`` with its settings chosen from ``dataset``, printed unless ``--json``."""
     from mmstudio import engine
     from mmstudio.engine.devices import pick_device
 
-    run, chosen = engine.resolve_settings(run, dataset, pick_device(run.train.device).type)
+    device = pick_device(run.train.device).type
+    run, chosen = engine.resolve_settings(run, dataset, device, pick_encoder=not (args.image or args.config))
     if chosen and not args.json:  # --json streams events only; run.toml keeps the values
         print("chosen from the data (override with flags or --config):")
         for c in chosen:
@@ -131,10 +142,14 @@ FLAGS = {
     "dataset.path": "--data",
     "model.modalities": "--image/--text/--audio",
     "model.image.encoder": "--image",
+    "model.image.weights": "--pretrained/--weights",
+    "model.image.options": "--tune",
+    "model.text.options": "--text-vectors",
     "model.text.encoder": "--text",
     "model.audio.encoder": "--audio",
     "model.fusion": "--fusion",
     "model.task": "--task",
+    "model.regress_loss": "--loss",
     "train.epochs": "--epochs",
     "train.batch_size": "--batch-size",
     "train.lr": "--lr",

@@ -16,7 +16,8 @@ from typing import Any
 SCHEMA_VERSION = 1
 
 #: Column roles a manifest column can take (``ignore`` keeps the column out of the dataset).
-COLUMN_ROLES = ("id", "image", "audio", "text", "label", "split", "ignore")
+#: ``target`` is a number to predict (the ``regress`` task).
+COLUMN_ROLES = ("id", "image", "audio", "text", "label", "split", "target", "ignore")
 #: Layouts the data layer understands; ``auto`` lets it guess.
 LAYOUTS = ("auto", "class_folders", "manifest", "captions", "transcripts", "filename_labels", "paired_folders")
 #: Default filename pattern for ``filename_labels``: the label is what comes before the first
@@ -51,7 +52,7 @@ class DatasetSpec:
     layout: str = "auto"  # auto, class_folders, manifest, captions, transcripts, filename_labels, paired_folders
     columns: Mapping[str, str] = field(
         default_factory=dict
-    )  # column name -> id, image, audio, text, label, split or ignore
+    )  # column name -> id, image, audio, text, label, split, target or ignore
     label_pattern: str = DEFAULT_LABEL_PATTERN  # filename_labels: a regex with (?P<label>...)
     split: SplitSpec = field(default_factory=SplitSpec)
     max_image_pixels: int = 50_000_000  # larger images are refused (decompression bombs)
@@ -71,7 +72,9 @@ class DatasetSpec:
 
 #: Modalities a model can take, in the order models and bundles list them.
 MODALITY_NAMES = ("image", "text", "audio")
-TASKS = ("classify", "align", "classify+align")
+TASKS = ("classify", "align", "classify+align", "regress")
+#: Losses of the ``regress`` task (on standardised targets).
+REGRESS_LOSSES = ("mse", "huber", "l1")
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("cosine", "constant")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -79,14 +82,16 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 @dataclass(frozen=True)
 class ImageSpec:
-    """Image encoder and preprocessing. ``weights`` is an optional local .pth/.safetensors file."""
+    """Image encoder and preprocessing. ``weights``: published weights by name (found in the torch
+    hub cache, :mod:`mmstudio.engine.pretrained`) or a local .pth/.safetensors file; the encoder's
+    ``tune`` option says whether they stay frozen (the default) or are fine-tuned."""
 
-    encoder: str = "cnn"  # cnn, resnet18, resnet34, mobilenet_v3_small
+    encoder: str = "cnn"  # cnn, or a torchvision backbone: resnet18/34/50, mobilenet_v3_small/large, efficientnet_b0, convnext_tiny
     size: int = 0  # 0: chosen from the images (engine.autoconfig)
     #: 0 picks 1 (grey) when every training image is grey, else 3.
     channels: int = 0
     augment: bool = False  # random small shifts, turns and zooms of training images
-    weights: str = ""  # a local .pth/.safetensors file of backbone weights
+    weights: str = ""  # published weights (mmstudio weights list), or a local .pth/.safetensors file
     options: Mapping[str, Any] = field(default_factory=dict)  # encoder options (width, layers, ...)
 
 
@@ -112,7 +117,7 @@ class TextSpec:
 class AudioSpec:
     """Audio encoder and features: resampled to one rate, padded/cropped, log-mel or MFCC."""
 
-    encoder: str = "mel_cnn"  # mel_cnn, mel_lstm
+    encoder: str = "mel_cnn"  # mel_cnn, mel_lstm, or pretrained wav2vec2_base, hubert_base (16 kHz)
     sample_rate: int = 0  # 0: the clips' own rate, at most 16 kHz (engine.autoconfig)
     seconds: float = 0.0  # 0: the 95th percentile of the training clips' durations, capped
     features: str = "logmel"  # "logmel" or "mfcc"
@@ -140,13 +145,14 @@ class ModelSpec:
     fusion: str = "concat"  # early, concat, weighted_sum, product, gated, attention, tensor, late
     fusion_options: Mapping[str, Any] = field(default_factory=dict)
     dim: int = 128  # features each encoder outputs (the fusion's input)
-    task: str = "classify"  # classify, align (cross-modal retrieval) or classify+align
+    task: str = "classify"  # classify, align (cross-modal retrieval), classify+align or regress
     embed_dim: int = 128  # the shared space of align
     head_hidden: int = 0  # 0: a linear head; >0: one hidden layer of that size
     label_smoothing: float = 0.0  # classify: share of the target spread over the other classes
     class_weights: bool = False  # weight classes by inverse training frequency
     align_weight: float = 1.0  # weight of the align loss in classify+align
     temperature: float = 0.07  # initial InfoNCE temperature (learned)
+    regress_loss: str = "mse"  # regress: mse, huber or l1 (on standardised targets)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "modalities", tuple(self.modalities))
@@ -155,6 +161,8 @@ class ModelSpec:
             raise ValueError(f"unknown modality {bad[0]!r}; modalities are {', '.join(MODALITY_NAMES)}")
         if self.task not in TASKS:
             raise ValueError(f"unknown task {self.task!r}; tasks are {', '.join(TASKS)}")
+        if self.regress_loss not in REGRESS_LOSSES:
+            raise ValueError(f"unknown regress loss {self.regress_loss!r}; choose {', '.join(REGRESS_LOSSES)}")
         for name in ("fusion_options",):
             object.__setattr__(self, name, dict(getattr(self, name)))
 

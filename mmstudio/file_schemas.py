@@ -17,6 +17,7 @@ from mmstudio.config import (
     MODALITY_NAMES,
     OPTIMIZERS,
     PRECISIONS,
+    REGRESS_LOSSES,
     SCHEDULES,
     TASKS,
     RunConfig,
@@ -111,6 +112,7 @@ MODEL = Map(
         "class_weights": Bool(),
         "align_weight": Num(0, 1e6),
         "temperature": Num(1e-6, 1e6),
+        "regress_loss": Str(choices=REGRESS_LOSSES),
     }
 )
 TRAIN = Map(
@@ -185,6 +187,8 @@ SHAPE = Map(
         "frames": Int(1, 2_000_000),
         "image_mean": List(Num(-1e3, 1e3), max_len=4),
         "image_std": List(Num(1e-6, 1e3), max_len=4),
+        "target_mean": Num(-1e30, 1e30),
+        "target_std": Num(1e-30, 1e30),
     },
     required=("modalities",),
 )
@@ -216,6 +220,21 @@ WEIGHTS = Map(
     {"file": Str(max_len=255, path=True), "sha256": Str(max_len=64), "bytes": COUNT, "tensors": Int(0, 10**7)},
     required=("file",),
 )
+#: How a compressed bundle was made (engine.compress): int8 methods name the encoder parts
+#: quantised statically; prune records the sparsity.
+COMPRESSION = Map(
+    {
+        "method": Str(choices=("dynamic_int8", "static_int8", "prune")),
+        "static": Map(values=Str(choices=("features", "backbone")), max_keys=3),
+        "notes": Map(values=Str(max_len=1000), max_keys=3),
+        "calibration_items": COUNT,
+        "sparsity": FRACTION,
+        "achieved": FRACTION,
+        "finetune_steps": COUNT,
+    },
+    required=("method",),
+    closed=True,
+)
 BUNDLE = Map(
     {
         "format": Str(max_len=100),
@@ -229,6 +248,9 @@ BUNDLE = Map(
         "versions": Map(max_keys=100),
         "weights": WEIGHTS,
         "input_stats": INPUT_STATS,
+        # what each encoder started from: catalogue name (or file name) and SHA-256, never a path
+        "pretrained": Map(max_keys=3, values=Map({"name": Str(max_len=300), "sha256": Str(max_len=64)})),
+        "compression": COMPRESSION,
     },
     required=("format", "bundle_version", "config", "shape", "preprocessing", "weights"),
 )

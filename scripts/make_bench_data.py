@@ -12,6 +12,11 @@
   and pitch), labelled by shape; a semicolon-free CSV with unusual column names
   (``picture``, ``sound``, ``kind``).
 
+- ``bright_count``: 1,200 items for the ``regress`` task: a 32 px grey picture whose brightness
+  and a caption whose number (in words) each carry half of a known numeric target,
+  ``price = 5 * brightness + 0.25 * count + noise`` (brightness in [0, 1], count 0-20); so a model
+  that sees both can beat either alone. CSV ``picture,caption,price``.
+
 Needs ``espeak-ng`` for ``shapes_said`` and ``apt-cache`` for ``debian_sections`` (Debian
 packages); generation is seeded, so the same files come out every time.
 """
@@ -186,7 +191,71 @@ def make_debian_sections(out: str, per_class: int = 350, seed: int = 3) -> None:
         fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
 
 
-MAKERS = {"shapes_zh": make_shapes_zh, "shapes_said": make_shapes_said, "debian_sections": make_debian_sections}
+NUMBER_WORDS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+]
+COUNT_TEMPLATES = (
+    "a crate holding {n} apples",
+    "{n} apples in the crate",
+    "there are {n} apples here",
+    "the box has {n} apples inside",
+    "someone packed {n} apples",
+)
+
+
+def make_bright_count(out: str, n: int = 1200, seed: int = 4) -> None:
+    """Brightness (image) and a count (text) that together give ``price`` (regress)."""
+    rng = random.Random(seed)
+    os.makedirs(os.path.join(out, "pictures"), exist_ok=True)
+    rows = []
+    for i in range(n):
+        level, count = rng.random(), rng.randint(0, 20)
+        base = int(40 + 170 * level)
+        img = Image.new("L", (32, 32), base)
+        pixels = img.load()
+        for y in range(32):
+            for x in range(32):
+                pixels[x, y] = max(0, min(255, base + rng.randint(-25, 25)))
+        draw = ImageDraw.Draw(img)  # a random mark: a nuisance that carries nothing
+        x0, y0 = rng.randint(0, 20), rng.randint(0, 20)
+        draw.ellipse((x0, y0, x0 + rng.randint(5, 11), y0 + rng.randint(5, 11)), fill=rng.randint(0, 255))
+        name = f"pictures/p{i:04d}.png"
+        img.save(os.path.join(out, name))
+        price = 5 * level + 0.25 * count + rng.gauss(0, 0.1)
+        caption = rng.choice(COUNT_TEMPLATES).format(n=NUMBER_WORDS[count])
+        rows.append({"picture": name, "caption": caption, "price": f"{price:.3f}"})
+    with open(os.path.join(out, "items.csv"), "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["picture", "caption", "price"])
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+MAKERS = {
+    "bright_count": make_bright_count,
+    "shapes_zh": make_shapes_zh,
+    "shapes_said": make_shapes_said,
+    "debian_sections": make_debian_sections,
+}
 
 
 def main() -> None:

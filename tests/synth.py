@@ -65,3 +65,31 @@ def make_triplet_dataset(root: Path, classes: int = 3, per_class: int = 12, spli
         writer.writeheader()
         writer.writerows(rows)
     return manifest
+
+
+def make_regress_dataset(root: Path, n: int = 60, seed: int = 0) -> Path:
+    """Images whose brightness and texts whose number each carry half of a numeric ``score``
+    (``score = 4 * brightness + count``): manifest.csv (id,image,text,score,split)."""
+    root = Path(root)
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        level, count = float(rng.random()), int(rng.integers(0, 5))
+        pixels = np.clip(30 + 190 * level + rng.integers(-10, 10, (16, 16)), 0, 255).astype(np.uint8)
+        Image.fromarray(pixels).save(root / "images" / f"r{i:03d}.png")
+        rows.append(
+            {
+                "id": f"r{i:03d}",
+                "image": f"images/r{i:03d}.png",
+                "text": f"a box of {WORDS[count]} apples",
+                "score": f"{4 * level + count:.4f}",
+                "split": "test" if i % 5 == 4 else "train",
+            }
+        )
+    manifest = root / "manifest.csv"
+    with open(manifest, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return manifest

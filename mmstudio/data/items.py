@@ -28,6 +28,7 @@ class Item:
     text: str | None = None
     label: str | None = None
     split: str | None = None
+    target: float | None = None  # the number to predict (the ``regress`` task)
 
     def has(self, modality: str) -> bool:
         return getattr(self, modality) is not None
@@ -114,6 +115,13 @@ class Dataset:
                 return found.group(1)
         return None
 
+    def target_candidate(self) -> str | None:
+        """When no column is the target, a numeric column with many values the scan found
+        (offered as "predict this number", see :mod:`mmstudio.data.targets`)."""
+        from mmstudio.data.targets import candidate_in
+
+        return None if any(it.target is not None for it in self.items) else candidate_in(self.problems)
+
     def class_summary(self) -> str:
         """ "3 classes", or what to do when there are none and a column looks like labels."""
         if self.labels():
@@ -138,6 +146,7 @@ class Dataset:
             "labels": self.labels(),
             "splits": self.splits(),
             "columns": self.columns,
+            "targets": sum(1 for it in self.items if it.target is not None),
             "problems": [p.as_dict() for p in self.problems],
         }
 

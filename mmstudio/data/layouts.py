@@ -27,6 +27,7 @@ from mmstudio.data.manifest import (
     read_manifest,
 )
 from mmstudio.data.records import Layout, Record
+from mmstudio.data.targets import target_note
 
 __all__ = ["MODALITY_DIRS", "Layout", "Record", "build", "detect_layout", "find_manifest", "normalise_split"]
 
@@ -127,7 +128,8 @@ def from_manifest(path: str, spec: DatasetSpec, forced: str | None) -> Layout:
     root = os.path.dirname(os.path.abspath(path))
     records = list(_manifest_records(manifest, roles, media_roots(root)))
     name = forced or _manifest_kind(roles)
-    problems = list(manifest.problems) + [note for note in (label_note(manifest, roles),) if note]
+    notes = (label_note(manifest, roles), target_note(manifest, roles))
+    problems = list(manifest.problems) + [note for note in notes if note]
     problems += [
         Problem(path, f"column {col!r} given the role {role!r} is not in this manifest", severity="warning")
         for col, role in spec.columns.items()
@@ -164,7 +166,7 @@ def _manifest_records(manifest: Manifest, roles: dict[str, str], roots: list[str
             rec.text_path = _resolve(roots, texts[0])
         elif by_role.get("text"):
             rec.text = " ".join(t for t in texts if t)
-        for role in ("label", "split"):
+        for role in ("label", "split", "target"):
             cols = by_role.get(role)
             value = row.get(cols[0], "").strip() if cols else ""
             if value:

@@ -23,6 +23,7 @@ class Record:
     text_path: str | None = None  # a .txt file to read
     label: str | None = None
     split: str | None = None
+    target: str | None = None  # a number to predict, as written
     row: int | None = None
 
 

@@ -17,6 +17,7 @@ from mmstudio.data.formats import check_audio, check_image, check_text_file
 from mmstudio.data.items import Item, Problem
 from mmstudio.data.links import LinkGuard, within
 from mmstudio.data.records import Layout, Record
+from mmstudio.data.targets import parse_target
 from mmstudio.data.verdicts import Verdicts
 
 Progress = Callable[[float, str], None]
@@ -66,9 +67,10 @@ def validate(layout: Layout, max_pixels: int, progress: Progress | None = None) 
                 )
             )
             text = None
-        item = Item(
-            id=rec.id, image=fields["image"], audio=fields["audio"], text=text or None, label=rec.label, split=rec.split
-        )
+        target, reason = parse_target(rec.target)
+        if reason:
+            problems.append(Problem(rec.source, f"{where}{reason}; the item has no target", "warning", rec.row))
+        item = Item(rec.id, fields["image"], fields["audio"], text or None, rec.label, rec.split, target)
         if item.modalities:
             items.append(item)
         elif id(rec) not in refused and not (rec.image or rec.audio or rec.text_path or rec.text is not None):

@@ -44,6 +44,14 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
   ``ExperimentProgress``; resumable), ``experiment_results(folder)`` (ranked table, gain with a
   paired bootstrap CI), ``list_experiments(root)``, ``export_table(table, path)`` (no torch).
 - ``PRESETS``, ``apply_preset(run, name, gpus)``: the Model panel's quick/accurate starting points.
+- ``weights_list()`` (no torch): the published weights encoders can start from (size, licence,
+  present); ``default_weights(encoder)``, ``weights_dir()``; ``download_weights(name,
+  on_progress, cancelled)`` (only when the user asks; ``WeightsError`` offline,
+  ``DownloadCancelled``); ``import_weights(file, name="", force=False)`` (checked copy).
+- ``compress(bundle, "dynamic_int8"|"static_int8"|"prune", out, sparsity=, finetune=)``: a smaller
+  bundle (int8 weights in safetensors, or pruned); ``compare_variants(bundle, data, split, out_root)``:
+  each variant's size on disk, CPU latency and metric; ``keep_variant(row, folder)``,
+  ``variants_folder(bundle)``. ``TASK_HELP``: what each task trains (``regress``: a number).
 """
 
 from __future__ import annotations
@@ -121,6 +129,18 @@ _NAMES = {
     "component": "mmstudio.engine.components",
     "fusion_level": "mmstudio.engine.components",
     "components_markdown": "mmstudio.engine.components",
+    "weights_list": "mmstudio.engine.pretrained",
+    "default_weights": "mmstudio.engine.pretrained",
+    "weights_dir": "mmstudio.engine.pretrained",
+    "WeightsError": "mmstudio.engine.pretrained",
+    "download_weights": "mmstudio.engine.downloads",
+    "DownloadCancelled": "mmstudio.engine.downloads",
+    "import_weights": "mmstudio.engine.weights_check",
+    "TASK_HELP": "mmstudio.engine.components",
+    "compress": "mmstudio.engine.compress",
+    "compare_variants": "mmstudio.engine.compress_measure",
+    "keep_variant": "mmstudio.engine.compress_measure",
+    "variants_folder": "mmstudio.engine.compress_measure",
     # experiments: a fusion grid or an Optuna search, a folder of runs (issue 20)
     "run_experiment": "mmstudio.engine.experiments",
     "ExperimentProgress": "mmstudio.engine.experiment_plan",

@@ -23,6 +23,7 @@ import mmstudio
 from mmstudio.config import RunConfig
 from mmstudio.engine.model import ModelShape, MultimodalModel
 from mmstudio.engine.preprocess import Preprocessor
+from mmstudio.engine.pretrained import no_weight_files, pretrained_identity
 from mmstudio.engine.tokenizer import Tokenizer
 from mmstudio.errors import LoadError, SchemaError
 from mmstudio.file_schemas import BUNDLE
@@ -98,6 +99,7 @@ def write_bundle_files(
         "preprocessing": pre.to_dict(),
         "metrics": metrics or {},
         "versions": versions(),
+        "pretrained": pretrained_identity(run.model, shape.modalities),
         "weights": {
             "file": WEIGHTS,
             "sha256": sha256_file(weights),
@@ -226,30 +228,36 @@ def load_bundle(path: str, device: str = "cpu") -> Bundle:
         prep = meta["preprocessing"]
         tok = Tokenizer.from_dict(prep["tokenizer"]) if prep.get("tokenizer") else None
         pre = Preprocessor.from_model_spec(run.model, shape.modalities, shape.channels, tok)
-        _check_size(run, shape, weights, meta_path)
-        model = MultimodalModel(run.model, shape, dropout=run.train.dropout)
+        _check_size(run, shape, weights, meta_path, 5 if meta.get("compression") else 2)
+        with no_weight_files():  # the trained weights are all in model.safetensors
+            model = MultimodalModel(run.model, shape, dropout=run.train.dropout)
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, BundleError):
             raise
         raise BundleError(f"{meta_path}: incompatible bundle description ({exc})") from exc
-    load_weights(model, weights, meta["weights"].get("sha256"))
+    if (meta.get("compression") or {}).get("method") in ("dynamic_int8", "static_int8"):
+        from mmstudio.engine.compress import load_compressed  # int8 weights: rebuilt as int8 layers
+
+        load_compressed(model, weights, meta)
+    else:
+        load_weights(model, weights, meta["weights"].get("sha256"))
     model.to(device).eval()
     return Bundle(
         folder, model, run, shape, list(meta.get("class_names", [])), pre, dict(meta.get("metrics", {})), meta
     )
 
 
-def _check_size(run: RunConfig, shape: ModelShape, weights: str, meta_path: str) -> None:
+def _check_size(run: RunConfig, shape: ModelShape, weights: str, meta_path: str, factor: int = 2) -> None:
     """Refuse a description whose model is far larger than its weights file, before allocating:
     built on the meta device, a model costs nothing; the real one must fit in what is stored."""
-    with torch.device("meta"):
+    with torch.device("meta"), no_weight_files():
         ghost = MultimodalModel(run.model, shape, dropout=run.train.dropout)
     needed = sum(t.numel() * t.element_size() for t in ghost.state_dict().values())
     try:
         stored = os.path.getsize(weights)
     except OSError:
         return  # load_weights names the missing file
-    if needed > 2 * stored + (1 << 20):
+    if needed > factor * stored + (1 << 20):  # int8 weights: a quarter of float32
         raise BundleError(
             meta_path,
             f"describes a model of {needed:,} bytes but "

@@ -22,6 +22,7 @@ import torch
 from mmstudio.engine.diskcache import MappedInputs
 from mmstudio.engine.events import DataPrepared
 from mmstudio.engine.preprocess import Preprocessor
+from mmstudio.engine.regression import target_tensor
 
 
 class _Store:
@@ -73,6 +74,10 @@ class Features:
     mask: dict[str, torch.Tensor]
     labels: torch.Tensor  # int64, -1 where unlabelled
     groups: dict[str, torch.Tensor] = field(default_factory=dict)
+    #: Frozen-feature mode (engine.features): a pretrained backbone's outputs per item, given to
+    #: the model instead of ``inputs[m]`` (which stay, for the input ranges a bundle records).
+    encoded: dict[str, torch.Tensor] = field(default_factory=dict)
+    targets: torch.Tensor | None = None  # regress: float32 numbers, NaN where an item has none
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -84,15 +89,17 @@ class Features:
             {m: x.to(device) for m, x in self.mask.items()},
             self.labels.to(device),
             {m: x.to(device) for m, x in self.groups.items()},
+            {m: x.to(device) for m, x in self.encoded.items()},
+            None if self.targets is None else self.targets.to(device),
         )
 
     def nbytes(self) -> int:
-        tensors = [*self.inputs.values(), *self.mask.values(), self.labels]
+        tensors = [*self.inputs.values(), *self.mask.values(), *self.encoded.values(), self.labels]
         return sum(t.numel() * t.element_size() for t in tensors)
 
     def batch(self, index: torch.Tensor) -> tuple[dict, dict, torch.Tensor]:
         return (
-            {m: x[index] for m, x in self.inputs.items()},
+            {m: self.encoded.get(m, x)[index] for m, x in self.inputs.items()},
             {m: x[index] for m, x in self.mask.items()},
             self.labels[index],
         )
@@ -126,7 +133,8 @@ def prepare(
     labels = torch.tensor(
         [class_index.get(it.label, -1) if it.label is not None else -1 for it in items], dtype=torch.int64
     )
-    return Features(inputs, mask, labels, {m: input_groups(items, m) for m in pre.modalities})
+    groups = {m: input_groups(items, m) for m in pre.modalities}
+    return Features(inputs, mask, labels, groups, targets=target_tensor(items))
 
 
 def input_groups(items: list, modality: str) -> torch.Tensor:

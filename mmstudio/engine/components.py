@@ -20,26 +20,47 @@ AUDIO_ENCODERS: Registry[Any] = Registry("audio encoder")
 ENCODERS: dict[str, Registry[Any]] = {"image": IMAGE_ENCODERS, "text": TEXT_ENCODERS, "audio": AUDIO_ENCODERS}
 FUSIONS: Registry[Any] = Registry("fusion")
 
-#: Fusions feed the classifier; the align task compares the encoders' embeddings directly.
-FUSION_TASKS = ("classify", "classify+align")
+#: Fusions feed the classifier (or the regress task's one number); the align task compares
+#: the encoders' embeddings directly.
+FUSION_TASKS = ("classify", "classify+align", "regress")
 
 
-_RECURRENT = {"embed": 64, "hidden": 128, "layers": 1, "bidirectional": False}
+#: What each task trains and how it is judged: the CLI's help, the Model panel and the docs.
+TASK_HELP: dict[str, str] = {
+    "classify": "Predict a label (cross-entropy); judged by accuracy and macro-F1.",
+    "align": "A shared embedding space for cross-modal queries (InfoNCE); judged by Recall@K.",
+    "classify+align": "Both at once, one loss added to the other.",
+    "regress": (
+        "Predict a number (a column with role 'target'): MSE, Huber or L1 loss on standardised targets; "
+        "judged by MAE, RMSE and R² beside always predicting the training mean."
+    ),
+}
+
+
+#: ``vectors``: a GloVe/word2vec/fastText text file the embeddings start from (engine.vectors).
+_RECURRENT = {"embed": 64, "hidden": 128, "layers": 1, "bidirectional": False, "vectors": ""}
+#: Encoders that can start from published weights take ``tune`` (engine.pretrained.TUNE_MODES):
+#: auto (frozen with pretrained weights), frozen, finetune.
+_TUNE = {"tune": "auto"}
 
 #: The built-in encoders: (modality, name, options and their defaults, help). Each registers its
 #: factory in ``mmstudio.engine.encoders.<modality>``.
 BUILTIN_ENCODERS: tuple[tuple[str, str, dict[str, Any], str], ...] = (
     ("image", "cnn", {"width": 32}, "Small 3-block conv net; fast on CPU for small images (28-64 px)."),
-    ("image", "resnet18", {}, "ResNet-18 (torchvision, 11 M parameters)."),
-    ("image", "resnet34", {}, "ResNet-34 (torchvision, 21 M parameters)."),
-    ("image", "mobilenet_v3_small", {}, "MobileNetV3-Small (torchvision, 1.5 M parameters)."),
+    ("image", "resnet18", _TUNE, "ResNet-18 (torchvision, 11 M parameters; ImageNet weights)."),
+    ("image", "resnet34", _TUNE, "ResNet-34 (torchvision, 21 M parameters; ImageNet weights)."),
+    ("image", "resnet50", _TUNE, "ResNet-50 (torchvision, 25 M parameters; ImageNet weights)."),
+    ("image", "mobilenet_v3_small", _TUNE, "MobileNetV3-Small (torchvision, 1.5 M parameters; ImageNet weights)."),
+    ("image", "mobilenet_v3_large", _TUNE, "MobileNetV3-Large (torchvision, 5.5 M parameters; ImageNet weights)."),
+    ("image", "efficientnet_b0", _TUNE, "EfficientNet-B0 (torchvision, 5.3 M parameters; ImageNet weights)."),
+    ("image", "convnext_tiny", _TUNE, "ConvNeXt-Tiny (torchvision, 28 M parameters; ImageNet weights)."),
     (
         "text",
         "ngram",
-        {"embed": 128, "init": 0.01, "norm": False, "lr_scale": 3.0},
+        {"embed": 128, "init": 0.01, "norm": False, "lr_scale": 3.0, "vectors": ""},
         "TF-IDF-weighted words and word pairs (fast, strong default).",
     ),
-    ("text", "bag", {"embed": 64}, "Mean of word embeddings (order-free, fastest)."),
+    ("text", "bag", {"embed": 64, "vectors": ""}, "Mean of word embeddings (order-free, fastest)."),
     ("text", "gru", _RECURRENT, "GRU over embeddings, mean-pooled."),
     ("text", "lstm", _RECURRENT, "LSTM over embeddings (option bidirectional), mean-pooled."),
     (
@@ -54,6 +75,18 @@ BUILTIN_ENCODERS: tuple[tuple[str, str, dict[str, Any], str], ...] = (
         "mel_lstm",
         {"hidden": 128, "layers": 1, "bidirectional": True},
         "Bidirectional LSTM over log-mel frames.",
+    ),
+    (
+        "audio",
+        "wav2vec2_base",
+        _TUNE,
+        "wav2vec 2.0 base (torchaudio, 95 M parameters, pretrained on LibriSpeech); hears 16 kHz waveforms.",
+    ),
+    (
+        "audio",
+        "hubert_base",
+        _TUNE,
+        "HuBERT base (torchaudio, 95 M parameters, pretrained on LibriSpeech); hears 16 kHz waveforms.",
     ),
 )
 
@@ -145,7 +178,7 @@ def catalog() -> dict[str, Any]:
     return {
         "encoders": {m: dict(v) for m, v in encoder_names().items()},
         "fusions": dict(fusion_names()),
-        "tasks": list(TASKS),
+        "tasks": {t: TASK_HELP.get(t, "") for t in TASKS},
     }
 
 
@@ -165,4 +198,6 @@ def components_markdown() -> str:
             lines.append(
                 f"| {kind} | `{e.name}` | {e.help} | {options} | {e.level or '–'} | {', '.join(e.tasks) or 'all'} |"
             )
+    lines += ["", "## Tasks", "", "| task | what it trains |", "|---|---|"]
+    lines += [f"| `{t}` | {TASK_HELP.get(t, '')} |" for t in TASKS]
     return "\n".join(lines) + "\n"

@@ -13,6 +13,7 @@ from mmstudio.engine.cache import Features, prepare
 from mmstudio.engine.events import drive
 from mmstudio.engine.inputstats import input_warnings
 from mmstudio.engine.metrics import accuracy, classification_metrics, retrieval_metrics
+from mmstudio.engine.regression import quick_regress_scores, regress_summary, scaler_of
 
 
 @torch.no_grad()
@@ -27,6 +28,7 @@ def run_model(
     """Logits and embeddings for every item (on the CPU); ``drop`` masks out one modality."""
     model.eval()
     logits: list[torch.Tensor] = []
+    values: list[torch.Tensor] = []
     emb: dict[str, list[torch.Tensor]] = {m: [] for m in model.modalities}
     for start in range(0, len(feats), batch_size):
         idx = torch.arange(start, min(start + batch_size, len(feats)))
@@ -40,9 +42,13 @@ def run_model(
             out = model(inputs, mask)
         if "logits" in out:
             logits.append(out["logits"].float().cpu())
+        if "value" in out:
+            values.append(out["value"].float().cpu())
         for m, e in out.get("embeddings", {}).items():
             emb[m].append(e.float().cpu())
     result: dict[str, Any] = {"logits": torch.cat(logits) if logits else None}
+    if values:
+        result["value"] = torch.cat(values)
     if model.align:
         result["embeddings"] = {m: torch.cat(v) for m, v in emb.items() if v}
     return result
@@ -52,7 +58,9 @@ def quick_scores(model, feats: Features, device, batch_size: int, autocast=None)
     """Validation figures for each epoch: accuracy (classify) and mean exact Recall@1 (align)."""
     out = run_model(model, feats, device, batch_size, autocast=autocast)
     scores: dict[str, float] = {}
-    if out["logits"] is not None:
+    if "value" in out and feats.targets is not None:
+        scores.update(quick_regress_scores(out["value"], feats.targets.cpu(), scaler_of(model.shape)))
+    if out["logits"] is not None and not getattr(model, "regress", False):
         scores["accuracy"] = round(accuracy(out["logits"], feats.labels), 6)
         scores["loss"] = (
             round(
@@ -76,7 +84,13 @@ def metrics_from_features(
     out = run_model(model, feats, device, batch_size)
     result: dict[str, Any] = {"items": len(feats)}
     labelled = bool((feats.labels >= 0).any())
-    if out["logits"] is not None and labelled:
+    if "value" in out:
+        result.update(
+            regress_summary(
+                model, feats, out["value"], lambda m: run_model(model, feats, device, batch_size, m), ablation
+            )
+        )
+    elif out["logits"] is not None and labelled:
         result.update(classification_metrics(out["logits"], feats.labels, class_names))
         if ablation and len(model.modalities) > 1:
             result["ablation"] = {

@@ -159,7 +159,7 @@ def model_card(bundle: Bundle, spec: dict[str, Any], info: dict[str, Any]) -> st
         "",
         "## Classes",
         "",
-        ", ".join(bundle.class_names) or "(align only: no classes)",
+        ", ".join(bundle.class_names) or _no_classes(bundle),
         "",
         "## Data",
         "",
@@ -193,6 +193,19 @@ def model_card(bundle: Bundle, spec: dict[str, Any], info: dict[str, Any]) -> st
         "",
     ]
     return "\n".join(lines)
+
+
+def _no_classes(bundle: Bundle) -> str:
+    if model_task(bundle) == "regress":
+        return (
+            f"(regress: output `value` is the predicted number in the target's units; training targets "
+            f"had mean {bundle.shape.target_mean:.6g} and standard deviation {bundle.shape.target_std:.6g})"
+        )
+    return "(align only: no classes)"
+
+
+def model_task(bundle: Bundle) -> str:
+    return bundle.run.model.task
 
 
 def _data_licence(path: str) -> str:

@@ -31,6 +31,8 @@ class ModelShape:
     frames: int = 51
     image_mean: tuple[float, ...] = (0.5,)
     image_std: tuple[float, ...] = (0.5,)
+    target_mean: float = 0.0  # regress: the training targets' mean and standard deviation
+    target_std: float = 1.0
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -59,27 +61,29 @@ class MultimodalModel(nn.Module):
         self.modalities = tuple(shape.modalities)
         self.classify = spec.task in ("classify", "classify+align")
         self.align = spec.task in ("align", "classify+align")
+        self.regress = spec.task == "regress"  # one output: the number, in the target's units
         self.encoders = nn.ModuleDict({m: _encoder(m, spec, shape, dropout) for m in self.modalities})
         self.register_buffer("image_mean", torch.tensor(shape.image_mean).view(1, -1, 1, 1) * 255, persistent=False)
         self.register_buffer("image_std", torch.tensor(shape.image_std).view(1, -1, 1, 1) * 255, persistent=False)
         self.fusion: Fusion | None = None
         self.head: nn.Module | None = None
-        if self.classify:
-            if shape.num_classes < 2:
+        if self.classify or self.regress:
+            if self.classify and shape.num_classes < 2:
                 raise ValueError(
                     "the classify task needs labels with at least 2 classes; give the "
                     "dataset a label column (role 'label'), or train the align task"
                 )
+            outputs = 1 if self.regress else shape.num_classes
             self.fusion = FUSIONS.create(
                 spec.fusion,
                 modalities=self.modalities,
                 dim=spec.dim,
                 dropout=dropout,
-                num_classes=shape.num_classes,
+                num_classes=outputs,
                 **dict(spec.fusion_options),
             )
             if not self.fusion.produces_logits:
-                self.head = _head(self.fusion.out_dim, spec.head_hidden, shape.num_classes, dropout)
+                self.head = _head(self.fusion.out_dim, spec.head_hidden, outputs, dropout)
         if self.align:
             if len(self.modalities) < 2:
                 raise ValueError("the align task needs at least two modalities")
@@ -90,7 +94,7 @@ class MultimodalModel(nn.Module):
         """Features ``(B, dim)`` for each modality given in ``inputs``."""
         out = {}
         for m, x in inputs.items():
-            if m == "image":
+            if m == "image" and not getattr(self.encoders[m], "raw_input", False):  # pretrained: its own
                 x = (x.float() - self.image_mean) / self.image_std
             out[m] = self.encoders[m](x)
         return out
@@ -103,7 +107,7 @@ class MultimodalModel(nn.Module):
 
     def logits(self, feats: dict[str, torch.Tensor], mask: dict[str, torch.Tensor]) -> torch.Tensor:
         if self.fusion is None:
-            raise RuntimeError("logits need the classify task (this model only aligns)")
+            raise RuntimeError("logits need the classify or regress task (this model only aligns)")
         fused = self.fusion(feats, mask)
         return fused if self.head is None else self.head(fused)
 
@@ -112,9 +116,17 @@ class MultimodalModel(nn.Module):
         out: dict = {}
         if self.classify:
             out["logits"] = self.logits(feats, mask)
+        if self.regress:
+            out["value"] = self.value(feats, mask)
         if self.align:
             out["embeddings"] = self.embed(feats)
         return out
+
+    def value(self, feats: dict[str, torch.Tensor], mask: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The regress task's ``(B,)`` numbers in the target's units (the head predicts them
+        standardised; ``shape`` holds the training targets' mean and std)."""
+        z = self.logits(feats, mask)[:, 0].float()
+        return z * self.shape.target_std + self.shape.target_mean
 
     def modality_weights(self) -> dict[str, float] | None:
         return self.fusion.modality_weights() if self.fusion is not None else None
@@ -146,11 +158,17 @@ def _head(in_dim: int, hidden: int, num_classes: int, dropout: float) -> nn.Modu
 
 def init_text_weights(model: MultimodalModel, tokenizer) -> None:
     """Give a text encoder that weights its tokens (``ngram``) the tokenizer's inverse
-    document frequencies; they are saved with the weights, so a bundle needs nothing else."""
+    document frequencies, and start its embeddings from word vectors when the run names a file
+    (option ``vectors``); both are saved with the weights, so a bundle needs nothing else."""
     encoder = getattr(model.encoders, "text", None)
     set_idf = getattr(encoder, "set_idf", None)
     if tokenizer is not None and tokenizer.idf is not None and set_idf is not None:
         set_idf(tokenizer.idf)
+    vectors = str(model.spec.text.options.get("vectors", "") or "") if encoder is not None else ""
+    if vectors and tokenizer is not None:  # pretrained word vectors: read once, saved with the weights
+        from mmstudio.engine.vector_init import init_from_vectors
+
+        init_from_vectors(model, tokenizer, vectors)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -12,6 +12,7 @@ from mmstudio.config import DatasetSpec, ModelSpec, RunConfig, TrainSpec
 from mmstudio.engine.autoconfig import resolve, with_placeholders
 from mmstudio.engine.model import ModelShape, MultimodalModel, count_parameters
 from mmstudio.engine.preprocess import Preprocessor
+from mmstudio.engine.pretrained import no_weight_files
 
 
 def parameter_count(
@@ -42,10 +43,11 @@ def suggest_settings(dataset, device: str = "auto") -> tuple[RunConfig, list]:
     dataset = load_dataset(dataset)
     modalities = tuple(dataset.modalities)
     labelled = len(dataset.class_names) >= 2
-    if not labelled and len(modalities) < 2:
+    numbers = not labelled and any(it.target is not None for it in dataset.items)  # predict them
+    if not labelled and not numbers and len(modalities) < 2:
         raise ValueError("this dataset has no labels and one modality: nothing to learn")
     kind = pick_device(device).type
-    model = ModelSpec(modalities=modalities, task="classify" if labelled else "align")
+    model = ModelSpec(modalities=modalities, task="classify" if labelled else ("regress" if numbers else "align"))
     run = RunConfig(dataset.spec, model, TrainSpec(device=device), name="")
     return resolve(run, dataset, kind)
 
@@ -106,10 +108,10 @@ def _meta_model(
     read; the audio input shape is the preprocessor's."""
     spec = with_placeholders(RunConfig(DatasetSpec(""), spec)).model
     mods = tuple(modalities or spec.modalities or ("image", "text", "audio"))
-    if spec.task != "classify" and len(mods) < 2:
+    if spec.task not in ("classify", "regress") and len(mods) < 2:
         spec = spec.replace(task="classify")
     spec = spec.replace(image=dataclasses.replace(spec.image, weights=""))
     n_mels, frames = Preprocessor.from_model_spec(spec, mods).audio_shape
     shape = ModelShape(mods, max(2, num_classes), channels, min(vocab_size, spec.text.vocab_size), n_mels, frames)
-    with torch.device("meta"):
+    with torch.device("meta"), no_weight_files():  # shapes only: no weights file is read
         return spec, shape, MultimodalModel(spec, shape)

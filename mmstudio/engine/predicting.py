@@ -22,10 +22,13 @@ from mmstudio.engine.cache import prepare
 from mmstudio.engine.evaluation import run_model, same_spec, split_items
 from mmstudio.engine.events import drive
 from mmstudio.engine.metrics import accuracy
+from mmstudio.engine.regression import regression_metrics
 from mmstudio.fileio import atomic_write_text
 
 #: Columns of the CSV output, in order (JSON lines carry the same keys, ``top`` as a list).
 COLUMNS = ("id", "split", "label", "predicted", "probability", "modalities", "image", "audio", "text")
+#: The regress task's columns: the predicted number beside the item's own (``target``).
+REGRESS_COLUMNS = ("id", "split", "target", "predicted", "error", "modalities", "image", "audio", "text")
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
@@ -48,12 +51,14 @@ def predict_dataset(
 
     if not isinstance(bundle, Bundle):
         bundle = load_bundle(bundle, device=device)
-    if not bundle.model.classify:
+    if not (bundle.model.classify or bundle.model.regress):
         raise ValueError(f"{bundle.path} was trained for align only; it has no classes to predict")
     dataset = load_dataset(same_spec(bundle, data))
     items = split_items(dataset, split)
     names = list(bundle.class_names)
     feats = drive(prepare(items, bundle.preprocessor, {n: i for i, n in enumerate(names)}), on_event)
+    if bundle.model.regress:
+        return predict_numbers(bundle, items, feats, run_model(bundle.model, feats, device, batch_size)["value"])
     logits = run_model(bundle.model, feats, device, batch_size)["logits"]
     probs = torch.softmax(logits, 1)
     best = torch.topk(probs, min(max(1, top), probs.shape[1]), dim=1)
@@ -98,9 +103,36 @@ def write_predictions(rows: list[dict[str, Any]], path: str) -> str:
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     else:
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+        columns = REGRESS_COLUMNS if rows and "error" in rows[0] else COLUMNS
+        writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
         text = buf.getvalue()
     atomic_write_text(path, text)
     return os.path.abspath(path)
+
+
+def predict_numbers(bundle, items: list, feats, values: torch.Tensor) -> dict[str, Any]:
+    """The regress task's rows: the predicted number, the item's target and the error; the
+    MAE (and RMSE, R², beside the mean baseline) over the items that have a target."""
+    present = torch.stack([feats.mask[m] for m in bundle.modalities], 1)
+    rows = []
+    for i, it in enumerate(items):
+        value = round(float(values[i]), 6)
+        rows.append(
+            {
+                "id": it.id,
+                "split": it.split or "",
+                "target": "" if it.target is None else it.target,
+                "predicted": value,
+                "error": "" if it.target is None else round(value - it.target, 6),
+                "modalities": "+".join(m for j, m in enumerate(bundle.modalities) if present[i, j]),
+                "image": it.image or "",
+                "audio": it.audio or "",
+                "text": it.text or "",
+            }
+        )
+    result: dict[str, Any] = {"rows": rows, "items": len(rows), "labelled": sum(it.target is not None for it in items)}
+    if result["labelled"] and feats.targets is not None:
+        result["regression"] = regression_metrics(values, feats.targets, float(bundle.shape.target_mean))
+    return result

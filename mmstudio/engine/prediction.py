@@ -13,10 +13,11 @@ from mmstudio.engine.bundle import Bundle, load_bundle
 def predict(
     bundle, image: str | None = None, audio: str | None = None, text: str | None = None, top: int = 5
 ) -> dict[str, Any]:
-    """Class probabilities for one sample; modalities left out are masked as missing."""
+    """Class probabilities for one sample (the regress task: ``{"value": number}``);
+    modalities left out are masked as missing."""
     bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
     model, pre = bundle.model, bundle.preprocessor
-    if not model.classify:
+    if not (model.classify or model.regress):
         raise ValueError("this model was trained for align only; it has no classes to predict")
     given = {m: v for m, v in (("image", image), ("audio", audio), ("text", text)) if v is not None}
     unknown = [m for m in given if m not in bundle.modalities]
@@ -39,7 +40,10 @@ def predict(
         else:
             x = pre.text_batch([text or ""])
         inputs[m], mask[m] = x, torch.tensor([m in given])
-    probs = torch.softmax(model(inputs, mask)["logits"][0].float(), 0)
+    out = model(inputs, mask)
+    if "value" in out:  # regress: the number, in the target's units
+        return {"value": round(float(out["value"][0]), 6), "used": sorted(given)}
+    probs = torch.softmax(out["logits"][0].float(), 0)
     best = torch.topk(probs, min(top, probs.numel()))
     ranked = [
         {"label": bundle.class_names[i], "probability": round(float(p), 6)}

@@ -18,6 +18,7 @@ from mmstudio.engine.cache import Features, prepare
 from mmstudio.engine.evaluation import _retrieval, same_spec, split_items
 from mmstudio.engine.inputstats import input_warnings
 from mmstudio.engine.metrics import accuracy, classification_metrics
+from mmstudio.engine.regress_report import regress_report, regress_tables
 
 NOISE_LEVELS = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)
 Progress = Callable[[float, str], None]
@@ -58,6 +59,8 @@ def evaluation_report(
     labelled = bool((feats.labels >= 0).any())
     if model.classify and labelled:
         report.update(_classification(outputs, feats.labels, bundle.class_names, mods, noise_levels))
+    if model.regress:
+        report.update(regress_report(outputs, feats, mods, float(model.shape.target_mean)))
     warnings = input_warnings(bundle.meta.get("input_stats"), feats.inputs, feats.mask)
     if warnings:
         report["input_warnings"] = warnings
@@ -85,7 +88,7 @@ def _decode(items, bundle, index: dict[str, int], say: Progress) -> Features:
 def _plan(model, mods: list[str], levels) -> list[tuple[str, tuple[str, ...], tuple | None]]:
     """(name, modalities kept, (noisy modality, strength) or None) for every forward pass."""
     runs: list[tuple[str, tuple[str, ...], tuple | None]] = [("fused", tuple(mods), None)]
-    if model.classify and len(mods) > 1:
+    if (model.classify or model.regress) and len(mods) > 1:
         runs += [(f"without {m}", tuple(x for x in mods if x != m), None) for m in mods]
         runs += [(f"only {m}", (m,), None) for m in mods]
     if model.classify:
@@ -124,6 +127,8 @@ def _heads(
     result: dict[str, Any] = {"logits": None, "embeddings": {}}
     if model.classify:
         result["logits"] = model.logits(encoded, mask).float()
+    if model.regress:
+        result["value"] = model.value(encoded, mask).float()
     if model.align and noise is None:
         result["embeddings"] = {m: e.float() for m, e in model.embed(encoded).items()}
     return result
@@ -200,7 +205,7 @@ def save_report(report: dict[str, Any], folder: str) -> list[str]:
             for k, v in res.get(kind, {}).items():
                 summary.append([f"{pair} {kind} {k}", v])
     table("metrics.csv", ["metric", "value"], summary)
-    for name, header, rows in _tables(report):
+    for name, header, rows in _tables(report) + regress_tables(report):
         table(name, header, rows)
     path = os.path.join(folder, "report.json")
     atomic_write_text(
@@ -217,7 +222,15 @@ def _header(bundle, dataset, split: str, items: list, model) -> dict[str, Any]:
         "dataset": str(dataset.spec.path),
         "split": split,
         "samples": [
-            {"index": i, "id": it.id, "image": it.image, "audio": it.audio, "text": it.text, "label": it.label}
+            {
+                "index": i,
+                "id": it.id,
+                "image": it.image,
+                "audio": it.audio,
+                "text": it.text,
+                "label": it.label,
+                "target": it.target,
+            }
             for i, it in enumerate(items)
         ],
         "modalities": list(model.modalities),

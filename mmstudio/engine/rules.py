@@ -17,6 +17,8 @@ from typing import Any
 
 from mmstudio.config import MODALITY_NAMES, TASKS, RunConfig
 from mmstudio.engine.components import ENCODERS, FUSIONS
+from mmstudio.engine.pretrained import is_name
+from mmstudio.engine.pretrained_rules import pretrained_rules
 from mmstudio.registry import Entry, Registry
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
@@ -51,12 +53,19 @@ class DatasetFacts:
     modalities: tuple[str, ...]
     classes: int
     splits: tuple[str, ...]
+    targets: int = 0  # items with a number to predict (the regress task)
 
     @classmethod
     def of(cls, dataset: Any) -> DatasetFacts:
         """From a :class:`mmstudio.data.Dataset` or its ``summary()`` dict."""
         summary = dataset.summary() if hasattr(dataset, "summary") else dataset
-        return cls(str(summary["path"]), tuple(summary["modalities"]), len(summary["labels"]), tuple(summary["splits"]))
+        return cls(
+            str(summary["path"]),
+            tuple(summary["modalities"]),
+            len(summary["labels"]),
+            tuple(summary["splits"]),
+            int(summary.get("targets", 0)),
+        )
 
 
 def check(run: RunConfig, dataset: Any = None, gpus: int | None = None) -> list[Problem]:
@@ -132,6 +141,14 @@ def _modality_rules(run: RunConfig, facts: DatasetFacts | None, gpus: int | None
                 ("align",),
             )
         )
+    if task == "regress" and facts is not None and facts.targets == 0:
+        out.append(
+            Problem(
+                "model.task",
+                "regress predicts a number and no item has one; give a numeric column the role 'target'",
+                ("classify", "align"),
+            )
+        )
     return out
 
 
@@ -142,7 +159,7 @@ def _component_rules(run: RunConfig, facts: DatasetFacts | None, gpus: int | Non
         if m in ENCODERS:
             sub = getattr(spec, m)
             out += _name_and_options(ENCODERS[m], f"model.{m}", sub.encoder, sub.options, spec.task, "encoder")
-    if "classify" in spec.task:
+    if "classify" in spec.task or spec.task == "regress":
         out += _name_and_options(FUSIONS, "model", spec.fusion, spec.fusion_options, spec.task, "fusion")
     return out
 
@@ -263,8 +280,14 @@ def _describe_range(low: float, high: float | None, bounds: str) -> str:
 def _path_rules(run: RunConfig, facts: DatasetFacts | None, gpus: int | None) -> list[Problem]:
     weights = run.model.image.weights
     mods = modalities_of(run, facts) or MODALITY_NAMES
-    if weights and "image" in mods and not os.path.isfile(weights):
-        return [Problem("model.image.weights", f"the image weights file {weights} does not exist")]
+    if weights and "image" in mods and not is_name(weights) and not os.path.isfile(weights):
+        return [
+            Problem(
+                "model.image.weights",
+                f"the image weights file {weights} does not exist (and no published weights are "
+                "called so: mmstudio weights list)",
+            )
+        ]
     return []
 
 
@@ -315,6 +338,7 @@ RULES: tuple[Rule, ...] = (
     _path_rules,
     _device_rules,
     _split_rules,
+    pretrained_rules,
 )
 
 __all__ = ["DatasetFacts", "Problem", "RunProblems", "TASKS", "check", "modalities_of", "require"]

@@ -176,11 +176,15 @@ def make_batch(samples: list[dict], spec: dict) -> dict[str, np.ndarray]:
 
 
 def predict(samples: list[dict], folder: str = HERE) -> list[dict]:
-    """Class and probability per sample, from ``model.onnx`` in ``folder``."""
+    """Class and probability per sample, from ``model.onnx`` in ``folder`` (a regress model:
+    ``{"value": number}``, already in the target's units)."""
     import onnxruntime as ort
 
     spec = load_spec(folder)
     session = ort.InferenceSession(os.path.join(folder, "model.onnx"), providers=["CPUExecutionProvider"])
+    if "value" in spec["outputs"]:
+        values = session.run(["value"], make_batch(samples, spec))[0]
+        return [{"value": float(v)} for v in values]
     logits = session.run(["logits"], make_batch(samples, spec))[0].astype(np.float64)
     probs = np.exp(logits - logits.max(1, keepdims=True))
     probs /= probs.sum(1, keepdims=True)
@@ -197,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=3)
     args = parser.parse_args(argv)
     (result,) = predict([{"image": args.image, "audio": args.audio, "text": args.text}])
+    if "value" in result:
+        print(f"{result['value']:.6g}")
+        return 0
     names = load_spec()["class_names"]
     for i in np.argsort(result["probabilities"])[::-1][: args.top]:
         print(f"{names[i]}\t{result['probabilities'][i]:.4f}")

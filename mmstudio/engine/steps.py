@@ -21,6 +21,7 @@ from mmstudio.engine.losses import classify_loss, info_nce, l1_penalty
 from mmstudio.engine.model import MultimodalModel
 from mmstudio.engine.optim import modality_dropout
 from mmstudio.engine.preprocess import Preprocessor, augment_images
+from mmstudio.engine.regression import regress_loss, scaler_of
 
 
 @dataclass
@@ -170,6 +171,9 @@ def batch_loss(ctx: StepContext, idx: torch.Tensor) -> torch.Tensor:
         loss = torch.zeros((), device=device)
         if "logits" in out:
             loss = loss + classify_loss(out["logits"], labels, ctx.class_weight, ctx.spec.label_smoothing)
+        if "value" in out:  # regress: targets beside the labels in the cache
+            target = ctx.feats.targets[idx].to(device, non_blocking=True)
+            loss = loss + regress_loss(out["value"], target, scaler_of(ctx.model.shape), ctx.spec.regress_loss)
         if "embeddings" in out:
             weight = ctx.spec.align_weight if "logits" in out else 1.0
             groups = {m: g.to(ctx.device, non_blocking=True) for m, g in ctx.feats.group_batch(idx).items()}

@@ -60,8 +60,9 @@ def test_prompts_transcripts():
     ds = open_dataset(str(SHARED / "prompts" / "transcripts.csv"))
     assert ds.layout == "transcripts"
     assert ds.modality_counts() == {"image": 0, "text": 568, "audio": 568}
-    [note] = ds.problems  # unlabelled, and the report says so (issue 16)
+    note, number = ds.problems  # unlabelled, and the report says so (issue 16)
     assert "column 'group' looks like labels" in note.reason and ds.labels() == {}
+    assert "column 'seconds' holds numbers" in number.reason and ds.target_candidate() == "seconds"  # issue 19
     activated = next(it for it in ds.items if it.audio.endswith("activated.flac"))
     assert activated.text == "Activated."
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
 
-from engine_helpers import drain, tiny_run  # noqa: E402
+from engine_helpers import drain, tiny_run  # noqa: E402, F401  (also for the regress tests)
 from synth import make_triplet_dataset  # noqa: E402
 
 

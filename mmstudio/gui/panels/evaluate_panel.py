@@ -25,9 +25,11 @@ from PySide6.QtWidgets import (
 )
 
 from mmstudio.gui.jobs import Lane
+from mmstudio.gui.panels.compress_tab import CompressTab
 from mmstudio.gui.widgets.charts import BarChart
 from mmstudio.gui.widgets.eval_charts import AblationChart, ConfusionHeatmap, RobustnessChart
 from mmstudio.gui.widgets.gallery import SampleGallery
+from mmstudio.gui.widgets.regress_view import RegressView, worst_caption
 from mmstudio.gui.widgets.report_tables import MetricTables
 
 
@@ -95,6 +97,9 @@ class EvaluatePanel(QWidget):
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self.tables)
         top.addWidget(self.heatmap)
+        self.regress_view = RegressView()  # in the heatmap's place for a regress model
+        self.regress_view.setVisible(False)
+        top.addWidget(self.regress_view)
         top.addWidget(self.plots)
         top.setSizes([380, 420, 460])
 
@@ -118,13 +123,20 @@ class EvaluatePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.message)
-        layout.addWidget(split, 1)
+        self.compress_tab = CompressTab()
+        self.compress_tab.status.connect(self.status)
+        self.split_combo.currentTextChanged.connect(lambda _text: self._update_buttons())
+        self.pages = QTabWidget()
+        self.pages.addTab(split, "Report")
+        self.pages.addTab(self.compress_tab, "Make it smaller")
+        layout.addWidget(self.pages, 1)
 
     def _update_buttons(self) -> None:
         busy = self.lane.busy
         self.evaluate_button.setEnabled(bool(self.bundle_path and self.dataset is not None) and not busy)
         self.export_button.setEnabled(self.report is not None and not busy)
         self.show_mistakes.setEnabled(self.report is not None and "predictions" in self.report)
+        self.compress_tab.set_inputs(self.bundle_path, self.dataset, self.split_combo.currentText())
 
     # ---------------------------------------------------------------- inputs
     def set_bundle(self, path: str) -> None:
@@ -214,6 +226,7 @@ class EvaluatePanel(QWidget):
             self.heatmap.set_matrix([], [])
             self.heatmap.setTitle("No confusion matrix: this model does not classify")
         self._show_ablation(report)
+        self._show_regression(report)
         if "robustness" in report:
             self.robustness_chart.set_curves(report["robustness"])
         self._show_weights(report)
@@ -222,7 +235,10 @@ class EvaluatePanel(QWidget):
         if report.get("input_warnings"):  # inputs unlike the training data: say so above it all
             self.message.setText("⚠ " + " ".join(report["input_warnings"]))
             self.message.show()
-        summary = ", ".join(f"{k.replace('_', ' ')} {report[k]:.4f}" for k in ("accuracy", "macro_f1") if k in report)
+        scores = {**report, **report.get("regression", {})}
+        summary = ", ".join(
+            f"{k.replace('_', ' ')} {scores[k]:.4f}" for k in ("accuracy", "macro_f1", "mae") if k in scores
+        )
         self.status.emit(
             f"Evaluated on {len(report['samples']):,} {report['split']} items" + (f": {summary}" if summary else "")
         )
@@ -243,6 +259,17 @@ class EvaluatePanel(QWidget):
             f"{a['only'][best]:.3f}</b>: gain <b>{a['gain']:+.3f}</b>. “Only” bars are this same "
             "model with the other inputs masked as missing, not separately trained models."
         )
+
+    def _show_regression(self, report: dict) -> None:
+        """A regress model: the scatter and ablation errors replace the heatmap; worst items below."""
+        regress = "values" in report
+        self.heatmap.setVisible(not regress)
+        self.regress_view.setVisible(regress)
+        if regress:
+            self.regress_view.set_report(report)
+            samples = [dict(report["samples"][i], caption=worst_caption(report, i)) for i in report["worst"]]
+            self.gallery_label.setText(f"Worst predicted: {len(samples)} items with the largest errors, largest first")
+            self.gallery.set_samples(samples)
 
     def _show_weights(self, report: dict) -> None:
         weights = report.get("modality_weights")
@@ -324,6 +351,7 @@ class EvaluatePanel(QWidget):
         return written
 
     def shutdown(self) -> None:
+        self.compress_tab.shutdown()
         self.gallery.shutdown()
         self.lane.close(timeout=0.5)
 

@@ -134,9 +134,7 @@ class ModelPanel(QWidget):
         self.fusion_doc = QLabel("")  # one line each: wrapping made the form row too tall
         self.task = QComboBox()
         self.task.addItems(TASKS)
-        self.task.setToolTip(
-            "classify: predict labels; align: a shared embedding space for cross-modal queries; classify+align: both"
-        )
+        self.task.setToolTip("\n".join(f"{t}: {text}" for t, text in engine.TASK_HELP.items()))
         form.addRow("Embedding size", self.dim)
         form.addRow("Fusion", self.fusion)
         form.addRow("", self.fusion_doc)

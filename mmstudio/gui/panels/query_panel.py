@@ -56,7 +56,7 @@ class _Asker:
             "bundle": bundle,
             "modalities": list(self.session.modalities),
             "targets": self.session.targets,
-            "classify": model.classify,
+            "classify": model.classify or model.regress,  # regress: "classify" shows the number
             "align": model.align,
             "items": len(self.session.items),
             "collection": str(dataset.spec.path),
@@ -287,7 +287,11 @@ class QueryPanel(QWidget):
     def _on_answer(self, answer: dict) -> None:
         self.message.hide()
         self.last = answer
-        if answer["mode"] == "classify":
+        if answer["mode"] == "classify" and "value" in answer:  # regress: the predicted number
+            self.probabilities.set_values({})
+            self.probabilities.setTitle(f"Predicted from {', '.join(answer['used'])}: {answer['value']:.4g}")
+            self.results_label.setText(f"Predicted <b>{answer['value']:.4g}</b> from {' + '.join(answer['used'])}")
+        elif answer["mode"] == "classify":
             probs = {row["label"]: row["probability"] for row in answer["top"]}
             self.probabilities.set_values(probs)
             self.probabilities.setTitle(f"Class probabilities from {', '.join(answer['used'])}: {answer['label']}")

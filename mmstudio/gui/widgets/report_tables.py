@@ -14,6 +14,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mmstudio.gui.widgets.regress_view import regress_rows
+
 
 def _table(headers: list[str]) -> QTableWidget:
     table = QTableWidget(0, len(headers))
@@ -63,6 +65,7 @@ class MetricTables(QTabWidget):
         rows += [
             [name, report[key]] for key, name in (("accuracy", "accuracy"), ("macro_f1", "macro F1")) if key in report
         ]
+        rows += regress_rows(report)
         a = report.get("ablation", {})
         if "gain" in a:
             rows.append([f"gain over {a['best_single']} only", a["gain"]])
