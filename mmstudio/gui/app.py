@@ -34,9 +34,6 @@ def create_application(argv: list[str] | None = None):
     QGuiApplication.setDesktopFileName(APP_ID)  # Wayland matches windows to the launcher by it
     if ICON.is_file():
         app.setWindowIcon(QIcon(str(ICON)))
-    import pyqtgraph as pg
-
-    pg.setConfigOptions(background="w", foreground="#333", antialias=True)
     from mmstudio.gui.settings import Settings, apply_settings
 
     apply_settings(Settings.load(), app)  # theme and style sheet, the engine's limits

@@ -54,16 +54,16 @@ class ProjectController(QObject):
         self._lock: QLockFile | None = None
         self.recovery_path = ""
         self._timer = QTimer(self)
-        self._timer.timeout.connect(self.autosave)
-        window.model_panel.suggested.connect(self._on_run_suggested)
+        self._timer.timeout.connect(self.autosave)  # the window wires on_run_suggested when it builds the Model panel
 
     # ---------------------------------------------------------------- state <-> window
     def capture(self) -> Project:
         """The project as the window shows it now."""
         w = self.window
-        ds = w.data_panel.dataset
-        spec = ds.spec if ds is not None else w.data_panel.spec
-        run = w.model_panel.config() if self._pending_run is None else self._pending_run
+        data, model = w.built_panel("Data"), w.built_panel("Model")  # a panel never built holds nothing
+        ds = data.dataset if data is not None else None
+        spec = ds.spec if ds is not None else (data.spec if data is not None else None)
+        run = model.config() if self._pending_run is None and model is not None else self._pending_run
         name = os.path.splitext(os.path.basename(self.path))[0] if self.path else ""
         return Project(
             datasets=[spec] if spec is not None else [],
@@ -85,7 +85,7 @@ class ProjectController(QObject):
             w.open_bundle(project.bundle, switch=False)
         w.show_panel_named(project.current_panel)
 
-    def _on_run_suggested(self) -> None:
+    def on_run_suggested(self) -> None:
         """The Model panel has just suggested a run for the loaded dataset: put the project's saved
         run back (the panel checks it with the engine's rules and names what cannot be shown), or
         else start from the default device chosen in Settings."""

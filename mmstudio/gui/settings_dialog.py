@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mmstudio.gui import theme
 from mmstudio.gui.settings import DEVICES, THEMES, Settings, apply_settings, default_cache_dir
 
 DEVICE_TEXT = {"auto": "Automatic (GPU when present)", "cpu": "CPU", "cuda": "GPU (CUDA)"}
@@ -83,6 +84,7 @@ class SettingsDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(note)
         layout.addWidget(buttons)
+        theme.polish(self)
 
     def _cache_row(self, cache_dir: str) -> QHBoxLayout:
         """The cache folder's line with Browse… and Default."""

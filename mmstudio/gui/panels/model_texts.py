@@ -42,3 +42,10 @@ def estimate_text(est: dict) -> tuple[str, str]:
         "meta device; the vocabulary is assumed at its limit)"
     )
     return text, tip
+
+
+def fusion_doc_html(doc: str, level: str, one_modality: bool) -> str:
+    """The line under the fusion choice (none is offered for a single modality)."""
+    if one_modality:
+        return "<i>One modality: nothing to fuse; its encoder feeds the head directly.</i>"
+    return f"{doc}<br><i>Where modalities meet — {level}</i>" if doc else ""
