@@ -318,10 +318,7 @@ class MainWindow(PanelHost, QMainWindow):
                 drop = cast(QDropEvent, event)  # drag enter and move events are drop events too
                 if kind == QEvent.Type.Drop:
                     drop.acceptProposedAction()
-                    # a panel may take the drop itself (Query)
-                    accept_drop = getattr(self.stack.currentWidget(), "accept_drop", None)
-                    if not (accept_drop is not None and accept_drop(paths)):
-                        self.open_paths(paths)
+                    self._take_drop(paths)
                 else:
                     drop.acceptProposedAction()
                     if kind == QEvent.Type.DragEnter:
@@ -337,6 +334,12 @@ class MainWindow(PanelHost, QMainWindow):
         paths = _local_paths(event)
         if paths:
             event.acceptProposedAction()
+            self._take_drop(paths)
+
+    def _take_drop(self, paths: list[str]) -> None:
+        """The panel shown may take the drop itself (Query); else it opens as a dataset or project."""
+        accept_drop = getattr(self.stack.currentWidget(), "accept_drop", None)
+        if not (accept_drop is not None and accept_drop(paths)):
             self.open_paths(paths)
 
     def keyPressEvent(self, event) -> None:

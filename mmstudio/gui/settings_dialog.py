@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mmstudio import engine
 from mmstudio.gui import theme
 from mmstudio.gui.settings import DEVICES, THEMES, Settings, apply_settings, default_cache_dir
 
@@ -61,7 +62,8 @@ class SettingsDialog(QDialog):
         self.theme.setCurrentIndex(THEMES.index(s.theme))
         self.workers = QSpinBox()
         self.workers.setRange(0, 64)
-        self.workers.setSpecialValueText(f"Automatic ({min(8, (os.cpu_count() or 2) * 2)})")
+        # the engine's own rule (no torch): what decoding will use on this machine
+        self.workers.setSpecialValueText(f"Automatic ({engine.decode_threads(0)} on {os.cpu_count()} CPUs)")
         self.workers.setValue(s.workers)
         self.workers.setToolTip("Threads that decode image and audio files before training.")
         form = QFormLayout()

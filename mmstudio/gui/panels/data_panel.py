@@ -39,7 +39,7 @@ from mmstudio.config import DEFAULT_LABEL_PATTERN, LAYOUTS, DatasetSpec, SplitSp
 from mmstudio.data import Dataset, open_dataset
 from mmstudio.gui.widgets.audio_view import AudioView
 from mmstudio.gui.widgets.charts import BarChart
-from mmstudio.gui.widgets.dataset_tables import fill_columns, fill_counts, fill_problems
+from mmstudio.gui.widgets.dataset_tables import fill_columns, fill_counts, fill_problems, fit_item_columns
 from mmstudio.gui.widgets.item_model import COLUMNS, ItemTableModel
 from mmstudio.gui.widgets.thumbnails import ThumbnailCache
 from mmstudio.gui.workers import run_in_thread
@@ -72,19 +72,35 @@ class DataPanel(QWidget):
 
     # ---------------------------------------------------------------- layout of the panel
     def _build(self) -> None:
+        upper = QSplitter(Qt.Orientation.Horizontal)
+        upper.addWidget(self._build_table())
+        upper.addWidget(self._build_detail())
+        upper.addWidget(self._build_side())
+        upper.setSizes([640, 360, 380])
+        for index, stretch in enumerate((3, 2, 2)):
+            upper.setStretchFactor(index, stretch)
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._build_head())
+        layout.addWidget(upper, 1)
+
+    def _build_head(self) -> QHBoxLayout:
         self.source_label = QLabel(
             "Drop a dataset folder or a CSV/TSV/JSONL manifest anywhere on the window, "
             "or use File ▸ Open Dataset (Ctrl+O)."
         )
         self.source_label.setObjectName("headline")
         self.source_label.setWordWrap(True)
+        # Ignored: a long path or summary wraps; it never widens the window
+        self.source_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(260)
+        self.progress.setMinimumWidth(320)
         self.progress.setVisible(False)
         head = QHBoxLayout()
         head.addWidget(self.source_label, 1)
         head.addWidget(self.progress)
+        return head
 
+    def _build_options(self) -> QGroupBox:
         self.layout_combo = QComboBox()
         self.layout_combo.addItems(LAYOUTS)
         self.layout_combo.setToolTip("How the files are organised; 'auto' guesses")
@@ -117,7 +133,9 @@ class DataPanel(QWidget):
         for box in (*self.ratio_spins, self.seed_spin):
             box.setToolTip("Used when the data has no split column: stratified by label, reproducible by seed")
         form.addRow(self.apply_button)
+        return options
 
+    def _build_table(self) -> QWidget:
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter items by id, label, split or text…")
         self.filter_edit.setClearButtonEnabled(True)
@@ -128,19 +146,21 @@ class DataPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # ids and paths keep their ends
         self.table.verticalHeader().setDefaultSectionSize(44)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        self.table.setColumnWidth(0, 130)
-        self.table.setColumnWidth(1, 70)
-        self.table.setColumnWidth(2, 56)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
+        fit_item_columns(self.table, [])
         left = QWidget()
+        left.setMinimumWidth(380)
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.filter_edit)
         left_layout.addWidget(self.table)
+        return left
 
+    def _build_detail(self) -> QWidget:
         self.image_label = QLabel("No image")
         self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image_label.setMinimumSize(200, 160)
@@ -161,12 +181,15 @@ class DataPanel(QWidget):
         detail_layout.addWidget(self.image_label, 2)
         detail_layout.addWidget(self.text_view)
         detail_layout.addWidget(self.audio_view, 3)
+        return detail
 
+    def _build_side(self) -> QWidget:
         self.class_chart = BarChart("Items per class")
         self.counts_table = QTableWidget()
         self.problems_table = QTableWidget(0, 4)
         self.problems_table.setHorizontalHeaderLabels(["Severity", "File", "Row", "Reason"])
-        self.problems_table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.problems_table.horizontalHeader().setStretchLastSection(True)  # the reason stays in view
+        self.problems_table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.problems_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.columns_table = QTableWidget(0, 3)
         self.columns_table.setHorizontalHeaderLabels(["Column", "Role", "Example"])
@@ -179,20 +202,9 @@ class DataPanel(QWidget):
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.addWidget(options)
+        side_layout.addWidget(self._build_options())
         side_layout.addWidget(self.tabs, 1)
-
-        upper = QSplitter(Qt.Orientation.Horizontal)
-        upper.addWidget(left)
-        upper.addWidget(detail)
-        upper.addWidget(side)
-        upper.setSizes([640, 360, 380])
-        for index, stretch in enumerate((3, 2, 2)):
-            upper.setStretchFactor(index, stretch)
-        left.setMinimumWidth(380)
-        layout = QVBoxLayout(self)
-        layout.addLayout(head)
-        layout.addWidget(upper, 1)
+        return side
 
     # ---------------------------------------------------------------- loading
     def open_path(self, path: str) -> None:
@@ -267,7 +279,7 @@ class DataPanel(QWidget):
     @Slot(float, str)
     def _on_progress(self, fraction: float, message: str) -> None:
         self.progress.setValue(int(fraction * 1000))
-        self.progress.setFormat(message)
+        self.progress.setFormat(f"{message.replace('%', '%%')} · %p%")  # the count, and how far
 
     @Slot(object)
     def _on_scan_failed(self, exc: BaseException) -> None:
@@ -285,6 +297,7 @@ class DataPanel(QWidget):
         self.dataset = ds
         self.thumbnails.clear()
         self.model.set_items(ds.items)
+        fit_item_columns(self.table, ds.items)  # widths per dataset, never the last one's
         self._show_summary(ds)
         if ds.items:
             self.table.selectRow(0)

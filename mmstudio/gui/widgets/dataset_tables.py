@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import QComboBox, QTableView, QTableWidget, QTableWidgetItem
 
 from mmstudio.config import COLUMN_ROLES
 from mmstudio.data import MODALITIES, Dataset
@@ -40,8 +40,29 @@ def fill_problems(table: QTableWidget, ds: Dataset) -> int:
         table.setItem(r, 1, path_item)
         table.setItem(r, 2, QTableWidgetItem("" if p.row is None else str(p.row)))
         table.setItem(r, 3, QTableWidgetItem(p.reason))
+    table.resizeColumnToContents(0)
+    table.resizeColumnToContents(2)
     table.resizeColumnToContents(1)
+    # the file column at most a third of the table (elided in the middle): the reason stays visible
+    table.setColumnWidth(1, min(table.columnWidth(1), max(120, table.viewport().width() // 3)))
     return len(ds.problems)
+
+
+def fit_item_columns(table: QTableView, items: list) -> None:
+    """The item table's widths for this dataset: ids as wide as the longest (within bounds),
+    label and split as wide as theirs; the text column takes the rest."""
+    metrics = table.fontMetrics()
+
+    def width(texts, low: int, high: int) -> int:
+        widest = max((metrics.horizontalAdvance(t) for t in texts), default=0)
+        return max(low, min(high, widest + 24))
+
+    sample = items[:2000]  # enough to size the columns; 10,000 ids take no longer to show
+    table.setColumnWidth(0, width((it.id for it in sample), 130, 280) + 44)  # + the thumbnail
+    table.setColumnWidth(1, width((it.label or "" for it in sample), 60, 180))
+    table.setColumnWidth(2, width((it.split or "" for it in sample), 50, 90))
+    for column in (4, 5):
+        table.setColumnWidth(column, 140)
 
 
 def fill_columns(table: QTableWidget, ds: Dataset) -> bool:
