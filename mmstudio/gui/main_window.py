@@ -24,9 +24,8 @@ from PySide6.QtWidgets import (
 from mmstudio import __version__
 from mmstudio.gui import theme
 from mmstudio.gui.panel_host import PANELS, PanelHost, Panels
-from mmstudio.gui.projects import ProjectController
+from mmstudio.gui.projects import SUFFIX, ProjectController
 from mmstudio.gui.welcome import DEMOS, WelcomePage
-from mmstudio.project import SUFFIX
 
 if TYPE_CHECKING:
     from mmstudio.gui.panels.train_panel import TrainPanel
@@ -55,8 +54,7 @@ class MainWindow(PanelHost, QMainWindow):
         self._build_central()
         self._build_menus()
         self._connect_projects()
-        self._watch_drops(self)
-        theme.polish(self)
+        theme.polish(self)  # the welcome page has no widget that takes drops: nothing to watch yet
         self._shown_once = False
 
     def _build_central(self) -> None:

@@ -194,12 +194,21 @@ def test_the_window_opens_without_pyqtgraph_and_builds_only_what_it_shows():
         "from mmstudio.gui.main_window import MainWindow\n"
         "w = MainWindow(); w.show_welcome(); w.show(); app.processEvents()\n"
         "print(int('pyqtgraph' in sys.modules), int('torch' in sys.modules), sorted(w._built))\n"
+        "print(int('mmstudio.project' in sys.modules), int('mmstudio.cli' in sys.modules))\n"
         "w.data_panel\n"
         "print(int('pyqtgraph' in sys.modules), sorted(w._built))\n"
     )
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
-    first, second = out.stdout.strip().splitlines()[-2:]
+    first, formats, second = out.stdout.strip().splitlines()[-3:]
     assert first == "0 0 []"
+    assert formats == "0 0", "the project format and the CLI load after the window is up"
     assert second == "1 ['Data']"
+
+
+def test_the_window_knows_the_project_suffix_without_loading_the_format():
+    from mmstudio import project
+    from mmstudio.gui import projects
+
+    assert projects.SUFFIX == project.SUFFIX
