@@ -84,6 +84,9 @@ def _sheets() -> dict[str, Template]:
 
 def _set_roles(widget: QWidget, roles: dict, fill: bool = False) -> None:
     """Only these roles on the widget (the others still follow the application's palette)."""
+    current = widget.palette()
+    if all(current.color(role) == QColor(colour) for role, colour in roles.items()):
+        return  # already so: a palette change would repaint it and its children for nothing
     palette = QPalette()
     for role, colour in roles.items():
         palette.setColor(role, QColor(colour))
@@ -97,8 +100,9 @@ R = QPalette.ColorRole
 ROLES = {
     "muted": lambda c: {R.WindowText: c.muted, R.Text: c.muted},
     "card": lambda c: {R.Window: c.card_bg, R.Base: c.card_bg, R.Mid: c.card_border, R.Dark: c.card_border},
-    "gallery": lambda c: {R.Base: c.gallery_bg},
-    "thumb": lambda c: {R.Window: c.gallery_bg, R.WindowText: c.muted},
+    # A gallery's cards inherit its palette (one palette change per gallery, not one per card:
+    # a hundred cards took most of a second): the view paints Base, the cards Window.
+    "gallery": lambda c: {R.Base: c.gallery_bg, R.Window: c.card_bg, R.Mid: c.card_border, R.Dark: c.card_border},
     "preview": lambda c: {R.Window: c.card_bg, R.WindowText: c.fg},
 }
 
@@ -109,7 +113,7 @@ def polish_widget(widget: QWidget, colors: Colors | None = None) -> None:
     name = widget.objectName()
     roles = ROLES.get(name)
     if roles is not None:
-        _set_roles(widget, roles(c), fill=name in ("card", "thumb", "preview"))
+        _set_roles(widget, roles(c), fill=name in ("card", "preview"))
     elif name == "headline" and widget.font().pixelSize() != 14:
         font = widget.font()
         font.setPixelSize(14)

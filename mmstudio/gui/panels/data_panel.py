@@ -6,7 +6,6 @@ thumbnails; the layout, column roles, label pattern and split ratios can all be 
 
 from __future__ import annotations
 
-import html
 import os
 
 from PySide6.QtCore import QObject, QSortFilterProxyModel, Qt, Signal, Slot
@@ -37,9 +36,16 @@ from PySide6.QtWidgets import (
 
 from mmstudio.config import DEFAULT_LABEL_PATTERN, LAYOUTS, DatasetSpec, SplitSpec
 from mmstudio.data import Dataset, open_dataset
+from mmstudio.gui import theme
 from mmstudio.gui.widgets.audio_view import AudioView
 from mmstudio.gui.widgets.charts import BarChart
-from mmstudio.gui.widgets.dataset_tables import fill_columns, fill_counts, fill_problems, fit_item_columns
+from mmstudio.gui.widgets.dataset_tables import (
+    fill_columns,
+    fill_counts,
+    fill_problems,
+    fit_item_columns,
+    summary_html,
+)
 from mmstudio.gui.widgets.item_model import COLUMNS, ItemTableModel
 from mmstudio.gui.widgets.thumbnails import ThumbnailCache
 from mmstudio.gui.workers import run_in_thread
@@ -258,7 +264,8 @@ class DataPanel(QWidget):
         return SplitSpec(train=train, val=val, test=test, seed=self.seed_spin.value())
 
     def _start_scan(self, spec: DatasetSpec) -> None:
-        self._spec = spec
+        previous, self._spec = self._spec, spec
+        self._show_stale(clear=previous is None or previous.path != spec.path)
         self.source_label.setText(f"Reading {spec.path} …")
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
@@ -269,9 +276,24 @@ class DataPanel(QWidget):
             open_dataset,
             spec,
             progress=lambda f, msg: sink.changed.emit(f, msg),
-            on_done=self._on_scanned,
-            on_error=self._on_scan_failed,
+            # a scan that is no longer the one asked for (another drop since) is dropped
+            on_done=lambda ds, asked=spec: self._on_scanned(ds) if asked is self._spec else None,
+            on_error=lambda exc, asked=spec: self._on_scan_failed(exc) if asked is self._spec else None,
         )
+
+    def _show_stale(self, clear: bool) -> None:
+        """While a scan runs: another dataset's items, preview and counts go at once; the same
+        dataset read again stays, greyed out, until the new reading replaces it."""
+        self.table.setEnabled(False)
+        if not clear:
+            return
+        self.audio_view.show_clip(None)
+        self.model.set_items([])
+        self.image_label.setPixmap(QPixmap())
+        self.image_label.setText("")
+        self.text_view.clear()
+        self.item_title.setText("")
+        self.class_chart.set_values({}, empty="Reading the dataset…")
 
     def is_busy(self) -> bool:
         return self._worker is not None
@@ -284,6 +306,7 @@ class DataPanel(QWidget):
     @Slot(object)
     def _on_scan_failed(self, exc: BaseException) -> None:
         self._worker = None
+        self.table.setEnabled(True)
         self.progress.setVisible(False)
         self.apply_button.setEnabled(self.dataset is not None)
         self.source_label.setText(f"Could not read this dataset: {exc}")
@@ -292,6 +315,7 @@ class DataPanel(QWidget):
     @Slot(object)
     def _on_scanned(self, ds: Dataset) -> None:
         self._worker = None
+        self.table.setEnabled(True)
         self.progress.setVisible(False)
         self.apply_button.setEnabled(True)
         self.dataset = ds
@@ -312,16 +336,7 @@ class DataPanel(QWidget):
 
     def _show_summary(self, ds: Dataset) -> None:
         counts = ds.modality_counts()
-        mods = ", ".join(f"{n:,} {m}" for m, n in counts.items() if n) or "nothing usable"
-        classes = (
-            ds.class_summary()
-            if ds.labels()
-            else f"<span style='color:#b26a00'>{html.escape(ds.class_summary())}</span>"
-        )
-        self.source_label.setText(
-            f"<b>{os.path.basename(ds.spec.path.rstrip(os.sep))}</b> — {ds.layout.replace('_', ' ')}, "
-            f"{len(ds.items):,} items: {mods}; {classes}"
-        )
+        self.source_label.setText(theme.adapt_html(summary_html(ds)))
         if self.layout_combo.currentText() == "auto":
             self.layout_combo.setCurrentText(ds.layout)
         for column, modality in ((3, "text"), (4, "image"), (5, "audio")):

@@ -225,8 +225,8 @@ class ModelPanel(QWidget):
         self._gpus = len(catalog.get("gpus", []))
         self.set_config(run)
         self._set_enabled(True)
-        self._count_timer.stop()
-        self._update_count()  # the count at once, not after the first edit
+        self._count_timer.stop()  # the count at once, not after the first edit
+        self._on_estimated(catalog["estimate"]) if catalog.get("estimate") else self._update_count()
         self.status.emit("Model: first run suggested")
         self.suggested.emit()
         if self._pending:  # another dataset arrived meanwhile

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 
 from PySide6.QtCore import Qt
@@ -9,6 +10,18 @@ from PySide6.QtWidgets import QComboBox, QTableView, QTableWidget, QTableWidgetI
 
 from mmstudio.config import COLUMN_ROLES
 from mmstudio.data import MODALITIES, Dataset
+
+
+def summary_html(ds: Dataset) -> str:
+    """The Data panel's headline: name, layout, items per modality, classes (warned when none)."""
+    counts = ds.modality_counts()
+    mods = ", ".join(f"{n:,} {m}" for m, n in counts.items() if n) or "nothing usable"
+    summary = ds.class_summary()
+    classes = summary if ds.labels() else f"<span style='color:#b26a00'>{html.escape(summary)}</span>"
+    return (
+        f"<b>{html.escape(os.path.basename(ds.spec.path.rstrip(os.sep)))}</b> — {ds.layout.replace('_', ' ')}, "
+        f"{len(ds.items):,} items: {mods}; {classes}"
+    )
 
 
 def fill_counts(table: QTableWidget, ds: Dataset) -> None:
@@ -58,11 +71,12 @@ def fit_item_columns(table: QTableView, items: list) -> None:
         return max(low, min(high, widest + 24))
 
     sample = items[:2000]  # enough to size the columns; 10,000 ids take no longer to show
-    table.setColumnWidth(0, width((it.id for it in sample), 130, 280) + 44)  # + the thumbnail
-    table.setColumnWidth(1, width((it.label or "" for it in sample), 60, 180))
+    table.setColumnWidth(0, width((it.id for it in sample), 70, 260) + 44)  # + the thumbnail
+    table.setColumnWidth(1, width((it.label or "" for it in sample), 56, 160))
     table.setColumnWidth(2, width((it.split or "" for it in sample), 50, 90))
-    for column in (4, 5):
-        table.setColumnWidth(column, 140)
+    for column, role in ((4, "image"), (5, "audio")):  # file names: the text column takes the rest
+        names = (os.path.basename(getattr(it, role) or "") for it in sample)
+        table.setColumnWidth(column, width(names, 60, 150))
 
 
 def fill_columns(table: QTableWidget, ds: Dataset) -> bool:

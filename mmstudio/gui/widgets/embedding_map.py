@@ -65,6 +65,9 @@ class EmbeddingMap(QWidget):
         self.star.setPen(pg.mkPen(colors.fg, width=1.5))
         self.ring.setPen(pg.mkPen(colors.fg, width=2))
         theme.restyle_plot(self.plot, colors)
+        hovered = getattr(self, "_hovered", None)
+        if hovered is not None and self.preview.isVisible():  # its caption in the new colours
+            self._on_hovered(None, hovered, None)
 
     def set_map(self, data: dict, items: list[dict]) -> None:
         """One point per distinct item: rows sharing a file (an image with three captions) are one."""
@@ -103,6 +106,7 @@ class EmbeddingMap(QWidget):
             self.preview.hide()
             self.ring.setData([])
             return
+        self._hovered = points
         pos = points[0].pos()
         self.ring.setData([{"pos": (pos.x(), pos.y())}])
         it = self.items[points[0].data()]

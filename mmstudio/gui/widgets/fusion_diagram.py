@@ -122,7 +122,7 @@ class FusionDiagram(QWidget):
         p.setPen(QPen(colour, 1.5))
         p.setBrush(colour if filled else self._fill)
         p.drawRoundedRect(rect, 5, 5)
-        ink = colour.lighter(170) if self._dark else colour.darker(130)
+        ink = _towards_white(colour, 0.6) if self._dark else colour.darker(130)
         p.setPen(QPen(QColor(255, 255, 255) if filled else ink))
         p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
         return QPointF(rect.left(), y)
@@ -142,3 +142,8 @@ class FusionDiagram(QWidget):
         p.setBrush(self._line)
         head = QPolygonF([end, QPointF(end.x() - 6, end.y() - 3.5), QPointF(end.x() - 6, end.y() + 3.5)])
         p.drawPolygon(head)
+
+
+def _towards_white(colour: QColor, amount: float) -> QColor:
+    """``colour`` mixed with white (readable on a dark fill, still its hue)."""
+    return QColor(*(round(c + (255 - c) * amount) for c in (colour.red(), colour.green(), colour.blue())))

@@ -8,7 +8,7 @@ import os
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal, Slot
-from PySide6.QtGui import QCursor, QPixmap
+from PySide6.QtGui import QCursor, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -78,10 +78,13 @@ class SampleCard(QFrame):
     def __init__(self, sample: dict, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.sample = sample
-        self.setObjectName("card")
-        self.setFrameShape(QFrame.Shape.StyledPanel)  # colours: theme.ROLES["card"], both themes
+        # colours: the gallery's palette (theme.ROLES["gallery"]): Window here, Base behind
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAutoFillBackground(True)
         self.thumb = QLabel("no image" if not sample.get("image") else "…")
-        self.thumb.setObjectName("thumb")
+        self.thumb.setAutoFillBackground(True)
+        self.thumb.setBackgroundRole(QPalette.ColorRole.Base)
+        self.thumb.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.thumb.setFixedSize(THUMB, THUMB)
         self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.caption = QLabel()
@@ -110,7 +113,6 @@ class SampleCard(QFrame):
         layout.addWidget(self.text)
         layout.addStretch(1)
         self.setToolTip(str(sample.get("id", "")))
-        theme.polish(self)
 
     def _play_button(self, audio: str | None) -> QToolButton | None:
         if not audio:
