@@ -97,9 +97,12 @@ def _check_cards(gallery, colors: theme.Colors) -> list[str]:
     """Card text (ids, scores: inline colours included) against the card's own background."""
     bad = []
     for card in gallery.cards:
-        bg = card.palette().color(QPalette.ColorRole.Window)
-        if card.autoFillBackground() is False or bg.name() != QColor(colors.card_bg).name():
+        bg = card.palette().color(card.backgroundRole())  # what the card is filled with
+        if not card.autoFillBackground() or bg.name() != QColor(colors.card_bg).name():
             bad.append(f"card background {bg.name()} in {colors.name}")
+        grabbed = card.grab().toImage().pixelColor(4, card.height() - 5)  # a corner of its fill
+        if grabbed.name() != QColor(colors.card_bg).name():
+            bad.append(f"card drawn {grabbed.name()} in {colors.name}")
         text = card.caption.palette().color(QPalette.ColorRole.WindowText)
         if _contrast(text, bg) < MIN_CONTRAST:
             bad.append(f"card text {text.name()} on {bg.name()}")

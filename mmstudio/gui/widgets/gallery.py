@@ -178,6 +178,7 @@ class SampleGallery(QListWidget):
             card = SampleCard(sample)
             card.play_requested.connect(self._on_play)
             self.setItemWidget(item, card)
+            card.setBackgroundRole(QPalette.ColorRole.Window)  # the view made it Base, as behind it
             self.cards.append(card)
             if sample.get("image"):
                 pixmap = self.thumbnails.get(sample["image"])
