@@ -1,6 +1,6 @@
 """Every panel in both themes, as a user sees it: run under a real X server (xvfb-run).
 
-    xvfb-run -a -s "-screen 0 1440x900x24" .venv/bin/python scripts/screenshots_all.py [OUTDIR]
+    xvfb-run -a -s "-screen 0 1440x900x24" .venv/bin/python scripts/screenshots_all.py [OUTDIR] [--first]
 
 Writes OUTDIR/<panel>-light.png and -dark.png (default docs/screenshots/) for: welcome, data
 (the shared digits dataset, 10,000 items), model, train-running, train-done (a small model
@@ -46,7 +46,8 @@ def shoot(app, widget, out: Path, name: str, before=None) -> None:
 
 
 def main() -> int:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "screenshots"
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    out = Path(args[0]) if args else ROOT / "docs" / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("MMSTUDIO_HOME", tempfile.mkdtemp(prefix="mmstudio-shots-"))
     os.environ.setdefault("MMSTUDIO_CACHE_DIR", tempfile.mkdtemp(prefix="mmstudio-shots-cache-"))
@@ -70,6 +71,9 @@ def main() -> int:
     wait(app, 2.5)
     assert window.size() == size, f"the window resized itself when data loaded: {size} -> {window.size()}"
     shoot(app, window, out, "data")
+    if "--first" in sys.argv:  # the welcome page and the Data panel only (a quick look)
+        window.close()
+        return 0
 
     open_and_wait(app, window, str(DEMO), 60)
     window.show_panel(1)

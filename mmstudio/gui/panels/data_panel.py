@@ -155,7 +155,7 @@ class DataPanel(QWidget):
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # ids and paths keep their ends
         self.table.verticalHeader().setDefaultSectionSize(44)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setStretchLastSection(True)  # the last shown column fills the rest
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
         fit_item_columns(self.table, [])
         left = QWidget()

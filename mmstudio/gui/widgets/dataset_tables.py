@@ -74,7 +74,8 @@ def fit_item_columns(table: QTableView, items: list) -> None:
     table.setColumnWidth(0, width((it.id for it in sample), 70, 260) + 44)  # + the thumbnail
     table.setColumnWidth(1, width((it.label or "" for it in sample), 56, 160))
     table.setColumnWidth(2, width((it.split or "" for it in sample), 50, 90))
-    for column, role in ((4, "image"), (5, "audio")):  # file names: the text column takes the rest
+    table.setColumnWidth(3, width((it.text or "" for it in sample), 120, 260))  # texts before file names
+    for column, role in ((4, "image"), (5, "audio")):
         names = (os.path.basename(getattr(it, role) or "") for it in sample)
         table.setColumnWidth(column, width(names, 60, 150))
 
