@@ -6,6 +6,7 @@ thumbnails; the layout, column roles, label pattern and split ratios can all be 
 
 from __future__ import annotations
 
+import functools
 import os
 
 from PySide6.QtCore import QObject, QSortFilterProxyModel, Qt, Signal, Slot
@@ -44,6 +45,7 @@ from mmstudio.gui.widgets.dataset_tables import (
     fill_counts,
     fill_problems,
     fit_item_columns,
+    show_class_counts,
     summary_html,
 )
 from mmstudio.gui.widgets.item_model import COLUMNS, ItemTableModel
@@ -277,9 +279,13 @@ class DataPanel(QWidget):
             spec,
             progress=lambda f, msg: sink.changed.emit(f, msg),
             # a scan that is no longer the one asked for (another drop since) is dropped
-            on_done=lambda ds, asked=spec: self._on_scanned(ds) if asked is self._spec else None,
-            on_error=lambda exc, asked=spec: self._on_scan_failed(exc) if asked is self._spec else None,
+            on_done=functools.partial(self._if_current, spec, self._on_scanned),
+            on_error=functools.partial(self._if_current, spec, self._on_scan_failed),
         )
+
+    def _if_current(self, asked: DatasetSpec, handler, value) -> None:
+        if asked is self._spec:
+            handler(value)
 
     def _show_stale(self, clear: bool) -> None:
         """While a scan runs: another dataset's items, preview and counts go at once; the same
@@ -344,20 +350,10 @@ class DataPanel(QWidget):
         self.image_label.setVisible(counts["image"] > 0)
         self.text_view.setVisible(counts["text"] > 0)
         self.audio_view.setVisible(counts["audio"] > 0)
-        self._show_class_counts(ds.labels())
+        show_class_counts(self.class_chart, ds.labels())
         fill_counts(self.counts_table, ds)
         self.tabs.setTabText(2, f"Problems ({fill_problems(self.problems_table, ds)})")
         self.tabs.setTabEnabled(3, fill_columns(self.columns_table, ds))
-
-    def _show_class_counts(self, labels: dict[str, int], top: int = 30) -> None:
-        """All classes when few; else the largest ``top``, so the names stay readable."""
-        if len(labels) <= top:
-            self.class_chart.setTitle(f"Items per class ({len(labels)} classes)")
-            self.class_chart.set_values(labels)
-            return
-        largest = dict(sorted(labels.items(), key=lambda kv: -kv[1])[:top])
-        self.class_chart.setTitle(f"Items per class: largest {top} of {len(labels)} classes")
-        self.class_chart.set_values(largest)
 
     # ---------------------------------------------------------------- item detail
     @Slot()

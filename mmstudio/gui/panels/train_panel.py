@@ -157,7 +157,8 @@ class TrainPanel(QWidget):
         self.bundle, self.reason = "", ""
         self.error_label.hide()
         self.next_bar.hide()
-        self._live = LiveRun(self.out_dir, self.runs.seconds_of(self.out_dir) if resume else 0.0)
+        so_far = self.runs.status_of(self.out_dir) if resume else {}
+        self._live = LiveRun(self.out_dir, so_far.get("seconds") or 0.0, so_far.get("epoch") or 0)
         self._state = PanelState.STARTING
         self._started = time.monotonic()
         self._append_log(("Resuming" if resume else "Starting") + f" run in {self.out_dir}")
@@ -280,8 +281,6 @@ class TrainPanel(QWidget):
 
     def _on_step_logged(self, e) -> None:
         self.plots.add_step(e.step, e.loss, e.lr)
-        if self._live is not None:
-            self._live.epoch = e.epoch
         if e.gpu_memory_mb:
             self.device_label.setText(f"{self._device_text} · GPU memory {e.gpu_memory_mb:,.0f} MiB peak")
         self.progress.setValue(e.step)
@@ -294,6 +293,8 @@ class TrainPanel(QWidget):
         name, value = engine.headline(e.metrics)
         self.plots.metric_name = name or self.plots.metric_name
         self.plots.add_epoch(e.epoch, e.train_loss, value, e.metrics.get("loss"), e.weights)
+        if self._live is not None:  # epochs done, as the runs list counts them on disk
+            self._live.epoch = e.epoch
         self._append_log(texts.epoch_log(e))
         if self._runs_loaded:
             self.runs.refresh_run(self.out_dir)

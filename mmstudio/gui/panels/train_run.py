@@ -76,12 +76,12 @@ class LiveRun:
     """The running run's row in the runs list: its duration counts only while it trains (not
     while paused), and ``tick`` says when a second has passed, to refresh the row that often."""
 
-    def __init__(self, path: str, seconds: float = 0.0) -> None:
+    def __init__(self, path: str, seconds: float = 0.0, epoch: int = 0) -> None:
         import time
 
         self.path = os.path.abspath(path)
         self.seconds = seconds
-        self.epoch = 0
+        self.epoch = epoch
         self.paused = False
         self._last = time.monotonic()
         self._shown = 0.0

@@ -24,6 +24,17 @@ def summary_html(ds: Dataset) -> str:
     )
 
 
+def show_class_counts(chart, labels: dict[str, int], top: int = 30) -> None:
+    """All classes when few; else the largest ``top``, so the names stay readable."""
+    if len(labels) <= top:
+        chart.setTitle(f"Items per class ({len(labels)} classes)")
+        chart.set_values(labels, empty="No labels: every item is unlabelled")
+        return
+    largest = dict(sorted(labels.items(), key=lambda kv: -kv[1])[:top])
+    chart.setTitle(f"Items per class: largest {top} of {len(labels)} classes")
+    chart.set_values(largest)
+
+
 def fill_counts(table: QTableWidget, ds: Dataset) -> None:
     """Items per split and modality, with a total row."""
     by_split = ds.split_counts_by_modality()

@@ -151,10 +151,10 @@ class RunsView(QWidget):
                 self._fill_row(row, live)
                 return
 
-    def seconds_of(self, path: str) -> float:
-        """How long a listed run has trained so far (0 when it is not listed)."""
+    def status_of(self, path: str) -> dict:
+        """A listed run's status (its seconds and epochs so far); {} when it is not listed."""
         path = os.path.abspath(path)
-        return float(next((r.get("seconds") or 0.0 for r in self.runs if r["path"] == path), 0.0))
+        return next((r for r in self.runs if r["path"] == path), {})
 
     def set_extra(self, paths: list[str]) -> None:
         """The project's runs (replacing the previous project's)."""
