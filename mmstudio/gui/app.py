@@ -75,8 +75,8 @@ def run(argv: list[str]) -> int:
         if DEMO_DATASET.is_file():
             window.data_panel.open_path(str(DEMO_DATASET))
 
-    # The first panel's modules (pyqtgraph, numpy, the data layer: seconds) import in a thread
-    # while the welcome page takes clicks; then the demo dataset opens behind it.
+    # The first panel's Qt-free modules (numpy, the data layer) import in a thread while the
+    # welcome page takes clicks; then the demo dataset opens behind it.
     after_imports(PANEL_MODULES, lambda: QTimer.singleShot(0, first_steps))
     demo_probe = os.environ.get("MMSTUDIO_DEMO_PROBE")
     if demo_probe:
@@ -105,8 +105,10 @@ def leave(code: int) -> int:
     os._exit(code)
 
 
-#: What the Data panel needs, imported off the GUI thread after the window shows.
-PANEL_MODULES = ("numpy", "pyqtgraph", "superqt", "mmstudio.data", "mmstudio.gui.panels.data_panel")
+#: What the Data panel needs that touches no Qt, imported off the GUI thread after the window
+#: shows. Not pyqtgraph: it makes Qt objects (fonts, pens) as it loads, and those belong to the
+#: GUI thread (importing it in a thread crashed when a panel was built meanwhile).
+PANEL_MODULES = ("numpy", "mmstudio.data")
 
 
 def after_imports(modules: tuple[str, ...], then) -> None:
