@@ -73,7 +73,7 @@ def run(argv: list[str]) -> int:
             window.open_paths(paths)
             return
         if DEMO_DATASET.is_file():
-            window.data_panel.open_path(str(DEMO_DATASET))
+            window.preload_dataset(str(DEMO_DATASET))
 
     # The first panel's Qt-free modules (numpy, the data layer) import in a thread while the
     # welcome page takes clicks; then the demo dataset opens behind it.
@@ -118,25 +118,43 @@ def after_imports(modules: tuple[str, ...], then) -> None:
     panel built meanwhile waits for the import lock, no longer than it would have anyway."""
     import importlib
 
-    from PySide6.QtCore import QTimer
-
     def work() -> None:
         for name in modules:
             with contextlib.suppress(Exception):  # a failure shows itself when the panel is built
                 importlib.import_module(name)
 
-    thread = threading.Thread(target=work, name="mmstudio-imports", daemon=True)
+    in_thread(work, lambda _result: then())
+
+
+def in_thread(work, then) -> None:
+    """Run ``work()`` in a plain daemon thread (no Qt in it) and call ``then(result)`` on the
+    GUI thread when it is done (polled: no QObject crosses threads). Errors are dropped: what
+    runs here is a head start, done again the ordinary way when it fails."""
+    from PySide6.QtCore import QTimer
+
+    box: list = []
+
+    def run() -> None:
+        with contextlib.suppress(Exception):
+            box.append(work())
+
+    thread = threading.Thread(target=run, name="mmstudio-start", daemon=True)
     thread.start()
     poll = QTimer(interval=50)
 
     def check() -> None:
         if not thread.is_alive():
             poll.stop()
-            then()
+            _POLLS.remove(poll)
+            if box:
+                then(box[0])
 
     poll.timeout.connect(check)
+    _POLLS.append(poll)  # kept alive until it fires
     poll.start()
-    after_imports.poll = poll  # type: ignore[attr-defined]  # kept alive until it fires
+
+
+_POLLS: list = []
 
 
 def _write_probe(path: str, app) -> None:

@@ -124,6 +124,25 @@ class PanelHost:
     def _wire_data(self, panel) -> None:
         panel.status.connect(self.show_status)
         panel.dataset_loaded.connect(self._on_dataset_loaded)
+        if self.dataset is not None:  # read before the panel existed (preload_dataset)
+            panel.show_dataset(self.dataset)
+
+    def preload_dataset(self, path: str) -> None:
+        """Read a dataset in a thread without building the Data panel (the demo behind the
+        welcome page: no plot, no pyqtgraph, no stall); panels get it as if the Data panel had
+        loaded it, and the Data panel shows it when first built. A scan the Data panel started
+        meanwhile wins."""
+        import os
+
+        from mmstudio.config import DatasetSpec
+        from mmstudio.data import open_dataset
+        from mmstudio.gui.app import in_thread
+
+        def done(ds) -> None:
+            if self.built_panel("Data") is None and self.dataset is None:
+                self._on_dataset_loaded(ds)
+
+        in_thread(lambda: open_dataset(DatasetSpec(path=os.path.abspath(path))), done)
 
     def _wire_model(self, panel) -> None:
         panel.status.connect(self.show_status)

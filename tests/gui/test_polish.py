@@ -156,3 +156,19 @@ def test_data_columns_fit_each_dataset_and_ids_keep_their_ends(window, qtbot, tm
         panel.open_path(_text_manifest(tmp_path / "short.csv", [f"s{n}" for n in range(12)]))
     assert panel.table.columnWidth(0) < wide, "widths are fitted per dataset, not carried over"
     assert panel.problems_table.horizontalHeader().stretchLastSection(), "the Reason column stays in view"
+
+
+def test_a_dataset_read_behind_the_welcome_page_builds_no_panel_until_one_is_shown(qtbot, tmp_path):
+    from mmstudio.gui.app import create_application
+    from mmstudio.gui.main_window import MainWindow
+
+    create_application()
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show_welcome()
+    win.show()
+    win.preload_dataset(_text_manifest(tmp_path / "behind.csv", [f"t{n}" for n in range(8)]))
+    qtbot.waitUntil(lambda: win.dataset is not None, timeout=30000)
+    assert win.built_panel("Data") is None, "nothing built while the welcome page shows"
+    assert win.data_panel.model.rowCount() == 8, "the Data panel shows it when first built"
+    assert win.data_panel.dataset is win.dataset

@@ -319,7 +319,12 @@ class DataPanel(QWidget):
         self.status.emit(f"Could not read dataset: {exc}")
 
     @Slot(object)
-    def _on_scanned(self, ds: Dataset) -> None:
+    def show_dataset(self, ds: Dataset) -> None:
+        """Show a dataset read before this panel was built (the demo, behind the welcome page)."""
+        self._spec = ds.spec
+        self._on_scanned(ds, announce=False)
+
+    def _on_scanned(self, ds: Dataset, announce: bool = True) -> None:
         self._worker = None
         self.table.setEnabled(True)
         self.progress.setVisible(False)
@@ -331,7 +336,8 @@ class DataPanel(QWidget):
         self._show_summary(ds)
         if ds.items:
             self.table.selectRow(0)
-        self.dataset_loaded.emit(ds)
+        if announce:
+            self.dataset_loaded.emit(ds)
         errors = len(ds.errors())
         warnings = len(ds.problems) - errors
         self.status.emit(
