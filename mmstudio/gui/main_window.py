@@ -55,6 +55,7 @@ class MainWindow(PanelHost, QMainWindow):
         self._build_menus()
         self._connect_projects()
         theme.polish(self)  # the welcome page has no widget that takes drops: nothing to watch yet
+        theme.watch(self)
         self._shown_once = False
 
     def _build_central(self) -> None:

@@ -87,6 +87,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(note)
         layout.addWidget(buttons)
         theme.polish(self)
+        theme.watch(self)
 
     def _cache_row(self, cache_dir: str) -> QHBoxLayout:
         """The cache folder's line with Browse… and Default."""

@@ -18,10 +18,12 @@ import contextlib
 import functools
 import re
 import sys
+import weakref
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from string import Template
 
+import shiboken6
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -217,15 +219,32 @@ def text_item(text: str, anchor=(0.5, 0.5)):
     return item
 
 
+_ROOTS: list[weakref.ref] = []  # windows and dialogs whose widgets follow the theme
+
+
+def watch(root: QWidget) -> None:
+    """Let ``root`` and everything inside it follow theme changes (windows and dialogs)."""
+    _ROOTS.append(weakref.ref(root))
+
+
+def _widgets() -> list[QWidget]:
+    """Every widget of the watched windows still alive. Not ``QApplication.allWidgets()``: it
+    also lists widgets whose deletion is under way, and wrapping one of those crashed."""
+    roots = [r() for r in _ROOTS]
+    alive = [w for w in roots if w is not None and shiboken6.isValid(w)]
+    _ROOTS[:] = [weakref.ref(w) for w in alive]
+    return [widget for root in alive for widget in (root, *root.findChildren(QWidget))]
+
+
 def repaint_all(app: QApplication | None = None) -> None:
-    """Restyle every live plot and self-painted widget for the current theme."""
+    """Restyle every live plot and self-painted widget of the watched windows for the theme."""
     app = app or QApplication.instance()  # type: ignore[assignment]
     if app is None:
         return
     c = current()
     configure_pyqtgraph(c)
     pg = sys.modules.get("pyqtgraph")
-    for widget in QApplication.allWidgets():
+    for widget in _widgets():
         polish_widget(widget, c)
         if pg is not None and isinstance(widget, pg.PlotWidget):
             restyle_plot(widget, c)
