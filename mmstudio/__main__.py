@@ -12,10 +12,11 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    from mmstudio import cli
+    if argv:  # the CLI's names only when something is named: a plain launch goes to the window
+        from mmstudio import cli
 
-    if argv and (argv[0] in cli.COMMANDS or argv[0] in ("-h", "--help", "--version")):
-        return cli.main(argv)  # a closed pipe (`| head`) ends it quietly with status 0
+        if argv[0] in cli.COMMANDS or argv[0] in ("-h", "--help", "--version"):
+            return cli.main(argv)  # a closed pipe (`| head`) ends it quietly with status 0
     from mmstudio.gui.app import run
 
     return run(argv)

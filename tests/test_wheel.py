@@ -117,7 +117,6 @@ def test_the_wheel_installs_without_the_source_tree_starts_and_answers_the_demo_
     names = zipfile.ZipFile(wheel).namelist()
     for needed in (
         "style.qss",
-        "style-dark.qss",
         "icons/mmstudio.svg",
         "demo/digits/manifest.csv",
         "demo/bundles/digits/model.safetensors",

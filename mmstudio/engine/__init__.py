@@ -85,6 +85,7 @@ _NAMES = {
     "suggest_settings": "mmstudio.engine.model_catalog",
     "resolve_settings": "mmstudio.engine.autoconfig",
     "with_text_encoder": "mmstudio.engine.autoconfig",
+    "decode_threads": "mmstudio.engine.autoconfig",
     "memory_estimate": "mmstudio.engine.model_catalog",
     "gpu_info": "mmstudio.engine.devices",
     "list_runs": "mmstudio.engine.runlog",

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -261,3 +262,11 @@ def with_placeholders(run: RunConfig) -> RunConfig:
 
 #: The facade's name for :func:`resolve`.
 resolve_settings = resolve
+
+
+def decode_threads(setting: int | None = None) -> int:
+    """Threads that decode image and audio files before training: the ``MMSTUDIO_WORKERS``
+    setting (Settings ▸ Data-loading workers) when set, else twice the CPUs, at most 8 (decoders
+    release the GIL and wait on disk). ``setting`` 0 asks for the automatic number."""
+    chosen = int(os.environ.get("MMSTUDIO_WORKERS") or 0) if setting is None else setting
+    return chosen or min(8, (os.cpu_count() or 2) * 2)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from mmstudio.engine.autoconfig import decode_threads
 from mmstudio.engine.diskcache import MappedInputs
 from mmstudio.engine.events import DataPrepared
 from mmstudio.engine.preprocess import Preprocessor
@@ -233,7 +234,7 @@ def _run_pool(modality: str, load: Callable, work: list, threads: int | None) ->
         return
     start = last = time.monotonic()
     yield DataPrepared(modality, 0, total, 0.0)
-    workers = threads or int(os.environ.get("MMSTUDIO_WORKERS") or 0) or min(8, (os.cpu_count() or 2) * 2)
+    workers = threads or decode_threads()
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
         for done, _ in enumerate(pool.map(load, work), start=1):

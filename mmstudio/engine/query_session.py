@@ -257,8 +257,8 @@ class QuerySession:
             "method": method,
             "target": target,
             "xy": np.asarray(proj.xy, dtype=np.float32),
-            "indices": rows,
-            "labels": [self.items[i].get("label") for i in rows],
+            "indices": indices,
+            "labels": [self.items[i].get("label") for i in indices],
         }
 
 

@@ -1,13 +1,15 @@
 """Starting the studio: the QApplication, the main window, and what to open first.
 
-Only Qt, pyqtgraph and the data layer are imported here: torch loads later, when a model is
-built, so the window is on screen fast.
+Only Qt and the studio's window are imported before the window shows: pyqtgraph and the data
+layer load with the first panel, torch when a model is built, so the window is on screen fast.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -34,9 +36,6 @@ def create_application(argv: list[str] | None = None):
     QGuiApplication.setDesktopFileName(APP_ID)  # Wayland matches windows to the launcher by it
     if ICON.is_file():
         app.setWindowIcon(QIcon(str(ICON)))
-    import pyqtgraph as pg
-
-    pg.setConfigOptions(background="w", foreground="#333", antialias=True)
     from mmstudio.gui.settings import Settings, apply_settings
 
     apply_settings(Settings.load(), app)  # theme and style sheet, the engine's limits
@@ -74,14 +73,88 @@ def run(argv: list[str]) -> int:
             window.open_paths(paths)
             return
         if DEMO_DATASET.is_file():
-            window.data_panel.open_path(str(DEMO_DATASET))
+            window.preload_dataset(str(DEMO_DATASET))
 
-    QTimer.singleShot(0, first_steps)
+    # The first panel's Qt-free modules (numpy, the data layer) import in a thread while the
+    # welcome page takes clicks; then the demo dataset opens behind it.
+    after_imports(PANEL_MODULES, lambda: QTimer.singleShot(0, first_steps))
     demo_probe = os.environ.get("MMSTUDIO_DEMO_PROBE")
     if demo_probe:
         QTimer.singleShot(0, lambda: _demo_probe(demo_probe, window, app))
     app.aboutToQuit.connect(window.projects.end_session)
-    return app.exec()
+    return leave(app.exec())
+
+
+def leave(code: int) -> int:
+    """End the process as soon as the window has closed and saved what it keeps.
+
+    Python's own teardown then frees every module object one by one (torch, numpy, pyqtgraph,
+    Qt): 1-7 s after the window closed, measured with gdb in ``_PyModule_ClearDict``; nothing
+    in it is ours to keep. Settings, logs and streams are flushed first; files we write are
+    atomic (temp file, then rename), so a worker cut short leaves no half-written file behind.
+    """
+    import logging
+
+    from PySide6.QtCore import QSettings
+
+    QSettings().sync()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
+
+
+#: What the Data panel needs that touches no Qt, imported off the GUI thread after the window
+#: shows. Not pyqtgraph: it makes Qt objects (fonts, pens) as it loads, and those belong to the
+#: GUI thread (importing it in a thread crashed when a panel was built meanwhile).
+PANEL_MODULES = ("numpy", "mmstudio.data")
+
+
+def after_imports(modules: tuple[str, ...], then) -> None:
+    """Import ``modules`` in a background thread and call ``then`` on the GUI thread after.
+
+    Importing holds the GIL only in short slices, so the window keeps answering clicks; a
+    panel built meanwhile waits for the import lock, no longer than it would have anyway."""
+    import importlib
+
+    def work() -> None:
+        for name in modules:
+            with contextlib.suppress(Exception):  # a failure shows itself when the panel is built
+                importlib.import_module(name)
+
+    in_thread(work, lambda _result: then())
+
+
+def in_thread(work, then) -> None:
+    """Run ``work()`` in a plain daemon thread (no Qt in it) and call ``then(result)`` on the
+    GUI thread when it is done (polled: no QObject crosses threads). Errors are dropped: what
+    runs here is a head start, done again the ordinary way when it fails."""
+    from PySide6.QtCore import QTimer
+
+    box: list = []
+
+    def run() -> None:
+        with contextlib.suppress(Exception):
+            box.append(work())
+
+    thread = threading.Thread(target=run, name="mmstudio-start", daemon=True)
+    thread.start()
+    poll = QTimer(interval=50)
+
+    def check() -> None:
+        if not thread.is_alive():
+            poll.stop()
+            _POLLS.remove(poll)
+            if box:
+                then(box[0])
+
+    poll.timeout.connect(check)
+    _POLLS.append(poll)  # kept alive until it fires
+    poll.start()
+
+
+_POLLS: list = []
 
 
 def _write_probe(path: str, app) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -23,19 +22,18 @@ from PySide6.QtWidgets import (
 )
 
 from mmstudio import __version__
-from mmstudio.gui.panels.data_panel import DataPanel
-from mmstudio.gui.panels.evaluate_panel import EvaluatePanel
-from mmstudio.gui.panels.model_panel import ModelPanel
-from mmstudio.gui.panels.query_panel import QueryPanel
-from mmstudio.gui.panels.train_panel import TrainPanel
-from mmstudio.gui.projects import ProjectController
+from mmstudio.gui import theme
+from mmstudio.gui.panel_host import PANELS, PanelHost, Panels
+from mmstudio.gui.projects import SUFFIX, ProjectController
 from mmstudio.gui.welcome import DEMOS, WelcomePage
-from mmstudio.project import SUFFIX
+
+if TYPE_CHECKING:
+    from mmstudio.gui.panels.train_panel import TrainPanel
 
 MANIFEST_FILTER = "Datasets (*.csv *.tsv *.jsonl *.ndjson *.txt);;All files (*)"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(PanelHost, QMainWindow):
     """Owns the panels and routes what the user opens or drops to the Data panel."""
 
     window_shown = Signal()
@@ -45,40 +43,19 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("MMStudio")
         self.resize(1440, 900)
         self.setAcceptDrops(True)
-        self.data_panel = DataPanel()
-        self.model_panel = ModelPanel()
-        self.train_panel = TrainPanel()
-        self.evaluate_panel = EvaluatePanel()
-        self.query_panel = QueryPanel()
-        self.panels: dict[str, QWidget] = {
-            "Data": self.data_panel,
-            "Model": self.model_panel,
-            "Train": self.train_panel,
-            "Evaluate": self.evaluate_panel,
-            "Query": self.query_panel,
-        }
+        self._built: dict[str, QWidget] = {}
+        self.panels = Panels(self)
+        self.dataset = None  # the dataset the Data panel loaded last (given to panels built later)
         self.welcome = WelcomePage()
         self.current_bundle = ""
+        self.status_label = QLabel("Ready")
+        self.statusBar().addWidget(self.status_label, 1)
         self.projects = ProjectController(self)
         self._build_central()
         self._build_menus()
         self._connect_projects()
-        self.status_label = QLabel("Ready")
-        self.statusBar().addWidget(self.status_label, 1)
-        self.data_panel.status.connect(self.show_status)
-        self.data_panel.dataset_loaded.connect(self._on_dataset_loaded)
-        self.data_panel.dataset_loaded.connect(self.model_panel.set_dataset)
-        self.model_panel.status.connect(self.show_status)
-        self.model_panel.start_requested.connect(self._on_start_requested)
-        self.train_panel.status.connect(self.show_status)
-        for panel in (self.evaluate_panel, self.query_panel):
-            self.data_panel.dataset_loaded.connect(panel.set_dataset)
-            panel.status.connect(self.show_status)
-        self.train_panel.run_finished.connect(self._on_run_finished)
-        self.train_panel.open_bundle_requested.connect(self._on_open_bundle_requested)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
+        theme.polish(self)  # the welcome page has no widget that takes drops: nothing to watch yet
+        theme.watch(self)
         self._shown_once = False
 
     def _build_central(self) -> None:
@@ -93,12 +70,12 @@ class MainWindow(QMainWindow):
             QStyle.StandardPixmap.SP_FileDialogInfoView,
         ]
         self.stack = QStackedWidget()
-        for (name, panel), icon in zip(self.panels.items(), icons):
+        for name, icon in zip(PANELS, icons):
             QListWidgetItem(self.style().standardIcon(icon), name, self.nav)
-            self.stack.addWidget(panel)
+            self.stack.addWidget(QWidget())  # a placeholder until the panel is first shown
         self.stack.addWidget(self.welcome)
+        self.nav.setCurrentRow(0)  # Data, built when the window shows it (showEvent)
         self.nav.currentRowChanged.connect(self._on_nav_row)
-        self.nav.setCurrentRow(0)
         central = QWidget()
         layout = QHBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -118,7 +95,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&Open Dataset…", self.open_dataset_dialog, QKeySequence.StandardKey.Open)
         self._action(file_menu, "Open Dataset &Folder…", self.open_folder_dialog, "Ctrl+Shift+O")
-        self._action(file_menu, "&Re-scan Dataset", self.data_panel.rescan, "F5")
+        self._action(file_menu, "&Re-scan Dataset", lambda: self.data_panel.rescan(), "F5")
         file_menu.addSeparator()
         self._action(file_menu, "Se&ttings…", self.show_settings, QKeySequence.StandardKey.Preferences)
         file_menu.addSeparator()
@@ -161,11 +138,12 @@ class MainWindow(QMainWindow):
 
     def _on_nav_row(self, row: int) -> None:
         if row >= 0:
+            self.panel(list(PANELS)[row])
             self.stack.setCurrentIndex(row)
 
     def current_panel_name(self) -> str:
-        widget = self.stack.currentWidget()
-        return next((name for name, panel in self.panels.items() if panel is widget), "Welcome")
+        row = self.stack.currentIndex()
+        return list(PANELS)[row] if 0 <= row < len(PANELS) else "Welcome"
 
     def show_panel_named(self, name: str) -> None:
         if name in self.panels:
@@ -181,7 +159,7 @@ class MainWindow(QMainWindow):
         if self.data_panel.dataset is None or os.path.abspath(self.data_panel.dataset.spec.path) != str(dataset):
             self.data_panel.open_path(str(dataset))
         self.open_bundle(str(DEMOS[name][2]))
-        inputs = getattr(self.panels["Query"], "inputs", None)
+        inputs = getattr(self.query_panel, "inputs", None)
         if inputs is not None and hasattr(inputs, "set_text"):  # a first question, answered when ready
             inputs.set_text("seven" if name == "digits" else "flag")
         self.show_status(f"Demo: a trained model is ready in Query ({DEMOS[name][0]})")
@@ -189,8 +167,8 @@ class MainWindow(QMainWindow):
     def open_bundle(self, path: str, switch: bool = True) -> None:
         """Give a trained bundle to the Query and Evaluate panels, and show Query."""
         self.current_bundle = path
-        for name in ("Query", "Evaluate"):
-            set_bundle = getattr(self.panels[name], "set_bundle", None)
+        for name in ("Query", "Evaluate"):  # a panel built later is given it then
+            set_bundle = getattr(self.built_panel(name), "set_bundle", None)
             if set_bundle is not None:
                 set_bundle(path)
         if switch:
@@ -205,11 +183,15 @@ class MainWindow(QMainWindow):
 
     def project_runs(self) -> list[str]:
         """Run folders the project lists: those started or resumed while it was open."""
-        return list(self.train_panel.runs.extra)
+        train = cast("TrainPanel | None", self.built_panel("Train"))
+        return list(train.runs.extra) if train is not None else list(getattr(self, "_project_runs", []))
 
     def restore_project_runs(self, paths: list[str]) -> None:
         """A project's runs go back into the runs list (wherever they are on disk)."""
-        self.train_panel.runs.set_extra(paths)
+        self._project_runs = list(paths)
+        train = cast("TrainPanel | None", self.built_panel("Train"))
+        if train is not None:
+            train.runs.set_extra(paths)
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -242,14 +224,20 @@ class MainWindow(QMainWindow):
         self.data_panel.open_path(paths[0])
 
     def open_dataset_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open Dataset Manifest", "", MANIFEST_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open Dataset Manifest", self._dataset_folder(), MANIFEST_FILTER)
         if path:
             self.open_paths([path])
 
     def open_folder_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open Dataset Folder")
+        path = QFileDialog.getExistingDirectory(self, "Open Dataset Folder", self._dataset_folder())
         if path:
             self.open_paths([path])
+
+    def _dataset_folder(self) -> str:
+        """File dialogs open beside the dataset shown (else in the home folder)."""
+        from mmstudio.gui.paths import start_folder
+
+        return start_folder(os.path.dirname(self.dataset.spec.path.rstrip(os.sep)) if self.dataset else None)
 
     def show_panel(self, row: int) -> None:
         self.nav.setCurrentRow(row)
@@ -260,7 +248,13 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_dataset_loaded(self, ds) -> None:
+        """Title, and the dataset to the panels built so far (the others get it when built)."""
+        self.dataset = ds
         self.setWindowTitle(f"{os.path.basename(ds.spec.path.rstrip(os.sep))} — MMStudio")
+        for name in ("Model", "Evaluate", "Query"):
+            panel = self.built_panel(name)
+            if panel is not None:
+                panel.set_dataset(ds)  # type: ignore[attr-defined]
 
     @Slot(object, object)
     def _on_start_requested(self, run, dataset) -> None:
@@ -282,8 +276,10 @@ class MainWindow(QMainWindow):
         """The finished run's bundle is what Evaluate and Query use next."""
         path = bundle if os.path.isfile(os.path.join(bundle, "bundle.json")) else os.path.join(bundle, "bundle")
         self.current_bundle = path  # the project keeps it
-        self.evaluate_panel.set_bundle(path)
-        self.query_panel.set_bundle(path)
+        for name in ("Evaluate", "Query"):  # a panel built later is given it then
+            panel = self.built_panel(name)
+            if panel is not None:
+                panel.set_bundle(path)  # type: ignore[attr-defined]
 
     def show_shortcuts(self) -> None:
         rows = [
@@ -321,10 +317,7 @@ class MainWindow(QMainWindow):
                 drop = cast(QDropEvent, event)  # drag enter and move events are drop events too
                 if kind == QEvent.Type.Drop:
                     drop.acceptProposedAction()
-                    # a panel may take the drop itself (Query)
-                    accept_drop = getattr(self.stack.currentWidget(), "accept_drop", None)
-                    if not (accept_drop is not None and accept_drop(paths)):
-                        self.open_paths(paths)
+                    self._take_drop(paths)
                 else:
                     drop.acceptProposedAction()
                     if kind == QEvent.Type.DragEnter:
@@ -340,15 +333,25 @@ class MainWindow(QMainWindow):
         paths = _local_paths(event)
         if paths:
             event.acceptProposedAction()
+            self._take_drop(paths)
+
+    def _take_drop(self, paths: list[str]) -> None:
+        """The panel shown may take the drop itself (Query); else it opens as a dataset or project."""
+        accept_drop = getattr(self.stack.currentWidget(), "accept_drop", None)
+        if not (accept_drop is not None and accept_drop(paths)):
             self.open_paths(paths)
 
     def keyPressEvent(self, event) -> None:
-        if event.key() == Qt.Key.Key_Space and self.stack.currentWidget() is self.data_panel:
+        data = self.built_panel("Data")
+        if event.key() == Qt.Key.Key_Space and data is not None and self.stack.currentWidget() is data:
             self.data_panel.audio_view.toggle_play()
             return
         super().keyPressEvent(event)
 
     def showEvent(self, event) -> None:
+        row = self.stack.currentIndex()
+        if row < len(PANELS):  # a panel's placeholder is about to show: build the panel
+            self.panel(list(PANELS)[row])
         super().showEvent(event)
         if not self._shown_once:
             self._shown_once = True
@@ -358,7 +361,8 @@ class MainWindow(QMainWindow):
         if not self.projects.confirm_discard():
             event.ignore()
             return
-        if self.train_panel.running:
+        train = cast("TrainPanel | None", self.built_panel("Train"))
+        if train is not None and train.running:
             answer = QMessageBox.question(
                 self,
                 "Stop training?",
@@ -370,12 +374,8 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             self.show_status("Stopping the run…")
-            self.train_panel.stop_and_wait()
-        self.data_panel.audio_view.stop()
-        self.data_panel.thumbnails.clear()
-        self.model_panel.shutdown()
-        self.evaluate_panel.shutdown()
-        self.query_panel.shutdown()
+            train.stop_and_wait()
+        self.shutdown_panels()
         self.projects.end_session()
         super().closeEvent(event)
 

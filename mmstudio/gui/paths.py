@@ -30,3 +30,16 @@ DEMO_BUNDLE = DEMO / "bundles" / "digits"
 CLIPART_DATASET = DEMO / "clipart" / "captions.csv"
 CLIPART_BUNDLE = DEMO / "bundles" / "clipart"
 ICON = RESOURCES / "icons" / "mmstudio.svg"
+
+
+def start_folder(*candidates: str | None) -> str:
+    """Where a file dialog opens: the first of ``candidates`` that exists (a file's own folder),
+    else the home folder; never the working directory (the installation, for a launcher)."""
+    import os
+
+    for path in candidates:
+        if path:
+            folder = path if os.path.isdir(path) else os.path.dirname(path)
+            if folder and os.path.isdir(folder):
+                return folder
+    return os.path.expanduser("~")

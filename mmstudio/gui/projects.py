@@ -17,15 +17,37 @@ import glob
 import json
 import os
 import time
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QLockFile, QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from mmstudio.config import RunConfig
-from mmstudio.project import SUFFIX, Project, ProjectError, load_project, save_project
+if TYPE_CHECKING:
+    from mmstudio.config import RunConfig
+    from mmstudio.project import Project
 
+# The project format (and the config it holds) loads on first use, after the window is up.
+SUFFIX = ".mmstudio"  # checked against mmstudio.project.SUFFIX by the tests
 PROJECT_FILTER = f"MMStudio projects (*{SUFFIX});;All files (*)"
 RECENT_KEY, RECENT_MAX = "projects/recent", 8
+
+
+def load_project(path: str) -> Project:
+    from mmstudio.project import load_project as load
+
+    return load(path)
+
+
+def save_project(project: Project, path: str, *args, **kwargs) -> None:
+    from mmstudio.project import save_project as save
+
+    save(project, path, *args, **kwargs)
+
+
+def project_error() -> type[Exception]:
+    from mmstudio.project import ProjectError
+
+    return ProjectError
 
 
 def sessions_dir() -> str:
@@ -54,17 +76,19 @@ class ProjectController(QObject):
         self._lock: QLockFile | None = None
         self.recovery_path = ""
         self._timer = QTimer(self)
-        self._timer.timeout.connect(self.autosave)
-        window.model_panel.suggested.connect(self._on_run_suggested)
+        self._timer.timeout.connect(self.autosave)  # the window wires on_run_suggested when it builds the Model panel
 
     # ---------------------------------------------------------------- state <-> window
     def capture(self) -> Project:
         """The project as the window shows it now."""
         w = self.window
-        ds = w.data_panel.dataset
-        spec = ds.spec if ds is not None else w.data_panel.spec
-        run = w.model_panel.config() if self._pending_run is None else self._pending_run
+        data, model = w.built_panel("Data"), w.built_panel("Model")  # a panel never built holds nothing
+        ds = data.dataset if data is not None else None
+        spec = ds.spec if ds is not None else (data.spec if data is not None else None)
+        run = model.config() if self._pending_run is None and model is not None else self._pending_run
         name = os.path.splitext(os.path.basename(self.path))[0] if self.path else ""
+        from mmstudio.project import Project
+
         return Project(
             datasets=[spec] if spec is not None else [],
             run_configs=[run] if run else [],
@@ -85,7 +109,7 @@ class ProjectController(QObject):
             w.open_bundle(project.bundle, switch=False)
         w.show_panel_named(project.current_panel)
 
-    def _on_run_suggested(self) -> None:
+    def on_run_suggested(self) -> None:
         """The Model panel has just suggested a run for the loaded dataset: put the project's saved
         run back (the panel checks it with the engine's rules and names what cannot be shown), or
         else start from the default device chosen in Settings."""
@@ -127,7 +151,7 @@ class ProjectController(QObject):
             return False
         try:
             project = load_project(path)
-        except ProjectError as exc:
+        except project_error() as exc:
             QMessageBox.warning(self.window, "Cannot open the project", str(exc))
             return False
         project = self.locate_missing(project)
@@ -277,7 +301,7 @@ class ProjectController(QObject):
             with open(newest, encoding="utf-8") as fh:
                 extra = json.load(fh)
             project = load_project(newest)
-        except (OSError, ValueError, ProjectError):
+        except (OSError, ValueError, project_error()):
             for path in sessions:
                 os.remove(path)
             return False

@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mmstudio import engine
+from mmstudio.gui import theme
 from mmstudio.gui.settings import DEVICES, THEMES, Settings, apply_settings, default_cache_dir
 from mmstudio.gui.weights_manager import WeightsManager
 
@@ -63,7 +65,8 @@ class SettingsDialog(QDialog):
         self.theme.setCurrentIndex(THEMES.index(s.theme))
         self.workers = QSpinBox()
         self.workers.setRange(0, 64)
-        self.workers.setSpecialValueText(f"Automatic ({min(8, (os.cpu_count() or 2) * 2)})")
+        # the engine's own rule (no torch): what decoding will use on this machine
+        self.workers.setSpecialValueText(f"Automatic ({engine.decode_threads(0)} on {os.cpu_count()} CPUs)")
         self.workers.setValue(s.workers)
         self.workers.setToolTip("Threads that decode image and audio files before training.")
         form = QFormLayout()
@@ -85,6 +88,8 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self._tabs(form, note))
         layout.addWidget(buttons)
+        theme.polish(self)
+        theme.watch(self)
 
     def _tabs(self, form: QFormLayout, note: QLabel) -> QTabWidget:
         """General (the form above) and Models (the pretrained weights manager)."""

@@ -54,6 +54,31 @@ class WelcomePage(QWidget):
         super().__init__(parent)
         self.setObjectName("welcome")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.demo_buttons: dict[str, QPushButton] = {}
+        demos = QGridLayout()
+        demos.setHorizontalSpacing(16)
+        for col, key in enumerate(DEMOS):
+            demos.addWidget(self._demo_card(key), 0, col)
+        lower = QHBoxLayout()
+        lower.addLayout(self._start_column(), 1)
+        lower.addLayout(self._recent_column(), 2)
+        column = QVBoxLayout()
+        column.setSpacing(24)
+        column.addLayout(self._head())
+        column.addLayout(demos)
+        column.addLayout(lower)
+        column.addStretch(1)
+        inner = QWidget()
+        inner.setMaximumWidth(900)
+        inner.setLayout(column)
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(32, 32, 32, 32)
+        outer.addStretch(1)
+        outer.addWidget(inner, 8)
+        outer.addStretch(1)
+        self.set_recent([])
+
+    def _head(self) -> QHBoxLayout:
         logo = QLabel()
         logo.setPixmap(QIcon(str(ICON)).pixmap(72, 72))
         title = QLabel("<h1 style='margin:0'>Welcome to MMStudio</h1>")
@@ -66,31 +91,32 @@ class WelcomePage(QWidget):
         words.addWidget(title)
         words.addWidget(subtitle)
         head.addLayout(words, 1)
+        return head
 
-        self.demo_buttons: dict[str, QPushButton] = {}
-        demos = QGridLayout()
-        demos.setHorizontalSpacing(16)
-        for col, (key, (name, text, bundle)) in enumerate(DEMOS.items()):
-            card = QFrame()
-            card.setObjectName("card")
-            card.setFrameShape(QFrame.Shape.StyledPanel)
-            box = QVBoxLayout(card)
-            heading = QLabel(f"<h3 style='margin:0'>{name}</h3>")
-            body = QLabel(text)
-            body.setWordWrap(True)
-            button = QPushButton("Try the demo" if key == "digits" else "Try it")
-            button.setObjectName("primary" if key == "digits" else "")
-            button.setDefault(key == "digits")
-            button.setEnabled(os.path.isfile(os.path.join(bundle, "bundle.json")))
-            if not button.isEnabled():
-                button.setToolTip(f"The demo model is missing ({bundle}); run scripts/make_demo.py")
-            button.clicked.connect(lambda _checked=False, k=key: self.demo_requested.emit(k))
-            self.demo_buttons[key] = button
-            box.addWidget(heading)
-            box.addWidget(body, 1)
-            box.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
-            demos.addWidget(card, 0, col)
+    def _demo_card(self, key: str) -> QFrame:
+        """A bundled demo: its name, what it shows, and the button that opens it."""
+        name, text, bundle = DEMOS[key]
+        card = QFrame()
+        card.setObjectName("card")
+        card.setFrameShape(QFrame.Shape.StyledPanel)
+        box = QVBoxLayout(card)
+        heading = QLabel(f"<h3 style='margin:0'>{name}</h3>")
+        body = QLabel(text)
+        body.setWordWrap(True)
+        button = QPushButton("Try the demo" if key == "digits" else "Try it")
+        button.setObjectName("primary" if key == "digits" else "")
+        button.setDefault(key == "digits")
+        button.setEnabled(os.path.isfile(os.path.join(bundle, "bundle.json")))
+        if not button.isEnabled():
+            button.setToolTip(f"The demo model is missing ({bundle}); run scripts/make_demo.py")
+        button.clicked.connect(lambda _checked=False, k=key: self.demo_requested.emit(k))
+        self.demo_buttons[key] = button
+        box.addWidget(heading)
+        box.addWidget(body, 1)
+        box.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
+        return card
 
+    def _start_column(self) -> QVBoxLayout:
         start = QVBoxLayout()
         start.addWidget(QLabel("<h3 style='margin:0'>Start</h3>"))
         for text, signal in (
@@ -107,6 +133,9 @@ class WelcomePage(QWidget):
         hint.setWordWrap(True)
         start.addWidget(hint)
         start.addStretch(1)
+        return start
+
+    def _recent_column(self) -> QVBoxLayout:
         recent = QVBoxLayout()
         recent.addWidget(QLabel("<h3 style='margin:0'>Recent projects</h3>"))
         self.recent_list = QListWidget()
@@ -115,25 +144,7 @@ class WelcomePage(QWidget):
             lambda item: self.recent_requested.emit(item.data(Qt.ItemDataRole.UserRole))
         )
         recent.addWidget(self.recent_list)
-        lower = QHBoxLayout()
-        lower.addLayout(start, 1)
-        lower.addLayout(recent, 2)
-
-        column = QVBoxLayout()
-        column.setSpacing(24)
-        column.addLayout(head)
-        column.addLayout(demos)
-        column.addLayout(lower)
-        column.addStretch(1)
-        inner = QWidget()
-        inner.setMaximumWidth(900)
-        inner.setLayout(column)
-        outer = QHBoxLayout(self)
-        outer.setContentsMargins(32, 32, 32, 32)
-        outer.addStretch(1)
-        outer.addWidget(inner, 8)
-        outer.addStretch(1)
-        self.set_recent([])
+        return recent
 
     def set_recent(self, paths: list[str]) -> None:
         self.recent_list.clear()

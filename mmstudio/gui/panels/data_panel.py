@@ -6,7 +6,7 @@ thumbnails; the layout, column roles, label pattern and split ratios can all be 
 
 from __future__ import annotations
 
-import html
+import functools
 import os
 
 from PySide6.QtCore import QObject, QSortFilterProxyModel, Qt, Signal, Slot
@@ -37,9 +37,17 @@ from PySide6.QtWidgets import (
 
 from mmstudio.config import DEFAULT_LABEL_PATTERN, LAYOUTS, DatasetSpec, SplitSpec
 from mmstudio.data import Dataset, open_dataset
+from mmstudio.gui import theme
 from mmstudio.gui.widgets.audio_view import AudioView
 from mmstudio.gui.widgets.charts import BarChart
-from mmstudio.gui.widgets.dataset_tables import fill_columns, fill_counts, fill_problems
+from mmstudio.gui.widgets.dataset_tables import (
+    fill_columns,
+    fill_counts,
+    fill_problems,
+    fit_item_columns,
+    show_class_counts,
+    summary_html,
+)
 from mmstudio.gui.widgets.item_model import COLUMNS, ItemTableModel
 from mmstudio.gui.widgets.thumbnails import ThumbnailCache
 from mmstudio.gui.workers import run_in_thread
@@ -72,19 +80,35 @@ class DataPanel(QWidget):
 
     # ---------------------------------------------------------------- layout of the panel
     def _build(self) -> None:
+        upper = QSplitter(Qt.Orientation.Horizontal)
+        upper.addWidget(self._build_table())
+        upper.addWidget(self._build_detail())
+        upper.addWidget(self._build_side())
+        upper.setSizes([640, 360, 380])
+        for index, stretch in enumerate((3, 2, 2)):
+            upper.setStretchFactor(index, stretch)
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._build_head())
+        layout.addWidget(upper, 1)
+
+    def _build_head(self) -> QHBoxLayout:
         self.source_label = QLabel(
             "Drop a dataset folder or a CSV/TSV/JSONL manifest anywhere on the window, "
             "or use File ▸ Open Dataset (Ctrl+O)."
         )
         self.source_label.setObjectName("headline")
         self.source_label.setWordWrap(True)
+        # Ignored: a long path or summary wraps; it never widens the window
+        self.source_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(260)
+        self.progress.setMinimumWidth(320)
         self.progress.setVisible(False)
         head = QHBoxLayout()
         head.addWidget(self.source_label, 1)
         head.addWidget(self.progress)
+        return head
 
+    def _build_options(self) -> QGroupBox:
         self.layout_combo = QComboBox()
         self.layout_combo.addItems(LAYOUTS)
         self.layout_combo.setToolTip("How the files are organised; 'auto' guesses")
@@ -117,7 +141,9 @@ class DataPanel(QWidget):
         for box in (*self.ratio_spins, self.seed_spin):
             box.setToolTip("Used when the data has no split column: stratified by label, reproducible by seed")
         form.addRow(self.apply_button)
+        return options
 
+    def _build_table(self) -> QWidget:
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter items by id, label, split or text…")
         self.filter_edit.setClearButtonEnabled(True)
@@ -128,19 +154,21 @@ class DataPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # ids and paths keep their ends
         self.table.verticalHeader().setDefaultSectionSize(44)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        self.table.setColumnWidth(0, 130)
-        self.table.setColumnWidth(1, 70)
-        self.table.setColumnWidth(2, 56)
+        self.table.horizontalHeader().setStretchLastSection(True)  # the last shown column fills the rest
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
+        fit_item_columns(self.table, [])
         left = QWidget()
+        left.setMinimumWidth(380)
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.filter_edit)
         left_layout.addWidget(self.table)
+        return left
 
+    def _build_detail(self) -> QWidget:
         self.image_label = QLabel("No image")
         self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image_label.setMinimumSize(200, 160)
@@ -161,12 +189,15 @@ class DataPanel(QWidget):
         detail_layout.addWidget(self.image_label, 2)
         detail_layout.addWidget(self.text_view)
         detail_layout.addWidget(self.audio_view, 3)
+        return detail
 
+    def _build_side(self) -> QWidget:
         self.class_chart = BarChart("Items per class")
         self.counts_table = QTableWidget()
         self.problems_table = QTableWidget(0, 4)
         self.problems_table.setHorizontalHeaderLabels(["Severity", "File", "Row", "Reason"])
-        self.problems_table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.problems_table.horizontalHeader().setStretchLastSection(True)  # the reason stays in view
+        self.problems_table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.problems_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.columns_table = QTableWidget(0, 3)
         self.columns_table.setHorizontalHeaderLabels(["Column", "Role", "Example"])
@@ -179,20 +210,9 @@ class DataPanel(QWidget):
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.addWidget(options)
+        side_layout.addWidget(self._build_options())
         side_layout.addWidget(self.tabs, 1)
-
-        upper = QSplitter(Qt.Orientation.Horizontal)
-        upper.addWidget(left)
-        upper.addWidget(detail)
-        upper.addWidget(side)
-        upper.setSizes([640, 360, 380])
-        for index, stretch in enumerate((3, 2, 2)):
-            upper.setStretchFactor(index, stretch)
-        left.setMinimumWidth(380)
-        layout = QVBoxLayout(self)
-        layout.addLayout(head)
-        layout.addWidget(upper, 1)
+        return side
 
     # ---------------------------------------------------------------- loading
     def open_path(self, path: str) -> None:
@@ -246,7 +266,8 @@ class DataPanel(QWidget):
         return SplitSpec(train=train, val=val, test=test, seed=self.seed_spin.value())
 
     def _start_scan(self, spec: DatasetSpec) -> None:
-        self._spec = spec
+        previous, self._spec = self._spec, spec
+        self._show_stale(clear=previous is None or previous.path != spec.path)
         self.source_label.setText(f"Reading {spec.path} …")
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
@@ -257,9 +278,28 @@ class DataPanel(QWidget):
             open_dataset,
             spec,
             progress=lambda f, msg: sink.changed.emit(f, msg),
-            on_done=self._on_scanned,
-            on_error=self._on_scan_failed,
+            # a scan that is no longer the one asked for (another drop since) is dropped
+            on_done=functools.partial(self._if_current, spec, self._on_scanned),
+            on_error=functools.partial(self._if_current, spec, self._on_scan_failed),
         )
+
+    def _if_current(self, asked: DatasetSpec, handler, value) -> None:
+        if asked is self._spec:
+            handler(value)
+
+    def _show_stale(self, clear: bool) -> None:
+        """While a scan runs: another dataset's items, preview and counts go at once; the same
+        dataset read again stays, greyed out, until the new reading replaces it."""
+        self.table.setEnabled(False)
+        if not clear:
+            return
+        self.audio_view.show_clip(None)
+        self.model.set_items([])
+        self.image_label.setPixmap(QPixmap())
+        self.image_label.setText("")
+        self.text_view.clear()
+        self.item_title.setText("")
+        self.class_chart.set_values({}, empty="Reading the dataset…")
 
     def is_busy(self) -> bool:
         return self._worker is not None
@@ -267,28 +307,37 @@ class DataPanel(QWidget):
     @Slot(float, str)
     def _on_progress(self, fraction: float, message: str) -> None:
         self.progress.setValue(int(fraction * 1000))
-        self.progress.setFormat(message)
+        self.progress.setFormat(f"{message.replace('%', '%%')} · %p%")  # the count, and how far
 
     @Slot(object)
     def _on_scan_failed(self, exc: BaseException) -> None:
         self._worker = None
+        self.table.setEnabled(True)
         self.progress.setVisible(False)
         self.apply_button.setEnabled(self.dataset is not None)
         self.source_label.setText(f"Could not read this dataset: {exc}")
         self.status.emit(f"Could not read dataset: {exc}")
 
     @Slot(object)
-    def _on_scanned(self, ds: Dataset) -> None:
+    def show_dataset(self, ds: Dataset) -> None:
+        """Show a dataset read before this panel was built (the demo, behind the welcome page)."""
+        self._spec = ds.spec
+        self._on_scanned(ds, announce=False)
+
+    def _on_scanned(self, ds: Dataset, announce: bool = True) -> None:
         self._worker = None
+        self.table.setEnabled(True)
         self.progress.setVisible(False)
         self.apply_button.setEnabled(True)
         self.dataset = ds
         self.thumbnails.clear()
         self.model.set_items(ds.items)
+        fit_item_columns(self.table, ds.items)  # widths per dataset, never the last one's
         self._show_summary(ds)
         if ds.items:
             self.table.selectRow(0)
-        self.dataset_loaded.emit(ds)
+        if announce:
+            self.dataset_loaded.emit(ds)
         errors = len(ds.errors())
         warnings = len(ds.problems) - errors
         self.status.emit(
@@ -299,16 +348,7 @@ class DataPanel(QWidget):
 
     def _show_summary(self, ds: Dataset) -> None:
         counts = ds.modality_counts()
-        mods = ", ".join(f"{n:,} {m}" for m, n in counts.items() if n) or "nothing usable"
-        classes = (
-            ds.class_summary()
-            if ds.labels()
-            else f"<span style='color:#b26a00'>{html.escape(ds.class_summary())}</span>"
-        )
-        self.source_label.setText(
-            f"<b>{os.path.basename(ds.spec.path.rstrip(os.sep))}</b> — {ds.layout.replace('_', ' ')}, "
-            f"{len(ds.items):,} items: {mods}; {classes}"
-        )
+        self.source_label.setText(theme.adapt_html(summary_html(ds)))
         if self.layout_combo.currentText() == "auto":
             self.layout_combo.setCurrentText(ds.layout)
         for column, modality in ((3, "text"), (4, "image"), (5, "audio")):
@@ -316,20 +356,10 @@ class DataPanel(QWidget):
         self.image_label.setVisible(counts["image"] > 0)
         self.text_view.setVisible(counts["text"] > 0)
         self.audio_view.setVisible(counts["audio"] > 0)
-        self._show_class_counts(ds.labels())
+        show_class_counts(self.class_chart, ds.labels())
         fill_counts(self.counts_table, ds)
         self.tabs.setTabText(2, f"Problems ({fill_problems(self.problems_table, ds)})")
         self.tabs.setTabEnabled(3, fill_columns(self.columns_table, ds))
-
-    def _show_class_counts(self, labels: dict[str, int], top: int = 30) -> None:
-        """All classes when few; else the largest ``top``, so the names stay readable."""
-        if len(labels) <= top:
-            self.class_chart.setTitle(f"Items per class ({len(labels)} classes)")
-            self.class_chart.set_values(labels)
-            return
-        largest = dict(sorted(labels.items(), key=lambda kv: -kv[1])[:top])
-        self.class_chart.setTitle(f"Items per class: largest {top} of {len(labels)} classes")
-        self.class_chart.set_values(largest)
 
     # ---------------------------------------------------------------- item detail
     @Slot()

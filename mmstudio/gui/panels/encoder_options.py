@@ -66,7 +66,7 @@ class EncoderOptions(QWidget):
             self.encoder[m] = QComboBox()
             self.encoder_doc[m] = QLabel("")
             self.encoder_doc[m].setWordWrap(True)
-            self.encoder_doc[m].setStyleSheet("color: palette(mid);")
+            self.encoder_doc[m].setObjectName("muted")  # theme.ROLES: readable in both themes
             label, widget = options[m]
             grid.addWidget(self.include[m], 2 * row, 0)
             grid.addWidget(self.encoder[m], 2 * row, 1)

@@ -357,13 +357,11 @@ class EvaluatePanel(QWidget):
 
 
 def _save_png(plot, path: str) -> bool:
-    """Render a plot at a readable size even when its tab is hidden."""
-    from pyqtgraph.exporters import ImageExporter
+    """Render a plot at a readable size even when its tab is hidden, in the light palette
+    whatever the theme (a report is read elsewhere)."""
+    from mmstudio.gui import theme
 
-    exporter = ImageExporter(plot.getPlotItem())
-    exporter.parameters()["width"] = 900
-    exporter.export(path)
-    return os.path.isfile(path)
+    return theme.export_png(plot, path, width=900)
 
 
 def _short_path(path: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QGridLayout,
     QGroupBox,
@@ -27,8 +26,9 @@ from mmstudio import engine
 from mmstudio.config import MODALITY_NAMES, TASKS, RunConfig
 from mmstudio.data import Dataset
 from mmstudio.gui.jobs import Lane
+from mmstudio.gui.panels import model_files
 from mmstudio.gui.panels.encoder_options import EncoderOptions
-from mmstudio.gui.panels.model_texts import auto_settings_html, estimate_text, suggest_run
+from mmstudio.gui.panels.model_texts import auto_settings_html, estimate_text, fusion_doc_html, suggest_run
 from mmstudio.gui.panels.train_options import TrainOptions, spin_box
 from mmstudio.gui.widgets.fusion_diagram import FusionDiagram
 
@@ -84,8 +84,8 @@ class ModelPanel(QWidget):
         self.save_button = QPushButton("Save run.toml…")
         self.quick_button.clicked.connect(lambda: self.apply_preset("quick"))
         self.accurate_button.clicked.connect(lambda: self.apply_preset("accurate"))
-        self.load_button.clicked.connect(self._on_load_clicked)
-        self.save_button.clicked.connect(self._on_save_clicked)
+        self.load_button.clicked.connect(lambda: model_files.load_dialog(self))
+        self.save_button.clicked.connect(lambda: model_files.save_dialog(self))
         for b in (self.quick_button, self.accurate_button, self.load_button, self.save_button):
             top.addWidget(b)
         top.addStretch(1)
@@ -223,6 +223,8 @@ class ModelPanel(QWidget):
         self._gpus = len(catalog.get("gpus", []))
         self.set_config(run)
         self._set_enabled(True)
+        self._count_timer.stop()  # the count at once, not after the first edit
+        self._on_estimated(catalog["estimate"]) if catalog.get("estimate") else self._update_count()
         self.status.emit("Model: first run suggested")
         self.suggested.emit()
         if self._pending:  # another dataset arrived meanwhile
@@ -301,9 +303,10 @@ class ModelPanel(QWidget):
     def _refresh(self) -> None:
         self.encoders.refresh()
         self.diagram.set_model(self.encoders.included(), self.fusion.currentText(), self.task.currentText())
-        doc = self.fusion.currentData() or ""
+        one = len(self.encoders.included()) <= 1  # nothing to fuse: the choice is not offered
+        self.fusion.setEnabled(not one)
         level = engine.fusion_level(self.fusion.currentText())
-        self.fusion_doc.setText(f"{doc}<br><i>Where modalities meet — {level}</i>" if doc else "")
+        self.fusion_doc.setText(fusion_doc_html(self.fusion.currentData() or "", level, one))
         problems = self.problems()
         self.problem_label.setText(" · ".join(self._loaded_notes + problems))
         self.start_button.setEnabled(self._base is not None and not problems)
@@ -359,19 +362,6 @@ class ModelPanel(QWidget):
         run = RunConfig.load(path)
         self.set_config(run.replace(dataset=self._base.dataset) if self._base else run)
         self.status.emit(f"Loaded {path}")
-
-    def _on_save_clicked(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save Run", "run.toml", "Run (*.toml *.json)")
-        if path:
-            self.save_config(path)
-
-    def _on_load_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load Run", "", "Run (*.toml *.json)")
-        if path:
-            try:
-                self.load_config(path)
-            except (OSError, ValueError, TypeError, KeyError) as exc:
-                self.problem_label.setText(f"Cannot load {path}: {exc}")
 
     def _on_start_clicked(self) -> None:
         run = self.config()

@@ -11,11 +11,16 @@ def suggest_run(dataset):
     from mmstudio import engine
 
     run, chosen = engine.suggest_settings(dataset)
+    try:  # the size of the suggested model, shown with it (not after the first edit)
+        estimate = engine.memory_estimate(run, num_classes=max(2, len(dataset.class_names)))
+    except Exception:  # noqa: BLE001 - the panel estimates again, and says why, on its own
+        estimate = None
     return run, {
         "encoders": engine.encoder_names(),
         "fusions": engine.fusion_names(),
         "gpus": engine.gpu_info(),
         "chosen": [c.as_dict() for c in chosen],
+        "estimate": estimate,
     }
 
 
@@ -42,3 +47,10 @@ def estimate_text(est: dict) -> tuple[str, str]:
         "meta device; the vocabulary is assumed at its limit)"
     )
     return text, tip
+
+
+def fusion_doc_html(doc: str, level: str, one_modality: bool) -> str:
+    """The line under the fusion choice (none is offered for a single modality)."""
+    if one_modality:
+        return "<i>One modality: nothing to fuse; its encoder feeds the head directly.</i>"
+    return f"{doc}<br><i>Where modalities meet — {level}</i>" if doc else ""

@@ -10,16 +10,13 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEventLoop, Qt, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QEventLoop, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
-    QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QSplitter,
     QTabWidget,
-    QVBoxLayout,
     QWidget,
 )
 from superqt.utils import GeneratorWorker, thread_worker
@@ -27,7 +24,8 @@ from superqt.utils import GeneratorWorker, thread_worker
 from mmstudio import engine
 from mmstudio.config import RunConfig
 from mmstudio.gui.panels import train_texts as texts
-from mmstudio.gui.panels.train_run import Failed, PanelState, advice, run_events, runs_dir
+from mmstudio.gui.panels.train_layout import build_train_panel
+from mmstudio.gui.panels.train_run import Failed, LiveRun, PanelState, advice, run_events, runs_dir
 from mmstudio.gui.widgets.runs_view import RunsView
 from mmstudio.gui.widgets.train_plots import TrainPlots
 
@@ -44,6 +42,22 @@ class TrainPanel(QWidget):
     run_finished = Signal(str)
     status = Signal(str)
     open_bundle_requested = Signal(str, str)  # bundle folder, "Evaluate" or "Query"
+    # widgets (made by train_layout.build_train_panel)
+    start_button: QPushButton
+    pause_button: QPushButton
+    resume_button: QPushButton
+    stop_button: QPushButton
+    device_label: QLabel
+    progress: QProgressBar
+    error_label: QLabel
+    next_bar: QWidget
+    next_label: QLabel
+    evaluate_next: QPushButton
+    query_next: QPushButton
+    plots: TrainPlots
+    log: QPlainTextEdit
+    runs: RunsView
+    tabs: QTabWidget
 
     def __init__(self) -> None:
         super().__init__()
@@ -61,6 +75,7 @@ class TrainPanel(QWidget):
         self._total_steps = 0
         self._state = PanelState.IDLE
         self._runs_loaded = False
+        self._live: LiveRun | None = None  # the running run's row in the runs list, kept current
         self._timer = QTimer(self, interval=REDRAW_MS)
         self._timer.timeout.connect(self.redraw)
         self._build()
@@ -77,51 +92,7 @@ class TrainPanel(QWidget):
 
     # ---------------------------------------------------------------- layout
     def _build(self) -> None:
-        outer = QVBoxLayout(self)
-        outer.addWidget(QLabel("<h2>Train</h2>Train the model built in the Model panel; curves update live."))
-        bar = QHBoxLayout()
-        self.start_button = QPushButton("Start")
-        self.pause_button = QPushButton("Pause")
-        self.resume_button = QPushButton("Resume")
-        self.stop_button = QPushButton("Stop")
-        self.start_button.clicked.connect(lambda: self.start())
-        self.pause_button.clicked.connect(self.pause)
-        self.resume_button.clicked.connect(self.resume)
-        self.stop_button.clicked.connect(self.stop)
-        for b in (self.start_button, self.pause_button, self.resume_button, self.stop_button):
-            bar.addWidget(b)
-        self.device_label = QLabel("Device: –")
-        bar.addSpacing(16)
-        bar.addWidget(self.device_label)
-        bar.addStretch(1)
-        outer.addLayout(bar)
-        self.progress = QProgressBar()
-        self.progress.setTextVisible(True)
-        self.progress.setFormat("No run yet")
-        self.progress.setValue(0)
-        outer.addWidget(self.progress)
-        self.error_label = QLabel("")
-        self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("background: #fdecea; color: #b3261e; padding: 6px;")
-        self.error_label.hide()
-        outer.addWidget(self.error_label)
-
-        self.plots = TrainPlots()
-        self.log = QPlainTextEdit()
-        self.log.setReadOnly(True)
-        self.log.setMaximumBlockCount(5000)
-        self.runs = RunsView(current_run=lambda: (self.run, self.dataset))  # New Experiment starts from it
-        self.runs.selection_changed.connect(self._on_runs_selected)
-        self.runs.resume_requested.connect(self.resume_run)
-        self.runs.open_requested.connect(self.open_bundle_requested)
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self.runs, "Runs")
-        self.tabs.addTab(self.log, "Log")
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.plots)
-        split.addWidget(self.tabs)
-        split.setSizes([520, 220])
-        outer.addWidget(split, 1)
+        build_train_panel(self)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -185,6 +156,9 @@ class TrainPanel(QWidget):
         self.runs.add_extra(self.out_dir)  # the open project lists the runs trained in it
         self.bundle, self.reason = "", ""
         self.error_label.hide()
+        self.next_bar.hide()
+        so_far = self.runs.status_of(self.out_dir) if resume else {}
+        self._live = LiveRun(self.out_dir, so_far.get("seconds") or 0.0, so_far.get("epoch") or 0)
         self._state = PanelState.STARTING
         self._started = time.monotonic()
         self._append_log(("Resuming" if resume else "Starting") + f" run in {self.out_dir}")
@@ -321,6 +295,8 @@ class TrainPanel(QWidget):
         name, value = engine.headline(e.metrics)
         self.plots.metric_name = name or self.plots.metric_name
         self.plots.add_epoch(e.epoch, e.train_loss, value, e.metrics.get("loss"), e.weights)
+        if self._live is not None:  # epochs done, as the runs list counts them on disk
+            self._live.epoch = e.epoch
         self._append_log(texts.epoch_log(e))
         if self._runs_loaded:
             self.runs.refresh_run(self.out_dir)
@@ -364,7 +340,10 @@ class TrainPanel(QWidget):
         self._update_buttons()
         self.runs.active = ""
         self._refresh_runs()
+        self._live = None
         if self.bundle:
+            self.next_label.setText(texts.next_step(self.reason))
+            self.next_bar.show()
             self.status.emit(f"Training {self.reason}: {self.bundle}")
             self.run_finished.emit(self.bundle)
 
@@ -393,8 +372,12 @@ class TrainPanel(QWidget):
             self.runs.refresh()
 
     def redraw(self) -> None:
-        """Push the buffers to the curves (called by the ~10 Hz timer, only when something changed)."""
+        """Push the buffers to the curves (called by the ~10 Hz timer, only when something changed),
+        and about once a second the run's row in the runs list (duration, epoch, paused)."""
         self.plots.redraw()
+        live = self._live
+        if live is not None and self._runs_loaded and live.tick(self._state == PanelState.PAUSED):
+            self.runs.show_live(live.path, live.epoch, getattr(self, "_epochs_total", 0), live.seconds, live.paused)
 
     def _append_log(self, text: str) -> None:
         self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")

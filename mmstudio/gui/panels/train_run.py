@@ -70,3 +70,31 @@ def clock(seconds: float) -> str:
     seconds = int(max(0, seconds))
     h, rem = divmod(seconds, 3600)
     return f"{h}:{rem // 60:02d}:{rem % 60:02d}" if h else f"{rem // 60}:{rem % 60:02d}"
+
+
+class LiveRun:
+    """The running run's row in the runs list: its duration counts only while it trains (not
+    while paused), and ``tick`` says when a second has passed, to refresh the row that often."""
+
+    def __init__(self, path: str, seconds: float = 0.0, epoch: int = 0) -> None:
+        import time
+
+        self.path = os.path.abspath(path)
+        self.seconds = seconds
+        self.epoch = epoch
+        self.paused = False
+        self._last = time.monotonic()
+        self._shown = 0.0
+
+    def tick(self, paused: bool) -> bool:
+        import time
+
+        now = time.monotonic()
+        if not self.paused:
+            self.seconds += now - self._last
+        self._last = now
+        changed = paused != self.paused or now - self._shown >= 1.0
+        self.paused = paused
+        if changed:
+            self._shown = now
+        return changed

@@ -14,15 +14,15 @@ def device_line(e) -> str:
 def started_log(e) -> str:
     return (
         f"{e.device} ({e.precision}), modalities {', '.join(e.modalities)}, "
-        f"{e.train_items} train / {e.val_items} val items, {e.epochs} epochs × "
-        f"{e.steps_per_epoch} steps"
+        f"{e.train_items} train / {e.val_items} val items, {plural(e.epochs, 'epoch')} × "
+        f"{plural(e.steps_per_epoch, 'step')}"
     )
 
 
 def step_progress(e, epochs: int, total_steps: int, seconds_left: float) -> str:
     """The progress bar's text while steps run (from ``StepLogged``)."""
     return (
-        f"Epoch {e.epoch}/{epochs} · step {e.step}/{total_steps}"
+        f"{step_percent(e.step, total_steps)} · epoch {e.epoch}/{epochs} · step {e.step:,}/{total_steps:,}"
         f" · ETA {clock(seconds_left)} · {e.samples_per_s:,.0f} samples/s"
     )
 
@@ -41,7 +41,7 @@ def epoch_log(e) -> str:
 def finished_line(e) -> str:
     """The progress bar's text once a run ends (from ``RunFinished``)."""
     reason = e.reason.replace("_", " ").capitalize()
-    return f"{reason} · {e.epochs} epochs, {e.steps} steps in {clock(e.seconds)}"
+    return f"{reason} · {plural(e.epochs, 'epoch')}, {plural(e.steps, 'step')} in {clock(e.seconds)}"
 
 
 def prepared_progress(e) -> str:
@@ -59,3 +59,18 @@ def prepared_log(e) -> list[str]:
             "backbone, cached for later runs); the epochs train the fusion and heads on them"
         ]
     return []
+
+
+def plural(n: int, word: str) -> str:
+    """'1 epoch', '2 epochs', '1,000 steps'."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def step_percent(step: int, total: int) -> str:
+    return f"{100 * step / total:.0f} %" if total else ""
+
+
+def next_step(reason: str) -> str:
+    """The line beside "Evaluate this model" once a run has made a bundle."""
+    done = "Training finished" if reason == "completed" else f"Training {reason.replace('_', ' ')}"
+    return f"<b>{done}.</b> Next: measure the model on the test split, or ask it questions."

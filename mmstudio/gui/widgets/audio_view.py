@@ -10,7 +10,11 @@ from PySide6.QtCore import QUrl, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStyle, QVBoxLayout, QWidget
 
 from mmstudio.data.preview import audio_preview
+from mmstudio.gui import theme
+from mmstudio.gui.widgets.playback import playback_problem
 from mmstudio.gui.workers import run_in_thread
+
+theme.configure_pyqtgraph()  # new plots start in the theme's colours
 
 
 class AudioView(QWidget):
@@ -18,7 +22,6 @@ class AudioView(QWidget):
         super().__init__(parent)
         self._path: str | None = None
         self._player = None
-        self._unavailable = ""
         self._worker = None
         self.play_button = QPushButton(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Play")
         self.play_button.setEnabled(False)
@@ -91,14 +94,12 @@ class AudioView(QWidget):
     def toggle_play(self) -> None:
         if not self._path:
             return
-        player = self._media_player()
-        if player is None:
-            self.caption.setText(
-                f"Audio playback is unavailable: QtMultimedia could not start "
-                f"({self._unavailable}). On Linux it needs PulseAudio's client "
-                "library (libpulse0), which desktops have."
-            )
+        problem = playback_problem()
+        if problem:  # say it: a Play button that does nothing is a broken one
+            self.caption.setText(problem)
+            self.caption.setToolTip(problem)
             return
+        player = self._media_player()
         from PySide6.QtMultimedia import QMediaPlayer
 
         if player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
@@ -113,16 +114,18 @@ class AudioView(QWidget):
 
     def _media_player(self):
         if self._player is None:
-            try:
-                from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
-            except ImportError as exc:
-                self._unavailable = str(exc)
-                return None
+            from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+
             self._player = QMediaPlayer(self)
             self._output = QAudioOutput(self)
             self._player.setAudioOutput(self._output)
             self._player.playbackStateChanged.connect(self._on_state)
+            self._player.errorOccurred.connect(self._on_player_error)
         return self._player
+
+    @Slot()
+    def _on_player_error(self, _error, message: str = "") -> None:
+        self.caption.setText(f"Cannot play {os.path.basename(self._path or '')}: {message or 'playback failed'}")
 
     @Slot()
     def _on_state(self, state) -> None:

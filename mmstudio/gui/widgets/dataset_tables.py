@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
+import html
 import os
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import QComboBox, QTableView, QTableWidget, QTableWidgetItem
 
 from mmstudio.config import COLUMN_ROLES
 from mmstudio.data import MODALITIES, Dataset
+
+
+def summary_html(ds: Dataset) -> str:
+    """The Data panel's headline: name, layout, items per modality, classes (warned when none)."""
+    counts = ds.modality_counts()
+    mods = ", ".join(f"{n:,} {m}" for m, n in counts.items() if n) or "nothing usable"
+    summary = ds.class_summary()
+    classes = summary if ds.labels() else f"<span style='color:#b26a00'>{html.escape(summary)}</span>"
+    return (
+        f"<b>{html.escape(os.path.basename(ds.spec.path.rstrip(os.sep)))}</b> — {ds.layout.replace('_', ' ')}, "
+        f"{len(ds.items):,} items: {mods}; {classes}"
+    )
+
+
+def show_class_counts(chart, labels: dict[str, int], top: int = 30) -> None:
+    """All classes when few; else the largest ``top``, so the names stay readable."""
+    if len(labels) <= top:
+        chart.setTitle(f"Items per class ({len(labels)} classes)")
+        chart.set_values(labels, empty="No labels: every item is unlabelled")
+        return
+    largest = dict(sorted(labels.items(), key=lambda kv: -kv[1])[:top])
+    chart.setTitle(f"Items per class: largest {top} of {len(labels)} classes")
+    chart.set_values(largest)
 
 
 def fill_counts(table: QTableWidget, ds: Dataset) -> None:
@@ -40,8 +64,31 @@ def fill_problems(table: QTableWidget, ds: Dataset) -> int:
         table.setItem(r, 1, path_item)
         table.setItem(r, 2, QTableWidgetItem("" if p.row is None else str(p.row)))
         table.setItem(r, 3, QTableWidgetItem(p.reason))
+    table.resizeColumnToContents(0)
+    table.resizeColumnToContents(2)
     table.resizeColumnToContents(1)
+    # the file column at most a third of the table (elided in the middle): the reason stays visible
+    table.setColumnWidth(1, min(table.columnWidth(1), max(120, table.viewport().width() // 3)))
     return len(ds.problems)
+
+
+def fit_item_columns(table: QTableView, items: list) -> None:
+    """The item table's widths for this dataset: ids as wide as the longest (within bounds),
+    label and split as wide as theirs; the text column takes the rest."""
+    metrics = table.fontMetrics()
+
+    def width(texts, low: int, high: int) -> int:
+        widest = max((metrics.horizontalAdvance(t) for t in texts), default=0)
+        return max(low, min(high, widest + 24))
+
+    sample = items[:2000]  # enough to size the columns; 10,000 ids take no longer to show
+    table.setColumnWidth(0, width((it.id for it in sample), 70, 260) + 44)  # + the thumbnail
+    table.setColumnWidth(1, width((it.label or "" for it in sample), 56, 160))
+    table.setColumnWidth(2, width((it.split or "" for it in sample), 50, 90))
+    table.setColumnWidth(3, width((it.text or "" for it in sample), 120, 260))  # texts before file names
+    for column, role in ((4, "image"), (5, "audio")):
+        names = (os.path.basename(getattr(it, role) or "") for it in sample)
+        table.setColumnWidth(column, width(names, 60, 150))
 
 
 def fill_columns(table: QTableWidget, ds: Dataset) -> bool:

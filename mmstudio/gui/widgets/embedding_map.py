@@ -9,6 +9,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
+from mmstudio.gui import theme
+
+theme.configure_pyqtgraph()  # new plots start in the theme's colours
+
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
 
@@ -38,8 +42,9 @@ class EmbeddingMap(QWidget):
         self.ring.setZValue(9)
         self.plot.addItem(self.ring)
         self.preview = QLabel(self)
+        self.preview.setObjectName("preview")
+        theme.polish_widget(self.preview)
         self.preview.setFrameShape(QFrame.Shape.StyledPanel)
-        self.preview.setStyleSheet("background: white; padding: 4px;")
         self.preview.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.preview.hide()
         self.hint = QLabel("")
@@ -52,16 +57,30 @@ class EmbeddingMap(QWidget):
         self.items: list[dict] = []
         self.map: dict | None = None
         self.query_position: tuple[float, float] | None = None
+        self.restyle(theme.current())
+
+    def restyle(self, colors: theme.Colors) -> None:
+        """Outlines of the hovered point, the ring and the star in the theme's foreground."""
+        self.scatter.opts["hoverPen"] = pg.mkPen(colors.fg, width=1.5)
+        self.star.setPen(pg.mkPen(colors.fg, width=1.5))
+        self.ring.setPen(pg.mkPen(colors.fg, width=2))
+        theme.restyle_plot(self.plot, colors)
+        hovered = getattr(self, "_hovered", None)
+        if hovered is not None and self.preview.isVisible():  # its caption in the new colours
+            self._on_hovered(None, hovered, None)
 
     def set_map(self, data: dict, items: list[dict]) -> None:
+        """One point per distinct item: rows sharing a file (an image with three captions) are one."""
         self.map, self.items = data, items
-        labels = [str(x) if x is not None else "(none)" for x in data["labels"]]
+        keep = _distinct(data, items)
+        labels = [str(x) if x is not None else "(none)" for x in np.asarray(data["labels"], dtype=object)[keep]]
         names = sorted(set(labels), key=lambda s: (len(s), s))
         color = {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
-        xy = np.asarray(data["xy"])
+        xy = np.asarray(data["xy"])[keep]
+        indices = np.asarray(data["indices"])[keep]
         spots = [
-            {"pos": (float(x), float(y)), "data": idx, "brush": pg.mkBrush(color[lab])}
-            for (x, y), idx, lab in zip(xy, data["indices"], labels)
+            {"pos": (float(x), float(y)), "data": int(idx), "brush": pg.mkBrush(color[lab])}
+            for (x, y), idx, lab in zip(xy, indices, labels)
         ]
         self.scatter.setData(spots)
         self.legend.clear()
@@ -87,6 +106,7 @@ class EmbeddingMap(QWidget):
             self.preview.hide()
             self.ring.setData([])
             return
+        self._hovered = points
         pos = points[0].pos()
         self.ring.setData([{"pos": (pos.x(), pos.y())}])
         it = self.items[points[0].data()]
@@ -96,7 +116,7 @@ class EmbeddingMap(QWidget):
         self.preview.setText(html)
         pixmap = QPixmap(it["image"]) if it.get("image") else QPixmap()
         if not pixmap.isNull():
-            self.preview.setPixmap(_with_caption(pixmap, html))
+            self.preview.setPixmap(_with_caption(pixmap, html, theme.current()))
         self.preview.adjustSize()
         # bottom-left of the plot, clear of the legend in the top-left corner
         self.preview.move(8, max(8, self.plot.height() - self.preview.height() - 8))
@@ -104,16 +124,31 @@ class EmbeddingMap(QWidget):
         self.preview.raise_()
 
 
-def _with_caption(pixmap: QPixmap, html: str) -> QPixmap:
+def _distinct(data: dict, items: list[dict]) -> list[int]:
+    """Positions in the map of its first row per distinct target file (texts are all distinct)."""
+    target = data.get("target")
+    seen: set = set()
+    keep = []
+    for pos, idx in enumerate(data["indices"]):
+        key = items[idx].get(target) if target in ("image", "audio") and idx < len(items) else None
+        if key is None or key not in seen:
+            keep.append(pos)
+            if key is not None:
+                seen.add(key)
+    return keep
+
+
+def _with_caption(pixmap: QPixmap, html: str, colors: theme.Colors) -> QPixmap:
     """A thumbnail with its caption drawn under it (QLabel shows a pixmap or text, not both)."""
     from PySide6.QtGui import QColor, QPainter, QTextDocument
 
     thumb = pixmap.scaled(72, 72, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
     doc = QTextDocument()
-    doc.setHtml(html)
+    doc.setDefaultStyleSheet(f"body {{ color: {colors.fg}; }}")
+    doc.setHtml(f"<body>{html}</body>")
     doc.setTextWidth(200)
     out = QPixmap(200, int(thumb.height() + doc.size().height() + 6))
-    out.fill(QColor("white"))
+    out.fill(QColor(colors.card_bg))
     painter = QPainter(out)
     painter.drawPixmap((200 - thumb.width()) // 2, 2, thumb)
     painter.translate(0, thumb.height() + 4)

@@ -6,8 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtGui import QColor, QFontMetrics, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
+
+from mmstudio.gui import theme
+from mmstudio.gui.widgets.charts import MessagePlot
+
+theme.configure_pyqtgraph()  # new plots start in the theme's colours
 
 COLORS = {"fused": "#3d7bd9", "without": "#e39b35", "only": "#8c959f"}
 LINE_COLORS = {"image": "#3d7bd9", "text": "#2f9e55", "audio": "#c2452d"}
@@ -17,7 +22,7 @@ def _short(name: str, n: int = 10) -> str:
     return name if len(name) <= n else name[: n - 1] + "…"
 
 
-class ConfusionHeatmap(pg.PlotWidget):
+class ConfusionHeatmap(MessagePlot):
     """Rows are true classes, columns predicted; colour is the row fraction, text the count.
 
     Clicking a cell emits ``cell_clicked(true, predicted)``.
@@ -34,9 +39,9 @@ class ConfusionHeatmap(pg.PlotWidget):
         self.setAspectLocked(True)
         self.setLabel("left", "true class")
         self.setLabel("bottom", "predicted class")
-        self.setTitle("Confusion matrix (click a cell to list its samples)")
+        self.setTitle("Confusion matrix")
+        self.setToolTip("Rows: true class; columns: predicted. Click a cell to list its samples.")
         self.image = pg.ImageItem()
-        self.image.setColorMap(pg.ColorMap([0.0, 1.0], [(255, 255, 255), (31, 84, 170)]))
         self.addItem(self.image)
         self._texts: list[pg.TextItem] = []
         self._highlight = QGraphicsRectItem()
@@ -46,8 +51,18 @@ class ConfusionHeatmap(pg.PlotWidget):
         self.matrix = np.zeros((0, 0), dtype=int)
         self.names: list[str] = []
         self.scene().sigMouseClicked.connect(self._on_scene_clicked)
+        self._colors = theme.current()
+        self.image.setColorMap(_heat_map(self._colors))
+        self.show_message("Evaluate a model to see its confusion matrix")
 
-    def set_matrix(self, matrix: list[list[int]], names: list[str]) -> None:
+    def restyle(self, colors: theme.Colors) -> None:
+        """Empty cells in the plot's background, counts readable on every cell."""
+        self._colors = colors
+        self.image.setColorMap(_heat_map(colors))
+        if len(self.names):
+            self.set_matrix(self.matrix.tolist(), self.names)
+
+    def set_matrix(self, matrix: list[list[int]], names: list[str], empty: str = "No confusion matrix to show") -> None:
         for t in self._texts:
             self.removeItem(t)
         self._texts = []
@@ -55,8 +70,10 @@ class ConfusionHeatmap(pg.PlotWidget):
         self.matrix = np.asarray(matrix, dtype=int).reshape(len(names), len(names))
         self.names = list(names)
         n = len(names)
+        self.clear_message()
         if n == 0:
             self.image.clear()
+            self.show_message(empty)
             return
         rows = self.matrix.sum(1, keepdims=True).clip(min=1)
         frac = self.matrix / rows
@@ -72,7 +89,7 @@ class ConfusionHeatmap(pg.PlotWidget):
                     count = int(self.matrix[r, c])
                     if count == 0 and r != c:
                         continue
-                    color = "w" if frac[r, c] > 0.55 else "#24292f"
+                    color = "w" if frac[r, c] > 0.55 else self._colors.fg
                     text = pg.TextItem(str(count), color=color, anchor=(0.5, 0.5))
                     text.setPos(c + 0.5, r + 0.5)
                     self.addItem(text)
@@ -99,7 +116,7 @@ class ConfusionHeatmap(pg.PlotWidget):
             self.select_cell(row, col)
 
 
-class AblationChart(pg.PlotWidget):
+class AblationChart(MessagePlot):
     """Bars: the fused model, without each modality, and each modality alone, with values."""
 
     def __init__(self, parent=None) -> None:
@@ -110,11 +127,19 @@ class AblationChart(pg.PlotWidget):
         self.showGrid(y=True, alpha=0.25)
         self._items: list = []
         self.bars: dict[str, float] = {}
+        self.setTitle("Ablation")
+        self.show_message("Evaluate a model to see its ablation")
 
     def set_ablation(self, ablation: dict) -> None:
         for item in self._items:
             self.removeItem(item)
         self._items = []
+        self.clear_message()
+        self.setTitle("Ablation")
+        if ablation.get("fused") is None:
+            self.bars = {}
+            self.show_message("No ablation for this model (one modality, or no classification)")
+            return
         bars = [("all", ablation["fused"], COLORS["fused"])]
         bars += [(f"no {m}", v, COLORS["without"]) for m, v in ablation.get("without", {}).items()]
         bars += [(f"{m} only", v, COLORS["only"]) for m, v in ablation.get("only", {}).items()]
@@ -126,18 +151,35 @@ class AblationChart(pg.PlotWidget):
         self.addItem(item)
         self._items.append(item)
         for i, (_, value, _) in enumerate(bars):
-            label = pg.TextItem(f"{value:.3f}", color="#24292f", anchor=(0.5, 1.0))
+            label = theme.text_item(f"{value:.3f}", anchor=(0.5, 1.0))
             label.setPos(i, value)
             self.addItem(label)
             self._items.append(label)
-        self.getAxis("bottom").setTicks([[(i, b[0]) for i, b in enumerate(bars)]])
+        self._names = [b[0] for b in bars]
+        self._update_ticks()
         self.setLabel("left", ablation.get("metric", "accuracy"))
         self.setXRange(-0.6, len(bars) - 0.4, padding=0)
         self.setYRange(0, 1.12, padding=0)
-        self.setTitle("Ablation: the metric with modalities removed or alone")
+        self.setToolTip("The metric of the whole model, without each modality, and with each alone")
+
+    def _update_ticks(self) -> None:
+        """Bar names, shortened ("no img", "img") when the full ones would overlap."""
+        names = getattr(self, "_names", None)
+        if not names:
+            return
+        axis = self.getAxis("bottom")
+        metrics = QFontMetrics(self.font())
+        room = max(1.0, self.getPlotItem().vb.width() or self.width() * 0.85) / len(names)
+        if max(metrics.horizontalAdvance(n) for n in names) + 8 > room:
+            names = [_abbreviate(n) for n in names]
+        axis.setTicks([list(enumerate(names))])
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._update_ticks()
 
 
-class RobustnessChart(pg.PlotWidget):
+class RobustnessChart(MessagePlot):
     """One curve per modality: the metric as that modality gets noisier."""
 
     def __init__(self, parent=None) -> None:
@@ -146,15 +188,21 @@ class RobustnessChart(pg.PlotWidget):
         self.hideButtons()
         self.showGrid(x=True, y=True, alpha=0.25)
         self.setLabel("bottom", "noise strength (× the input's standard deviation)")
-        self.setTitle("Robustness: noise added to one modality at a time")
+        self.setTitle("Robustness to noise")
+        self.setToolTip("The metric as noise is added to one modality at a time")
         self.legend = self.addLegend(offset=(-10, -10))
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self.show_message("Evaluate a model to see its robustness")
 
     def set_curves(self, robustness: dict) -> None:
         for curve in self.curves.values():
             self.removeItem(curve)
         self.legend.clear()
         self.curves = {}
+        self.clear_message()
+        if not robustness.get("curves"):
+            self.show_message("No robustness curves for this model")
+            return
         for m, values in robustness["curves"].items():
             pen = pg.mkPen(LINE_COLORS.get(m, "#333"), width=2)
             self.curves[m] = self.plot(
@@ -168,3 +216,16 @@ class RobustnessChart(pg.PlotWidget):
             )
         self.setLabel("left", robustness.get("metric", "accuracy"))
         self.setYRange(0, 1.05, padding=0)
+
+
+def _heat_map(colors: theme.Colors):
+    """From the plot's background (no samples) to a blue that white counts read well on."""
+    low = pg.mkColor(colors.heat_low)
+    return pg.ColorMap([0.0, 1.0], [low.getRgb()[:3], (31, 84, 170)])
+
+
+def _abbreviate(name: str) -> str:
+    short = {"image": "img", "text": "txt", "audio": "aud"}
+    for long, brief in short.items():
+        name = name.replace(long, brief)
+    return name.replace(" only", "")

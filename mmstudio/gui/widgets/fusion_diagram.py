@@ -8,8 +8,10 @@ modality whose decisions are combined (late). Painted with QPainter; no state bu
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from mmstudio.gui import theme
 
 COLOURS = {"image": QColor(25, 118, 210), "text": QColor(46, 125, 50), "audio": QColor(230, 81, 0)}
 JOIN = QColor(106, 27, 154)
@@ -28,11 +30,14 @@ class FusionDiagram(QWidget):
         self.modalities: tuple[str, ...] = ()
         self.fusion = ""
         self.task = "classify"
-        self.setMinimumHeight(150)
+        self.setMinimumHeight(166)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def sizeHint(self) -> QSize:
-        return QSize(520, 150)
+        return QSize(520, 166)
+
+    def restyle(self, _colors: theme.Colors) -> None:
+        self.update()  # colours are read from the palette and theme at each paint
 
     def set_model(self, modalities: tuple[str, ...], fusion: str, task: str) -> None:
         self.modalities, self.fusion, self.task = tuple(modalities), fusion, task
@@ -40,6 +45,8 @@ class FusionDiagram(QWidget):
         self.update()
 
     def caption(self) -> str:
+        if len(self.modalities) == 1:
+            return "One modality: its encoder feeds the head; there is nothing to fuse."
         level = fusion_level(self.fusion)
         return {
             "early": "Early fusion: features are joined first, then one deep shared network.",
@@ -55,11 +62,15 @@ class FusionDiagram(QWidget):
         if not mods:
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Include a modality to see the model")
             return
-        w, h = self.width(), self.height()
+        w, h = self.width(), self.height() - (18 if "align" in self.task else 0)  # room for the note
+        dark = theme.current().name == "dark"
+        self._fill = self.palette().color(QPalette.ColorRole.Base)
+        self._line = QColor(150, 156, 164) if dark else QColor(110, 110, 110)
+        self._dark = dark
         font = QFont(self.font())
         font.setPointSizeF(max(7.5, font.pointSizeF() - 1))
         p.setFont(font)
-        level = fusion_level(self.fusion)
+        level = fusion_level(self.fusion) if len(mods) > 1 else "single"
         cols = [0.02, 0.20, 0.42, 0.64, 0.84] if level != "mid" else [0.02, 0.22, 0.47, 0.72, 0.72]
         bw = self._bw = w * 0.15
         bh = min(26.0, (h - 20) / max(3, len(mods)) - 8)
@@ -76,8 +87,10 @@ class FusionDiagram(QWidget):
                 self._arrow(p, b, c)
                 self._arrow(p, c, QPointF(cols[3] * w, mid_y), curve=True)
             else:
-                self._arrow(p, b, QPointF(cols[2] * w, mid_y), curve=True)
-        if level == "early":
+                self._arrow(p, b, QPointF(cols[2] * w, mid_y), curve=True)  # the join, or the head
+        if level == "single":
+            end = self._box(p, cols[2] * w, mid_y, bw, bh, "head", JOIN)
+        elif level == "early":
             j = self._box(p, cols[2] * w, mid_y, bw, bh, "join", JOIN, filled=True)
             n = self._box(p, cols[3] * w, mid_y, bw, bh, "deep shared net", JOIN)
             self._arrow(p, j, n)
@@ -91,12 +104,14 @@ class FusionDiagram(QWidget):
             j = self._box(p, cols[2] * w, mid_y, bw, bh, self.fusion or "fusion", JOIN, filled=True)
             end = self._box(p, cols[3] * w, mid_y, bw, bh, "head", JOIN)
             self._arrow(p, j, end)
-        if align:
-            p.setPen(QPen(QColor(120, 120, 120)))
+        if align:  # the whole width of its own row below the boxes: never clipped
+            p.setPen(QPen(self.palette().color(QPalette.ColorRole.PlaceholderText)))
+            note = "align: encoder outputs are also projected to one shared embedding space"
+            row = QRectF(4, self.height() - 18, self.width() - 8, 16)
             p.drawText(
-                QRectF(cols[1] * w, h - 16, w * 0.6, 14),
+                row,
                 Qt.AlignmentFlag.AlignLeft,
-                "align: encoder outputs are also projected to one shared embedding space",
+                p.fontMetrics().elidedText(note, Qt.TextElideMode.ElideRight, int(row.width())),
             )
         p.end()
 
@@ -105,16 +120,17 @@ class FusionDiagram(QWidget):
     ) -> QPointF:
         rect = QRectF(x, y - bh / 2, bw, bh)
         p.setPen(QPen(colour, 1.5))
-        p.setBrush(colour if filled else QColor(255, 255, 255))
+        p.setBrush(colour if filled else self._fill)
         p.drawRoundedRect(rect, 5, 5)
-        p.setPen(QPen(QColor(255, 255, 255) if filled else colour.darker(130)))
+        ink = _towards_white(colour, 0.6) if self._dark else colour.darker(130)
+        p.setPen(QPen(QColor(255, 255, 255) if filled else ink))
         p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
         return QPointF(rect.left(), y)
 
     def _arrow(self, p: QPainter, start_box_left: QPointF, end: QPointF, curve: bool = False) -> None:
         """From the right edge of the box whose left edge is ``start_box_left`` to ``end``."""
         start = QPointF(start_box_left.x() + self._bw, start_box_left.y())
-        p.setPen(QPen(QColor(110, 110, 110), 1.3))
+        p.setPen(QPen(self._line, 1.3))
         p.setBrush(Qt.BrushStyle.NoBrush)
         path = QPainterPath(start)
         if curve:
@@ -123,6 +139,11 @@ class FusionDiagram(QWidget):
         else:
             path.lineTo(end)
         p.drawPath(path)
-        p.setBrush(QColor(110, 110, 110))
+        p.setBrush(self._line)
         head = QPolygonF([end, QPointF(end.x() - 6, end.y() - 3.5), QPointF(end.x() - 6, end.y() + 3.5)])
         p.drawPolygon(head)
+
+
+def _towards_white(colour: QColor, amount: float) -> QColor:
+    """``colour`` mixed with white (readable on a dark fill, still its hue)."""
+    return QColor(*(round(c + (255 - c) * amount) for c in (colour.red(), colour.green(), colour.blue())))

@@ -8,7 +8,7 @@ import os
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal, Slot
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QCursor, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -19,10 +19,13 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QStyle,
     QToolButton,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
 
+from mmstudio.gui import theme
+from mmstudio.gui.widgets.playback import playback_problem
 from mmstudio.gui.widgets.thumbnails import ThumbnailCache
 
 if TYPE_CHECKING:  # QtMultimedia loads on first use (it starts FFmpeg)
@@ -40,12 +43,13 @@ class ClipPlayer:
         self._player: QMediaPlayer | None = None  # made on first use (QtMultimedia)
         self.path: str | None = None
 
-    def toggle(self, path: str) -> bool:
-        """Start ``path`` (or stop it when it is the clip playing); False if playback is unavailable."""
-        try:
-            from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
-        except ImportError:
-            return False
+    def toggle(self, path: str) -> str:
+        """Start ``path`` (or stop it when it is the clip playing); '' or why it cannot play."""
+        problem = playback_problem()
+        if problem:
+            return problem
+        from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+
         player = self._player
         if player is None:
             player = self._player = QMediaPlayer(self._parent)
@@ -55,11 +59,11 @@ class ClipPlayer:
         player.stop()
         if playing and self.path == path:
             self.path = None
-            return True
+            return ""
         self.path = path
         player.setSource(QUrl.fromLocalFile(path))
         player.play()
-        return True
+        return ""
 
     def stop(self) -> None:
         if self._player is not None:
@@ -74,35 +78,34 @@ class SampleCard(QFrame):
     def __init__(self, sample: dict, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.sample = sample
-        self.setObjectName("card")
+        # colours: the gallery's palette (theme.ROLES["gallery"]): Window here, Base behind
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setStyleSheet("QFrame#card { background: white; border: 1px solid #d0d7de; border-radius: 6px; }")
+        self.setAutoFillBackground(True)
         self.thumb = QLabel("no image" if not sample.get("image") else "…")
+        self.thumb.setAutoFillBackground(True)
+        self.thumb.setBackgroundRole(QPalette.ColorRole.Base)
+        self.thumb.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.thumb.setFixedSize(THUMB, THUMB)
         self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.thumb.setStyleSheet("color: #8c959f; background: #f6f8fa;")
-        self.caption = QLabel(sample.get("caption", ""))
+        self.caption = QLabel()
         self.caption.setWordWrap(True)
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         text = sample.get("text")
         self.text = QLabel(_elide(text, 70) if text else "<i>no text</i>")
+        self.text.setObjectName("cardtext")
         self.text.setWordWrap(True)
         self.text.setToolTip(text or "")
-        self.text.setStyleSheet("color: #444;")
         self.text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.play = QToolButton()
-        self.play.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
-        self.play.setToolTip(
-            f"Play {os.path.basename(sample['audio'])}" if sample.get("audio") else "No audio for this sample"
-        )
-        self.play.setEnabled(bool(sample.get("audio")))
-        self.play.clicked.connect(lambda: self.play_requested.emit(sample["audio"]))
+        self.play = self._play_button(sample.get("audio"))
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.thumb)
         side = QVBoxLayout()
         side.addWidget(self.caption, 1)
-        side.addWidget(self.play, 0, Qt.AlignmentFlag.AlignLeft)
+        if self.play is not None:  # under the caption, never over it; none without audio
+            side.addWidget(self.play, 0, Qt.AlignmentFlag.AlignLeft)
         top.addLayout(side, 1)
+        self.restyle(theme.current())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(4)
@@ -110,6 +113,19 @@ class SampleCard(QFrame):
         layout.addWidget(self.text)
         layout.addStretch(1)
         self.setToolTip(str(sample.get("id", "")))
+
+    def _play_button(self, audio: str | None) -> QToolButton | None:
+        if not audio:
+            return None
+        play = QToolButton()
+        play.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
+        play.setToolTip(f"Play {os.path.basename(audio)}")
+        play.clicked.connect(lambda: self.play_requested.emit(audio))
+        return play
+
+    def restyle(self, colors: theme.Colors) -> None:
+        """The caption's inline colours for the theme (the card itself follows the palette)."""
+        self.caption.setText(theme.adapt_html(self.sample.get("caption", ""), colors))
 
     def set_pixmap(self, pixmap: QPixmap | None) -> None:
         if pixmap is None or pixmap.isNull():
@@ -130,6 +146,7 @@ class SampleGallery(QListWidget):
     """``set_samples(samples, limit)``: cards in rows that wrap with the width."""
 
     sample_clicked = Signal(dict)
+    message = Signal(str)  # e.g. why a clip cannot be played (panels show it in the status bar)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -140,7 +157,8 @@ class SampleGallery(QListWidget):
         self.setSpacing(4)
         self.setUniformItemSizes(True)
         self.setSelectionMode(QListWidget.SelectionMode.NoSelection)
-        self.setStyleSheet("QListWidget { background: #f6f8fa; }")
+        self.setObjectName("gallery")
+        theme.polish_widget(self)
         self.thumbnails = ThumbnailCache(size=THUMB, capacity=2000, parent=self)
         self.thumbnails.ready.connect(self._on_thumbnail_ready)
         self.player = ClipPlayer(self)
@@ -160,6 +178,7 @@ class SampleGallery(QListWidget):
             card = SampleCard(sample)
             card.play_requested.connect(self._on_play)
             self.setItemWidget(item, card)
+            card.setBackgroundRole(QPalette.ColorRole.Window)  # the view made it Base, as behind it
             self.cards.append(card)
             if sample.get("image"):
                 pixmap = self.thumbnails.get(sample["image"])
@@ -175,7 +194,10 @@ class SampleGallery(QListWidget):
 
     @Slot(str)
     def _on_play(self, path: str) -> None:
-        self.player.toggle(path)
+        problem = self.player.toggle(path)
+        if problem:  # said where the user clicked, and to the panel's status bar
+            QToolTip.showText(QCursor.pos(), problem, self)
+            self.message.emit(problem)
 
     def shutdown(self) -> None:
         self.player.stop()

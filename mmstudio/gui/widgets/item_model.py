@@ -58,7 +58,9 @@ class ItemTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == 3 and it.text:
                 return it.text
-            if col in (0, 4) and it.image:
+            if col == 0:
+                return "\n".join(filter(None, (it.id, it.image, it.audio)))
+            if col == 4 and it.image:
                 return it.image
             if col == 5 and it.audio:
                 return it.audio

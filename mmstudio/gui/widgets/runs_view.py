@@ -30,6 +30,7 @@ COLUMNS = ("Run", "Status", "Started", "Duration", "Best", "Configuration")
 STATUS_COLOURS = {
     "completed": "#1e7d32",
     "running": "#1565c0",
+    "paused": "#8a6d00",
     "failed": "#b3261e",
     "interrupted": "#b26a00",
     "stopped": "#6d4c41",
@@ -153,6 +154,22 @@ class RunsView(QWidget):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.table.setItem(row, col, item)
 
+    def show_live(self, path: str, epoch: int, epochs_total: int, seconds: float, paused: bool) -> None:
+        """The run training in this window, as it is now (its status file changes once an epoch)."""
+        path = os.path.abspath(path)
+        for row, run in enumerate(self.runs):
+            if run["path"] == path:
+                live = {**run, "seconds": seconds, "status": "paused" if paused else "running"}
+                if epochs_total:
+                    live.update(epoch=epoch, epochs_total=epochs_total)
+                self._fill_row(row, live)
+                return
+
+    def status_of(self, path: str) -> dict:
+        """A listed run's status (its seconds and epochs so far); {} when it is not listed."""
+        path = os.path.abspath(path)
+        return next((r for r in self.runs if r["path"] == path), {})
+
     def set_extra(self, paths: list[str]) -> None:
         """The project's runs (replacing the previous project's)."""
         self.extra = [os.path.abspath(p) for p in paths]
@@ -222,8 +239,8 @@ class RunsView(QWidget):
 
 def _cells(run: dict, active: bool) -> tuple[str, ...]:
     status = run["status"]
-    if active and status == "running":
-        status = "running (this window)"
+    if active and status in ("running", "paused"):
+        status = f"{status} (this window)"
     elif run.get("resumable"):
         status += " · resumable"
     started = time.strftime("%Y-%m-%d %H:%M", time.localtime(run["started"])) if run.get("started") else ""

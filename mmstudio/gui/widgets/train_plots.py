@@ -14,6 +14,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QWidget
 
+from mmstudio.gui import theme
+
+theme.configure_pyqtgraph()  # new plots start in the theme's colours
+
 SMOOTHING = 0.8  # of the smoothed loss curve, as TensorBoard's default 0.6-0.9
 MODALITY_PENS = {"image": (25, 118, 210), "text": (46, 125, 50), "audio": (230, 81, 0)}
 
@@ -60,28 +64,29 @@ class TrainPlots(QWidget):
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         self.loss_plot = _plot("Training loss", "step")
-        self.metric_plot = _plot("Validation", "epoch")
+        self.metric_plot = _plot("Validation", "epoch", whole=True)
         self.lr_plot = _plot("Learning rate", "step")
-        self.weights_plot = _plot("Learned modality weights", "epoch")
+        self.weights_plot = _plot("Learned modality weights", "epoch", whole=True)
         for p in (self.loss_plot, self.metric_plot, self.weights_plot):
             p.addLegend(offset=(-10, 10))
         self.loss_raw = self.loss_plot.plot(pen=pg.mkPen((120, 150, 200), width=1), name="per step")
         self.loss_smooth = self.loss_plot.plot(pen=pg.mkPen((25, 80, 180), width=2), name="smoothed")
-        self.metric_curve = self.metric_plot.plot(
-            pen=pg.mkPen((30, 140, 60), width=2), symbol="o", symbolSize=6, name="metric"
-        )
+        # The epoch curves join the legend with their first point (no "val loss" without its line)
+        self.metric_curve = self.metric_plot.plot(pen=pg.mkPen((30, 140, 60), width=2), symbol="o", symbolSize=6)
         self.val_loss_curve = self.metric_plot.plot(
-            pen=pg.mkPen((200, 40, 40), width=2, style=Qt.PenStyle.DashLine), symbol="t", symbolSize=6, name="val loss"
+            pen=pg.mkPen((200, 40, 40), width=2, style=Qt.PenStyle.DashLine), symbol="t", symbolSize=6
         )
-        self.epoch_loss_curve = self.metric_plot.plot(
-            pen=pg.mkPen((200, 110, 30), width=2), symbol="s", symbolSize=6, name="train loss"
-        )
+        self.epoch_loss_curve = self.metric_plot.plot(pen=pg.mkPen((200, 110, 30), width=2), symbol="s", symbolSize=6)
         self.lr_curve = self.lr_plot.plot(pen=pg.mkPen((140, 60, 160), width=2))
         self.weight_curves: dict[str, pg.PlotDataItem] = {}
         grid.addWidget(self.loss_plot, 0, 0, 1, 3)
         grid.addWidget(self.metric_plot, 1, 0)
         grid.addWidget(self.lr_plot, 1, 1)
         grid.addWidget(self.weights_plot, 1, 2)
+        grid.setRowStretch(0, 3)  # the loss keeps most of the height when the lower row fills
+        grid.setRowStretch(1, 2)
+        for p in (self.loss_plot, self.metric_plot, self.lr_plot, self.weights_plot):
+            p.setMinimumHeight(140)
         self.weights_plot.hide()
 
     # ---------------------------------------------------------------- the current run
@@ -131,7 +136,8 @@ class TrainPlots(QWidget):
 
     # ---------------------------------------------------------------- other runs
     def overlay(self, runs: list[tuple[str, dict]]) -> None:
-        """Draw other runs' smoothed loss and validation metric (``[(name, curves), ...]``)."""
+        """Draw other runs' smoothed loss and validation metric (``[(name, curves), ...]``),
+        labelled by the run's name (its folder, else its start time) and what is drawn."""
         for plot, item in self._overlays:
             plot.removeItem(item)
         self._overlays.clear()
@@ -143,7 +149,7 @@ class TrainPlots(QWidget):
                     curves["step"],
                     ema(np.asarray(curves["loss"], float)),
                     pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine),
-                    name=label,
+                    name=f"{label}: loss",
                 )
                 self._overlays.append((self.loss_plot, item))
             values = [np.nan if v is None else v for v in curves["metric"]]
@@ -155,7 +161,7 @@ class TrainPlots(QWidget):
                     symbolSize=5,
                     pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine),
                     symbolBrush=colour,
-                    name=f"{label} {curves['metric_name']}",
+                    name=f"{label}: val {curves.get('metric_name') or 'metric'}",
                 )
                 self._overlays.append((self.metric_plot, item))
 
@@ -178,23 +184,33 @@ class TrainPlots(QWidget):
     def _redraw_epochs(self) -> None:
         epochs, metric = self.epochs.column(0), self.epochs.column(2)
         if self.metric_name and np.isfinite(metric).any():
-            self.metric_curve.setData(epochs, metric)
-            legend = self.metric_plot.getPlotItem().legend
-            label = legend.getLabel(self.metric_curve) if legend is not None else None
-            if label is not None and label.text != f"val {self.metric_name}":
-                label.setText(f"val {self.metric_name}")
+            self._show_curve(self.metric_curve, epochs, metric, f"val {self.metric_name}")
             self.metric_plot.setTitle(f"Validation {self.metric_name} and train loss per epoch")
         else:
-            self.metric_curve.setData([], [])
-        self.epoch_loss_curve.setData(epochs, self.epochs.column(1))
+            self._show_curve(self.metric_curve, [], [], "")
+        self._show_curve(self.epoch_loss_curve, epochs, self.epochs.column(1), "train loss")
         val_loss = self.epochs.column(3)
-        self.val_loss_curve.setData(epochs, val_loss) if np.isfinite(val_loss).any() else self.val_loss_curve.setData(
-            [], []
-        )
+        finite = np.isfinite(val_loss).any()
+        self._show_curve(self.val_loss_curve, epochs if finite else [], val_loss if finite else [], "val loss")
         self._redraw_weights()
 
+    def _show_curve(self, curve, x, y, name: str) -> None:
+        """Set a curve's data; it is in the legend (as ``name``) exactly while it has points."""
+        curve.setData(x, y)
+        legend = curve.getViewBox().parentItem().legend if curve.getViewBox() is not None else None
+        if legend is None:
+            return
+        label = legend.getLabel(curve)
+        if len(x) and label is None:
+            legend.addItem(curve, name)
+        elif len(x) and label.text != name:
+            label.setText(name)
+        elif not len(x) and label is not None:
+            legend.removeItem(curve)
+
     def _redraw_weights(self) -> None:
-        shown = any(buf.size for buf in self.weights.values())
+        # weights mean something only between two or more modalities
+        shown = sum(1 for buf in self.weights.values() if buf.size) > 1
         self.weights_plot.setVisible(shown)
         for m, buf in self.weights.items():
             curve = self.weight_curves.get(m)
@@ -205,8 +221,22 @@ class TrainPlots(QWidget):
             curve.setData(buf.column(0), buf.column(1))
 
 
-def _plot(title: str, x: str) -> pg.PlotWidget:
-    plot = pg.PlotWidget(title=title, background="w")
+class WholeAxis(pg.AxisItem):
+    """An axis of whole numbers (epochs): ticks only at integers, never 0.5."""
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802 - pyqtgraph's name
+        levels = super().tickSpacing(minVal, maxVal, size)
+        whole = []
+        for spacing, _offset in levels:
+            step = float(max(1, round(spacing)))
+            if all(step != s for s, _ in whole):
+                whole.append((step, 0.0))
+        return whole or [(1.0, 0.0)]
+
+
+def _plot(title: str, x: str, whole: bool = False) -> pg.PlotWidget:
+    axes = {"bottom": WholeAxis("bottom")} if whole else None
+    plot = pg.PlotWidget(title=title, axisItems=axes)
     plot.setLabel("bottom", x)
     plot.showGrid(x=True, y=True, alpha=0.2)
     item = plot.getPlotItem()
