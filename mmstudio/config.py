@@ -75,6 +75,8 @@ TASKS = ("classify", "align", "classify+align")
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("cosine", "constant")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+#: How text is cut into tokens ("auto": chosen for the encoder, see engine.autoconfig).
+TEXT_LEVELS = ("auto", "word", "char", "subword")
 
 
 @dataclass(frozen=True)
@@ -95,15 +97,17 @@ class TextSpec:
     """Text encoder and tokenizer (built from the training split, saved in the bundle)."""
 
     encoder: str = "ngram"  # ngram, bag, gru, lstm, transformer
-    level: str = "word"  # "word" or "char"
+    #: "word", "char", "subword" (BPE learnt from the training texts) or "auto": subword for the
+    #: sequence encoders, words (and word pairs) for the order-free ones (engine.autoconfig)
+    level: str = "auto"
     vocab_size: int = 0  # 0: every token of the training texts, capped (engine.autoconfig)
     max_tokens: int = 0  # 0: the 95th percentile of the training texts' lengths, capped
     ngrams: int = 0  # 1: words; 2: words and word pairs; 0: 2 for order-free encoders, else 1
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.level not in ("word", "char"):
-            raise ValueError(f"text level must be 'word' or 'char', got {self.level!r}")
+        if self.level not in TEXT_LEVELS:
+            raise ValueError(f"text level must be one of {', '.join(TEXT_LEVELS)}, got {self.level!r}")
         if self.ngrams not in (0, 1, 2):
             raise ValueError(f"text ngrams must be 0 (auto), 1 or 2, got {self.ngrams!r}")
 

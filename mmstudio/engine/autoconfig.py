@@ -12,8 +12,12 @@ The rules, and where they come from:
   (patience half the epochs, at least 5) so a long budget costs nothing once the model stops improving;
 - image size: the images' own size when small (28 stays 28), else 64 on a CPU, 128 on a GPU;
 - text: pairs of words (TF-IDF-weighted bag of unigrams and bigrams) for the ``ngram`` and ``bag``
-  encoders; the token budget is the 95th percentile of the training texts' lengths (capped at
-  256); the vocabulary is every token and pair of the training texts, capped at 50,000;
+  encoders; subword pieces (BPE trained on the training texts with the ``tokenizers`` library,
+  :mod:`.subword`) for the sequence encoders (GRU, LSTM, transformer); the token budget is the
+  95th percentile of the training texts' lengths in those tokens (capped at 256); the vocabulary
+  is every token and pair of the training texts (capped at 50,000), or the pieces BPE learns from
+  pairs seen at least twice (at most 8,000). The tokenizer built here to count is the one the
+  trainer then uses (:func:`mmstudio.engine.tokenizer.build_tokenizer` keeps it);
 - audio: the 95th percentile of the training clips' durations (capped at 10 s), sampled at the
   clips' own rate up to 16 kHz.
 """
@@ -31,6 +35,8 @@ from mmstudio.config import RunConfig
 BAG_ENCODERS = ("ngram", "bag")
 MAX_TOKENS_CAP = 256
 VOCAB_CAP = 50_000
+#: Subword pieces: enough for a small corpus's words and their common parts.
+SUBWORD_CAP = 8000
 TARGET_STEPS = 1000
 STEPS_PER_EPOCH = 50
 
@@ -52,16 +58,18 @@ def resolve(run: RunConfig, dataset: Any, device: str = "cpu") -> tuple[RunConfi
 
     ``device`` is the device type the run trains on ("cpu" or "cuda"): it bounds sizes.
     """
-    from mmstudio.engine.data import choose_modalities
+    from mmstudio.engine.data import choose_modalities, training_items
 
     train = [it for it in dataset.subset("train")] or list(dataset.items)
     mods = choose_modalities(run.model, dataset)
+    # the texts the trainer builds its tokenizer from (the validation share carved out)
+    fitted = training_items(dataset, run.train.val_split, run.train.seed)[0] if "text" in mods else []
     chosen: list[AutoSetting] = []
     model, tr = run.model, run.train
     if "image" in mods:
         model = model.replace(image=_image(model.image, train, device, chosen))
     if "text" in mods:
-        model = model.replace(text=_text(model.text, train, chosen))
+        model = model.replace(text=_text(model.text, fitted or train, chosen))
     if "audio" in mods:
         model = model.replace(audio=_audio(model.audio, train, chosen))
     tr = _training(tr, len(train), device, chosen)
@@ -112,11 +120,22 @@ def _image(spec, items: list, device: str, chosen: list[AutoSetting]):
     return dataclasses.replace(spec, size=size)
 
 
+def text_level(spec) -> str:
+    """How ``spec`` (a TextSpec) cuts text into tokens, "auto" resolved for its encoder."""
+    if spec.level != "auto":
+        return spec.level
+    return "word" if spec.encoder in BAG_ENCODERS else "subword"
+
+
 def _text(spec, items: list, chosen: list[AutoSetting]):
-    from mmstudio.engine.tokenizer import Tokenizer
+    from mmstudio.engine.tokenizer import build_tokenizer
 
     changes: dict[str, Any] = {}
-    ngrams = spec.ngrams or (2 if spec.encoder in BAG_ENCODERS else 1)
+    level = text_level(spec)
+    if spec.level == "auto":
+        changes["level"] = level
+        chosen.append(AutoSetting("model.text.level", level, _LEVEL_REASONS[level]))
+    ngrams = spec.ngrams or (2 if spec.encoder in BAG_ENCODERS and level == "word" else 1)
     if not spec.ngrams:
         changes["ngrams"] = ngrams
         chosen.append(
@@ -129,8 +148,12 @@ def _text(spec, items: list, chosen: list[AutoSetting]):
             )
         )
     texts = [it.text for it in items if it.text]
+    if spec.max_tokens and spec.vocab_size:
+        return dataclasses.replace(spec, **changes)
+    cap = SUBWORD_CAP if level == "subword" else VOCAB_CAP
+    tok = build_tokenizer(texts, level, spec.vocab_size or cap, ngrams)  # the trainer reuses it
     if not spec.max_tokens:
-        counts = sorted(Tokenizer(["<pad>", "<unk>"], spec.level, ngrams=ngrams).token_counts(texts)) or [8]
+        counts = sorted(tok.token_counts(texts)) or [8]
         p95 = counts[min(len(counts) - 1, int(0.95 * len(counts)))]
         tokens = int(min(MAX_TOKENS_CAP, max(8, p95)))
         changes["max_tokens"] = tokens
@@ -143,18 +166,28 @@ def _text(spec, items: list, chosen: list[AutoSetting]):
             )
         )
     if not spec.vocab_size:
-        size = len(Tokenizer.build(texts, spec.level, VOCAB_CAP, ngrams=ngrams))
-        changes["vocab_size"] = size
+        changes["vocab_size"] = len(tok)
         chosen.append(
-            AutoSetting(
-                "model.text.vocab_size",
-                size,
-                f"every token of the {len(texts):,} training texts"
-                + (" and their word pairs" if ngrams == 2 else "")
-                + (f", capped at {VOCAB_CAP:,}" if size >= VOCAB_CAP else ""),
-            )
+            AutoSetting("model.text.vocab_size", len(tok), _vocab_reason(len(tok), len(texts), level, ngrams))
         )
     return dataclasses.replace(spec, **changes)
+
+
+_LEVEL_REASONS = {
+    "word": "whole words (and word pairs) for an order-free encoder",
+    "subword": "pieces learnt from the training texts (BPE) for a sequence encoder: rare and new words "
+    "are read as known parts, not as one unknown token",
+}
+
+
+def _vocab_reason(size: int, n: int, level: str, ngrams: int) -> str:
+    if level == "subword":
+        return f"the subword pieces of the {n:,} training texts (pairs seen twice or more, at most {SUBWORD_CAP:,})"
+    return (
+        f"every token of the {n:,} training texts"
+        + (" and their word pairs" if ngrams == 2 else "")
+        + (f", capped at {VOCAB_CAP:,}" if size >= VOCAB_CAP else "")
+    )
 
 
 def _audio(spec, items: list, chosen: list[AutoSetting]):
@@ -222,10 +255,12 @@ def clip_infos(items: list, probe: int = 200) -> list[tuple[float, int]]:
 
 def with_text_encoder(spec, encoder: str):
     """``spec`` (a TextSpec) reading text with ``encoder``: another encoder reads it differently
-    (word pairs or not), so the pairs and vocabulary chosen for the old one are chosen again."""
+    (subword pieces or words, word pairs or not), so the tokenisation, pairs and vocabulary chosen
+    for the old one are chosen again (a tokenisation other than the old encoder's own is kept)."""
     if encoder == spec.encoder:
         return spec
-    return dataclasses.replace(spec, encoder=encoder, ngrams=0, vocab_size=0)
+    level = "auto" if spec.level == text_level(dataclasses.replace(spec, level="auto")) else spec.level
+    return dataclasses.replace(spec, encoder=encoder, level=level, ngrams=0, vocab_size=0)
 
 
 def with_placeholders(run: RunConfig) -> RunConfig:
@@ -238,6 +273,7 @@ def with_placeholders(run: RunConfig) -> RunConfig:
         max_tokens=m.text.max_tokens or 64,
         vocab_size=m.text.vocab_size or 5000,
         ngrams=m.text.ngrams or (2 if m.text.encoder in BAG_ENCODERS else 1),
+        level=text_level(m.text),
     )
     audio = dataclasses.replace(m.audio, seconds=m.audio.seconds or 1.0, sample_rate=m.audio.sample_rate or 16000)
     train = dataclasses.replace(tr, batch_size=tr.batch_size or 64, epochs=tr.epochs or 10, lr=tr.lr or 3e-3)

@@ -97,15 +97,22 @@ def preprocess_spec(bundle: Bundle, outputs: list[str]) -> dict[str, Any]:
 
 
 def tokenizer_json(bundle: Bundle) -> dict[str, Any] | None:
+    """The package's ``tokenizer.json``: a subword model in the `tokenizers` library's own format
+    (``predict.py`` applies its BPE merges itself; the library can load it too), else the word or
+    character vocabulary with how text is split."""
     tok = bundle.preprocessor.tokenizer
     if tok is None:
         return None
+    if tok.level == "subword":
+        return json.loads(tok.to_json())
     return {
         "format": "mmstudio.tokenizer",
         "version": 1,
         "level": tok.level,
         "lower": tok.lower,
+        "normalize": "NFKC",
         "pattern": _WORD.pattern,
+        "ngrams": tok.ngrams,
         "pad_id": 0,
         "unk_id": 1,
         "vocab": list(tok.vocab),
