@@ -49,9 +49,8 @@ class DatasetSpec:
 
     path: str  # a dataset folder or a CSV/TSV/JSONL manifest
     layout: str = "auto"  # auto, class_folders, manifest, captions, transcripts, filename_labels, paired_folders
-    columns: Mapping[str, str] = field(
-        default_factory=dict
-    )  # column name -> id, image, audio, text, label, split or ignore
+    #: column name -> id, image, audio, text, label, split or ignore
+    columns: Mapping[str, str] = field(default_factory=dict)
     label_pattern: str = DEFAULT_LABEL_PATTERN  # filename_labels: a regex with (?P<label>...)
     split: SplitSpec = field(default_factory=SplitSpec)
     max_image_pixels: int = 50_000_000  # larger images are refused (decompression bombs)
@@ -97,11 +96,9 @@ class TextSpec:
     """Text encoder and tokenizer (built from the training split, saved in the bundle)."""
 
     encoder: str = "ngram"  # ngram, bag, gru, lstm, transformer
-    #: "word", "char", "subword" (BPE learnt from the training texts) or "auto": subword for the
-    #: sequence encoders, words (and word pairs) for the order-free ones (engine.autoconfig)
-    level: str = "auto"
+    level: str = "auto"  # auto (subword for gru/lstm/transformer, else word), word, char or subword
     vocab_size: int = 0  # 0: every token of the training texts, capped (engine.autoconfig)
-    max_tokens: int = 0  # 0: the 95th percentile of the training texts' lengths, capped
+    max_tokens: int = 0  # 0: the longest training text (ngram, bag) or the 95th percentile, capped
     ngrams: int = 0  # 1: words; 2: words and word pairs; 0: 2 for order-free encoders, else 1
     options: Mapping[str, Any] = field(default_factory=dict)
 

@@ -14,7 +14,8 @@ The rules, and where they come from:
 - text: pairs of words (TF-IDF-weighted bag of unigrams and bigrams) for the ``ngram`` and ``bag``
   encoders; subword pieces (BPE trained on the training texts with the ``tokenizers`` library,
   :mod:`.subword`) for the sequence encoders (GRU, LSTM, transformer); the token budget is the
-  95th percentile of the training texts' lengths in those tokens (capped at 256); the vocabulary
+  longest training text for an order-free encoder (a cut text loses words TF-IDF would weigh), the
+  95th percentile of the lengths for a sequence encoder, in those tokens (capped at 256); the vocabulary
   is every token and pair of the training texts (capped at 50,000), or the pieces BPE learns from
   pairs seen at least twice (at most 8,000). The tokenizer built here to count is the one the
   trainer then uses (:func:`mmstudio.engine.tokenizer.build_tokenizer` keeps it);
@@ -153,24 +154,30 @@ def _text(spec, items: list, chosen: list[AutoSetting]):
     cap = SUBWORD_CAP if level == "subword" else VOCAB_CAP
     tok = build_tokenizer(texts, level, spec.vocab_size or cap, ngrams)  # the trainer reuses it
     if not spec.max_tokens:
-        counts = sorted(tok.token_counts(texts)) or [8]
-        p95 = counts[min(len(counts) - 1, int(0.95 * len(counts)))]
-        tokens = int(min(MAX_TOKENS_CAP, max(8, p95)))
+        tokens, why = _token_budget(sorted(tok.token_counts(texts)) or [8], spec.encoder in BAG_ENCODERS)
         changes["max_tokens"] = tokens
-        chosen.append(
-            AutoSetting(
-                "model.text.max_tokens",
-                tokens,
-                f"95% of the training texts have at most {p95} tokens"
-                + (f" (capped at {MAX_TOKENS_CAP})" if p95 > MAX_TOKENS_CAP else " (8 at least)" if p95 < 8 else ""),
-            )
-        )
+        chosen.append(AutoSetting("model.text.max_tokens", tokens, why))
     if not spec.vocab_size:
         changes["vocab_size"] = len(tok)
         chosen.append(
             AutoSetting("model.text.vocab_size", len(tok), _vocab_reason(len(tok), len(texts), level, ngrams))
         )
     return dataclasses.replace(spec, **changes)
+
+
+def _token_budget(counts: list[int], order_free: bool) -> tuple[int, str]:
+    """Tokens kept per text, from the training texts' sorted token counts, and why. An order-free
+    encoder keeps every token of every text (a longer row costs it little, and a cut text loses
+    words a TF-IDF model would weigh); a sequence encoder keeps the 95th percentile (its cost
+    grows with the length)."""
+    if order_free:
+        top, said = counts[-1], f"the longest training text has {counts[-1]} tokens"
+    else:
+        top = counts[min(len(counts) - 1, int(0.95 * len(counts)))]
+        said = f"95% of the training texts have at most {top} tokens"
+    tokens = int(min(MAX_TOKENS_CAP, max(8, top)))
+    bound = f" (capped at {MAX_TOKENS_CAP})" if top > MAX_TOKENS_CAP else " (8 at least)" if top < 8 else ""
+    return tokens, said + bound
 
 
 _LEVEL_REASONS = {
