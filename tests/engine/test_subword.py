@@ -10,6 +10,7 @@ import json
 import random
 import shutil
 import types
+from pathlib import Path
 
 import pytest
 
@@ -104,7 +105,7 @@ def test_a_subword_bundle_reopens_in_another_folder_with_the_same_ids(gru_bundle
     bundle = engine.load_bundle(gru_bundle)
     tok = bundle.preprocessor.tokenizer
     assert isinstance(tok, SubwordTokenizer)
-    meta = json.loads(open(f"{gru_bundle}/bundle.json", encoding="utf-8").read())
+    meta = json.loads(Path(gru_bundle, "bundle.json").read_text(encoding="utf-8"))
     assert meta["preprocessing"]["tokenizer"]["file"] == "tokenizer.json"
     moved = tmp_path / "elsewhere"
     shutil.copytree(gru_bundle, moved)
@@ -127,7 +128,7 @@ def _damage(bundle: str, tmp_path, tokenizer_text: str | None = None, **entry) -
 
 
 def test_a_hostile_tokenizer_json_is_refused_with_a_clear_message(gru_bundle, tmp_path, monkeypatch):
-    good = open(f"{gru_bundle}/tokenizer.json", encoding="utf-8").read()
+    good = Path(gru_bundle, "tokenizer.json").read_text(encoding="utf-8")
     # a path outside the bundle's folder
     with pytest.raises(LoadError, match="outside the bundle"):
         engine.load_bundle(_damage(gru_bundle, tmp_path / "a", file="../../tokenizer.json"))
