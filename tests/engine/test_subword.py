@@ -182,3 +182,18 @@ def test_the_default_text_model_beats_the_majority_class_by_far(topics_csv, tmp_
     test_labels = [row["label"] for row in csv.DictReader(topics_csv.open(encoding="utf-8")) if row["split"] == "test"]
     majority = max(test_labels.count(t) for t in TOPICS) / len(test_labels)
     assert majority < 0.3 and metrics["accuracy"] >= majority + 0.5
+
+
+def test_order_free_encoders_keep_every_token_and_sequence_encoders_the_95th_percentile():
+    from mmstudio.data import Item
+
+    texts = ["one two three"] * 99 + [" ".join(f"w{i}" for i in range(30))]
+    items = [Item(id=str(i), text=t, label=str(i % 2), split="train") for i, t in enumerate(texts)]
+    data = types.SimpleNamespace(items=items, modalities=["text"], subset=lambda s: items if s == "train" else [])
+    budgets = {}
+    for encoder in ("ngram", "gru"):
+        run = RunConfig(DatasetSpec("x"), ModelSpec(modalities=("text",), text=TextSpec(encoder, level="word")))
+        resolved, chosen = engine.resolve_settings(run, data)
+        budgets[encoder] = resolved.model.text.max_tokens
+        assert any(c.field == "model.text.max_tokens" for c in chosen)
+    assert budgets == {"ngram": 30 + 29, "gru": 8}  # 30 words and their pairs; 3 words (8 at least)
