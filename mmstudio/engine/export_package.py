@@ -15,6 +15,7 @@ from typing import Any
 
 from mmstudio import __version__
 from mmstudio.engine.bundle import Bundle
+from mmstudio.engine.subword import SubwordTokenizer, hf_json
 from mmstudio.engine.tokenizer import _WORD
 from mmstudio.fileio import atomic_write_text
 
@@ -103,8 +104,8 @@ def tokenizer_json(bundle: Bundle) -> dict[str, Any] | None:
     tok = bundle.preprocessor.tokenizer
     if tok is None:
         return None
-    if tok.level == "subword":
-        return json.loads(tok.to_json())
+    if isinstance(tok, SubwordTokenizer):
+        return hf_json(tok)
     return {
         "format": "mmstudio.tokenizer",
         "version": 1,
