@@ -125,7 +125,9 @@ def text_level(spec) -> str:
     """How ``spec`` (a TextSpec) cuts text into tokens, "auto" resolved for its encoder."""
     if spec.level != "auto":
         return spec.level
-    return "word" if spec.encoder in BAG_ENCODERS else "subword"
+    if spec.encoder in BAG_ENCODERS or spec.options.get("vectors"):  # word vectors are for words
+        return "word"
+    return "subword"
 
 
 def _text(spec, items: list, chosen: list[AutoSetting]):
@@ -135,7 +137,8 @@ def _text(spec, items: list, chosen: list[AutoSetting]):
     level = text_level(spec)
     if spec.level == "auto":
         changes["level"] = level
-        chosen.append(AutoSetting("model.text.level", level, _LEVEL_REASONS[level]))
+        why = "whole words, as the word vectors are" if spec.options.get("vectors") else _LEVEL_REASONS[level]
+        chosen.append(AutoSetting("model.text.level", level, why))
     ngrams = spec.ngrams or (2 if spec.encoder in BAG_ENCODERS and level == "word" else 1)
     if not spec.ngrams:
         changes["ngrams"] = ngrams
