@@ -82,6 +82,10 @@ def test_sequence_encoders_default_to_subword_pieces_and_say_why(topics_csv):
         assert resolved.model.text.level == level
         reason = next(c.reason for c in chosen if c.field == "model.text.level")
         assert ("pieces" in reason) == (level == "subword")
+    # word vectors are for words: a sequence encoder given some keeps whole words
+    from mmstudio.engine.autoconfig import text_level
+
+    assert text_level(TextSpec("gru", options={"vectors": "words.vec"})) == "word"
     # the tokenizer counted by the automatic settings is the one the trainer gets (built once)
     texts = [it.text for it in dataset.subset("train")]
     assert build_tokenizer(texts, "subword", 8000) is build_tokenizer(texts, "subword", 8000)
