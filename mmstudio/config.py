@@ -50,9 +50,8 @@ class DatasetSpec:
 
     path: str  # a dataset folder or a CSV/TSV/JSONL manifest
     layout: str = "auto"  # auto, class_folders, manifest, captions, transcripts, filename_labels, paired_folders
-    columns: Mapping[str, str] = field(
-        default_factory=dict
-    )  # column name -> id, image, audio, text, label, split, target or ignore
+    #: column name -> id, image, audio, text, label, split, target or ignore
+    columns: Mapping[str, str] = field(default_factory=dict)
     label_pattern: str = DEFAULT_LABEL_PATTERN  # filename_labels: a regex with (?P<label>...)
     split: SplitSpec = field(default_factory=SplitSpec)
     max_image_pixels: int = 50_000_000  # larger images are refused (decompression bombs)
@@ -78,6 +77,8 @@ REGRESS_LOSSES = ("mse", "huber", "l1")
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("cosine", "constant")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+#: How text is cut into tokens ("auto": chosen for the encoder, see engine.autoconfig).
+TEXT_LEVELS = ("auto", "word", "char", "subword")
 
 
 @dataclass(frozen=True)
@@ -100,15 +101,15 @@ class TextSpec:
     """Text encoder and tokenizer (built from the training split, saved in the bundle)."""
 
     encoder: str = "ngram"  # ngram, bag, gru, lstm, transformer
-    level: str = "word"  # "word" or "char"
+    level: str = "auto"  # auto (subword for gru/lstm/transformer, else word), word, char or subword
     vocab_size: int = 0  # 0: every token of the training texts, capped (engine.autoconfig)
-    max_tokens: int = 0  # 0: the 95th percentile of the training texts' lengths, capped
+    max_tokens: int = 0  # 0: the longest training text (ngram, bag) or the 95th percentile, capped
     ngrams: int = 0  # 1: words; 2: words and word pairs; 0: 2 for order-free encoders, else 1
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.level not in ("word", "char"):
-            raise ValueError(f"text level must be 'word' or 'char', got {self.level!r}")
+        if self.level not in TEXT_LEVELS:
+            raise ValueError(f"text level must be one of {', '.join(TEXT_LEVELS)}, got {self.level!r}")
         if self.ngrams not in (0, 1, 2):
             raise ValueError(f"text ngrams must be 0 (auto), 1 or 2, got {self.ngrams!r}")
 

@@ -20,6 +20,7 @@ from mmstudio.config import (
     REGRESS_LOSSES,
     SCHEDULES,
     TASKS,
+    TEXT_LEVELS,
     RunConfig,
 )
 from mmstudio.errors import LoadError, SchemaError
@@ -78,7 +79,7 @@ IMAGE = Map(
 TEXT = Map(
     {
         "encoder": NAME,
-        "level": Str(choices=("word", "char")),
+        "level": Str(choices=TEXT_LEVELS),
         "vocab_size": Int(0, 1_000_000),
         "max_tokens": Int(0, 8192),
         "ngrams": Int(0, 2),
@@ -192,15 +193,19 @@ SHAPE = Map(
     },
     required=("modalities",),
 )
+#: A word/char tokenizer lists its vocabulary; a subword one names its ``tokenizer.json`` beside
+#: bundle.json (checked again, with its own limits, when it is read: engine.subword).
 TOKENIZER = Map(
     {
-        "level": Str(choices=("word", "char")),
+        "level": Str(choices=("word", "char", "subword")),
         "lower": Bool(),
         "vocab": List(Str(max_len=1000), min_len=2, max_len=1_000_000),
         "ngrams": Int(1, 2),
         "idf": List(Num(0, 1e3), max_len=1_000_000),
+        "file": Str(max_len=255, path=True),
+        "size": Int(2, 1_000_000),
+        "sha256": Str(max_len=64),
     },
-    required=("vocab",),
 )
 #: The training inputs' ranges (engine.inputstats): modality -> measure -> [low, high].
 INPUT_STATS = Map(

@@ -12,8 +12,13 @@ The rules, and where they come from:
   (patience half the epochs, at least 5) so a long budget costs nothing once the model stops improving;
 - image size: the images' own size when small (28 stays 28), else 64 on a CPU, 128 on a GPU;
 - text: pairs of words (TF-IDF-weighted bag of unigrams and bigrams) for the ``ngram`` and ``bag``
-  encoders; the token budget is the 95th percentile of the training texts' lengths (capped at
-  256); the vocabulary is every token and pair of the training texts, capped at 50,000;
+  encoders; subword pieces (BPE trained on the training texts with the ``tokenizers`` library,
+  :mod:`.subword`) for the sequence encoders (GRU, LSTM, transformer); the token budget is the
+  longest training text for an order-free encoder (a cut text loses words TF-IDF would weigh), the
+  95th percentile of the lengths for a sequence encoder, in those tokens (capped at 256); the vocabulary
+  is every token and pair of the training texts (capped at 50,000), or the pieces BPE learns from
+  pairs seen at least twice (at most 8,000). The tokenizer built here to count is the one the
+  trainer then uses (:func:`mmstudio.engine.tokenizer.build_tokenizer` keeps it);
 - pretrained encoders (:mod:`.autopretrained`): chosen for small image sets when their weights
   are on this machine; their images kept at up to 224 px; word vectors set the embedding size;
 - audio: the 95th percentile of the training clips' durations (capped at 10 s), sampled at the
@@ -35,6 +40,8 @@ from mmstudio.engine.autopretrained import audio_rate, image_size_limit, pick_im
 BAG_ENCODERS = ("ngram", "bag")
 MAX_TOKENS_CAP = 256
 VOCAB_CAP = 50_000
+#: Subword pieces: enough for a small corpus's words and their common parts.
+SUBWORD_CAP = 8000
 TARGET_STEPS = 1000
 STEPS_PER_EPOCH = 50
 
@@ -60,10 +67,12 @@ def resolve(
     ``pick_encoder``: an image encoder left at its default may become a pretrained one
     (:mod:`.autopretrained`); False when the user named it.
     """
-    from mmstudio.engine.data import choose_modalities
+    from mmstudio.engine.data import choose_modalities, training_items
 
     train = [it for it in dataset.subset("train")] or list(dataset.items)
     mods = choose_modalities(run.model, dataset)
+    # the texts the trainer builds its tokenizer from (the validation share carved out)
+    fitted = training_items(dataset, run.train.val_split, run.train.seed)[0] if "text" in mods else []
     chosen: list[AutoSetting] = []
     model, tr = run.model, run.train
     if "image" in mods:
@@ -72,7 +81,7 @@ def resolve(
             image = pick_image_encoder(image, sum(1 for it in train if it.image), device, chosen)
         model = model.replace(image=_image(image, train, device, chosen))
     if "text" in mods:
-        model = model.replace(text=_text(model.text, train, chosen))
+        model = model.replace(text=_text(model.text, fitted or train, chosen))
     if "audio" in mods:
         model = model.replace(audio=_audio(model.audio, train, chosen))
     tr = _training(tr, len(train), device, chosen)
@@ -127,12 +136,26 @@ def _image(spec, items: list, device: str, chosen: list[AutoSetting]):
     return dataclasses.replace(spec, size=size)
 
 
+def text_level(spec) -> str:
+    """How ``spec`` (a TextSpec) cuts text into tokens, "auto" resolved for its encoder."""
+    if spec.level != "auto":
+        return spec.level
+    if spec.encoder in BAG_ENCODERS or spec.options.get("vectors"):  # word vectors are for words
+        return "word"
+    return "subword"
+
+
 def _text(spec, items: list, chosen: list[AutoSetting]):
-    from mmstudio.engine.tokenizer import Tokenizer
+    from mmstudio.engine.tokenizer import build_tokenizer
 
     spec = text_vectors(spec, chosen)
     changes: dict[str, Any] = {}
-    ngrams = spec.ngrams or (2 if spec.encoder in BAG_ENCODERS else 1)
+    level = text_level(spec)
+    if spec.level == "auto":
+        changes["level"] = level
+        why = "whole words, as the word vectors are" if spec.options.get("vectors") else _LEVEL_REASONS[level]
+        chosen.append(AutoSetting("model.text.level", level, why))
+    ngrams = spec.ngrams or (2 if spec.encoder in BAG_ENCODERS and level == "word" else 1)
     if not spec.ngrams:
         changes["ngrams"] = ngrams
         chosen.append(
@@ -145,32 +168,52 @@ def _text(spec, items: list, chosen: list[AutoSetting]):
             )
         )
     texts = [it.text for it in items if it.text]
+    if spec.max_tokens and spec.vocab_size:
+        return dataclasses.replace(spec, **changes)
+    cap = SUBWORD_CAP if level == "subword" else VOCAB_CAP
+    tok = build_tokenizer(texts, level, spec.vocab_size or cap, ngrams)  # the trainer reuses it
     if not spec.max_tokens:
-        counts = sorted(Tokenizer(["<pad>", "<unk>"], spec.level, ngrams=ngrams).token_counts(texts)) or [8]
-        p95 = counts[min(len(counts) - 1, int(0.95 * len(counts)))]
-        tokens = int(min(MAX_TOKENS_CAP, max(8, p95)))
+        tokens, why = _token_budget(sorted(tok.token_counts(texts)) or [8], spec.encoder in BAG_ENCODERS)
         changes["max_tokens"] = tokens
-        chosen.append(
-            AutoSetting(
-                "model.text.max_tokens",
-                tokens,
-                f"95% of the training texts have at most {p95} tokens"
-                + (f" (capped at {MAX_TOKENS_CAP})" if p95 > MAX_TOKENS_CAP else " (8 at least)" if p95 < 8 else ""),
-            )
-        )
+        chosen.append(AutoSetting("model.text.max_tokens", tokens, why))
     if not spec.vocab_size:
-        size = len(Tokenizer.build(texts, spec.level, VOCAB_CAP, ngrams=ngrams))
-        changes["vocab_size"] = size
+        changes["vocab_size"] = len(tok)
         chosen.append(
-            AutoSetting(
-                "model.text.vocab_size",
-                size,
-                f"every token of the {len(texts):,} training texts"
-                + (" and their word pairs" if ngrams == 2 else "")
-                + (f", capped at {VOCAB_CAP:,}" if size >= VOCAB_CAP else ""),
-            )
+            AutoSetting("model.text.vocab_size", len(tok), _vocab_reason(len(tok), len(texts), level, ngrams))
         )
     return dataclasses.replace(spec, **changes)
+
+
+def _token_budget(counts: list[int], order_free: bool) -> tuple[int, str]:
+    """Tokens kept per text, from the training texts' sorted token counts, and why. An order-free
+    encoder keeps every token of every text (a longer row costs it little, and a cut text loses
+    words a TF-IDF model would weigh); a sequence encoder keeps the 95th percentile (its cost
+    grows with the length)."""
+    if order_free:
+        top, said = counts[-1], f"the longest training text has {counts[-1]} tokens"
+    else:
+        top = counts[min(len(counts) - 1, int(0.95 * len(counts)))]
+        said = f"95% of the training texts have at most {top} tokens"
+    tokens = int(min(MAX_TOKENS_CAP, max(8, top)))
+    bound = f" (capped at {MAX_TOKENS_CAP})" if top > MAX_TOKENS_CAP else " (8 at least)" if top < 8 else ""
+    return tokens, said + bound
+
+
+_LEVEL_REASONS = {
+    "word": "whole words (and word pairs) for an order-free encoder",
+    "subword": "pieces learnt from the training texts (BPE) for a sequence encoder: rare and new words "
+    "are read as known parts, not as one unknown token",
+}
+
+
+def _vocab_reason(size: int, n: int, level: str, ngrams: int) -> str:
+    if level == "subword":
+        return f"the subword pieces of the {n:,} training texts (pairs seen twice or more, at most {SUBWORD_CAP:,})"
+    return (
+        f"every token of the {n:,} training texts"
+        + (" and their word pairs" if ngrams == 2 else "")
+        + (f", capped at {VOCAB_CAP:,}" if size >= VOCAB_CAP else "")
+    )
 
 
 def _audio(spec, items: list, chosen: list[AutoSetting]):
@@ -238,10 +281,12 @@ def clip_infos(items: list, probe: int = 200) -> list[tuple[float, int]]:
 
 def with_text_encoder(spec, encoder: str):
     """``spec`` (a TextSpec) reading text with ``encoder``: another encoder reads it differently
-    (word pairs or not), so the pairs and vocabulary chosen for the old one are chosen again."""
+    (subword pieces or words, word pairs or not), so the tokenisation, pairs and vocabulary chosen
+    for the old one are chosen again (a tokenisation other than the old encoder's own is kept)."""
     if encoder == spec.encoder:
         return spec
-    return dataclasses.replace(spec, encoder=encoder, ngrams=0, vocab_size=0)
+    level = "auto" if spec.level == text_level(dataclasses.replace(spec, level="auto")) else spec.level
+    return dataclasses.replace(spec, encoder=encoder, level=level, ngrams=0, vocab_size=0)
 
 
 def with_placeholders(run: RunConfig) -> RunConfig:
@@ -254,6 +299,7 @@ def with_placeholders(run: RunConfig) -> RunConfig:
         max_tokens=m.text.max_tokens or 64,
         vocab_size=m.text.vocab_size or 5000,
         ngrams=m.text.ngrams or (2 if m.text.encoder in BAG_ENCODERS else 1),
+        level=text_level(m.text),
     )
     audio = dataclasses.replace(m.audio, seconds=m.audio.seconds or 1.0, sample_rate=m.audio.sample_rate or 16000)
     train = dataclasses.replace(tr, batch_size=tr.batch_size or 64, epochs=tr.epochs or 10, lr=tr.lr or 3e-3)

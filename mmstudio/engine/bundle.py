@@ -24,7 +24,7 @@ from mmstudio.config import RunConfig
 from mmstudio.engine.model import ModelShape, MultimodalModel
 from mmstudio.engine.preprocess import Preprocessor
 from mmstudio.engine.pretrained import no_weight_files, pretrained_identity
-from mmstudio.engine.tokenizer import Tokenizer
+from mmstudio.engine.tokenizer import tokenizer_from_dict
 from mmstudio.errors import LoadError, SchemaError
 from mmstudio.file_schemas import BUNDLE
 from mmstudio.fileio import atomic_write_text, is_disk_full, member_path, sha256_file, write_failed
@@ -33,6 +33,8 @@ from mmstudio.schema import check, read_json, version
 BUNDLE_FORMAT = "mmstudio.bundle"
 BUNDLE_VERSION = 1
 WEIGHTS, META = "model.safetensors", "bundle.json"
+#: Files a bundle may hold besides the two: a subword tokenizer (engine.subword).
+EXTRA_FILES = ("tokenizer.json",)
 
 
 #: bundle.json holds the config, class names, vocabulary and metrics: a few megabytes at most.
@@ -89,6 +91,9 @@ def write_bundle_files(
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     weights = os.path.join(folder, WEIGHTS)
     save_file(state, weights, metadata={"format": BUNDLE_FORMAT})
+    write_tokenizer = getattr(pre.tokenizer, "save", None)  # a subword model: its own tokenizer.json
+    if write_tokenizer is not None:
+        write_tokenizer(folder)
     meta = {
         "format": BUNDLE_FORMAT,
         "bundle_version": BUNDLE_VERSION,
@@ -109,6 +114,13 @@ def write_bundle_files(
     }
     with open(os.path.join(folder, META), "w", encoding="utf-8") as fh:
         json.dump(meta, fh, indent=2)
+
+
+def copy_bundle_files(source: str, dest: str) -> None:
+    """Copy a bundle's files (the weights, bundle.json and any tokenizer.json) into ``dest``."""
+    for name in (WEIGHTS, META, *EXTRA_FILES):
+        if name in (WEIGHTS, META) or os.path.isfile(os.path.join(source, name)):
+            shutil.copy2(os.path.join(source, name), os.path.join(dest, name))
 
 
 def save_bundle(
@@ -226,14 +238,14 @@ def load_bundle(path: str, device: str = "cpu") -> Bundle:
         run = RunConfig.from_dict(meta["config"])
         shape = ModelShape.from_dict(meta["shape"])
         prep = meta["preprocessing"]
-        tok = Tokenizer.from_dict(prep["tokenizer"]) if prep.get("tokenizer") else None
+        tok = tokenizer_from_dict(prep["tokenizer"], folder) if prep.get("tokenizer") else None
         pre = Preprocessor.from_model_spec(run.model, shape.modalities, shape.channels, tok)
         _check_size(run, shape, weights, meta_path, 5 if meta.get("compression") else 2)
         with no_weight_files():  # the trained weights are all in model.safetensors
             model = MultimodalModel(run.model, shape, dropout=run.train.dropout)
     except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, BundleError):
-            raise
+        if isinstance(exc, LoadError):  # a file it names (tokenizer.json) is to blame: say which
+            raise _bundle_error(exc, meta_path) from None
         raise BundleError(f"{meta_path}: incompatible bundle description ({exc})") from exc
     if (meta.get("compression") or {}).get("method") in ("dynamic_int8", "static_int8"):
         from mmstudio.engine.compress import load_compressed  # int8 weights: rebuilt as int8 layers

@@ -94,3 +94,13 @@ def restore_rng(rng: dict[str, Any]) -> None:
 
 def checkpoint_meta(path: str) -> dict[str, Any]:
     return read_meta(path)[1]
+
+
+def checkpoint_tokenizer(path: str | None):
+    """The text tokenizer a checkpoint was trained with (None: no checkpoint, or no text)."""
+    if not path:
+        return None
+    from mmstudio.engine.tokenizer import tokenizer_from_dict
+
+    tok = checkpoint_meta(path).get("preprocessing", {}).get("tokenizer")
+    return tokenizer_from_dict(tok, path) if tok else None

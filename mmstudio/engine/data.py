@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from mmstudio.config import DatasetSpec, ModelSpec
-from mmstudio.engine.tokenizer import Tokenizer
 
 
 def load_dataset(data: Any):
@@ -69,10 +68,16 @@ def choose_channels(spec: ModelSpec, items: list, probe: int = 32) -> int:
     return 1
 
 
-def build_tokenizer(spec: ModelSpec, items: list) -> Tokenizer:
-    return Tokenizer.build(
-        (it.text for it in items if it.text),
-        spec.text.level,
-        spec.text.vocab_size or 50_000,
-        ngrams=spec.text.ngrams or 1,
+def build_tokenizer(spec: ModelSpec, items: list) -> Any:
+    """The text tokenizer of ``spec`` built from ``items``' texts (the same object the automatic
+    settings built to count its tokens, when they saw the same texts)."""
+    from mmstudio.engine.autoconfig import SUBWORD_CAP, VOCAB_CAP, text_level
+    from mmstudio.engine.tokenizer import build_tokenizer as build
+
+    level = text_level(spec.text)
+    return build(
+        [it.text for it in items if it.text],
+        level,
+        spec.text.vocab_size or (SUBWORD_CAP if level == "subword" else VOCAB_CAP),
+        ngrams=(spec.text.ngrams or 1) if level != "subword" else 1,
     )

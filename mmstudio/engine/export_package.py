@@ -15,6 +15,7 @@ from typing import Any
 
 from mmstudio import __version__
 from mmstudio.engine.bundle import Bundle
+from mmstudio.engine.subword import SubwordTokenizer, hf_json
 from mmstudio.engine.tokenizer import _WORD
 from mmstudio.fileio import atomic_write_text
 
@@ -97,15 +98,22 @@ def preprocess_spec(bundle: Bundle, outputs: list[str]) -> dict[str, Any]:
 
 
 def tokenizer_json(bundle: Bundle) -> dict[str, Any] | None:
+    """The package's ``tokenizer.json``: a subword model in the `tokenizers` library's own format
+    (``predict.py`` applies its BPE merges itself; the library can load it too), else the word or
+    character vocabulary with how text is split."""
     tok = bundle.preprocessor.tokenizer
     if tok is None:
         return None
+    if isinstance(tok, SubwordTokenizer):
+        return hf_json(tok)
     return {
         "format": "mmstudio.tokenizer",
         "version": 1,
         "level": tok.level,
         "lower": tok.lower,
+        "normalize": "NFKC",
         "pattern": _WORD.pattern,
+        "ngrams": tok.ngrams,
         "pad_id": 0,
         "unk_id": 1,
         "vocab": list(tok.vocab),

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from mmstudio.config import AudioSpec, ImageSpec, ModelSpec, TextSpec
+from mmstudio.engine.subword import SubwordTokenizer
 from mmstudio.engine.tokenizer import Tokenizer
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -30,12 +31,16 @@ class Preprocessor:
     text: TextSpec
     audio: AudioSpec
     channels: int = 1
-    tokenizer: Tokenizer | None = None
+    tokenizer: Tokenizer | SubwordTokenizer | None = None
     _transform: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_model_spec(
-        cls, spec: ModelSpec, modalities: tuple[str, ...], channels: int = 1, tokenizer: Tokenizer | None = None
+        cls,
+        spec: ModelSpec,
+        modalities: tuple[str, ...],
+        channels: int = 1,
+        tokenizer: Tokenizer | SubwordTokenizer | None = None,
     ) -> Preprocessor:
         auto = [
             name

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ import torch
 from mmstudio.config import RunConfig
 from mmstudio.engine import checkpoint as ckpt
 from mmstudio.engine import distributed as ddp
-from mmstudio.engine.bundle import atomic_dir, set_input_stats, update_metrics
+from mmstudio.engine.bundle import atomic_dir, copy_bundle_files, set_input_stats, update_metrics
 from mmstudio.engine.events import Event, RunFinished, RunResult
 from mmstudio.engine.inputstats import compute as input_ranges
 from mmstudio.engine.model import ModelShape
@@ -127,5 +126,4 @@ def run_metrics(s: Session, reason: str) -> dict[str, Any]:
 
 
 def copy_bundle(source: str, tmp: str) -> None:
-    for name in ("model.safetensors", "bundle.json"):
-        shutil.copy2(os.path.join(source, name), os.path.join(tmp, name))
+    copy_bundle_files(source, tmp)

@@ -6,7 +6,10 @@ the package's ``preprocess.json`` and ``tokenizer.json``. It reproduces the stud
 preprocessing: images decoded to grey or RGB (EXIF orientation applied, alpha on white) and
 resized bilinearly with antialiasing; audio mixed to mono, resampled with torchaudio's windowed
 sinc, centre-cropped or end-padded, then a float16 log-mel (or MFCC) map as the studio caches
-it; text split into words (or characters) and mapped to ids.
+it; text NFKC-normalised, split into words (or characters, with word pairs when the model reads
+them) or into subword pieces by the BPE merges of the package's ``tokenizer.json``, and mapped
+to ids. The subword pieces are computed here without the `tokenizers` library, so numpy is all
+the text needs.
 
     python predict.py --image digit.png --text "a seven" [--audio say.wav] [--top 3]
 
@@ -20,6 +23,7 @@ import json
 import math
 import os
 import re
+import unicodedata
 
 import numpy as np
 
@@ -145,13 +149,49 @@ def text_input(text: str, spec: dict) -> np.ndarray:
     """int64 ``(max_tokens,)`` ids, 0-padded (an empty text is one unknown token)."""
     t = spec["text"]
     tok = t["tokenizer"]
-    index = {w: i for i, w in enumerate(tok["vocab"])}
-    text = (text or "").lower() if tok.get("lower", True) else (text or "")
-    words = list(text) if tok["level"] == "char" else re.findall(tok["pattern"], text, re.UNICODE)
-    ids = [index.get(w, tok["unk_id"]) for w in words][: t["max_tokens"]] or [tok["unk_id"]]
-    out = np.full(t["max_tokens"], tok["pad_id"], dtype=np.int64)
+    if "model" in tok:  # a subword model (the `tokenizers` library's tokenizer.json)
+        ids, unk = bpe_ids(text, tok), tok["model"]["vocab"].get(tok["model"].get("unk_token") or "<unk>", 1)
+        pad = 0
+    else:
+        ids, unk, pad = word_ids(text, tok, t["max_tokens"]), tok["unk_id"], tok["pad_id"]
+    ids = ids[: t["max_tokens"]] or [unk]
+    out = np.full(t["max_tokens"], pad, dtype=np.int64)
     out[: len(ids)] = ids
     return out
+
+
+def word_ids(text: str, tok: dict, max_tokens: int) -> list[int]:
+    """Words (or characters) and, with ``ngrams`` 2, adjacent word pairs sharing the budget half
+    and half, as the studio's word tokenizer does."""
+    index = {w: i for i, w in enumerate(tok["vocab"])}
+    text = unicodedata.normalize("NFKC", text or "")
+    text = text.lower() if tok.get("lower", True) else text
+    words = list(text) if tok["level"] == "char" else re.findall(tok["pattern"], text, re.UNICODE)
+    if tok.get("ngrams", 1) >= 2 and tok["level"] != "char":
+        pairs = [f"{a} {b}" for a, b in zip(words, words[1:])]
+        head = min(len(words), max(1, max_tokens // 2))
+        words = words[:head] + pairs[: max_tokens - head]
+    return [index.get(w, tok["unk_id"]) for w in words]
+
+
+def bpe_ids(text: str, tok: dict) -> list[int]:
+    """A BPE tokenizer.json applied by hand: NFKC and lower case, the words its pre-tokenizer's
+    pattern finds, then each word's characters merged pair by pair, lowest merge rank first."""
+    model = tok["model"]
+    vocab, prefix = model["vocab"], model.get("continuing_subword_prefix") or ""
+    unk = vocab.get(model.get("unk_token") or "<unk>", 1)
+    ranks = {tuple(m.split(" ") if isinstance(m, str) else m): r for r, m in enumerate(model["merges"])}
+    pattern = tok["pre_tokenizer"]["pattern"]["Regex"]
+    ids: list[int] = []
+    for word in re.findall(pattern, unicodedata.normalize("NFKC", text or "").lower(), re.UNICODE):
+        parts = [c if i == 0 else prefix + c for i, c in enumerate(word)]
+        while len(parts) > 1:
+            rank, i = min((ranks.get(pair, math.inf), i) for i, pair in enumerate(zip(parts, parts[1:])))
+            if rank == math.inf:
+                break
+            parts[i : i + 2] = [parts[i] + parts[i + 1][len(prefix) :]]
+        ids += [vocab.get(p, unk) for p in parts]
+    return ids
 
 
 # ---- a batch -------------------------------------------------------------------------------

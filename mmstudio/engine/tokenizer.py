@@ -12,6 +12,7 @@ frequency, which the ``ngram`` encoder uses as TF-IDF weights.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import unicodedata
@@ -114,3 +115,51 @@ class Tokenizer:
             int(data.get("ngrams", 1)),
             data.get("idf"),
         )
+
+
+def tokenizer_from_dict(data: dict[str, Any], folder: str = "") -> Any:
+    """The tokenizer a bundle's ``preprocessing.tokenizer`` entry describes: a word or character
+    vocabulary held in the entry itself, or a subword model in the file it names in ``folder``."""
+    if data.get("level") == "subword":
+        from mmstudio.engine.subword import SubwordTokenizer
+
+        return SubwordTokenizer.load(folder, data)
+    return Tokenizer.from_dict(data)
+
+
+def build_tokenizer(texts: list[str], level: str, max_size: int, ngrams: int = 1) -> Any:
+    """A tokenizer of ``level`` ("word", "char" or "subword") built from ``texts``, at most
+    ``max_size`` tokens. The last few builds are kept, keyed by the texts' digest: the automatic
+    settings build one to count its tokens and the trainer then asks for the same one."""
+    digest = hashlib.sha256("\x1e".join(texts).encode("utf-8", "surrogatepass")).hexdigest()
+    key = (digest, level, ngrams if level != "subword" else 1)
+    hit = _BUILT.get(key)
+    if hit is not None and (hit[0] >= max_size or len(hit[1]) < hit[0]):  # as large as asked, or whole
+        smaller = _smaller(hit[1], max_size)
+        if smaller is not None:
+            return smaller
+    if level == "subword":
+        from mmstudio.engine.subword import SubwordTokenizer
+
+        tok: Any = SubwordTokenizer.build(texts, max_size)
+    else:
+        tok = Tokenizer.build(texts, level, max_size, ngrams=ngrams)
+    _BUILT[key] = (max_size, tok)
+    while len(_BUILT) > 4:
+        _BUILT.pop(next(iter(_BUILT)))
+    return tok
+
+
+#: (texts digest, level, ngrams) -> (the max_size it was built with, the tokenizer).
+_BUILT: dict[tuple, tuple[int, Any]] = {}
+
+
+def _smaller(tok: Any, max_size: int) -> Any:
+    """``tok`` cut to ``max_size`` tokens: the same as building it that small (the vocabulary is
+    ranked, and a BPE vocabulary grows one merge at a time), without building it again."""
+    if len(tok) <= max_size:
+        return tok
+    if isinstance(tok, Tokenizer):
+        idf = tok.idf[:max_size] if tok.idf is not None else None
+        return Tokenizer(tok.vocab[:max_size], tok.level, tok.lower, tok.ngrams, idf)
+    return None  # a smaller subword model is trained again

@@ -175,7 +175,7 @@ def _prepare(
     )
     tokenizer = None
     if "text" in modalities:
-        tokenizer = _checkpoint_tokenizer(last) or build_tokenizer(spec, train_items)
+        tokenizer = ckpt.checkpoint_tokenizer(last) or build_tokenizer(spec, train_items)
     channels = choose_channels(spec, train_items) if "image" in modalities else 1
     pre = Preprocessor.from_model_spec(spec, modalities, channels, tokenizer)
     index = {name: i for i, name in enumerate(class_names)}
@@ -310,15 +310,6 @@ def _monitor(scores: dict[str, float], train_loss: float) -> float:
     """Higher is better: the validation headline metric, else -train loss."""
     key, value = headline(scores)
     return value if key and value is not None else -train_loss
-
-
-def _checkpoint_tokenizer(path: str | None):
-    if not path:
-        return None
-    from mmstudio.engine.tokenizer import Tokenizer
-
-    tok = ckpt.checkpoint_meta(path).get("preprocessing", {}).get("tokenizer")
-    return Tokenizer.from_dict(tok) if tok else None
 
 
 def _seed_everything(seed: int) -> None:
