@@ -65,10 +65,7 @@ MAX_FILE_LINES, MAX_FUNCTION_LINES = 400, 60
 #: they are split with the panels' restyle (issue 15), which owns those files now.
 LONG_FUNCTIONS = {
     "mmstudio/gui/panels/data_panel.py::_build": "the Data panel's widgets (issue 15)",
-    "mmstudio/gui/panels/evaluate_panel.py::_build": "the Evaluate panel's widgets (issue 15)",
-    "mmstudio/gui/panels/query_panel.py::_build": "the Query panel's widgets (issue 15)",
     "mmstudio/gui/welcome.py::__init__": "the welcome page's widgets (issue 15)",
-    "mmstudio/gui/widgets/query_inputs.py::__init__": "the query inputs' widgets (issue 15)",
 }
 #: Files still longer than that, and why (none today).
 LONG_FILES: dict[str, str] = {}

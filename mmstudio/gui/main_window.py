@@ -73,8 +73,11 @@ class MainWindow(QMainWindow):
         self.train_panel.status.connect(self.show_status)
         for panel in (self.evaluate_panel, self.query_panel):
             self.data_panel.dataset_loaded.connect(panel.set_dataset)
+            # another dataset is being read: the views of the previous one clear at once
+            self.data_panel.dataset_changing.connect(lambda _path, p=panel: p.set_dataset(None))
             panel.status.connect(self.show_status)
-        self.train_panel.run_finished.connect(self._on_run_finished)
+        self.evaluate_panel.is_training = lambda: self.train_panel.running
+        self.train_panel.run_finished.connect(self._on_training_finished)
         self.train_panel.open_bundle_requested.connect(self._on_open_bundle_requested)
         app = QApplication.instance()
         if app is not None:
@@ -276,6 +279,12 @@ class MainWindow(QMainWindow):
         """The runs list's "Open in Evaluate/Query": that bundle, in that panel."""
         self._on_run_finished(bundle)
         self.show_panel(list(self.panels).index(target))
+
+    @Slot(str)
+    def _on_training_finished(self, bundle: str) -> None:
+        """A run trained to its end: its bundle goes to Evaluate and Query, evaluated once."""
+        self._on_run_finished(bundle)
+        self.evaluate_panel.evaluate()
 
     @Slot(str)
     def _on_run_finished(self, bundle: str) -> None:

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QSizePolicy,
     QSpinBox,
@@ -41,6 +40,7 @@ from mmstudio.gui.widgets.audio_view import AudioView
 from mmstudio.gui.widgets.charts import BarChart
 from mmstudio.gui.widgets.dataset_tables import fill_columns, fill_counts, fill_problems
 from mmstudio.gui.widgets.item_model import COLUMNS, ItemTableModel
+from mmstudio.gui.widgets.progress import ProgressStrip
 from mmstudio.gui.widgets.thumbnails import ThumbnailCache
 from mmstudio.gui.workers import run_in_thread
 
@@ -53,6 +53,7 @@ class _ScanProgress(QObject):
 
 class DataPanel(QWidget):
     dataset_loaded = Signal(object)  # Dataset
+    dataset_changing = Signal(str)  # the path now being read: views of the previous dataset clear
     status = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -60,6 +61,7 @@ class DataPanel(QWidget):
         self.dataset: Dataset | None = None
         self._spec: DatasetSpec | None = None
         self._worker = None
+        self._scan = 0  # which scan's result is awaited: a late result of an earlier one is dropped
         self._progress_sink = _ScanProgress()
         self._progress_sink.changed.connect(self._on_progress)
         self.thumbnails = ThumbnailCache(size=40, parent=self)
@@ -78,12 +80,11 @@ class DataPanel(QWidget):
         )
         self.source_label.setObjectName("headline")
         self.source_label.setWordWrap(True)
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(260)
-        self.progress.setVisible(False)
+        self.progress = ProgressStrip("Cancel")
+        self.progress.cancelled.connect(self.cancel_scan)
         head = QHBoxLayout()
         head.addWidget(self.source_label, 1)
-        head.addWidget(self.progress)
+        head.addWidget(self.progress, 1)
 
         self.layout_combo = QComboBox()
         self.layout_combo.addItems(LAYOUTS)
@@ -247,32 +248,55 @@ class DataPanel(QWidget):
 
     def _start_scan(self, spec: DatasetSpec) -> None:
         self._spec = spec
+        self._scan += 1
+        self._clear_shown()
+        self.dataset_changing.emit(str(spec.path))
         self.source_label.setText(f"Reading {spec.path} …")
-        self.progress.setRange(0, 1000)
-        self.progress.setValue(0)
-        self.progress.setVisible(True)
+        self.progress.start(f"Reading {os.path.basename(spec.path.rstrip(os.sep))}…")
         self.apply_button.setEnabled(False)
-        sink = self._progress_sink
+        sink, scan = self._progress_sink, self._scan
         self._worker = run_in_thread(
             open_dataset,
             spec,
-            progress=lambda f, msg: sink.changed.emit(f, msg),
-            on_done=self._on_scanned,
-            on_error=self._on_scan_failed,
+            progress=lambda f, msg: sink.changed.emit(f, msg) if scan == self._scan else None,
+            on_done=lambda ds: self._on_scanned(ds) if scan == self._scan else None,
+            on_error=lambda exc: self._on_scan_failed(exc) if scan == self._scan else None,
         )
+
+    def _clear_shown(self) -> None:
+        """Nothing of the previous dataset stays on screen while another one is read."""
+        self.dataset = None
+        self.thumbnails.clear()
+        self.model.set_items([])
+        self.item_title.setText("")
+        self.image_label.setPixmap(QPixmap())
+        self.image_label.setText("")
+        self.text_view.clear()
+        self.audio_view.show_clip(None)
+        self.class_chart.set_values({})
+        self.counts_table.setRowCount(0)
+        self.problems_table.setRowCount(0)
+        self.columns_table.setRowCount(0)
+
+    def cancel_scan(self) -> None:
+        """Stop waiting for the scan in flight: its result, when it comes, is dropped."""
+        self._scan += 1
+        self._worker = None
+        self.progress.finish()
+        self.source_label.setText("Reading cancelled: drop a dataset or use File ▸ Open Dataset.")
+        self.status.emit("Reading the dataset was cancelled")
 
     def is_busy(self) -> bool:
         return self._worker is not None
 
     @Slot(float, str)
     def _on_progress(self, fraction: float, message: str) -> None:
-        self.progress.setValue(int(fraction * 1000))
-        self.progress.setFormat(message)
+        self.progress.set_progress(fraction, message)
 
     @Slot(object)
     def _on_scan_failed(self, exc: BaseException) -> None:
         self._worker = None
-        self.progress.setVisible(False)
+        self.progress.finish()
         self.apply_button.setEnabled(self.dataset is not None)
         self.source_label.setText(f"Could not read this dataset: {exc}")
         self.status.emit(f"Could not read dataset: {exc}")
@@ -280,7 +304,7 @@ class DataPanel(QWidget):
     @Slot(object)
     def _on_scanned(self, ds: Dataset) -> None:
         self._worker = None
-        self.progress.setVisible(False)
+        self.progress.finish()
         self.apply_button.setEnabled(True)
         self.dataset = ds
         self.thumbnails.clear()
