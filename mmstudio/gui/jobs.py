@@ -122,7 +122,13 @@ class Lane(QObject):
 
     @property
     def busy(self) -> bool:
+        """Whether any job is queued or running (a cancelled one too, until it has ended)."""
         return bool(self._jobs)
+
+    @property
+    def working(self) -> bool:
+        """Whether a job that will deliver its result is queued or running."""
+        return any(not job.token.cancelled for job in list(self._jobs.values()))
 
     @property
     def thread_name(self) -> str:

@@ -100,3 +100,17 @@ def test_the_demo_after_another_dataset_indexes_only_the_demo_and_writes_no_reso
     labels = [r["label"] for r in blocker.args[0]["results"]]
     assert labels.count("7") >= 9, labels  # the demo model answers its first question, "seven"
     assert _snapshot(RESOURCES) == before
+
+
+def test_a_finished_training_run_is_evaluated_once_and_opening_evaluate_runs_nothing(qtbot, window, trained):
+    bundle, dataset = trained
+    panel = window.evaluate_panel
+    panel.set_dataset(dataset)
+    reports = []
+    panel.report_ready.connect(reports.append)
+    with qtbot.waitSignal(panel.report_ready, timeout=120000):
+        window.train_panel.run_finished.emit(os.path.dirname(bundle))  # the run folder
+    assert panel.bundle_path == bundle and reports[0]["split"] == "test"
+    window.show_panel(3)
+    qtbot.wait(200)
+    assert not panel.lane.busy and len(reports) == 1

@@ -120,8 +120,8 @@ class EvaluatePanel(QWidget):
 
     def _update_buttons(self) -> None:
         ready = bool(self.bundle_path and self.dataset is not None and self.split_combo.currentText())
-        self.evaluate_button.setEnabled(ready and not self.lane.busy)
-        self.export_button.setEnabled(self.report is not None and not self.lane.busy)
+        self.evaluate_button.setEnabled(ready and not self.lane.working)
+        self.export_button.setEnabled(self.report is not None and not self.lane.working)
         self.show_mistakes.setEnabled(self.report is not None and "predictions" in self.report)
 
     # ---------------------------------------------------------------- the key: what is shown
@@ -140,7 +140,8 @@ class EvaluatePanel(QWidget):
         key = self.key()
         self.key_label.setText(key.describe())
         self.key_label.setToolTip(f"{key.model}\n{key.dataset}")
-        if not self.lane.set_view(key) and self.report is not None:
+        if not self.lane.set_view(key):  # the same key: what is shown still belongs to it
+            self._update_buttons()
             return
         self.report = None
         self.results.clear()
@@ -187,7 +188,7 @@ class EvaluatePanel(QWidget):
     # ---------------------------------------------------------------- evaluating
     def evaluate(self) -> bool:
         """Evaluate the shown key (asking first while a model trains); False when not started."""
-        if not self.bundle_path or self.dataset is None or self.lane.busy:
+        if not self.bundle_path or self.dataset is None or self.lane.working:
             return False
         if self.is_training() and not self.confirm(TRAINING_QUESTION):
             return False

@@ -137,7 +137,9 @@ class QueryPanel(QWidget):
         old = self.lane.view
         self.key_label.setText(key.describe())
         self.key_label.setToolTip(f"{key.model}\n{key.dataset}")
-        if not self.lane.set_view(key):
+        if not self.lane.set_view(key):  # the same key: retry only what is missing
+            if self.info is None and not self.lane.working:
+                self._prepare()
             return
         had = self.info is not None or self.last is not None
         self.info, self.last, self.selected = None, None, None
@@ -343,7 +345,7 @@ class QueryPanel(QWidget):
             slot="map",
             view=self.key(),
             on_done=self._on_map,
-            on_error=self._on_failed,
+            on_error=self._on_map_failed,
         )
 
     def _on_map(self, data: dict) -> None:
@@ -351,6 +353,9 @@ class QueryPanel(QWidget):
         self.map_ready.emit(data)
         if self.last is not None and self.last.get("mode") == "search":
             self.run_query()  # places the query's star on the new map
+
+    def _on_map_failed(self, exc: BaseException) -> None:
+        self.map.hint.setText(f"No map: {exc}")
 
     def shutdown(self) -> None:
         self.gallery.shutdown()
