@@ -52,10 +52,10 @@ class ViewKey:
 
 
 def _short(path: str) -> str:
-    """The last parts of a path that tell bundles apart (``run-3/bundle`` rather than ``bundle``)."""
+    """The last parts of a path that tell it apart (``run-3/bundle``, ``digits/manifest.csv``)."""
     parts = [p for p in os.path.normpath(path).split(os.sep) if p]
-    tail = parts[-2:] if parts and parts[-1] in ("bundle", "data", "dataset") else parts[-1:]
-    return os.sep.join(tail) or path
+    generic = parts and (parts[-1] in ("bundle", "data", "dataset") or os.path.splitext(parts[-1])[1])
+    return os.sep.join(parts[-2:] if generic else parts[-1:]) or path
 
 
 class Cancelled(Exception):

@@ -52,9 +52,9 @@ def test_estimates_indexing_queries_and_evaluation_run_off_the_gui_thread(
     bundle, dataset = trained
     manifest = make_triplet_dataset(tmp_path / "data", classes=3, per_class=6)
     # the Model panel: a suggested first run, then its parameter estimate (a meta model)
-    window.show_panel(1)
+    drop_and_wait(qtbot, window, window.data_panel, [manifest])
     with qtbot.waitSignal(window.model_panel.suggested, timeout=120000):
-        drop_and_wait(qtbot, window, window.data_panel, [manifest])
+        window.show_panel(1)  # the Model panel suggests once shown
     qtbot.waitUntil(lambda: window.model_panel.parameters > 0, timeout=60000)
     # Query: load the bundle, index the collection, ask
     window.open_bundle(bundle)

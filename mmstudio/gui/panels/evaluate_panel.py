@@ -197,6 +197,7 @@ class EvaluatePanel(QWidget):
         key = self.key()
         self.message.setVisible(False)
         self.progress.start("Evaluating: starting…")
+        self.idle_label.setText(f"Evaluating this model on the <b>{key.split}</b> split…")
         self.lane.submit(
             engine.evaluation_report,
             self.bundle_path,

@@ -152,6 +152,8 @@ class QueryPanel(QWidget):
             STALE_STYLE,
         )
         self.inputs.start_dir = os.path.dirname(key.dataset) if key.dataset else ""
+        if key.complete:
+            self.status.emit(f"Query: preparing {os.path.basename(key.dataset)} for {os.path.basename(key.model)}")
         self._prepare()
 
     def _clear_results(self, text: str) -> None:
@@ -187,7 +189,7 @@ class QueryPanel(QWidget):
             return
         self._stale = False
         self.resume_button.hide()
-        self.progress.start("Loading the model…")
+        self.progress.start(f"Preparing {os.path.basename(self.key().dataset)}…")
         self.lane.submit(
             self._asker.prepare,
             self.bundle_path,
