@@ -65,7 +65,7 @@ def main() -> None:
     manifest = make_collection(os.path.join(args.data, str(args.items)), args.items)
     print(f"collection: {args.items:,} items ({time.perf_counter() - t0:.1f} s to generate or find)")
 
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import Qt, QTimer
 
     from mmstudio.data import open_dataset
     from mmstudio.gui.app import create_application
@@ -78,17 +78,23 @@ def main() -> None:
     panel.resize(1280, 800)
     panel.show()
     delays: list[float] = []
+    when: list[float] = []  # seconds since indexing started, per firing
     last = [time.perf_counter()]
 
     def ping() -> None:
         now = time.perf_counter()
         delays.append(max(0.0, (now - last[0]) * 1000 - PING_MS))
+        when.append(now - start)
         last[0] = now
 
     timer = QTimer()
-    timer.setTimerType(QTimer.TimerType.PreciseTimer)
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
     timer.timeout.connect(ping)
     done: dict = {}
+    # When embedding starts (torch imported, model loaded): stalls before it are those imports
+    panel.lane.progress.connect(
+        lambda _f, msg: done.setdefault("embedding", time.perf_counter() - start) if "embedded" in msg else None
+    )
     panel.ready.connect(lambda info: (done.setdefault("info", info), app.quit()))
     start = time.perf_counter()
     timer.start(PING_MS)
@@ -108,6 +114,16 @@ def main() -> None:
         f"event loop, a {PING_MS} ms timer: {len(d)} firings; delay past due p50 {statistics.median(d):.1f} ms, "
         f"p95 {d[int(0.95 * (len(d) - 1))]:.1f} ms, max {d[-1]:.1f} ms"
     )
+    if "embedding" in done:
+        after = sorted(ms for ms, t in zip(delays, when) if t >= done["embedding"])
+        print(
+            f"  from the first embedded batch on ({done['embedding']:.1f} s, after importing torch and loading "
+            f"the model): p50 {statistics.median(after):.1f} ms, p95 {after[int(0.95 * (len(after) - 1))]:.1f} ms, "
+            f"max {after[-1]:.1f} ms"
+        )
+    worst = sorted(zip(delays, when), reverse=True)[:5]
+    print("longest stalls: " + ", ".join(f"{ms:.0f} ms at {t:.1f} s" for ms, t in worst))
+    print(f"(this machine's load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     panel.shutdown()
 
 
