@@ -73,6 +73,7 @@ def main() -> int:
     wait(app, 0.5)
     shot("query-stale")
     print("\n".join(str(p) for p in sorted(out.glob("screenshot-trust-*.png"))))
+    wait(app, 300, until=lambda: len(ready) > 1)  # let the clip art indexing end before quitting
     window.close()
     return 0
 
