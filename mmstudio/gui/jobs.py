@@ -176,7 +176,7 @@ class Lane(QObject):
         token = Token()
         job = _Job(next(self._ids), fn, args, kwargs, slot, view, token, on_done, on_error)
         if with_progress:
-            kwargs["progress"] = self._reporter(job)
+            kwargs["progress"] = self._reporter(job.id, token)
         if with_token:
             kwargs["token"] = token
         with self._cond:
@@ -189,10 +189,12 @@ class Lane(QObject):
         self.busy_changed.emit(True)
         return token
 
-    def _reporter(self, job: _Job) -> Callable[[float, str], None]:
+    def _reporter(self, job_id: int, token: Token) -> Callable[[float, str], None]:
+        # Not the job itself: no cycle through its callbacks (a panel's bound methods), which
+        # the garbage collector could then free on this thread (see _loop).
         def report(fraction: float, message: str) -> None:
-            job.token.check()
-            self._progressed.emit(job.id, float(fraction), str(message))
+            token.check()
+            self._progressed.emit(job_id, float(fraction), str(message))
 
         return report
 
@@ -217,15 +219,23 @@ class Lane(QObject):
                 if self._closed:
                     return
                 job = self._running = self._queue.pop(0)
+            job_id = job.id
             try:
                 job.token.check()
                 result, ok = job.fn(*job.args, **job.kwargs), True
             except Exception as exc:  # noqa: BLE001 - delivered to on_error as a message
-                result, ok = exc, False
+                result, ok = exc.with_traceback(None), False  # a traceback would keep this frame
+            # The last references to a job's callbacks (a panel's bound methods) must be dropped
+            # on the GUI thread: a widget freed here makes Shiboken delete it across threads,
+            # which deadlocked a closing window. ``_jobs`` keeps the job until _on_finished.
+            del job
             with self._cond:
                 self._running = None
                 self._cond.notify_all()
-            self._finished.emit(job.id, ok, result)
+                closed = self._closed
+            if not closed:  # a closed lane's QObject may be gone with its panel
+                self._finished.emit(job_id, ok, result)
+            del result
 
     def _current(self, job: _Job | None) -> bool:
         """Whether ``job``'s results may be shown: not cancelled, and of the current view."""
