@@ -272,6 +272,9 @@ class MainWindow(QMainWindow):
         if self.train_panel.running:
             self.show_status("A run is already training: stop it first")
             return
+        if self.evaluate_panel.lane.working:  # training gets the machine; say so
+            self.evaluate_panel.cancel()
+            self.show_status("Evaluation cancelled: a training run is starting")
         self.train_panel.start(run, dataset, nproc=self.model_panel.processes())
 
     @Slot(str, str)

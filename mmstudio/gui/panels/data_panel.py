@@ -49,6 +49,7 @@ class _ScanProgress(QObject):
     """Carries progress from the scanning thread to the GUI thread (queued signal)."""
 
     changed = Signal(float, str)
+    scan = 0  # the scan whose progress is shown; an earlier scan's reports are dropped
 
 
 class DataPanel(QWidget):
@@ -255,10 +256,13 @@ class DataPanel(QWidget):
         self.progress.start(f"Reading {os.path.basename(spec.path.rstrip(os.sep))}…")
         self.apply_button.setEnabled(False)
         sink, scan = self._progress_sink, self._scan
+        sink.scan = scan
+        # The scanning thread holds only the sink, never the panel: a widget whose last
+        # reference goes away on a pooled thread is deleted there (a deadlock at close).
         self._worker = run_in_thread(
             open_dataset,
             spec,
-            progress=lambda f, msg: sink.changed.emit(f, msg) if scan == self._scan else None,
+            progress=lambda f, msg: sink.changed.emit(f, msg) if scan == sink.scan else None,
             on_done=lambda ds: self._on_scanned(ds) if scan == self._scan else None,
             on_error=lambda exc: self._on_scan_failed(exc) if scan == self._scan else None,
         )
@@ -281,6 +285,7 @@ class DataPanel(QWidget):
     def cancel_scan(self) -> None:
         """Stop waiting for the scan in flight: its result, when it comes, is dropped."""
         self._scan += 1
+        self._progress_sink.scan = self._scan
         self._worker = None
         self.progress.finish()
         self.source_label.setText("Reading cancelled: drop a dataset or use File ▸ Open Dataset.")
