@@ -285,13 +285,13 @@ class QueryPanel(QWidget):
     def _on_answer(self, answer: dict) -> None:
         self.message.hide()
         self.last = answer
+        self.results.setCurrentIndex(1 if answer["mode"] == "classify" else 0)  # answers come in order
         if answer["mode"] == "classify":
             probs = {row["label"]: row["probability"] for row in answer["top"]}
             self.probabilities.set_values(probs)
             self.probabilities.setTitle(f"Class probabilities from {', '.join(answer['used'])}: {answer['label']}")
             self.results_label.setText(f"Classified as <b>{answer['label']}</b> from {' + '.join(answer['used'])}")
         else:
-            self.results.setCurrentIndex(0)
             self._show_results(answer)
         self.results_ready.emit(answer)
 
