@@ -49,7 +49,7 @@ def main() -> int:
     window.grab().save(str(out / "screenshot-evaluate-regress.png"))
 
     tab = evaluate.compress_tab
-    evaluate.pages.setCurrentIndex(1)
+    evaluate.tabs.setCurrentIndex(1)
     tab.measure()
     wait(app, 1800, until=lambda: tab.result is not None)
     tab.table.selectRow(1)

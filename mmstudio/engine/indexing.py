@@ -127,8 +127,11 @@ def index_collection(
     workers: int | None = None,
     ann: str = "ivf",
     folder: str | None = None,
+    device: str | torch.device | None = None,
 ) -> Generator[IndexProgress, None, IndexResult]:
-    """Bring the collection of ``dataset`` up to date; yields progress, returns IndexResult."""
+    """Bring the collection of ``dataset`` up to date; yields progress, returns IndexResult.
+
+    ``device`` embeds there (default: :func:`index_device`, the GPU when there is one)."""
     from mmstudio.engine.data import load_dataset
 
     t0 = time.perf_counter()
@@ -155,7 +158,9 @@ def index_collection(
     control = control or Control()
     yield IndexProgress("embedding", 0, len(pending))
     if pending:
-        store = yield from _embed(bundle, store, folder, dataset, split, pending, control, batch_size, workers)
+        store = yield from _embed(
+            bundle, store, folder, dataset, split, pending, control, batch_size, workers, index_device(bundle, device)
+        )
     if store is not None and not control.stopped:
         yield from update_ann(store, ann)
     live = store.live if store is not None else 0
@@ -182,9 +187,10 @@ def _embed(
     control: Control,
     batch_size: int,
     workers: int | None,
+    device: torch.device,
 ):
     """Embed ``pending`` in batches, committing each; returns the store (created if needed)."""
-    model, pre = bundle.model.eval(), bundle.preprocessor
+    model, pre = _model_on(bundle.model.eval(), device), bundle.preprocessor
     workers = default_workers(len(pending), batch_size) if workers is None else workers
     loader = torch.utils.data.DataLoader(
         _Decoded([p[0] for p in pending], pre, bundle.modalities),
@@ -192,10 +198,11 @@ def _embed(
         num_workers=workers,
         collate_fn=_collate,
         multiprocessing_context="forkserver" if workers else None,
+        pin_memory=device.type == "cuda",
     )
     done, start = 0, time.perf_counter()
     for batch in loader:
-        vectors, has = _embed_batch(model, batch)
+        vectors, has = _embed_batch(model, batch, device)
         chunk = pending[done : done + len(next(iter(has.values())))]
         if store is None:
             dim = next(v.shape[1] for v in vectors.values()) if vectors else 1
@@ -251,12 +258,38 @@ def _sample_queries(store: Collection, per_modality: int = 200, seed: int = 0) -
     return out
 
 
-def _embed_batch(model, batch) -> tuple[dict, dict]:
+def index_device(bundle: Bundle, device: str | torch.device | None = None) -> torch.device:
+    """Where to embed: ``device`` if given, else the bundle's own choice (``auto``: the GPU when
+    there is one); a GPU named by the bundle but absent here falls back to the CPU."""
+    from mmstudio.engine.devices import pick_device
+
+    if device is not None:
+        return torch.device(device)
+    choice = getattr(getattr(bundle.run, "train", None), "device", "auto") or "auto"
+    try:
+        return pick_device(choice)
+    except ValueError:
+        return torch.device("cpu")
+
+
+def _model_on(model, device: torch.device):
+    """``model`` on ``device``: a copy when it must move, so the loaded bundle (which answers
+    queries on the CPU) stays where it is."""
+    current = next(model.parameters(), torch.empty(0)).device
+    if current == device:
+        return model
+    import copy
+
+    return copy.deepcopy(model).to(device).eval()
+
+
+def _embed_batch(model, batch, device: torch.device) -> tuple[dict, dict]:
     """Each present modality's embeddings (float32 numpy) and every modality's presence mask."""
     vectors, has = {}, {}
     for m, (x, mask) in batch.items():
         if x is not None:
-            vectors[m] = model.embed(model.encode({m: x}))[m].float().numpy()
+            x = x.to(device, non_blocking=True)
+            vectors[m] = model.embed(model.encode({m: x}))[m].float().cpu().numpy()
         has[m] = mask.numpy()
     return vectors, has
 

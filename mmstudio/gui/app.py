@@ -172,8 +172,8 @@ def _demo_probe(path: str, window, app) -> None:
     answer's labels (JSON) to ``path`` and quit. Proves a build starts and answers offline."""
     import json
 
+    from mmstudio.gui.jobs import Lane
     from mmstudio.gui.paths import DEMO_BUNDLE
-    from mmstudio.gui.workers import run_in_thread
 
     first_panel = window.current_panel_name()
 
@@ -202,4 +202,5 @@ def _demo_probe(path: str, window, app) -> None:
         return engine.query(str(DEMO_BUNDLE), text="seven", top=10)
 
     window.welcome.demo_buttons["digits"].click()
-    window._demo_probe_worker = run_in_thread(ask, on_done=done, on_error=failed)
+    window.demo_probe_lane = Lane(window, name="mmstudio-demo-probe")  # torch work: a lane, like the panels'
+    window.demo_probe_lane.submit(ask, on_done=done, on_error=failed)

@@ -28,6 +28,7 @@ from mmstudio.gui.projects import SUFFIX, ProjectController
 from mmstudio.gui.welcome import DEMOS, WelcomePage
 
 if TYPE_CHECKING:
+    from mmstudio.gui.panels.evaluate_panel import EvaluatePanel
     from mmstudio.gui.panels.train_panel import TrainPanel
 
 MANIFEST_FILTER = "Datasets (*.csv *.tsv *.jsonl *.ndjson *.txt);;All files (*)"
@@ -263,6 +264,10 @@ class MainWindow(PanelHost, QMainWindow):
         if self.train_panel.running:
             self.show_status("A run is already training: stop it first")
             return
+        evaluate = cast("EvaluatePanel | None", self.built_panel("Evaluate"))
+        if evaluate is not None and evaluate.lane.working:  # training gets the machine; say so
+            evaluate.cancel()
+            self.show_status("Evaluation cancelled: a training run is starting")
         self.train_panel.start(run, dataset, nproc=self.model_panel.processes())
 
     @Slot(str, str)
@@ -270,6 +275,12 @@ class MainWindow(PanelHost, QMainWindow):
         """The runs list's "Open in Evaluate/Query": that bundle, in that panel."""
         self._on_run_finished(bundle)
         self.show_panel(list(self.panels).index(target))
+
+    @Slot(str)
+    def _on_training_finished(self, bundle: str) -> None:
+        """A run trained to its end: its bundle goes to Evaluate and Query, evaluated once."""
+        self._on_run_finished(bundle)
+        self.evaluate_panel.evaluate()
 
     @Slot(str)
     def _on_run_finished(self, bundle: str) -> None:

@@ -67,6 +67,7 @@ class PanelHost:
         def _on_dataset_loaded(self, ds) -> None: ...
         def _on_start_requested(self, run, dataset) -> None: ...
         def _on_run_finished(self, bundle: str) -> None: ...
+        def _on_training_finished(self, bundle: str) -> None: ...
         def _on_open_bundle_requested(self, bundle: str, target: str) -> None: ...
 
     # ---------------------------------------------------------------- panels, built on first use
@@ -124,6 +125,7 @@ class PanelHost:
     def _wire_data(self, panel) -> None:
         panel.status.connect(self.show_status)
         panel.dataset_loaded.connect(self._on_dataset_loaded)
+        panel.dataset_changing.connect(self._on_dataset_changing)
         if self.dataset is not None:  # read before the panel existed (preload_dataset)
             panel.show_dataset(self.dataset)
 
@@ -154,17 +156,28 @@ class PanelHost:
     def _wire_train(self, panel) -> None:
         panel.runs.set_extra(getattr(self, "_project_runs", []))
         panel.status.connect(self.show_status)
-        panel.run_finished.connect(self._on_run_finished)
+        panel.run_finished.connect(self._on_training_finished)
         panel.open_bundle_requested.connect(self._on_open_bundle_requested)
 
     def _wire_evaluate(self, panel) -> None:
         panel.status.connect(self.show_status)
+        if hasattr(panel, "is_training"):  # Evaluate asks before competing with a training run
+            panel.is_training = lambda: bool(getattr(self.built_panel("Train"), "running", False))
         if self.dataset is not None:
             panel.set_dataset(self.dataset)
         if self.current_bundle:
             panel.set_bundle(self.current_bundle)
 
-    _wire_query = _wire_evaluate
+    def _wire_query(self, panel) -> None:
+        self._wire_evaluate(panel)
+
+    def _on_dataset_changing(self, _path: str) -> None:
+        """Another dataset is being read: the views of the previous one clear at once."""
+        self.dataset = None
+        for name in ("Evaluate", "Query"):
+            panel = self.built_panel(name)
+            if panel is not None:
+                panel.set_dataset(None)  # type: ignore[attr-defined]
 
     def shutdown_panels(self) -> None:
         """Stop what the built panels have running (players, thumbnails, workers)."""

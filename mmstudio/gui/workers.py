@@ -1,4 +1,9 @@
-"""Running blocking work off the GUI thread with superqt, with errors delivered as values.
+"""Running blocking file work (no torch) off the GUI thread with superqt, errors as values.
+
+Torch work never comes here: it runs in a panel's ``jobs.Lane`` (one long-lived thread per
+panel, keyed and cancellable), since torch caches a thread state per OS thread and superqt's
+workers run on Qt's global pool. This is for reading files: scanning a dataset, decoding one
+clip for a preview.
 
 superqt re-raises a worker's exception in the event loop; wrapping the call turns an expected
 failure (a bad file, a path that is not a dataset) into a message for the user instead.

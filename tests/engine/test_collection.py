@@ -262,3 +262,38 @@ def test_a_filter_far_from_the_query_still_gets_its_nearest_items(tmp_path, monk
     near = search.search(q, "image", 10)  # unfiltered: the index's own answer
     exact = search.search(q, "image", 10, exact=True)
     assert len({r for r, _ in near} & {r for r, _ in exact}) >= 9
+
+
+def test_indexing_embeds_on_the_bundles_device_choice_and_it_can_be_injected(trained, monkeypatch, tmp_path):
+    """The GPU when there is one (the bundle's ``auto``), the CPU when a GPU named is absent;
+    a model moved to another device is a copy, so the loaded bundle keeps answering on the CPU."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from mmstudio.engine.indexing import _model_on, index_device
+    from mmstudio.engine.search import CollectionSearch
+
+    def bundle_choosing(device: str):
+        return SimpleNamespace(run=SimpleNamespace(train=SimpleNamespace(device=device)))
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert index_device(bundle_choosing("auto")).type == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert index_device(bundle_choosing("auto")).type == "cpu"
+    assert index_device(bundle_choosing("cuda")).type == "cpu"  # trained on a GPU, opened here
+    assert index_device(bundle_choosing("auto"), "meta").type == "meta"  # injected wins
+
+    from mmstudio.engine.bundle import load_bundle
+
+    bundle = load_bundle(trained["result"].bundle)
+    moved = _model_on(bundle.model, torch.device("meta"))
+    assert moved is not bundle.model and next(moved.parameters()).device.type == "meta"
+    assert next(bundle.model.parameters()).device.type == "cpu"
+    assert _model_on(bundle.model, torch.device("cpu")) is bundle.model
+    # the injected-device path gives the same vectors as the default one
+    _index(trained, trained["manifest"], tmp_path / "a", device="cpu")
+    _index(trained, trained["manifest"], tmp_path / "b")
+    a, b = CollectionSearch(str(tmp_path / "a")), CollectionSearch(str(tmp_path / "b"))
+    for m in a.targets:
+        assert np.allclose(np.asarray(a.store.vectors(m)), np.asarray(b.store.vectors(m)), atol=1e-5)

@@ -6,7 +6,6 @@ thumbnails; the layout, column roles, label pattern and split ratios can all be 
 
 from __future__ import annotations
 
-import functools
 import os
 
 from PySide6.QtCore import QObject, QSortFilterProxyModel, Qt, Signal, Slot
@@ -22,7 +21,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QSizePolicy,
     QSpinBox,
@@ -49,7 +47,8 @@ from mmstudio.gui.widgets.dataset_tables import (
     summary_html,
 )
 from mmstudio.gui.widgets.item_model import COLUMNS, ItemTableModel
-from mmstudio.gui.widgets.thumbnails import ThumbnailCache
+from mmstudio.gui.widgets.progress import ProgressStrip
+from mmstudio.gui.widgets.thumbnails import ThumbnailCache, show_picture
 from mmstudio.gui.workers import run_in_thread
 
 
@@ -57,10 +56,12 @@ class _ScanProgress(QObject):
     """Carries progress from the scanning thread to the GUI thread (queued signal)."""
 
     changed = Signal(float, str)
+    scan = 0  # the scan whose progress is shown; an earlier scan's reports are dropped
 
 
 class DataPanel(QWidget):
     dataset_loaded = Signal(object)  # Dataset
+    dataset_changing = Signal(str)  # the path now being read: views of the previous dataset clear
     status = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -68,6 +69,7 @@ class DataPanel(QWidget):
         self.dataset: Dataset | None = None
         self._spec: DatasetSpec | None = None
         self._worker = None
+        self._scan = 0  # which scan's result is awaited: a late result of an earlier one is dropped
         self._progress_sink = _ScanProgress()
         self._progress_sink.changed.connect(self._on_progress)
         self.thumbnails = ThumbnailCache(size=40, parent=self)
@@ -100,12 +102,11 @@ class DataPanel(QWidget):
         self.source_label.setWordWrap(True)
         # Ignored: a long path or summary wraps; it never widens the window
         self.source_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.progress = QProgressBar()
-        self.progress.setMinimumWidth(320)
-        self.progress.setVisible(False)
+        self.progress = ProgressStrip("Cancel")
+        self.progress.cancelled.connect(self.cancel_scan)
         head = QHBoxLayout()
         head.addWidget(self.source_label, 1)
-        head.addWidget(self.progress)
+        head.addWidget(self.progress, 1)
         return head
 
     def _build_options(self) -> QGroupBox:
@@ -266,54 +267,60 @@ class DataPanel(QWidget):
         return SplitSpec(train=train, val=val, test=test, seed=self.seed_spin.value())
 
     def _start_scan(self, spec: DatasetSpec) -> None:
-        previous, self._spec = self._spec, spec
-        self._show_stale(clear=previous is None or previous.path != spec.path)
+        self._spec = spec
+        self._scan += 1
+        self._clear_shown()
+        self.dataset_changing.emit(str(spec.path))
         self.source_label.setText(f"Reading {spec.path} …")
-        self.progress.setRange(0, 1000)
-        self.progress.setValue(0)
-        self.progress.setVisible(True)
+        self.progress.start(f"Reading {os.path.basename(spec.path.rstrip(os.sep))}…")
         self.apply_button.setEnabled(False)
-        sink = self._progress_sink
+        sink, scan = self._progress_sink, self._scan
+        sink.scan = scan
+        # The scanning thread holds only the sink, never the panel: a widget whose last
+        # reference goes away on a pooled thread is deleted there (a deadlock at close).
         self._worker = run_in_thread(
             open_dataset,
             spec,
-            progress=lambda f, msg: sink.changed.emit(f, msg),
-            # a scan that is no longer the one asked for (another drop since) is dropped
-            on_done=functools.partial(self._if_current, spec, self._on_scanned),
-            on_error=functools.partial(self._if_current, spec, self._on_scan_failed),
+            progress=lambda f, msg: sink.changed.emit(f, msg) if scan == sink.scan else None,
+            on_done=lambda ds: self._on_scanned(ds) if scan == self._scan else None,
+            on_error=lambda exc: self._on_scan_failed(exc) if scan == self._scan else None,
         )
 
-    def _if_current(self, asked: DatasetSpec, handler, value) -> None:
-        if asked is self._spec:
-            handler(value)
-
-    def _show_stale(self, clear: bool) -> None:
-        """While a scan runs: another dataset's items, preview and counts go at once; the same
-        dataset read again stays, greyed out, until the new reading replaces it."""
-        self.table.setEnabled(False)
-        if not clear:
-            return
-        self.audio_view.show_clip(None)
+    def _clear_shown(self) -> None:
+        """Nothing of the previous dataset stays on screen while another one is read."""
+        self.dataset = None
+        self.thumbnails.clear()
         self.model.set_items([])
+        self.item_title.setText("")
         self.image_label.setPixmap(QPixmap())
         self.image_label.setText("")
         self.text_view.clear()
-        self.item_title.setText("")
-        self.class_chart.set_values({}, empty="Reading the dataset…")
+        self.audio_view.show_clip(None)
+        self.class_chart.set_values({})
+        self.counts_table.setRowCount(0)
+        self.problems_table.setRowCount(0)
+        self.columns_table.setRowCount(0)
+
+    def cancel_scan(self) -> None:
+        """Stop waiting for the scan in flight: its result, when it comes, is dropped."""
+        self._scan += 1
+        self._progress_sink.scan = self._scan
+        self._worker = None
+        self.progress.finish()
+        self.source_label.setText("Reading cancelled: drop a dataset or use File ▸ Open Dataset.")
+        self.status.emit("Reading the dataset was cancelled")
 
     def is_busy(self) -> bool:
         return self._worker is not None
 
     @Slot(float, str)
     def _on_progress(self, fraction: float, message: str) -> None:
-        self.progress.setValue(int(fraction * 1000))
-        self.progress.setFormat(f"{message.replace('%', '%%')} · %p%")  # the count, and how far
+        self.progress.set_progress(fraction, message)
 
     @Slot(object)
     def _on_scan_failed(self, exc: BaseException) -> None:
         self._worker = None
-        self.table.setEnabled(True)
-        self.progress.setVisible(False)
+        self.progress.finish()
         self.apply_button.setEnabled(self.dataset is not None)
         self.source_label.setText(f"Could not read this dataset: {exc}")
         self.status.emit(f"Could not read dataset: {exc}")
@@ -326,8 +333,7 @@ class DataPanel(QWidget):
 
     def _on_scanned(self, ds: Dataset, announce: bool = True) -> None:
         self._worker = None
-        self.table.setEnabled(True)
-        self.progress.setVisible(False)
+        self.progress.finish()
         self.apply_button.setEnabled(True)
         self.dataset = ds
         self.thumbnails.clear()
@@ -370,24 +376,7 @@ class DataPanel(QWidget):
         self.item_title.setText(
             f"{it.id}" + (f"   ·   label {it.label}" if it.label else "") + (f"   ·   {it.split}" if it.split else "")
         )
-        if it.image:
-            pixmap = QPixmap(it.image)
-            if not pixmap.isNull():
-                side = min(self.image_label.width(), self.image_label.height(), 320)
-                scaled = pixmap.scaled(
-                    side,
-                    side,
-                    Qt.AspectRatioMode.KeepAspectRatio,
-                    Qt.TransformationMode.FastTransformation
-                    if pixmap.width() < 64
-                    else Qt.TransformationMode.SmoothTransformation,
-                )
-                self.image_label.setPixmap(scaled)
-            else:
-                self.image_label.setText("Image cannot be shown")
-        else:
-            self.image_label.setPixmap(QPixmap())
-            self.image_label.setText("No image for this item")
+        show_picture(self.image_label, it.image)
         self.text_view.setPlainText(it.text or "(no text for this item)")
         self.audio_view.show_clip(it.audio)
 

@@ -1,14 +1,18 @@
 """The Evaluate panel: how good a bundle is on one split of a dataset, and where it fails.
 
-The report comes from ``engine.evaluation_report`` in a background lane; this panel only lays
-its plain numbers out: metric tables, a clickable confusion matrix, a gallery of samples, the
-ablation and robustness plots and the learned modality weights. "Export report" writes the
-plots as PNG and the numbers as CSV and JSON.
+It evaluates when asked (the Evaluate button) and once after a training run finishes, never on
+its own when opened. The report comes from ``engine.evaluation_report`` in the panel's lane, for
+the (model, dataset, split) named above it: when any of them changes, the shown report is
+cleared at once and work in flight for the old key is cancelled (``jobs.ViewKey``). This panel
+only lays the report's plain numbers out: metric tables, a clickable confusion matrix, a gallery
+of samples, the ablation and robustness plots and the learned modality weights. "Export report"
+writes the plots as PNG and the numbers as CSV and JSON.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -16,25 +20,27 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
+    QMessageBox,
     QPushButton,
-    QSplitter,
+    QStackedWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from mmstudio.gui.jobs import Lane
+from mmstudio.gui.jobs import Lane, ViewKey
 from mmstudio.gui.panels.compress_tab import CompressTab
-from mmstudio.gui.widgets.charts import BarChart
-from mmstudio.gui.widgets.eval_charts import AblationChart, ConfusionHeatmap, RobustnessChart
-from mmstudio.gui.widgets.gallery import SampleGallery
-from mmstudio.gui.widgets.regress_view import RegressView, worst_caption
-from mmstudio.gui.widgets.report_tables import MetricTables
+from mmstudio.gui.panels.eval_results import EvalResults
+from mmstudio.gui.widgets.progress import ProgressStrip
+
+TRAINING_QUESTION = (
+    "A model is training now. Evaluating at the same time shares the processor with it and slows "
+    "both down. Evaluate anyway?"
+)
 
 
 class EvaluatePanel(QWidget):
-    """``set_bundle(path)``, ``set_dataset(dataset)``, then ``evaluate()`` (or show the panel)."""
+    """``set_bundle(path)``, ``set_dataset(dataset)``, then ``evaluate()`` (the Evaluate button)."""
 
     status = Signal(str)
     report_ready = Signal(dict)
@@ -44,172 +50,192 @@ class EvaluatePanel(QWidget):
         self.bundle_path = ""
         self.dataset = None
         self.report: dict | None = None
-        self._evaluated_for: tuple | None = None
-        self.lane = Lane(self)
-        self.lane.progress.connect(self._on_progress)
+        self.is_training: Callable[[], bool] = lambda: False  # the window asks its Train panel
+        #: Asks the user a yes/no question (tests replace it): evaluate while training?
+        self.confirm: Callable[[str], bool] = self._ask
+        self.lane = Lane(self, name="mmstudio-evaluate")
         self._build()
-        self._update_buttons()
+        self.lane.progress.connect(self.progress.set_progress)
+        self.lane.busy_changed.connect(lambda _busy: self._update_buttons())
+        self._on_key_changed()
 
     # ---------------------------------------------------------------- layout
     def _build(self) -> None:
-        title = QLabel("<h2>Evaluate</h2>")
-        self.bundle_label = QLabel("No model yet: train one, or choose a bundle.")
-        self.bundle_label.setObjectName("muted")
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self._build_idle_page())
+        self.results = EvalResults()
+        self.pages.addWidget(self.results)
+        r = self.results  # its parts, by the names the tests and the screenshots use
+        self.tables, self.heatmap, self.gallery, self.plots = r.tables, r.heatmap, r.gallery, r.plots
+        self.ablation_chart, self.robustness_chart, self.weights_chart = (
+            r.ablation_chart,
+            r.robustness_chart,
+            r.weights_chart,
+        )
+        self.ablation_note, self.show_mistakes = r.ablation_note, r.show_mistakes
+        self.regress_view, self.gallery_label = r.regress_view, r.gallery_label
+        self.compress_tab = CompressTab()
+        self.compress_tab.status.connect(self.status)
+        self.tabs = QTabWidget()  # the report, and smaller variants of the model
+        self.tabs.addTab(self.pages, "Report")
+        self.tabs.addTab(self.compress_tab, "Make it smaller")
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._build_bar())
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        layout.addWidget(self.tabs, 1)
+
+    def _build_bar(self) -> QHBoxLayout:
+        self.key_label = QLabel("")
+        self.key_label.setObjectName("muted")
+        self.key_label.setWordWrap(True)
         choose = QPushButton("Choose bundle…")
         choose.clicked.connect(self._choose_bundle)
         self.split_combo = QComboBox()
         self.split_combo.setToolTip("Which split of the Data panel's dataset to evaluate on")
+        self.split_combo.currentTextChanged.connect(lambda _t: self._on_key_changed())
         self.evaluate_button = QPushButton("Evaluate")
+        self.evaluate_button.setObjectName("primary")
+        self.evaluate_button.setToolTip("Measure this model on this split (it can take a while on a large split)")
         self.evaluate_button.clicked.connect(self.evaluate)
         self.export_button = QPushButton("Export report…")
         self.export_button.setToolTip("Plots as PNG, numbers as CSV and JSON, into a folder")
         self.export_button.clicked.connect(self._choose_export_folder)
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(320)
-        self.progress.setRange(0, 1000)
-        self.progress.setVisible(False)
-        bar = QHBoxLayout()
-        bar.addWidget(title)
-        bar.addSpacing(12)
-        bar.addWidget(self.bundle_label, 1)
-        bar.addWidget(choose)
-        bar.addWidget(QLabel("Split"))
-        bar.addWidget(self.split_combo)
-        bar.addWidget(self.evaluate_button)
-        bar.addWidget(self.export_button)
-        bar.addWidget(self.progress)
+        self.progress = ProgressStrip("Cancel")
+        self.progress.cancelled.connect(self.cancel)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setVisible(False)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("<h2>Evaluate</h2>"))
+        bar.addSpacing(12)
+        bar.addWidget(self.key_label, 1)
+        for widget in (choose, QLabel("Split"), self.split_combo, self.evaluate_button, self.export_button):
+            bar.addWidget(widget)
+        return bar
 
-        self.tables = MetricTables()
-        self.heatmap = ConfusionHeatmap()
-        self.heatmap.cell_clicked.connect(self._on_cell_clicked)
-        self.ablation_chart = AblationChart()
-        ablation, self.ablation_note = _with_note(self.ablation_chart)
-        self.robustness_chart = RobustnessChart()
-        self.weights_chart = BarChart("Learned modality weights")
-        weights, self.weights_note = _with_note(self.weights_chart)
-        self.plots = QTabWidget()
-        self.plots.addTab(ablation, "Ablation")
-        self.plots.addTab(self.robustness_chart, "Robustness")
-        self.plots.addTab(weights, "Modality weights")
-        top = QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(self.tables)
-        top.addWidget(self.heatmap)
-        self.regress_view = RegressView()  # in the heatmap's place for a regress model
-        self.regress_view.setVisible(False)
-        top.addWidget(self.regress_view)
-        top.addWidget(self.plots)
-        top.setSizes([380, 420, 460])
-
-        self.gallery_label = QLabel("Misclassified samples appear here after an evaluation.")
-        self.gallery_label.setObjectName("headline")
-        self.show_mistakes = QPushButton("Show all misclassified")
-        self.show_mistakes.clicked.connect(self.show_misclassified)
-        self.gallery = SampleGallery()
-        head = QHBoxLayout()
-        head.addWidget(self.gallery_label, 1)
-        head.addWidget(self.show_mistakes)
-        bottom = QWidget()
-        b_layout = QVBoxLayout(bottom)
-        b_layout.setContentsMargins(0, 0, 0, 0)
-        b_layout.addLayout(head)
-        b_layout.addWidget(self.gallery, 1)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(top)
-        split.addWidget(bottom)
-        split.setSizes([470, 330])
-        layout = QVBoxLayout(self)
-        layout.addLayout(bar)
-        layout.addWidget(self.message)
-        self.compress_tab = CompressTab()
-        self.compress_tab.status.connect(self.status)
-        self.split_combo.currentTextChanged.connect(lambda _text: self._update_buttons())
-        self.pages = QTabWidget()
-        self.pages.addTab(split, "Report")
-        self.pages.addTab(self.compress_tab, "Make it smaller")
-        layout.addWidget(self.pages, 1)
+    def _build_idle_page(self) -> QWidget:
+        self.idle_label = QLabel("")
+        self.idle_label.setObjectName("headline")
+        self.idle_label.setWordWrap(True)
+        self.idle_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addStretch(1)
+        layout.addWidget(self.idle_label)
+        layout.addStretch(2)
+        return page
 
     def _update_buttons(self) -> None:
-        busy = self.lane.busy
-        self.evaluate_button.setEnabled(bool(self.bundle_path and self.dataset is not None) and not busy)
-        self.export_button.setEnabled(self.report is not None and not busy)
+        ready = bool(self.bundle_path and self.dataset is not None and self.split_combo.currentText())
+        self.evaluate_button.setEnabled(ready and not self.lane.working)
+        self.export_button.setEnabled(self.report is not None and not self.lane.working)
         self.show_mistakes.setEnabled(self.report is not None and "predictions" in self.report)
         self.compress_tab.set_inputs(self.bundle_path, self.dataset, self.split_combo.currentText())
+
+    # ---------------------------------------------------------------- the key: what is shown
+    def key(self) -> ViewKey:
+        """The (model, dataset, split) this panel shows results for."""
+        ds = self.dataset
+        return ViewKey(
+            self.bundle_path,
+            str(ds.spec.path) if ds is not None else "",
+            self.split_combo.currentText(),
+            id(ds) if ds is not None else 0,
+        )
+
+    def _on_key_changed(self) -> None:
+        """Another model, dataset or split: clear the report and cancel work for the old one."""
+        key = self.key()
+        self.key_label.setText(key.describe())
+        self.key_label.setToolTip(f"{key.model}\n{key.dataset}")
+        if not self.lane.set_view(key):  # the same key: what is shown still belongs to it
+            self._update_buttons()
+            return
+        self.report = None
+        self.results.clear()
+        self.progress.finish()
+        self.message.hide()
+        self.pages.setCurrentIndex(0)
+        self._show_idle()
+        self._update_buttons()
+
+    def _show_idle(self) -> None:
+        if not self.bundle_path:
+            text = "No model yet: train one, or choose a bundle."
+        elif self.dataset is None:
+            text = "No dataset: open one in the Data panel (it is loading, if you just opened one)."
+        else:
+            text = f"Press <b>Evaluate</b> to measure this model on the <b>{self.split_combo.currentText()}</b> split."
+        self.idle_label.setText(text)
 
     # ---------------------------------------------------------------- inputs
     def set_bundle(self, path: str) -> None:
         self.bundle_path = path
-        self.bundle_label.setText(f"Model: {_short_path(path)}")
-        self.bundle_label.setToolTip(path)
-        self._update_buttons()
-        if self.isVisible():
-            self._evaluate_if_stale()
+        self._on_key_changed()
 
     @Slot(object)
     def set_dataset(self, dataset) -> None:
+        """The dataset to evaluate on; ``None`` while the Data panel loads another one."""
         self.dataset = dataset
-        splits = [s for s in dataset.splits() if s != "unassigned"]
+        splits = [s for s in dataset.splits() if s != "unassigned"] if dataset is not None else []
+        self.split_combo.blockSignals(True)
         self.split_combo.clear()
-        self.split_combo.addItems([*splits, "all"])
-        for preferred in ("test", "val", "all"):
-            if preferred in splits or preferred == "all":
-                self.split_combo.setCurrentText(preferred)
-                break
-        self._update_buttons()
+        if dataset is not None:
+            self.split_combo.addItems([*splits, "all"])
+            preferred = next((s for s in ("test", "val") if s in splits), "all")
+            self.split_combo.setCurrentText(preferred)
+        self.split_combo.blockSignals(False)
+        self._on_key_changed()
 
     def _choose_bundle(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Choose a model bundle (a folder with bundle.json)")
+        start = os.path.dirname(self.bundle_path) if self.bundle_path else os.path.expanduser("~")
+        path = QFileDialog.getExistingDirectory(self, "Choose a model bundle (a folder with bundle.json)", start)
         if path:
             self.set_bundle(path)
 
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self._evaluate_if_stale()
-
-    def _evaluate_if_stale(self) -> None:
-        if (
-            self.bundle_path
-            and self.dataset is not None
-            and not self.lane.busy
-            and self._evaluated_for != self._inputs()
-        ):
-            self.evaluate()
-
-    def _inputs(self) -> tuple:
-        return (self.bundle_path, id(self.dataset), self.split_combo.currentText())
-
     # ---------------------------------------------------------------- evaluating
-    def evaluate(self) -> None:
-        if not self.bundle_path or self.dataset is None or self.lane.busy:
-            return
+    def evaluate(self) -> bool:
+        """Evaluate the shown key (asking first while a model trains); False when not started."""
+        if not self.bundle_path or self.dataset is None or self.lane.working:
+            return False
+        if self.is_training() and not self.confirm(TRAINING_QUESTION):
+            return False
         from mmstudio import engine
 
-        self._evaluated_for = self._inputs()
+        key = self.key()
         self.message.setVisible(False)
-        self.progress.setValue(0)
-        self.progress.setFormat("Starting…")
-        self.progress.setVisible(True)
+        self.progress.start("Evaluating: starting…")
+        self.idle_label.setText(f"Evaluating this model on the <b>{key.split}</b> split…")
         self.lane.submit(
             engine.evaluation_report,
             self.bundle_path,
             self.dataset,
-            split=self.split_combo.currentText(),
+            split=key.split,
+            view=key,
             with_progress=True,
             on_done=self._on_report,
             on_error=self._on_failed,
         )
         self._update_buttons()
-        self.status.emit("Evaluating…")
+        self.status.emit("Evaluating… (training is running: both are slower)" if self.is_training() else "Evaluating…")
+        return True
 
-    @Slot(float, str)
-    def _on_progress(self, fraction: float, message: str) -> None:
-        self.progress.setValue(int(fraction * 1000))
-        self.progress.setFormat(message)
+    def cancel(self) -> None:
+        """Stop the evaluation in flight (at its next progress step); nothing it found is shown."""
+        self.lane.cancel()
+        self.progress.finish()
+        self._show_idle()
+        self.idle_label.setText("Evaluation cancelled. " + self.idle_label.text())
+        self._update_buttons()
+        self.status.emit("Evaluation cancelled")
+
+    def _ask(self, question: str) -> bool:
+        answer = QMessageBox.question(self, "Evaluate while training?", question)
+        return answer == QMessageBox.StandardButton.Yes
 
     def _on_failed(self, exc: BaseException) -> None:
-        self.progress.setVisible(False)
+        self.progress.finish()
         self.message.setText(f"Could not evaluate {self.bundle_path}: {exc}")
         self.message.setStyleSheet("background: #fdecea; color: #b3261e; padding: 6px;")
         self.message.setVisible(True)
@@ -218,22 +244,13 @@ class EvaluatePanel(QWidget):
 
     def _on_report(self, report: dict) -> None:
         self.report = report
-        self.progress.setVisible(False)
-        self.tables.show_report(report)
-        if "confusion" in report:
-            self.heatmap.set_matrix(report["confusion"], report["class_names"])
-        else:
-            self.heatmap.set_matrix([], [])
-            self.heatmap.setTitle("No confusion matrix: this model does not classify")
-        self._show_ablation(report)
-        self._show_regression(report)
-        if "robustness" in report:
-            self.robustness_chart.set_curves(report["robustness"])
-        self._show_weights(report)
-        self.show_misclassified()
+        self.progress.finish()
+        self.pages.setCurrentIndex(1)
+        self.results.show_report(report)
         self._update_buttons()
         if report.get("input_warnings"):  # inputs unlike the training data: say so above it all
             self.message.setText("⚠ " + " ".join(report["input_warnings"]))
+            self.message.setStyleSheet("")
             self.message.show()
         scores = {**report, **report.get("regression", {})}
         summary = ", ".join(
@@ -244,87 +261,10 @@ class EvaluatePanel(QWidget):
         )
         self.report_ready.emit(report)
 
-    def _show_ablation(self, report: dict) -> None:
-        a = report.get("ablation")
-        if not a:
-            self.ablation_note.setText("No ablation: it needs a classifier over two or more modalities.")
-            return
-        self.ablation_chart.set_ablation(a)
-        if "only" not in a:
-            self.ablation_note.setText("One modality: nothing to remove.")
-            return
-        best = a["best_single"]
-        self.ablation_note.setText(
-            f"<b>Fused {a['fused']:.3f}</b> vs the best single modality, <b>{best} only "
-            f"{a['only'][best]:.3f}</b>: gain <b>{a['gain']:+.3f}</b>. “Only” bars are this same "
-            "model with the other inputs masked as missing, not separately trained models."
-        )
-
-    def _show_regression(self, report: dict) -> None:
-        """A regress model: the scatter and ablation errors replace the heatmap; worst items below."""
-        regress = "values" in report
-        self.heatmap.setVisible(not regress)
-        self.regress_view.setVisible(regress)
-        if regress:
-            self.regress_view.set_report(report)
-            samples = [dict(report["samples"][i], caption=worst_caption(report, i)) for i in report["worst"]]
-            self.gallery_label.setText(f"Worst predicted: {len(samples)} items with the largest errors, largest first")
-            self.gallery.set_samples(samples)
-
-    def _show_weights(self, report: dict) -> None:
-        weights = report.get("modality_weights")
-        self.plots.setTabEnabled(2, bool(weights))
-        if weights:
-            self.weights_chart.set_values(weights)
-            self.weights_note.setText(f"Softmax weights the {report.get('fusion')} fusion learned.")
-        else:
-            self.weights_note.setText("This fusion learns no per-modality weights.")
-
-    # ---------------------------------------------------------------- samples
-    def show_misclassified(self) -> None:
-        if not self.report or "predictions" not in self.report:
-            return
-        from mmstudio import engine
-
-        wrong = engine.misclassified(self.report)
-        total = len(self.report["samples"])
-        self.gallery_label.setText(
-            f"Misclassified: {len(wrong):,} of {total:,} {self.report['split']} samples, most confident mistakes first"
-        )
-        self._show_samples(wrong)
-
-    @Slot(int, int)
-    def _on_cell_clicked(self, true: int, pred: int) -> None:
-        if not self.report or "predictions" not in self.report:
-            return
-        from mmstudio import engine
-
-        rows = engine.samples_in_cell(self.report, true, pred)
-        names = self.report["class_names"]
-        self.gallery_label.setText(f"True {names[true]}, predicted {names[pred]}: {len(rows):,} samples")
-        self._show_samples(rows)
-
-    def _show_samples(self, rows: list[int]) -> None:
-        report = self.report
-        if report is None:
-            return
-        p, names = report["predictions"], report["class_names"]
-        samples = []
-        for i in rows:
-            s = dict(report["samples"][i])
-            t, q, c = p["true"][i], p["pred"][i], p["confidence"][i]
-            mark = "#2f9e55" if t == q else "#c2452d"
-            s["caption"] = (
-                f"<b>{s['id']}</b><br>true <b>{names[t] if t >= 0 else '?'}</b><br>"
-                f"<span style='color:{mark}'>pred <b>{names[q]}</b></span> {c:.2f}"
-            )
-            samples.append(s)
-        self.shown_rows = rows
-        self.gallery.set_samples(samples)
-
     # ---------------------------------------------------------------- export
     def _choose_export_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export the report into a folder")
+        start = os.path.dirname(self.bundle_path) if self.bundle_path else os.path.expanduser("~")
+        folder = QFileDialog.getExistingDirectory(self, "Export the report into a folder", start)
         if folder:
             self.export_report(folder)
 
@@ -334,19 +274,7 @@ class EvaluatePanel(QWidget):
             return []
         from mmstudio import engine
 
-        written = engine.save_report(self.report, folder)
-        plots = {
-            "confusion.png": self.heatmap,
-            "ablation.png": self.ablation_chart,
-            "robustness.png": self.robustness_chart,
-            "modality_weights.png": self.weights_chart,
-        }
-        for name, plot in plots.items():
-            if name == "modality_weights.png" and not self.report.get("modality_weights"):
-                continue
-            path = os.path.join(folder, name)
-            if _save_png(plot, path):
-                written.append(path)
+        written = engine.save_report(self.report, folder) + self.results.export_plots(folder)
         self.status.emit(f"Report written to {folder} ({len(written)} files)")
         return written
 
@@ -355,27 +283,9 @@ class EvaluatePanel(QWidget):
         self.gallery.shutdown()
         self.lane.close(timeout=0.5)
 
+    @property
+    def shown_rows(self) -> list[int]:
+        return self.results.shown_rows
 
-def _save_png(plot, path: str) -> bool:
-    """Render a plot at a readable size even when its tab is hidden, in the light palette
-    whatever the theme (a report is read elsewhere)."""
-    from mmstudio.gui import theme
-
-    return theme.export_png(plot, path, width=900)
-
-
-def _short_path(path: str) -> str:
-    parts = os.path.normpath(path).split(os.sep)
-    return os.sep.join(parts[-3:]) if len(parts) > 3 else path
-
-
-def _with_note(chart: QWidget) -> tuple[QWidget, QLabel]:
-    """``chart`` above a wrapping note (what the figure means): the page, and the note."""
-    page = QWidget()
-    layout = QVBoxLayout(page)
-    layout.setContentsMargins(0, 0, 0, 0)
-    note = QLabel("")
-    note.setWordWrap(True)
-    layout.addWidget(chart, 1)
-    layout.addWidget(note)
-    return page, note
+    def show_misclassified(self) -> None:
+        self.results.show_misclassified()

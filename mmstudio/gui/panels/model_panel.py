@@ -326,7 +326,7 @@ class ModelPanel(QWidget):
             engine.memory_estimate,
             run,
             num_classes=classes,
-            key="estimate",
+            slot="estimate",
             on_done=self._on_estimated,
             on_error=self._on_estimate_failed,
         )

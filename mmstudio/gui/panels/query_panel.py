@@ -1,78 +1,33 @@
 """The Query panel: ask a trained model across modalities.
 
 Pick a bundle (the last run's by default) and a collection (the Data panel's dataset, or any
-dataset dropped here). The collection is indexed once in a background lane, cached beside the
-bundle, and kept in memory; queries (typed text, debounced; an image; a sound) then rank it in
-milliseconds. Classify mode shows class probabilities; the map shows where the query falls.
+dataset dropped here). The collection is indexed once in a background lane (into the user
+cache folder, never beside the bundle), with progress and Stop; queries (typed text,
+debounced; an image; a sound; "more like this" from a result) then rank it in milliseconds.
+Classify mode shows class probabilities; the map shows where the query falls.
+
+The panel shows results only for the (model, collection) named above them (``jobs.ViewKey``):
+when either changes, results, error and map are cleared at once, work in flight for the old
+pair is cancelled, and its late answers are dropped.
 """
 
 from __future__ import annotations
 
 import html
 import os
-from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import (
-    QComboBox,
-    QFileDialog,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QSplitter,
-    QStackedWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMenu, QPushButton, QSplitter, QVBoxLayout, QWidget
 
-from mmstudio.gui.jobs import Lane
-from mmstudio.gui.widgets.charts import BarChart
-from mmstudio.gui.widgets.embedding_map import EmbeddingMap
-from mmstudio.gui.widgets.gallery import SampleGallery
+from mmstudio.gui.jobs import Lane, ViewKey
+from mmstudio.gui.panels.query_parts import Asker, MapColumn, ResultsColumn, result_caption
+from mmstudio.gui.widgets.progress import ProgressStrip
 from mmstudio.gui.widgets.query_inputs import QueryInputs
 
 DEBOUNCE_MS = 250
 MANIFESTS = "Datasets (*.csv *.tsv *.jsonl *.ndjson *.txt);;All files (*)"
-
-
-class _Asker:
-    """Lives in the lane's thread: the loaded model and the collection's index."""
-
-    def __init__(self) -> None:
-        self.session: Any = None  # an engine.QuerySession once a bundle is loaded
-        self.bundle = ""
-
-    def prepare(self, bundle: str, dataset, progress=None) -> dict:
-        from mmstudio import engine
-
-        if self.session is None or self.bundle != bundle:
-            if progress:
-                progress(0.0, "Loading the model…")
-            self.session, self.bundle = engine.QuerySession(bundle), bundle
-        self.session.index(dataset, progress=progress)
-        model = self.session.bundle.model
-        return {
-            "bundle": bundle,
-            "modalities": list(self.session.modalities),
-            "targets": self.session.targets,
-            "classify": model.classify or model.regress,  # regress: "classify" shows the number
-            "align": model.align,
-            "items": len(self.session.items),
-            "collection": str(dataset.spec.path),
-        }
-
-    def ask(self, question: dict, map_method: str | None) -> dict:
-        inputs = question["inputs"]
-        if question["mode"] == "classify":
-            return {"mode": "classify", **self.session.classify(**inputs)}
-        out = self.session.query(**inputs, target=question["target"], top=question["top"], map_method=map_method)
-        return {"mode": "search", "value": next(iter(inputs.values())), **out}
-
-    def embedding_map(self, target: str, method: str) -> dict:
-        out = self.session.embedding_map(target, method)
-        out["items"] = self.session.items
-        return out
+ERROR_STYLE = "background: #fdecea; color: #b3261e; padding: 6px;"
+STALE_STYLE = "background: #fff4d6; color: #6b4e00; padding: 6px;"
 
 
 class QueryPanel(QWidget):
@@ -89,168 +44,204 @@ class QueryPanel(QWidget):
         self.collection = None
         self.info: dict | None = None
         self.last: dict | None = None
+        self.selected: dict | None = None  # the result card last clicked ("More like this")
         self._stale = False
-        self._asker = _Asker()
-        self.lane = Lane(self)
-        self.lane.progress.connect(self._on_progress)
+        self._asker = Asker()
+        self.lane = Lane(self, name="mmstudio-query")
         self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._debounce.timeout.connect(self.run_query)
         self._build()
+        self.lane.progress.connect(self.progress.set_progress)
+        self._on_key_changed()
 
     # ---------------------------------------------------------------- layout
     def _build(self) -> None:
-        self.bundle_label = QLabel("No model yet: train one, or choose a bundle.")
-        self.bundle_label.setObjectName("muted")
-        choose_bundle = QPushButton("Choose bundle…")
-        choose_bundle.clicked.connect(self._choose_bundle)
-        self.collection_label = QLabel("No collection: open a dataset in the Data panel or drop one here.")
-        self.collection_label.setObjectName("muted")
-        choose_collection = QPushButton("Search another dataset…")
-        choose_collection.clicked.connect(self._choose_collection)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setMaximumWidth(300)
-        self.progress.setVisible(False)
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("<h2>Query</h2>"))
-        bar.addSpacing(12)
-        info = QVBoxLayout()
-        info.addWidget(self.bundle_label)
-        info.addWidget(self.collection_label)
-        bar.addLayout(info, 1)
-        bar.addWidget(self.progress)
-        bar.addWidget(choose_bundle)
-        bar.addWidget(choose_collection)
-        self.message = QLabel("")
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet("background: #fdecea; color: #b3261e; padding: 6px;")
-        self.message.hide()
-
         self.inputs = QueryInputs()
         self.inputs.setMinimumWidth(300)
         self.inputs.setMaximumWidth(380)
         self.inputs.changed.connect(self.run_query)
         self.inputs.text_edited.connect(self._debounce.start)
         self.inputs.target.currentTextChanged.connect(self._on_target_changed)
-        self.results_label = QLabel("Results appear here.")
-        self.results_label.setObjectName("headline")
-        self.results_label.setWordWrap(True)
-        self.gallery = SampleGallery()
-        self.probabilities = BarChart("Class probabilities")
-        self.results = QStackedWidget()
-        self.results.addWidget(self.gallery)
-        self.results.addWidget(self.probabilities)
-        middle = QWidget()
-        m_layout = QVBoxLayout(middle)
-        m_layout.setContentsMargins(0, 0, 0, 0)
-        m_layout.addWidget(self.results_label)
-        m_layout.addWidget(self.results, 1)
-        self.map_method = QComboBox()
-        self.map_method.addItems(["PCA", "t-SNE"])
-        self.map_method.setToolTip(
-            "PCA is instant; t-SNE separates clusters better but takes several seconds (on up to 1,000 points)"
+        self.middle = ResultsColumn()
+        self.gallery, self.results_label, self.probabilities = (
+            self.middle.gallery,
+            self.middle.label,
+            self.middle.probabilities,
         )
+        self.results = self.middle.stack
+        self.gallery.sample_clicked.connect(self._on_sample_clicked)
+        self.gallery.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.gallery.customContextMenuRequested.connect(self._on_gallery_menu)
+        self.middle.more_button.clicked.connect(lambda: self.more_like(self.selected))
+        self.right = MapColumn()
+        self.map, self.map_method = self.right.map, self.right.method
         self.map_method.currentTextChanged.connect(lambda _t: self.draw_map())
-        self.map = EmbeddingMap()
-        right = QWidget()
-        r_layout = QVBoxLayout(right)
-        r_layout.setContentsMargins(0, 0, 0, 0)
-        head = QHBoxLayout()
-        head.addWidget(QLabel("<b>Embedding map</b>"))
-        head.addStretch(1)
-        head.addWidget(self.map_method)
-        r_layout.addLayout(head)
-        r_layout.addWidget(self.map, 1)
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.inputs)
-        split.addWidget(middle)
-        split.addWidget(right)
+        for widget, stretch in ((self.inputs, 0), (self.middle, 3), (self.right, 2)):
+            split.addWidget(widget)
+            split.setStretchFactor(split.count() - 1, stretch)
         split.setSizes([320, 560, 410])
-        split.setStretchFactor(1, 3)
-        split.setStretchFactor(2, 2)
         layout = QVBoxLayout(self)
-        layout.addLayout(bar)
-        layout.addWidget(self.message)
+        layout.addLayout(self._build_bar())
+        layout.addWidget(self.progress)
+        layout.addLayout(self._build_banner())
         layout.addWidget(split, 1)
+
+    def _build_bar(self) -> QHBoxLayout:
+        self.key_label = QLabel("")
+        self.key_label.setObjectName("muted")
+        self.key_label.setWordWrap(True)
+        choose_bundle = QPushButton("Choose bundle…")
+        choose_bundle.clicked.connect(self._choose_bundle)
+        choose_collection = QPushButton("Search another dataset…")
+        choose_collection.clicked.connect(self._choose_collection)
+        self.progress = ProgressStrip("Stop")
+        self.progress.cancel_button.setToolTip("Stop indexing; what is indexed is kept, and Resume continues")
+        self.progress.cancelled.connect(self.stop)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("<h2>Query</h2>"))
+        bar.addSpacing(12)
+        bar.addWidget(self.key_label, 1)
+        bar.addWidget(choose_bundle)
+        bar.addWidget(choose_collection)
+        return bar
+
+    def _build_banner(self) -> QHBoxLayout:
+        """One line above the results: an error, or why they were cleared (stale)."""
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.hide()
+        self.resume_button = QPushButton("Resume indexing")
+        self.resume_button.clicked.connect(self._prepare)
+        self.resume_button.hide()
+        row = QHBoxLayout()
+        row.addWidget(self.message, 1)
+        row.addWidget(self.resume_button)
+        return row
+
+    def _banner(self, text: str, style: str = ERROR_STYLE) -> None:
+        self.message.setText(text)
+        self.message.setStyleSheet(style)
+        self.message.setVisible(bool(text))
+
+    # ---------------------------------------------------------------- the key: what is shown
+    def key(self) -> ViewKey:
+        """The (model, collection) this panel shows results for."""
+        ds = self.collection
+        path = str(ds.spec.path) if ds is not None else ""
+        return ViewKey(self.bundle_path, path, "all" if ds is not None else "", id(ds) if ds is not None else 0)
+
+    def _on_key_changed(self) -> None:
+        """Another model or collection: clear what was shown, cancel work for the old pair."""
+        key = self.key()
+        old = self.lane.view
+        self.key_label.setText(key.describe())
+        self.key_label.setToolTip(f"{key.model}\n{key.dataset}")
+        if not self.lane.set_view(key):  # the same key: retry only what is missing
+            if self.info is None and not self.lane.working:
+                self._prepare()
+            return
+        had = self.info is not None or self.last is not None
+        self.info, self.last, self.selected = None, None, None
+        self._clear_results("Results appear here once the collection is indexed.")
+        self.map.clear()
+        self.progress.finish()
+        self.resume_button.hide()
+        self._banner(
+            f"Cleared the results of {old.describe()}: they do not belong to the new choice." if had and old else "",
+            STALE_STYLE,
+        )
+        self.inputs.start_dir = os.path.dirname(key.dataset) if key.dataset else ""
+        if key.complete:
+            self.status.emit(f"Query: preparing {os.path.basename(key.dataset)} for {os.path.basename(key.model)}")
+        self._prepare()
+
+    def _clear_results(self, text: str) -> None:
+        self.gallery.set_samples([])
+        self.probabilities.set_values({})
+        self.results_label.setText(text)
+        self.middle.more_button.setEnabled(False)
+        self.map.set_query_position(None)
 
     # ---------------------------------------------------------------- model and collection
     def set_bundle(self, path: str) -> None:
         self.bundle_path = path
-        self.bundle_label.setText(f"Model: {_short_path(path)}")
-        self.bundle_label.setToolTip(path)
-        self._prepare()
+        self._on_key_changed()
 
     @Slot(object)
     def set_dataset(self, dataset) -> None:
-        """The collection to search (the Data panel's dataset, or one dropped here)."""
+        """The collection to search (the Data panel's dataset, or one dropped here); ``None``
+        while the Data panel reads another one."""
         self.collection = dataset
-        name = os.sep.join(str(dataset.spec.path).rstrip(os.sep).split(os.sep)[-2:])
-        self.collection_label.setText(f"Collection: {name} ({len(dataset.items):,} items)")
-        self.collection_label.setToolTip(str(dataset.spec.path))
-        self._prepare()
+        self._on_key_changed()
 
     def open_collection(self, path: str) -> None:
         from mmstudio.data import open_dataset
 
-        self.collection_label.setText(f"Reading {path} …")
-        self.lane.submit(open_dataset, path, on_done=self.set_dataset, on_error=self._on_failed)
+        self.progress.start(f"Reading {os.path.basename(path.rstrip(os.sep))}…", cancellable=False)
+        self.lane.submit(open_dataset, path, view=self.key(), on_done=self.set_dataset, on_error=self._on_failed)
 
     def _prepare(self) -> None:
         """Load the model and index the collection, once the panel is on screen (not before:
         a finished training run should not start indexing a collection nobody asked about)."""
-        self.info = None
         self._stale = True
-        if not self.bundle_path or self.collection is None or not self.isVisible():
+        if not self.key().complete or not self.isVisible():
             return
         self._stale = False
-        self.message.hide()
-        self.progress.setValue(0)
-        self.progress.setFormat("Loading the model…")
-        self.progress.setVisible(True)
+        self.resume_button.hide()
+        self.progress.start(f"Preparing {os.path.basename(self.key().dataset)}…")
         self.lane.submit(
             self._asker.prepare,
             self.bundle_path,
             self.collection,
-            key="prepare",
+            slot="prepare",
+            view=self.key(),
             with_progress=True,
             on_done=self._on_ready,
             on_error=self._on_failed,
         )
 
+    def stop(self) -> None:
+        """Stop indexing (between batches): the embedded items are kept; Resume continues."""
+        self.lane.cancel()
+        self.progress.finish()
+        self._stale = True
+        self._banner("Indexing stopped. What was embedded is kept: Resume continues from there.", STALE_STYLE)
+        self.resume_button.show()
+        self.status.emit("Query: indexing stopped")
+
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if self._stale:
+        if self._stale and not self.resume_button.isVisible():
             self._prepare()
 
-    @Slot(float, str)
-    def _on_progress(self, fraction: float, message: str) -> None:
-        self.progress.setValue(int(fraction * 1000))
-        self.progress.setFormat(message)
-
     def _on_ready(self, info: dict) -> None:
-        if info["bundle"] != self.bundle_path:
-            return  # another bundle was chosen meanwhile; its own job follows
         self.info = info
-        self.progress.setVisible(False)
-        self.inputs.set_modalities(info["modalities"], info["targets"], info["classify"])
+        self.progress.finish()
+        self.message.hide()
+        self.inputs.set_modalities(info["modalities"], info["targets"], info["classify"], info["align"])
+        self.inputs.set_examples(info["examples"])
+        self.results_label.setText("Type, drop or choose something to search with.")
         self.status.emit(f"Indexed {info['items']:,} items: ask away")
         self.ready.emit(info)
         self.draw_map()
         self.run_query()
 
     def _on_failed(self, exc: BaseException) -> None:
-        self.progress.setVisible(False)
-        self.message.setText(str(exc))
-        self.message.show()
+        self.progress.finish()
+        self._clear_results("No results: see the message above.")
+        self._banner(str(exc))
         self.status.emit(f"Query: {exc}")
 
     def _choose_bundle(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Choose a model bundle (a folder with bundle.json)")
+        start = os.path.dirname(self.bundle_path) if self.bundle_path else os.path.expanduser("~")
+        path = QFileDialog.getExistingDirectory(self, "Choose a model bundle (a folder with bundle.json)", start)
         if path:
             self.set_bundle(path)
 
     def _choose_collection(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Search another dataset", "", MANIFESTS)
+        start = self.inputs.start_folder()
+        path, _ = QFileDialog.getOpenFileName(self, "Search another dataset", start, MANIFESTS)
         if path:
             self.open_collection(path)
 
@@ -275,18 +266,26 @@ class QueryPanel(QWidget):
         classify = question["mode"] == "classify"
         self.results.setCurrentIndex(1 if classify else 0)
         if not question["inputs"]:
-            self.results_label.setText(
+            self._clear_results(
                 "Tick at least one input to classify." if classify else "Type, drop or choose something to search with."
             )
-            self.gallery.set_samples([])
             return
-        self.lane.submit(
-            self._asker.ask, question, self._map_key(), key="query", on_done=self._on_answer, on_error=self._on_failed
-        )
+        self._submit(self._asker.ask, question, self.right.method_key())
+
+    def more_like(self, sample: dict | None) -> None:
+        """Items like a result (``sample``, a card's), in the "Find" modality."""
+        if self.info is None or not sample or sample.get("index") is None:
+            return
+        target = self.inputs.target.currentText() or None
+        self._submit(self._asker.more_like, sample["index"], target, self.inputs.top.value())
+
+    def _submit(self, fn, *args) -> None:
+        self.lane.submit(fn, *args, slot="query", view=self.key(), on_done=self._on_answer, on_error=self._on_failed)
 
     def _on_answer(self, answer: dict) -> None:
         self.message.hide()
         self.last = answer
+        self.results.setCurrentIndex(1 if answer["mode"] == "classify" else 0)  # answers come in order
         if answer["mode"] == "classify" and "value" in answer:  # regress: the predicted number
             self.probabilities.set_values({})
             self.probabilities.setTitle(f"Predicted from {', '.join(answer['used'])}: {answer['value']:.4g}")
@@ -301,30 +300,41 @@ class QueryPanel(QWidget):
         self.results_ready.emit(answer)
 
     def _show_results(self, answer: dict) -> None:
-        samples = []
-        for r in answer["results"]:
-            s = dict(r)
-            s["caption"] = (
-                f"<b>#{r['rank']}</b> · {r['score']:.3f}<br>label <b>{r.get('label') or '–'}</b>"
-                f"<br><span style='color:#6a737d'>{r['id']}</span>"
-            )
-            samples.append(s)
+        samples = [dict(r, caption=result_caption(r)) for r in answer["results"]]
         self.gallery.set_samples(samples)
+        self.selected = None
+        self.middle.more_button.setEnabled(False)
+        self.middle.more_button.setText("More like this")
         value = answer["value"]
-        shown = f"“{value}”" if answer["query"] == "text" else os.path.basename(value)
+        shown = f"“{value}”" if answer["query"] == "text" and answer["mode"] == "search" else os.path.basename(value)
+        asked = f"items like {shown}" if answer["mode"] == "like" else f"the {answer['query']} {shown}"
         labels = [r.get("label") for r in answer["results"]]
         common = max(set(labels), key=labels.count) if labels else None
         self.results_label.setText(
-            f"Top {len(samples)} {answer['target']} items for the {answer['query']} {shown}"
+            f"Top {len(samples)} {answer['target']} items for {asked}"
             + (f" — {labels.count(common)} labelled {common}" if common is not None else "")
             + (f"<br><span style='color:#b26a00'>⚠ {html.escape(answer['note'])}</span>" if answer.get("note") else "")
         )
         self.map.set_query_position(answer.get("position"))
 
-    # ---------------------------------------------------------------- map
-    def _map_key(self) -> str:
-        return "tsne" if self.map_method.currentText() == "t-SNE" else "pca"
+    @Slot(dict)
+    def _on_sample_clicked(self, sample: dict) -> None:
+        self.selected = sample
+        self.middle.more_button.setEnabled(sample.get("index") is not None)
+        self.middle.more_button.setText(f"More like #{sample['rank']}" if sample.get("rank") else "More like this")
 
+    @Slot(QPoint)
+    def _on_gallery_menu(self, pos: QPoint) -> None:
+        item = self.gallery.itemAt(pos)
+        card = self.gallery.itemWidget(item) if item is not None else None
+        sample = getattr(card, "sample", None)
+        if not sample:
+            return
+        menu = QMenu(self)
+        menu.addAction("More like this", lambda: self.more_like(sample))
+        menu.exec(self.gallery.viewport().mapToGlobal(pos))
+
+    # ---------------------------------------------------------------- map
     @Slot(str)
     def _on_target_changed(self, _target: str) -> None:
         self.draw_map()
@@ -333,10 +343,15 @@ class QueryPanel(QWidget):
         target = self.inputs.target.currentText()
         if self.info is None or not target:
             return
-        method = self._map_key()
         self.map.hint.setText(f"Computing the {self.map_method.currentText()} map…")
         self.lane.submit(
-            self._asker.embedding_map, target, method, key="map", on_done=self._on_map, on_error=self._on_failed
+            self._asker.embedding_map,
+            target,
+            self.right.method_key(),
+            slot="map",
+            view=self.key(),
+            on_done=self._on_map,
+            on_error=self._on_map_failed,
         )
 
     def _on_map(self, data: dict) -> None:
@@ -345,12 +360,10 @@ class QueryPanel(QWidget):
         if self.last is not None and self.last.get("mode") == "search":
             self.run_query()  # places the query's star on the new map
 
+    def _on_map_failed(self, exc: BaseException) -> None:
+        self.map.hint.setText(f"No map: {exc}")
+
     def shutdown(self) -> None:
         self.gallery.shutdown()
         self.inputs.player.stop()
         self.lane.close(timeout=0.5)
-
-
-def _short_path(path: str) -> str:
-    parts = os.path.normpath(path).split(os.sep)
-    return os.sep.join(parts[-3:]) if len(parts) > 3 else path

@@ -97,6 +97,16 @@ class EmbeddingMap(QWidget):
         self.preview.hide()
         self.plot.autoRange()
 
+    def clear(self) -> None:
+        """No map (another model or collection is being prepared)."""
+        self.map, self.items, self.query_position = None, [], None
+        self.scatter.setData([])
+        self.star.setData([])
+        self.ring.setData([])
+        self.legend.clear()
+        self.preview.hide()
+        self.hint.setText("")
+
     def set_query_position(self, position) -> None:
         self.query_position = tuple(position) if position is not None else None
         self.star.setData([] if position is None else [{"pos": tuple(position)}])

@@ -33,6 +33,8 @@ MODALITIES = ("text", "image", "audio")
 
 
 class QueryInputs(QWidget):
+    """What to ask with; ``set_modalities`` shows only the inputs the model has."""
+
     changed = Signal()
     text_edited = Signal()  # typing: the panel debounces this one
 
@@ -40,10 +42,37 @@ class QueryInputs(QWidget):
         super().__init__(parent)
         self.image_path: str | None = None
         self.audio_path: str | None = None
+        self.start_dir = ""  # where file dialogs open (the collection's folder); else home
+        self.align = True  # whether the model can rank one modality against another
         self.player = ClipPlayer(self)
         self.recorder = Recorder(self)
         self.recorder.recorded.connect(self.set_audio)
         self.recorder.failed.connect(self._on_record_failed)
+        self._build_choices()
+        self.rows = {
+            "text": self._row("text", self._build_text()),
+            "image": self._row("image", self._build_image()),
+            "audio": self._row("audio", self._build_audio()),
+        }
+        box = QGroupBox("Ask with")
+        grid = QVBoxLayout(box)
+        for row in self.rows.values():
+            grid.addWidget(row)
+        self.hint = QLabel("")
+        self.hint.setObjectName("muted")
+        self.hint.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._mode_row())
+        layout.addWidget(box)
+        layout.addLayout(self._build_form())
+        layout.addWidget(self.hint)
+        layout.addStretch(1)
+        self.ask["text"].setChecked(True)
+        self._on_mode(True)
+
+    def _build_choices(self) -> None:
+        """Search or classify; per modality, "ask with it" (search) or "use it" (classify)."""
         self.search_mode = QRadioButton("Search")
         self.classify_mode = QRadioButton("Classify")
         self.search_mode.setChecked(True)
@@ -53,7 +82,6 @@ class QueryInputs(QWidget):
         modes.addButton(self.search_mode)
         modes.addButton(self.classify_mode)
         self.search_mode.toggled.connect(self._on_mode)
-
         self.use = {m: QCheckBox() for m in MODALITIES}
         self.ask = {m: QRadioButton() for m in MODALITIES}
         ask_group = QButtonGroup(self)
@@ -63,25 +91,36 @@ class QueryInputs(QWidget):
             self.use[m].setToolTip(f"Use the {m} when classifying")
             self.ask[m].toggled.connect(self._on_ask_toggled)
             self.use[m].toggled.connect(self._on_use_toggled)
-        self.ask["text"].setChecked(True)
 
+    def _mode_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(self.search_mode)
+        row.addWidget(self.classify_mode)
+        row.addStretch(1)
+        return row
+
+    def _build_text(self) -> QWidget:
         self.text_edit = QLineEdit()
-        self.text_edit.setPlaceholderText("Type to search, e.g. seven")
+        self.text_edit.setPlaceholderText("Type to search")
         self.text_edit.setClearButtonEnabled(True)
         self.text_edit.textEdited.connect(self._on_text)
+        return self.text_edit
 
+    def _build_image(self) -> QWidget:
         self.image_label = QLabel("Drop an image here\nor choose one")
         self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image_label.setFixedHeight(96)
         self.image_label.setStyleSheet("border: 2px dashed #afb8c1; color: #6a737d; border-radius: 6px;")
-        choose_image = QPushButton("Choose image…")
-        choose_image.clicked.connect(self._choose_image)
+        choose = QPushButton("Choose image…")
+        choose.clicked.connect(self._choose_image)
+        return _stacked(self.image_label, [choose])
 
+    def _build_audio(self) -> QWidget:
         self.audio_label = QLabel("Drop a sound here or choose one")
         self.audio_label.setWordWrap(True)
         self.audio_label.setStyleSheet("border: 2px dashed #afb8c1; color: #6a737d; border-radius: 6px; padding: 6px;")
-        choose_audio = QPushButton("Choose audio…")
-        choose_audio.clicked.connect(self._choose_audio)
+        choose = QPushButton("Choose audio…")
+        choose.clicked.connect(self._choose_audio)
         self.play_button = QPushButton(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "")
         self.play_button.setToolTip("Play the query sound")
         self.play_button.setEnabled(False)
@@ -93,22 +132,9 @@ class QueryInputs(QWidget):
         else:
             self.record_button.setEnabled(False)
             self.record_button.setToolTip("No microphone found (QtMultimedia lists no audio input)")
+        return _stacked(self.audio_label, [choose, self.play_button, self.record_button])
 
-        box = QGroupBox("Ask with")
-        grid = QVBoxLayout(box)
-        grid.addLayout(self._row("text", self.text_edit))
-        grid.addLayout(self._row("image", self.image_label))
-        buttons = QHBoxLayout()
-        buttons.addWidget(choose_image)
-        buttons.addStretch(1)
-        grid.addLayout(buttons)
-        grid.addLayout(self._row("audio", self.audio_label))
-        buttons = QHBoxLayout()
-        buttons.addWidget(choose_audio)
-        buttons.addWidget(self.play_button)
-        buttons.addWidget(self.record_button)
-        grid.addLayout(buttons)
-
+    def _build_form(self) -> QFormLayout:
         self.target = QComboBox()
         self.target.setToolTip("Which of the collection's modalities to rank")
         self.target.currentTextChanged.connect(lambda _t: self.changed.emit())
@@ -119,36 +145,28 @@ class QueryInputs(QWidget):
         form = QFormLayout()
         form.addRow("Find", self.target)
         form.addRow("Top K", self.top)
-        mode_row = QHBoxLayout()
-        mode_row.addWidget(self.search_mode)
-        mode_row.addWidget(self.classify_mode)
-        mode_row.addStretch(1)
-        self.hint = QLabel("")
-        self.hint.setObjectName("muted")
-        self.hint.setWordWrap(True)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(mode_row)
-        layout.addWidget(box)
-        layout.addLayout(form)
-        layout.addWidget(self.hint)
-        layout.addStretch(1)
-        self._on_mode(True)
+        return form
 
-    def _row(self, modality: str, widget: QWidget) -> QHBoxLayout:
-        row = QHBoxLayout()
-        row.addWidget(self.ask[modality])
-        row.addWidget(self.use[modality])
-        row.addWidget(widget, 1)
+    def _row(self, modality: str, widget: QWidget) -> QWidget:
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.ask[modality], 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.use[modality], 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(widget, 1)
         return row
 
     # ---------------------------------------------------------------- state
-    def set_modalities(self, modalities, targets, can_classify: bool) -> None:
-        """Enable the inputs the model has; offer the collection's modalities as targets."""
+    def set_modalities(self, modalities, targets, can_classify: bool, align: bool = True) -> None:
+        """Show the inputs the model has (no audio controls for a model without audio); offer
+        the collection's modalities as targets."""
+        self.align = align
         for m in MODALITIES:
+            self.rows[m].setVisible(m in modalities)
             for w in (self.ask[m], self.use[m]):
                 w.setEnabled(m in modalities)
-        self.text_edit.setEnabled("text" in modalities)
+        if self.ask_modality() not in modalities and modalities:
+            self.ask[next(m for m in MODALITIES if m in modalities)].setChecked(True)
         current = self.target.currentText()
         self.target.blockSignals(True)
         self.target.clear()
@@ -157,12 +175,31 @@ class QueryInputs(QWidget):
         if preferred:
             self.target.setCurrentText(preferred)
         self.target.blockSignals(False)
+        self._fit_target()
         self.classify_mode.setEnabled(can_classify)
         self.classify_mode.setToolTip(
             "Class probabilities from the ticked inputs"
             if can_classify
             else "This model was trained to align only: it has no classes"
         )
+
+    def set_examples(self, words: list[str]) -> None:
+        """The placeholder's examples: words this model knows (its classes, or the data's)."""
+        shown = ", ".join(f"“{w}”" for w in words[:2])
+        self.text_edit.setPlaceholderText(f"Type to search, e.g. {shown}" if shown else "Type to search")
+
+    def ask_modality(self) -> str:
+        return next((m for m in MODALITIES if self.ask[m].isChecked()), "text")
+
+    def _fit_target(self) -> bool:
+        """A model not trained to align modalities can only rank the query's own modality:
+        switch "Find" to it. True when switched."""
+        m = self.ask_modality()
+        targets = [self.target.itemText(i) for i in range(self.target.count())]
+        if self.align or self.target.currentText() == m or m not in targets:
+            return False
+        self.target.setCurrentText(m)  # emits changed
+        return True
 
     def question(self) -> dict:
         """What to ask now: ``{"mode", "inputs": {modality: value}, "target", "top"}``."""
@@ -193,7 +230,7 @@ class QueryInputs(QWidget):
 
     @Slot(bool)
     def _on_ask_toggled(self, on: bool) -> None:
-        if on:  # the radio button switched on (the one switched off also toggles)
+        if on and not self._fit_target():  # switched on (the one switched off also toggles)
             self.changed.emit()
 
     @Slot(bool)
@@ -261,16 +298,34 @@ class QueryInputs(QWidget):
 
     def _choose_image(self) -> None:
         exts = " ".join(f"*{e}" for e in sorted(IMAGE_EXTS))
-        path, _ = QFileDialog.getOpenFileName(self, "Ask with an image", "", f"Images ({exts})")
+        path, _ = QFileDialog.getOpenFileName(self, "Ask with an image", self.start_folder(), f"Images ({exts})")
         if path:
             self.set_image(path)
 
     def _choose_audio(self) -> None:
         exts = " ".join(f"*{e}" for e in sorted(AUDIO_EXTS))
-        path, _ = QFileDialog.getOpenFileName(self, "Ask with a sound", "", f"Audio ({exts})")
+        path, _ = QFileDialog.getOpenFileName(self, "Ask with a sound", self.start_folder(), f"Audio ({exts})")
         if path:
             self.set_audio(path)
 
     def _record(self) -> None:
         self.audio_label.setText("Recording 3 s…")
         self.recorder.record(3.0)
+
+    def start_folder(self) -> str:
+        """Where file dialogs open: the collection's folder, else the user's home."""
+        return self.start_dir if os.path.isdir(self.start_dir) else os.path.expanduser("~")
+
+
+def _stacked(shown: QWidget, buttons: list[QWidget]) -> QWidget:
+    """``shown`` above a row of ``buttons``."""
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(shown)
+    row = QHBoxLayout()
+    for b in buttons:
+        row.addWidget(b)
+    row.addStretch(1)
+    layout.addLayout(row)
+    return box

@@ -72,3 +72,23 @@ class ThumbnailCache(QObject):
         while len(self._cache) > self.capacity:
             self._cache.popitem(last=False)
         self.ready.emit(path)
+
+
+def show_picture(label, path: str | None, largest: int = 320) -> None:
+    """An item's image in ``label``, fitted to it (at most ``largest`` px; small images stay
+    sharp), or a line saying why there is none."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QPixmap
+
+    if not path:
+        label.setPixmap(QPixmap())
+        label.setText("No image for this item")
+        return
+    pixmap = QPixmap(path)
+    if pixmap.isNull():
+        label.setText("Image cannot be shown")
+        return
+    side = min(label.width(), label.height(), largest)
+    fast = Qt.TransformationMode.FastTransformation
+    mode = fast if pixmap.width() < 64 else Qt.TransformationMode.SmoothTransformation
+    label.setPixmap(pixmap.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, mode))
