@@ -111,6 +111,8 @@ MODEL = Map(
         "class_weights": Bool(),
         "align_weight": Num(0, 1e6),
         "temperature": Num(1e-6, 1e6),
+        "decoder": NAME,
+        "decoder_options": OPTIONS,
     }
 )
 TRAIN = Map(

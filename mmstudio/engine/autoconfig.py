@@ -60,6 +60,8 @@ def resolve(run: RunConfig, dataset: Any, device: str = "cpu") -> tuple[RunConfi
     model, tr = run.model, run.train
     if "image" in mods:
         model = model.replace(image=_image(model.image, train, device, chosen))
+    if model.task == "generate" and not model.text.ngrams:  # a decoder writes words, never word pairs
+        model = model.replace(text=dataclasses.replace(model.text, ngrams=1))
     if "text" in mods:
         model = model.replace(text=_text(model.text, train, chosen))
     if "audio" in mods:
