@@ -114,9 +114,7 @@ def _declare_builtins() -> None:
             help=help_text,
         )
     for name, options, help_text in BUILTIN_DECODERS:
-        DECODERS.declare(
-            name, module="mmstudio.engine.decoders", options=options, tasks=("generate",), help=help_text
-        )
+        DECODERS.declare(name, module="mmstudio.engine.decoders", options=options, tasks=("generate",), help=help_text)
 
 
 _declare_builtins()

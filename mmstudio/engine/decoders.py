@@ -104,7 +104,7 @@ class TransformerTextDecoder(nn.Module):
         pos = torch.arange(t, device=tokens.device).clamp(max=self.max_len)
         x = self.embed(tokens) + self.positions(pos)
         causal = torch.triu(torch.full((t, t), float("-inf"), device=tokens.device), diagonal=1)
-        h = self.decoder(x, states, tgt_mask=causal, memory_key_padding_mask=ignore)
+        h = self.decoder(x, states, tgt_mask=causal, tgt_is_causal=True, memory_key_padding_mask=ignore)
         return self.out(h)
 
     def step(self, tokens: torch.Tensor, states: torch.Tensor, ignore: torch.Tensor) -> torch.Tensor:

@@ -94,6 +94,10 @@ def _export(bundle, format: str, out: str | None, check: bool) -> dict[str, Any]
             f"{folder}: --out names the export package's folder (the model is {MODEL_FILES[format]} inside it)"
         )
     os.makedirs(folder, exist_ok=True)
+    if bundle.model.generates:  # encoder and decoder step, the loop documented beside them
+        from mmstudio.engine.export_generate import export_generator
+
+        return export_generator(bundle, format, folder, check)
     wrapper = ExportWrapper(bundle.model.eval()).eval()
     args = example_inputs(bundle)
     path = os.path.join(folder, MODEL_FILES[format])
