@@ -44,6 +44,8 @@ def run_config_from_args(args: argparse.Namespace):
         model = model.replace(fusion=args.fusion)
     if args.task:
         model = model.replace(task=args.task)
+    if getattr(args, "decoder", None):
+        model = model.replace(decoder=args.decoder)
     train = run.train if run else TrainSpec()
     changes = {
         k: v
@@ -135,6 +137,7 @@ FLAGS = {
     "model.audio.encoder": "--audio",
     "model.fusion": "--fusion",
     "model.task": "--task",
+    "model.decoder": "--decoder",
     "train.epochs": "--epochs",
     "train.batch_size": "--batch-size",
     "train.lr": "--lr",
@@ -151,3 +154,15 @@ def report_problems(problems: list) -> bool:
         flag = f" ({FLAGS[p.field]})" if p.field in FLAGS else ""
         print(f"mmstudio train: error: {p.field}{flag}: {p.message}", file=sys.stderr)
     return bool(problems)
+
+
+def print_generation(result: dict) -> None:
+    """``eval``'s lines for a generating bundle: its scores, then each baseline's."""
+    keys = ("cer", "wer", "exact", "bleu", "bleu2", "cider_d")
+
+    def line(scores: dict) -> str:
+        return ", ".join(f"{k} {scores[k]:.4f}" for k in keys if k in scores)
+
+    print(f"  generated (beam {result.get('beam', 1)}): {line(result['generation'])}")
+    for name, scores in result.get("baselines", {}).items():
+        print(f"  baseline {name.replace('_', ' ')}: {line(scores)}")

@@ -6,7 +6,8 @@ lower-case, punctuation split off, single spaces), so "Seven." and "seven ." agr
 lists: an item may have several reference texts (five captions of one image).
 
 - BLEU follows sacrebleu's ``corpus_bleu`` (clipped n-gram precisions over the corpus, brevity
-  penalty against the closest reference length, 'exp' smoothing of empty orders), 0-100.
+  penalty against the closest reference length, 'exp' smoothing of empty orders, 0 without
+  any match or when no output is long enough for the highest order), 0-100.
 - CIDEr-D follows the COCO caption evaluation code (TF-IDF n-gram vectors with document
   frequencies from the references, clipped, a Gaussian length penalty, times 10).
 - CER/WER: edit distance over all items divided by the reference lengths (the closest
@@ -46,6 +47,8 @@ def bleu(hyps: list[str], refs: list[list[str]], max_n: int = 4) -> float:
                 best |= _ngrams(r, n)
             correct[n - 1] += sum(min(c, best[g]) for g, c in counts.items())
             total[n - 1] += max(0, len(h) - n + 1)
+    if not any(correct):  # no match at all: 0, as sacrebleu (its issue #141)
+        return 0.0
     precisions, smooth = [0.0] * max_n, 1.0
     for n in range(max_n):
         if total[n] == 0:
