@@ -195,11 +195,7 @@ def _embed(
     )
     done, start = 0, time.perf_counter()
     for batch in loader:
-        vectors, has = {}, {}
-        for m, (x, mask) in batch.items():
-            if x is not None:
-                vectors[m] = model.embed(model.encode({m: x}))[m].float().numpy()
-            has[m] = mask.numpy()
+        vectors, has = _embed_batch(model, batch)
         chunk = pending[done : done + len(next(iter(has.values())))]
         if store is None:
             dim = next(v.shape[1] for v in vectors.values()) if vectors else 1
@@ -211,23 +207,7 @@ def _embed(
                 str(dataset.spec.path),
                 split,
             )
-        store.append(
-            [
-                {
-                    "key": key,
-                    "sig": sig,
-                    "id": it.id,
-                    "image": it.image,
-                    "audio": it.audio,
-                    "text": it.text,
-                    "label": it.label,
-                    "split": it.split,
-                }
-                for it, key, sig in chunk
-            ],
-            vectors,
-            has,
-        )
+        store.append([_row(it, key, sig) for it, key, sig in chunk], vectors, has)
         done += len(chunk)
         rate = done / max(time.perf_counter() - start, 1e-9)
         yield IndexProgress("embedding", done, len(pending), round(rate, 1), round((len(pending) - done) / rate, 1))
@@ -269,3 +249,27 @@ def _sample_queries(store: Collection, per_modality: int = 200, seed: int = 0) -
             picked = np.sort(rng.choice(rows, min(per_modality, len(rows)), replace=False))
             out[m] = np.asarray(store.vectors(m)[picked], np.float32)
     return out
+
+
+def _embed_batch(model, batch) -> tuple[dict, dict]:
+    """Each present modality's embeddings (float32 numpy) and every modality's presence mask."""
+    vectors, has = {}, {}
+    for m, (x, mask) in batch.items():
+        if x is not None:
+            vectors[m] = model.embed(model.encode({m: x}))[m].float().numpy()
+        has[m] = mask.numpy()
+    return vectors, has
+
+
+def _row(it, key: str, sig: str) -> dict:
+    """An item's row in the collection: where it came from and what it is."""
+    return {
+        "key": key,
+        "sig": sig,
+        "id": it.id,
+        "image": it.image,
+        "audio": it.audio,
+        "text": it.text,
+        "label": it.label,
+        "split": it.split,
+    }

@@ -47,19 +47,7 @@ def evaluation_report(
     feats = _decode(items, bundle, {n: i for i, n in enumerate(names)}, say)
     model = bundle.model.eval()
     mods = list(model.modalities)
-    report: dict[str, Any] = {
-        "bundle": bundle.path,
-        "dataset": str(dataset.spec.path),
-        "split": split,
-        "samples": [
-            {"index": i, "id": it.id, "image": it.image, "audio": it.audio, "text": it.text, "label": it.label}
-            for i, it in enumerate(items)
-        ],
-        "modalities": mods,
-        "class_names": list(bundle.class_names),
-        "task": bundle.run.model.task,
-        "fusion": bundle.run.model.fusion if model.classify else None,
-    }
+    report = _header(bundle, dataset, split, items, model)
     runs = _plan(model, mods, noise_levels)
     say(0.3, "Encoding every modality")
     encoded = _encode(model, feats, batch_size, None, seed)
@@ -69,28 +57,7 @@ def evaluation_report(
         outputs[key] = _heads(model, feats, encoded, keep, noise, batch_size, seed)
     labelled = bool((feats.labels >= 0).any())
     if model.classify and labelled:
-        logits = outputs["fused"]["logits"]
-        report.update(classification_metrics(logits, feats.labels, bundle.class_names))
-        probs = torch.softmax(logits, 1)
-        conf, pred = probs.max(1)
-        report["predictions"] = {
-            "true": feats.labels.tolist(),
-            "pred": pred.tolist(),
-            "confidence": [round(float(c), 4) for c in conf],
-        }
-        report["ablation"] = _ablation(outputs, feats.labels, mods)
-        if len(noise_levels) > 1:
-            report["robustness"] = {
-                "metric": "accuracy",
-                "levels": list(noise_levels),
-                "curves": {
-                    m: [
-                        round(accuracy(outputs[f"noise {m} {s}"]["logits"] if s else logits, feats.labels), 6)
-                        for s in noise_levels
-                    ]
-                    for m in mods
-                },
-            }
+        report.update(_classification(outputs, feats.labels, bundle.class_names, mods, noise_levels))
     warnings = input_warnings(bundle.meta.get("input_stats"), feats.inputs, feats.mask)
     if warnings:
         report["input_warnings"] = warnings
@@ -233,40 +200,99 @@ def save_report(report: dict[str, Any], folder: str) -> list[str]:
             for k, v in res.get(kind, {}).items():
                 summary.append([f"{pair} {kind} {k}", v])
     table("metrics.csv", ["metric", "value"], summary)
-    if "per_class" in report:
-        table(
-            "per_class.csv",
-            ["class", "precision", "recall", "f1", "support"],
-            [[n, v["precision"], v["recall"], v["f1"], v["support"]] for n, v in report["per_class"].items()],
-        )
-        names = report["class_names"]
-        table("confusion.csv", ["true \\ predicted", *names], [[n, *row] for n, row in zip(names, report["confusion"])])
-    if "ablation" in report:
-        a = report["ablation"]
-        rows = [["fused (all modalities)", a["fused"]]]
-        rows += [[f"without {m}", v] for m, v in a.get("without", {}).items()]
-        rows += [[f"{m} only", v] for m, v in a.get("only", {}).items()]
-        table("ablation.csv", ["model", a["metric"]], rows)
-    if "robustness" in report:
-        r = report["robustness"]
-        table(
-            "robustness.csv",
-            ["noise strength", *r["curves"]],
-            [[s, *(r["curves"][m][i] for m in r["curves"])] for i, s in enumerate(r["levels"])],
-        )
-    if "predictions" in report:
-        p, names, items = report["predictions"], report["class_names"], report["samples"]
-        table(
-            "predictions.csv",
-            ["index", "id", "true", "predicted", "confidence"],
-            [
-                [i, items[i]["id"], names[t] if t >= 0 else "", names[q], c]
-                for i, (t, q, c) in enumerate(zip(p["true"], p["pred"], p["confidence"]))
-            ],
-        )
+    for name, header, rows in _tables(report):
+        table(name, header, rows)
     path = os.path.join(folder, "report.json")
     atomic_write_text(
         path, json.dumps({k: v for k, v in report.items() if k not in ("samples", "predictions")}, indent=2)
     )
     written.append(path)
     return written
+
+
+def _header(bundle, dataset, split: str, items: list, model) -> dict[str, Any]:
+    """What a report is about: the bundle, the dataset and split, its items and the model."""
+    return {
+        "bundle": bundle.path,
+        "dataset": str(dataset.spec.path),
+        "split": split,
+        "samples": [
+            {"index": i, "id": it.id, "image": it.image, "audio": it.audio, "text": it.text, "label": it.label}
+            for i, it in enumerate(items)
+        ],
+        "modalities": list(model.modalities),
+        "class_names": list(bundle.class_names),
+        "task": bundle.run.model.task,
+        "fusion": bundle.run.model.fusion if model.classify else None,
+    }
+
+
+def _classification(outputs: dict, labels, class_names, mods: list[str], noise_levels) -> dict[str, Any]:
+    """Metrics, predictions, the per-modality ablation and (with noise levels) robustness curves."""
+    logits = outputs["fused"]["logits"]
+    part: dict[str, Any] = dict(classification_metrics(logits, labels, class_names))
+    conf, pred = torch.softmax(logits, 1).max(1)
+    part["predictions"] = {
+        "true": labels.tolist(),
+        "pred": pred.tolist(),
+        "confidence": [round(float(c), 4) for c in conf],
+    }
+    part["ablation"] = _ablation(outputs, labels, mods)
+    if len(noise_levels) > 1:
+        part["robustness"] = {
+            "metric": "accuracy",
+            "levels": list(noise_levels),
+            "curves": {
+                m: [
+                    round(accuracy(outputs[f"noise {m} {s}"]["logits"] if s else logits, labels), 6)
+                    for s in noise_levels
+                ]
+                for m in mods
+            },
+        }
+    return part
+
+
+def _tables(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]:
+    """The report's tables other than the summary: (file name, header, rows) each."""
+    out: list[tuple[str, list[str], list[list[Any]]]] = []
+    if "per_class" in report:
+        out.append(
+            (
+                "per_class.csv",
+                ["class", "precision", "recall", "f1", "support"],
+                [[n, v["precision"], v["recall"], v["f1"], v["support"]] for n, v in report["per_class"].items()],
+            )
+        )
+        names = report["class_names"]
+        out.append(
+            ("confusion.csv", ["true \\ predicted", *names], [[n, *row] for n, row in zip(names, report["confusion"])])
+        )
+    if "ablation" in report:
+        a = report["ablation"]
+        rows = [["fused (all modalities)", a["fused"]]]
+        rows += [[f"without {m}", v] for m, v in a.get("without", {}).items()]
+        rows += [[f"{m} only", v] for m, v in a.get("only", {}).items()]
+        out.append(("ablation.csv", ["model", a["metric"]], rows))
+    if "robustness" in report:
+        r = report["robustness"]
+        out.append(
+            (
+                "robustness.csv",
+                ["noise strength", *r["curves"]],
+                [[s, *(r["curves"][m][i] for m in r["curves"])] for i, s in enumerate(r["levels"])],
+            )
+        )
+    if "predictions" in report:
+        p, names, items = report["predictions"], report["class_names"], report["samples"]
+        out.append(
+            (
+                "predictions.csv",
+                ["index", "id", "true", "predicted", "confidence"],
+                [
+                    [i, items[i]["id"], names[t] if t >= 0 else "", names[q], c]
+                    for i, (t, q, c) in enumerate(zip(p["true"], p["pred"], p["confidence"]))
+                ],
+            )
+        )
+    return out

@@ -11,7 +11,6 @@ import os
 import random
 import time
 from collections.abc import Generator
-from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
@@ -23,7 +22,6 @@ from mmstudio.engine import checkpoint as ckpt
 from mmstudio.engine import distributed as ddp
 from mmstudio.engine.autobatch import probe_batch_size
 from mmstudio.engine.autoconfig import resolve as resolve_auto
-from mmstudio.engine.bundle import atomic_dir, set_input_stats, update_metrics
 from mmstudio.engine.cache import prepare
 from mmstudio.engine.data import (
     build_tokenizer,
@@ -51,11 +49,11 @@ from mmstudio.engine.events import (
     RunResult,
     RunStarted,
 )
-from mmstudio.engine.inputstats import compute as input_ranges
 from mmstudio.engine.model import ModelShape, MultimodalModel, count_parameters, init_text_weights
 from mmstudio.engine.optim import class_weights, make_optimizer, make_scheduler
 from mmstudio.engine.preprocess import Preprocessor
 from mmstudio.engine.rules import require
+from mmstudio.engine.run_session import Prepared, Session, finish
 from mmstudio.engine.runlog import headline, recorded
 from mmstudio.engine.scalars import ScalarLog
 from mmstudio.engine.steps import EpochMeter, LoopState, StepContext, batch_loss, train_step
@@ -100,65 +98,6 @@ def _with_advice(
         return (yield from events)
     except (torch.OutOfMemoryError, MemoryError) as exc:
         raise out_of_memory(exc, run, ckpt.find_checkpoint(out_dir)) from exc
-
-
-@dataclass
-class Prepared:
-    """The prepare phase's result: decoded inputs and what the data decided about the model."""
-
-    modalities: tuple[str, ...]
-    class_names: list[str]
-    pre: Preprocessor
-    shape: ModelShape
-    train_feats: Any
-    val_feats: Any
-    val_items: int
-    last: str | None  # the checkpoint to resume from
-
-
-@dataclass
-class Session:
-    """Everything the epochs share: the run, the model and its optimiser, the loop state."""
-
-    run: RunConfig
-    out_dir: str
-    dist: ddp.Context
-    prep: Prepared
-    ctx: StepContext
-    optimizer: torch.optim.Optimizer
-    scheduler: Any
-    scaler: torch.amp.GradScaler
-    batch: int
-    steps_per_epoch: int
-    state: LoopState
-    t_start: float
-
-    def save(self, kind: str) -> str:
-        """Write checkpoint ``kind`` ("last" or "best") with the loop state as it is now."""
-        p = self.prep
-        return ckpt.save_checkpoint(
-            os.path.join(self.out_dir, "checkpoints", kind),
-            self.ctx.model,
-            self.run,
-            p.shape,
-            p.class_names,
-            p.pre,
-            self.optimizer,
-            self.scheduler,
-            self.state.to_dict(),
-        )
-
-    def result(self, bundle: str, reason: str, metrics: dict[str, Any]) -> RunResult:
-        return RunResult(
-            bundle,
-            os.path.abspath(self.out_dir),
-            reason,
-            self.state.epoch,
-            self.state.step,
-            round(time.monotonic() - self.t_start, 3),
-            metrics,
-            self.state.history,
-        )
 
 
 def _train(
@@ -206,7 +145,7 @@ def _train(
         if run.train.early_stopping and state.bad >= run.train.early_stopping:
             reason = "early_stopping"
             break
-    return (yield from _finish(session, reason))
+    return (yield from finish(session, reason))
 
 
 def _prepare(
@@ -357,49 +296,6 @@ def _validate(s: Session, epoch: int, meter: EpochMeter) -> Generator[Event, Non
         yield CheckpointSaved(s.save("best"), "best", epoch)
 
 
-def _finish(s: Session, reason: str) -> Generator[Event, None, RunResult]:
-    """Copy the best (else last) checkpoint into the bundle with the run's metrics (rank 0)."""
-    out_dir, dist, state = s.out_dir, s.dist, s.state
-    if not dist.main:  # rank 0 writes the bundle; the others wait for it, then end
-        ddp.barrier(dist)
-        return s.result(os.path.join(out_dir, "bundle"), reason, {})
-    source = ckpt.find_checkpoint(out_dir, "best") or ckpt.find_checkpoint(out_dir, "last")
-    bundle = os.path.join(out_dir, "bundle")
-    if source is None:  # stopped before the first step: save what there is
-        source = s.save("last")
-    atomic_dir(bundle, lambda tmp: _copy_bundle(source, tmp))
-    metrics = _run_metrics(s, reason)
-    update_metrics(bundle, metrics)
-    set_input_stats(bundle, input_ranges(s.ctx.feats.inputs, s.ctx.feats.mask))
-    ddp.barrier(dist)
-    result = s.result(bundle, reason, metrics)
-    yield RunFinished(
-        bundle, reason, state.epoch, state.step, result.seconds, {k: v for k, v in metrics.items() if k != "history"}
-    )
-    return result
-
-
-def _run_metrics(s: Session, reason: str) -> dict[str, Any]:
-    """The bundle's metrics: the record of the run and the best epoch's validation scores."""
-    state, model = s.state, s.ctx.model
-    metrics: dict[str, Any] = {
-        "best_epoch": state.best_epoch,
-        "epochs": state.epoch,
-        "steps": state.step,
-        "train_seconds": round(time.monotonic() - s.t_start, 3),
-        "reason": reason,
-        "history": state.history,
-    }
-    if state.history:
-        best_row = (
-            state.history[max(0, state.best_epoch - 1)] if state.best_epoch <= len(state.history) else state.history[-1]
-        )
-        metrics["val"] = {k: v for k, v in best_row.items() if k not in ("epoch", "seconds")}
-    if model.modality_weights():
-        metrics["modality_weights"] = model.modality_weights()
-    return metrics
-
-
 #: One optimiser step (a module name, so tests can make it fail: see tests/engine/test_faults.py).
 _step = train_step
 
@@ -417,13 +313,6 @@ def _checkpoint_tokenizer(path: str | None):
 
     tok = ckpt.checkpoint_meta(path).get("preprocessing", {}).get("tokenizer")
     return Tokenizer.from_dict(tok) if tok else None
-
-
-def _copy_bundle(source: str, tmp: str) -> None:
-    import shutil
-
-    for name in ("model.safetensors", "bundle.json"):
-        shutil.copy2(os.path.join(source, name), os.path.join(tmp, name))
 
 
 def _seed_everything(seed: int) -> None:

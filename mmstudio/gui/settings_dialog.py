@@ -39,15 +39,7 @@ class SettingsDialog(QDialog):
             self.device.addItem(DEVICE_TEXT[name], name)
         self.device.setCurrentIndex(DEVICES.index(s.device))
         self.device.setToolTip("The device new runs start on; each run can still choose in the Model panel.")
-        self.cache_dir = QLineEdit(s.cache_dir)
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._on_browse_clicked)
-        reset = QPushButton("Default")
-        reset.clicked.connect(lambda: self.cache_dir.setText(default_cache_dir()))
-        cache_row = QHBoxLayout()
-        cache_row.addWidget(self.cache_dir, 1)
-        cache_row.addWidget(browse)
-        cache_row.addWidget(reset)
+        cache_row = self._cache_row(s.cache_dir)
         self.cache_gb = _gb_spin(
             s.cache_gb,
             1.0,
@@ -91,6 +83,19 @@ class SettingsDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(note)
         layout.addWidget(buttons)
+
+    def _cache_row(self, cache_dir: str) -> QHBoxLayout:
+        """The cache folder's line with Browse… and Default."""
+        self.cache_dir = QLineEdit(cache_dir)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._on_browse_clicked)
+        reset = QPushButton("Default")
+        reset.clicked.connect(lambda: self.cache_dir.setText(default_cache_dir()))
+        cache_row = QHBoxLayout()
+        cache_row.addWidget(self.cache_dir, 1)
+        cache_row.addWidget(browse)
+        cache_row.addWidget(reset)
+        return cache_row
 
     def settings(self) -> Settings:
         """The settings the widgets show."""

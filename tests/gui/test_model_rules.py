@@ -59,3 +59,44 @@ def test_training_processes_follow_the_gpus_found_not_widget_visibility(qtbot):
     assert not options.isVisible() and options.processes() == 2
     options.set_gpus([{"name": "A", "memory": 1}])
     assert options.processes() == 1
+
+
+#: TrainSpec fields the form does not show: they are set in run.toml (or by the CLI).
+NOT_IN_FORM = {"momentum", "grad_clip", "max_steps", "num_threads", "log_every_s"}
+
+
+def test_the_training_form_is_one_table_over_trainspec(qtbot):
+    """Every field of the form names a TrainSpec field (or none, for the GPU count), every
+    TrainSpec field is in the form or named as run.toml-only, and a run shown then read back
+    is the same run."""
+    import dataclasses
+
+    from mmstudio.config import TrainSpec
+    from mmstudio.gui.panels.train_options import FIELDS, TrainOptions
+
+    fields = {f.name for f in dataclasses.fields(TrainSpec)}
+    shown = {f.field for f in FIELDS if f.field}
+    assert shown <= fields and fields - shown == NOT_IN_FORM
+    options = TrainOptions()
+    qtbot.addWidget(options)
+    tr = TrainSpec(
+        epochs=7,
+        batch_size=24,
+        optimizer="sgd",
+        lr=0.0125,
+        weight_decay=0.002,
+        dropout=0.3,
+        modality_dropout=0.2,
+        schedule="constant",
+        warmup_epochs=1.5,
+        l1=1e-5,
+        precision="fp32",
+        device="cpu",
+        seed=11,
+        early_stopping=3,
+        val_split="test",
+        compile=True,
+    )
+    options.set_train(tr, ["val", "test"])
+    assert options.train(TrainSpec()) == tr
+    assert options.batch.value() == 24 and options.warmup.value() == 1.5

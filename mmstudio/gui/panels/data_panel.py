@@ -29,17 +29,17 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableView,
     QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
-from mmstudio.config import COLUMN_ROLES, DEFAULT_LABEL_PATTERN, LAYOUTS, DatasetSpec, SplitSpec
-from mmstudio.data import MODALITIES, Dataset, open_dataset
+from mmstudio.config import DEFAULT_LABEL_PATTERN, LAYOUTS, DatasetSpec, SplitSpec
+from mmstudio.data import Dataset, open_dataset
 from mmstudio.gui.widgets.audio_view import AudioView
 from mmstudio.gui.widgets.charts import BarChart
+from mmstudio.gui.widgets.dataset_tables import fill_columns, fill_counts, fill_problems
 from mmstudio.gui.widgets.item_model import COLUMNS, ItemTableModel
 from mmstudio.gui.widgets.thumbnails import ThumbnailCache
 from mmstudio.gui.workers import run_in_thread
@@ -317,9 +317,9 @@ class DataPanel(QWidget):
         self.text_view.setVisible(counts["text"] > 0)
         self.audio_view.setVisible(counts["audio"] > 0)
         self._show_class_counts(ds.labels())
-        self._fill_counts(ds)
-        self._fill_problems(ds)
-        self._fill_columns(ds)
+        fill_counts(self.counts_table, ds)
+        self.tabs.setTabText(2, f"Problems ({fill_problems(self.problems_table, ds)})")
+        self.tabs.setTabEnabled(3, fill_columns(self.columns_table, ds))
 
     def _show_class_counts(self, labels: dict[str, int], top: int = 30) -> None:
         """All classes when few; else the largest ``top``, so the names stay readable."""
@@ -330,60 +330,6 @@ class DataPanel(QWidget):
         largest = dict(sorted(labels.items(), key=lambda kv: -kv[1])[:top])
         self.class_chart.setTitle(f"Items per class: largest {top} of {len(labels)} classes")
         self.class_chart.set_values(largest)
-
-    def _fill_counts(self, ds: Dataset) -> None:
-        by_split = ds.split_counts_by_modality()
-        splits = list(ds.splits())
-        table = self.counts_table
-        table.clear()
-        table.setRowCount(len(splits) + 1)
-        table.setColumnCount(len(MODALITIES) + 1)
-        table.setHorizontalHeaderLabels(["items", *MODALITIES])
-        table.setVerticalHeaderLabels([*splits, "total"])
-        totals = ds.modality_counts()
-        for r, split in enumerate(splits):
-            table.setItem(r, 0, _cell(ds.splits()[split]))
-            for c, m in enumerate(MODALITIES, 1):
-                table.setItem(r, c, _cell(by_split.get(split, {}).get(m, 0)))
-        table.setItem(len(splits), 0, _cell(len(ds.items)))
-        for c, m in enumerate(MODALITIES, 1):
-            table.setItem(len(splits), c, _cell(totals[m]))
-
-    def _fill_problems(self, ds: Dataset) -> None:
-        table = self.problems_table
-        table.setRowCount(len(ds.problems))
-        for r, p in enumerate(ds.problems):
-            table.setItem(r, 0, QTableWidgetItem(p.severity))
-            path_item = QTableWidgetItem(os.path.relpath(p.path, ds.root) if p.path.startswith(ds.root) else p.path)
-            path_item.setToolTip(p.path)
-            table.setItem(r, 1, path_item)
-            table.setItem(r, 2, QTableWidgetItem("" if p.row is None else str(p.row)))
-            table.setItem(r, 3, QTableWidgetItem(p.reason))
-        table.resizeColumnToContents(1)
-        self.tabs.setTabText(2, f"Problems ({len(ds.problems)})")
-
-    def _fill_columns(self, ds: Dataset) -> None:
-        table = self.columns_table
-        table.setRowCount(len(ds.column_names))
-        example = ds.items[0] if ds.items else None
-        for r, name in enumerate(ds.column_names):
-            table.setItem(r, 0, QTableWidgetItem(name))
-            combo = QComboBox()
-            combo.addItems(COLUMN_ROLES)
-            combo.setCurrentText(ds.columns.get(name, "ignore"))
-            table.setCellWidget(r, 1, combo)
-            table.setItem(r, 2, QTableWidgetItem(self._example(ds, name, example)))
-        self.tabs.setTabEnabled(3, bool(ds.column_names))
-
-    @staticmethod
-    def _example(ds: Dataset, column: str, item) -> str:
-        role = ds.columns.get(column)
-        if item is None or role not in ("image", "audio", "text", "label", "split", "id"):
-            return ""
-        value = getattr(item, role if role != "id" else "id", None)
-        if role in ("image", "audio") and value:
-            return os.path.relpath(value, ds.root)
-        return str(value or "")[:80]
 
     # ---------------------------------------------------------------- item detail
     @Slot()
@@ -418,12 +364,6 @@ class DataPanel(QWidget):
     def current_item(self):
         index = self.table.currentIndex()
         return self.model.item(self.proxy.mapToSource(index).row()) if index.isValid() else None
-
-
-def _cell(value) -> QTableWidgetItem:
-    item = QTableWidgetItem(f"{value:,}")
-    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    return item
 
 
 __all__ = ["DataPanel", "COLUMNS"]

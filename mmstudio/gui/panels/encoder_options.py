@@ -58,31 +58,7 @@ class EncoderOptions(QWidget):
             "audio": ("Duration", spin_box(0.2, 30.0, 1.0, 0.5, decimals=1, suffix=" s")),
         }
         self.option = {m: w for m, (_, w) in options.items()}
-        self.layers = {m: spin_box(1, 12, 1) for m in ("text", "audio")}
-        for w in self.layers.values():
-            w.setToolTip("Depth of GRU/LSTM/Transformer encoders (not used by bag or conv nets)")
-        self.weights = QLineEdit()
-        self.weights.setPlaceholderText("pretrained weights: none (a local file, never downloaded)")
-        self.weights.setToolTip("A local .safetensors (or weights-only .pt) file for the image backbone")
-        self.weights_button = QPushButton("…")
-        self.weights_button.setFixedWidth(32)
-        self.weights_button.clicked.connect(self._on_weights_clicked)
-        self.features = QComboBox()
-        self.features.addItems(["logmel", "mfcc"])
-        self.n_mels = spin_box(8, 256, 40, 8)
-        self.n_mels.setToolTip("Mel bands (MFCC coefficients come from these)")
-        extras = {
-            "image": [self.weights, self.weights_button],
-            "text": [QLabel("Layers"), self.layers["text"]],
-            "audio": [
-                QLabel("Features"),
-                self.features,
-                QLabel("Mels"),
-                self.n_mels,
-                QLabel("Layers"),
-                self.layers["audio"],
-            ],
-        }
+        extras = self._make_extras()
         for row, m in enumerate(MODALITY_NAMES):
             self.include[m] = QCheckBox(m.capitalize())
             self.encoder[m] = QComboBox()
@@ -109,6 +85,34 @@ class EncoderOptions(QWidget):
             w.valueChanged.connect(self.changed)
         self.features.currentIndexChanged.connect(self.changed)
         self.weights.textChanged.connect(self.changed)
+
+    def _make_extras(self) -> dict[str, list[QWidget]]:
+        """The per-modality options beside the size: weights file, layers, audio features."""
+        self.layers = {m: spin_box(1, 12, 1) for m in ("text", "audio")}
+        for w in self.layers.values():
+            w.setToolTip("Depth of GRU/LSTM/Transformer encoders (not used by bag or conv nets)")
+        self.weights = QLineEdit()
+        self.weights.setPlaceholderText("pretrained weights: none (a local file, never downloaded)")
+        self.weights.setToolTip("A local .safetensors (or weights-only .pt) file for the image backbone")
+        self.weights_button = QPushButton("…")
+        self.weights_button.setFixedWidth(32)
+        self.weights_button.clicked.connect(self._on_weights_clicked)
+        self.features = QComboBox()
+        self.features.addItems(["logmel", "mfcc"])
+        self.n_mels = spin_box(8, 256, 40, 8)
+        self.n_mels.setToolTip("Mel bands (MFCC coefficients come from these)")
+        return {
+            "image": [self.weights, self.weights_button],
+            "text": [QLabel("Layers"), self.layers["text"]],
+            "audio": [
+                QLabel("Features"),
+                self.features,
+                QLabel("Mels"),
+                self.n_mels,
+                QLabel("Layers"),
+                self.layers["audio"],
+            ],
+        }
 
     # ---------------------------------------------------------------- filling
     def set_catalog(self, encoders: dict[str, list[tuple[str, str]]]) -> None:

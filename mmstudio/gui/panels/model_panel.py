@@ -28,6 +28,7 @@ from mmstudio.config import MODALITY_NAMES, TASKS, RunConfig
 from mmstudio.data import Dataset
 from mmstudio.gui.jobs import Lane
 from mmstudio.gui.panels.encoder_options import EncoderOptions
+from mmstudio.gui.panels.model_texts import auto_settings_html, estimate_text, suggest_run
 from mmstudio.gui.panels.train_options import TrainOptions, spin_box
 from mmstudio.gui.widgets.fusion_diagram import FusionDiagram
 
@@ -197,7 +198,7 @@ class ModelPanel(QWidget):
         self._pending = False
         self._loading = True
         self.hint.setText(f"Preparing a first model for {len(dataset.items)} items…")
-        self.lane.submit(_suggest, dataset, on_done=self._on_suggested, on_error=self._on_suggest_failed)
+        self.lane.submit(suggest_run, dataset, on_done=self._on_suggested, on_error=self._on_suggest_failed)
 
     def _on_suggested(self, result) -> None:
         run, catalog = result
@@ -336,16 +337,10 @@ class ModelPanel(QWidget):
         self.start_button.setEnabled(False)
 
     def _on_estimated(self, est: dict) -> None:
-        n = est["parameters"]
-        mib = 2**20
-        self.count_label.setText(f"Parameters: {n / 1e6:.2f} M · memory ≈ {est['total_bytes'] / mib:,.0f} MiB")
-        self.count_label.setToolTip(
-            f"Weights, gradients and AdamW moments: {est['weights_bytes'] / mib:,.0f} MiB\n"
-            f"Activations kept for backward at batch {est['batch_size']}: "
-            f"{est['activation_bytes'] / mib:,.0f} MiB\n(an estimate from one forward pass on the "
-            "meta device; the vocabulary is assumed at its limit)"
-        )
-        self.parameters = n
+        text, tip = estimate_text(est)
+        self.count_label.setText(text)
+        self.count_label.setToolTip(tip)
+        self.parameters = est["parameters"]
 
     def apply_preset(self, name: str) -> None:
         """One of the engine's presets (``engine.PRESETS``) on top of the current run."""
@@ -391,29 +386,3 @@ class ModelPanel(QWidget):
 
     def shutdown(self) -> None:
         self.lane.close(timeout=0.5)
-
-
-def _suggest(dataset):
-    from mmstudio import engine
-
-    run, chosen = engine.suggest_settings(dataset)
-    return run, {
-        "encoders": engine.encoder_names(),
-        "fusions": engine.fusion_names(),
-        "gpus": engine.gpu_info(),
-        "chosen": [c.as_dict() for c in chosen],
-    }
-
-
-def auto_settings_html(chosen: list[dict]) -> str:
-    """One line per setting chosen from the data: the value in bold, then why."""
-    import html
-
-    if not chosen:
-        return ""
-    rows = "; ".join(
-        f"{html.escape(c['field'].split('.')[-1].replace('_', ' '))} "
-        f"<b>{html.escape(str(c['value']))}</b> ({html.escape(c['reason'])})"
-        for c in chosen
-    )
-    return f"<small>Chosen from your data (each can be changed below or in run.toml): {rows}.</small>"

@@ -3,6 +3,10 @@ validation, precision and device. Edits the :class:`TrainSpec` part of a run."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QSpinBox, QWidget
 
@@ -24,109 +28,156 @@ def spin_box(lo, hi, value=0, step=1, decimals=None, suffix=""):
     return box
 
 
+@dataclass(frozen=True)
+class Field:
+    """One row of the form: the widget's attribute name, the TrainSpec field it edits, its label,
+    how to make it and its tooltip. The table below is the one mapping between the two."""
+
+    attr: str
+    field: str
+    label: str
+    make: Callable[[], QWidget]
+    tip: str = ""
+
+
+def _combo(items) -> Callable[[], QComboBox]:
+    def make() -> QComboBox:
+        box = QComboBox()
+        box.addItems(items)
+        return box
+
+    return make
+
+
+def _check(text: str) -> Callable[[], QCheckBox]:
+    return lambda: QCheckBox(text)
+
+
+def _spin(*args, **kw) -> Callable[[], QWidget]:
+    return lambda: spin_box(*args, **kw)
+
+
+#: The form, in reading order. ``gpus`` and ``val_split`` are special: the GPU count is not part
+#: of TrainSpec (it picks the number of processes) and the validation choices come from the data.
+FIELDS = (
+    Field("epochs", "epochs", "Epochs", _spin(1, 10_000, 10)),
+    Field("batch", "batch_size", "Batch size", _spin(1, 65_536, 64, 16)),
+    Field(
+        "auto_batch",
+        "auto_batch",
+        "",
+        _check("Largest that fits (CUDA)"),
+        "Probe the GPU before training for the largest batch that fits "
+        "(the batch size above is where the probe starts)",
+    ),
+    Field("optimizer", "optimizer", "Optimiser", _combo(OPTIMIZERS)),
+    Field("lr", "lr", "Learning rate", _spin(1e-6, 10.0, 1e-3, 1e-4, decimals=6)),
+    Field(
+        "schedule",
+        "schedule",
+        "Schedule",
+        _combo(SCHEDULES),
+        "cosine: warm up, then decay to zero; constant: warm up, then hold",
+    ),
+    Field("warmup", "warmup_epochs", "Warm-up", _spin(0.0, 100.0, 0.5, 0.5, decimals=1, suffix=" epochs")),
+    Field("weight_decay", "weight_decay", "Weight decay", _spin(0.0, 1.0, 1e-4, 1e-4, decimals=6)),
+    Field(
+        "l1", "l1", "L1", _spin(0.0, 1.0, 0.0, 1e-5, decimals=6), "L1 penalty on the weights (sparsity); 0 turns it off"
+    ),
+    Field("dropout", "dropout", "Dropout", _spin(0.0, 0.9, 0.1, 0.05, decimals=2)),
+    Field(
+        "modality_dropout",
+        "modality_dropout",
+        "Modality dropout",
+        _spin(0.0, 0.9, 0.0, 0.05, decimals=2),
+        "Chance of hiding one modality of a sample while training, so the model copes when one is missing",
+    ),
+    Field(
+        "val_split",
+        "val_split",
+        "Validate on",
+        QComboBox,
+        "The split scored after each epoch (best checkpoint, early stopping). auto: the 'val' split, "
+        "else 10% of train held out (stratified, from the seed); none: no validation",
+    ),
+    Field(
+        "early_stopping",
+        "early_stopping",
+        "Early stopping",
+        _spin(0, 1000, 0),
+        "Stop after this many epochs without a better validation score",
+    ),
+    Field(
+        "precision",
+        "precision",
+        "Precision",
+        _combo(PRECISIONS),
+        "auto: bf16 on CUDA where supported, fp32 on CPU (mixed precision is for CUDA only; on CPU it is far slower)",
+    ),
+    Field("device", "device", "Device", _combo(DEVICES)),
+    Field("gpus", "", "GPUs", _spin(1, 64, 1), "Train on several GPUs with torchrun (DistributedDataParallel)"),
+    Field(
+        "compile",
+        "compile",
+        "",
+        _check("torch.compile"),
+        "Compile the model before training: faster steps on CUDA after a slow first one (minutes); "
+        "rarely worth it on the CPU",
+    ),
+    Field("seed", "seed", "Seed", _spin(0, 2**31 - 1, 0)),
+)
+
+
+def _value(widget: QWidget) -> Any:
+    if isinstance(widget, QComboBox):
+        return widget.currentText()
+    if isinstance(widget, QCheckBox):
+        return widget.isChecked()
+    return widget.value()  # type: ignore[attr-defined]  # a spin box
+
+
+def _show(widget: QWidget, value: Any) -> None:
+    if isinstance(widget, QComboBox):
+        widget.setCurrentText(str(value))
+    elif isinstance(widget, QCheckBox):
+        widget.setChecked(bool(value) and widget.isEnabled())
+    else:
+        widget.setValue(value)  # type: ignore[attr-defined]  # a spin box
+
+
 class TrainOptions(QGroupBox):
-    """``changed`` fires on every edit; :meth:`train` reads a TrainSpec back."""
+    """``changed`` fires on every edit; :meth:`train` reads a TrainSpec back. Built from
+    :data:`FIELDS`: each widget is an attribute of the same name (``options.batch``)."""
 
     changed = Signal()
-    WIDGETS = (
-        "epochs",
-        "batch",
-        "optimizer",
-        "lr",
-        "weight_decay",
-        "dropout",
-        "modality_dropout",
-        "device",
-        "seed",
-        "schedule",
-        "warmup",
-        "l1",
-        "precision",
-        "early_stopping",
-        "auto_batch",
-        "gpus",
-        "val_split",
-        "compile",
-    )
+    WIDGETS = tuple(f.attr for f in FIELDS)
+    # the widgets this class uses by name (the others are reached through FIELDS)
+    early_stopping: QSpinBox
+    auto_batch: QCheckBox
+    gpus: QSpinBox
+    gpus_label: QLabel
+    val_split: QComboBox
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Training", parent)
         form = QFormLayout(self)
         self.gpu_list: list[dict] = []
-        self.epochs = spin_box(1, 10_000, 10)
-        self.batch = spin_box(1, 65_536, 64, 16)
-        self.optimizer = QComboBox()
-        self.optimizer.addItems(OPTIMIZERS)
-        self.lr = spin_box(1e-6, 10.0, 1e-3, 1e-4, decimals=6)
-        self.weight_decay = spin_box(0.0, 1.0, 1e-4, 1e-4, decimals=6)
-        self.dropout = spin_box(0.0, 0.9, 0.1, 0.05, decimals=2)
-        self.modality_dropout = spin_box(0.0, 0.9, 0.0, 0.05, decimals=2)
-        self.modality_dropout.setToolTip(
-            "Chance of hiding one modality of a sample while training, so the model copes when one is missing"
-        )
-        self.device = QComboBox()
-        self.device.addItems(DEVICES)
-        self.compile = QCheckBox("torch.compile")
-        self.compile.setToolTip(
-            "Compile the model before training: faster steps on CUDA after a "
-            "slow first one (minutes); rarely worth it on the CPU"
-        )
-        self.seed = spin_box(0, 2**31 - 1, 0)
-        self.schedule = QComboBox()
-        self.schedule.addItems(SCHEDULES)
-        self.schedule.setToolTip("cosine: warm up, then decay to zero; constant: warm up, then hold")
-        self.warmup = spin_box(0.0, 100.0, 0.5, 0.5, decimals=1, suffix=" epochs")
-        self.l1 = spin_box(0.0, 1.0, 0.0, 1e-5, decimals=6)
-        self.l1.setToolTip("L1 penalty on the weights (sparsity); 0 turns it off")
-        self.precision = QComboBox()
-        self.precision.addItems(PRECISIONS)
-        self.precision.setToolTip(
-            "auto: bf16 on CUDA where supported, fp32 on CPU (mixed precision "
-            "is for CUDA only; on CPU it is far slower)"
-        )
-        self.early_stopping = spin_box(0, 1000, 0)
-        self.early_stopping.setSpecialValueText("off")
-        self.early_stopping.setToolTip("Stop after this many epochs without a better validation score")
-        self.auto_batch = QCheckBox("Largest that fits (CUDA)")
-        self.auto_batch.setToolTip(
-            "Probe the GPU before training for the largest batch that fits "
-            "(the batch size above is where the probe starts)"
-        )
-        self.gpus = spin_box(1, 64, 1)
-        self.gpus.setToolTip("Train on several GPUs with torchrun (DistributedDataParallel)")
-        self.gpus_label = QLabel("GPUs")
-        self.val_split = QComboBox()
-        self.val_split.setToolTip(
-            "The split scored after each epoch (best checkpoint, early "
-            "stopping). auto: the 'val' split, else 10% of train held out "
-            "(stratified, from the seed); none: no validation"
-        )
-        rows = [
-            ("Epochs", self.epochs),
-            ("Batch size", self.batch),
-            ("", self.auto_batch),
-            ("Optimiser", self.optimizer),
-            ("Learning rate", self.lr),
-            ("Schedule", self.schedule),
-            ("Warm-up", self.warmup),
-            ("Weight decay", self.weight_decay),
-            ("L1", self.l1),
-            ("Dropout", self.dropout),
-            ("Modality dropout", self.modality_dropout),
-            ("Validate on", self.val_split),
-            ("Early stopping", self.early_stopping),
-            ("Precision", self.precision),
-            ("Device", self.device),
-            (self.gpus_label, self.gpus),
-            ("", self.compile),
-            ("Seed", self.seed),
-        ]
-        for label, widget in rows:
-            form.addRow(label, widget)  # type: ignore[call-overload]  # label: str or QLabel, both exist
+        for f in FIELDS:
+            widget = f.make()
+            widget.setToolTip(f.tip)
+            setattr(self, f.attr, widget)
+            if f.attr == "gpus":
+                self.gpus_label = QLabel(f.label)
+                form.addRow(self.gpus_label, widget)
+            else:
+                form.addRow(f.label, widget)
             signal = (
-                getattr(widget, "valueChanged", None) or getattr(widget, "currentIndexChanged", None) or widget.toggled
+                getattr(widget, "valueChanged", None)
+                or getattr(widget, "currentIndexChanged", None)
+                or getattr(widget, "toggled")  # noqa: B009  # a check box: the last kind
             )
             signal.connect(self.changed)
+        self.early_stopping.setSpecialValueText("off")
         self.set_gpus([])
 
     def set_gpus(self, gpus: list[dict]) -> None:
@@ -153,47 +204,15 @@ class TrainOptions(QGroupBox):
             self.val_split.clear()
             choices = ["auto", *splits, "none"]
             self.val_split.addItems(choices if tr.val_split in choices else [*choices, tr.val_split])
-            self.val_split.setCurrentText(tr.val_split)
-            for combo, text in (
-                (self.optimizer, tr.optimizer),
-                (self.device, tr.device),
-                (self.schedule, tr.schedule),
-                (self.precision, tr.precision),
-            ):
-                combo.setCurrentText(text)
-            self.epochs.setValue(tr.epochs)
-            self.batch.setValue(tr.batch_size)
-            self.lr.setValue(tr.lr)
-            self.warmup.setValue(tr.warmup_epochs)
-            self.weight_decay.setValue(tr.weight_decay)
-            self.l1.setValue(tr.l1)
-            self.dropout.setValue(tr.dropout)
-            self.modality_dropout.setValue(tr.modality_dropout)
-            self.early_stopping.setValue(tr.early_stopping)
-            self.seed.setValue(tr.seed)
-            self.auto_batch.setChecked(tr.auto_batch and self.auto_batch.isEnabled())
-            self.compile.setChecked(tr.compile)
+            for f in FIELDS:
+                if f.field:
+                    _show(getattr(self, f.attr), getattr(tr, f.field))
         finally:
             for w in widgets:
                 w.blockSignals(False)
 
     def train(self, base: TrainSpec) -> TrainSpec:
-        return base.replace(
-            epochs=self.epochs.value(),
-            batch_size=self.batch.value(),
-            optimizer=self.optimizer.currentText(),
-            lr=self.lr.value(),
-            weight_decay=self.weight_decay.value(),
-            dropout=self.dropout.value(),
-            modality_dropout=self.modality_dropout.value(),
-            device=self.device.currentText(),
-            seed=self.seed.value(),
-            schedule=self.schedule.currentText(),
-            warmup_epochs=self.warmup.value(),
-            l1=self.l1.value(),
-            precision=self.precision.currentText(),
-            early_stopping=self.early_stopping.value(),
-            auto_batch=self.auto_batch.isChecked(),
-            compile=self.compile.isChecked(),
-            val_split=self.val_split.currentText() or base.val_split,
-        )
+        """``base`` with every field of the form as shown (an empty validation choice keeps base's)."""
+        values = {f.field: _value(getattr(self, f.attr)) for f in FIELDS if f.field}
+        values["val_split"] = values["val_split"] or base.val_split
+        return base.replace(**values)

@@ -26,7 +26,8 @@ from superqt.utils import GeneratorWorker, thread_worker
 
 from mmstudio import engine
 from mmstudio.config import RunConfig
-from mmstudio.gui.panels.train_run import Failed, PanelState, advice, clock, run_events, runs_dir
+from mmstudio.gui.panels import train_texts as texts
+from mmstudio.gui.panels.train_run import Failed, PanelState, advice, run_events, runs_dir
 from mmstudio.gui.widgets.runs_view import RunsView
 from mmstudio.gui.widgets.train_plots import TrainPlots
 
@@ -295,15 +296,9 @@ class TrainPanel(QWidget):
         self.progress.setValue(base)
         self._progress_base = base
         self._run_t0 = time.monotonic()
-        self._device_text = f"Device: {e.device} · {e.precision} · {e.parameters / 1e6:.2f} M parameters" + (
-            f" · batch {e.batch_size}" if e.batch_size else ""
-        )
+        self._device_text = texts.device_line(e)
         self.device_label.setText(self._device_text)
-        self._append_log(
-            f"{e.device} ({e.precision}), modalities {', '.join(e.modalities)}, "
-            f"{e.train_items} train / {e.val_items} val items, {e.epochs} epochs × "
-            f"{e.steps_per_epoch} steps"
-        )
+        self._append_log(texts.started_log(e))
         self._update_buttons()
         self._refresh_runs()
 
@@ -318,22 +313,13 @@ class TrainPanel(QWidget):
         done = e.step - self._progress_base
         elapsed = time.monotonic() - self._run_t0
         left = (self._total_steps - e.step) * elapsed / max(1, done)
-        self.progress.setFormat(
-            f"Epoch {e.epoch}/{self._epochs_total} · step {e.step}/{self._total_steps}"
-            f" · ETA {clock(left)} · {e.samples_per_s:,.0f} samples/s"
-        )
+        self.progress.setFormat(texts.step_progress(e, self._epochs_total, self._total_steps, left))
 
     def _on_epoch_done(self, e) -> None:
         name, value = engine.headline(e.metrics)
         self.plots.metric_name = name or self.plots.metric_name
         self.plots.add_epoch(e.epoch, e.train_loss, value, e.metrics.get("loss"), e.weights)
-        weights = ", ".join(f"{m} {w:.2f}" for m, w in e.weights.items())
-        scores = ", ".join(f"{k} {v:.4g}" for k, v in e.metrics.items())
-        self._append_log(
-            f"epoch {e.epoch}: train loss {e.train_loss:.4f}{', ' + scores if scores else ''}"
-            f" ({e.seconds:.1f} s, {e.samples_per_s:,.0f} samples/s){' ★ best' if e.best else ''}"
-            f"{'; modality weights ' + weights if weights else ''}"
-        )
+        self._append_log(texts.epoch_log(e))
         if self._runs_loaded:
             self.runs.refresh_run(self.out_dir)
 
@@ -353,9 +339,7 @@ class TrainPanel(QWidget):
 
     def _on_run_finished(self, e) -> None:
         self.bundle, self.reason = e.bundle, e.reason
-        self.progress.setFormat(
-            f"{e.reason.replace('_', ' ').capitalize()} · {e.epochs} epochs, {e.steps} steps in {clock(e.seconds)}"
-        )
+        self.progress.setFormat(texts.finished_line(e))
         if e.reason == "completed":
             self.progress.setValue(self.progress.maximum())
         self._append_log(f"finished ({e.reason}): bundle {e.bundle}")
