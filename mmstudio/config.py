@@ -49,9 +49,7 @@ class DatasetSpec:
 
     path: str  # a dataset folder or a CSV/TSV/JSONL manifest
     layout: str = "auto"  # auto, class_folders, manifest, captions, transcripts, filename_labels, paired_folders
-    columns: Mapping[str, str] = field(
-        default_factory=dict
-    )  # column name -> id, image, audio, text, label, split or ignore
+    columns: Mapping[str, str] = field(default_factory=dict)  # name -> id, image, audio, text, label, split or ignore
     label_pattern: str = DEFAULT_LABEL_PATTERN  # filename_labels: a regex with (?P<label>...)
     split: SplitSpec = field(default_factory=SplitSpec)
     max_image_pixels: int = 50_000_000  # larger images are refused (decompression bombs)

@@ -38,6 +38,8 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
   ``gpu_info()`` (CUDA devices: name and memory).
 - ``list_runs(root)``, ``read_status(out_dir)``, ``read_curves(out_dir)``: the runs recorded on disk;
   ``headline(metrics)`` (the metric a run is judged by), ``new_run_dir(root, name)`` (no torch).
+- ``describe_files(bundle, image=, audio=, beam=)``: a generating bundle's texts for a file (best
+  first, with alternatives); ``comparison_rows(report)``: its scores beside the baselines'.
 - ``PRESETS``, ``apply_preset(run, name, gpus)``: the Model panel's quick/accurate starting points.
 """
 
@@ -116,6 +118,8 @@ _NAMES = {
     "component": "mmstudio.engine.components",
     "fusion_level": "mmstudio.engine.components",
     "components_markdown": "mmstudio.engine.components",
+    "describe_files": "mmstudio.engine.generation",
+    "comparison_rows": "mmstudio.engine.generation_report",
 }
 
 __all__ = list(sorted(_NAMES))

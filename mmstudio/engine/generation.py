@@ -92,6 +92,20 @@ def describe(bundle, inputs: dict[str, torch.Tensor], beam: int = 3) -> list[dic
     return [{"text": detokenize(tok, ids), "score": score} for ids, score in hyps]
 
 
+def describe_files(bundle, image: str | None = None, audio: str | None = None, beam: int = 3) -> dict[str, Any]:
+    """The Describe mode: the texts a generating bundle writes for an image and/or a sound
+    file: ``{"texts": [{"text", "score"}, ...], "used": [modalities]}``."""
+    pre, inputs = bundle.preprocessor, {}
+    if image and "image" in bundle.model.modalities:
+        inputs["image"] = pre.load_image(image)
+    if audio and "audio" in bundle.model.modalities:
+        inputs["audio"] = pre.load_audio(audio)
+    if not inputs:
+        wanted = " or ".join(bundle.model.modalities)
+        raise ValueError(f"this model writes text from {wanted}: give it one")
+    return {"texts": describe(bundle, inputs, beam), "used": list(inputs)}
+
+
 def _input_shape(bundle, modality: str) -> tuple[int, ...]:
     pre = bundle.preprocessor
     if modality == "image":

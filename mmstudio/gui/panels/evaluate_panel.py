@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -28,6 +29,7 @@ from mmstudio.gui.jobs import Lane
 from mmstudio.gui.widgets.charts import BarChart
 from mmstudio.gui.widgets.eval_charts import AblationChart, ConfusionHeatmap, RobustnessChart
 from mmstudio.gui.widgets.gallery import SampleGallery
+from mmstudio.gui.widgets.generation_view import GenerationReport
 from mmstudio.gui.widgets.report_tables import MetricTables
 
 
@@ -115,10 +117,14 @@ class EvaluatePanel(QWidget):
         split.addWidget(top)
         split.addWidget(bottom)
         split.setSizes([470, 330])
+        self.generation = GenerationReport()  # a generating model's texts instead of classes
+        self.views = QStackedWidget()
+        self.views.addWidget(split)
+        self.views.addWidget(self.generation)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.message)
-        layout.addWidget(split, 1)
+        layout.addWidget(self.views, 1)
 
     def _update_buttons(self) -> None:
         busy = self.lane.busy
@@ -207,6 +213,10 @@ class EvaluatePanel(QWidget):
     def _on_report(self, report: dict) -> None:
         self.report = report
         self.progress.setVisible(False)
+        self.views.setCurrentIndex(1 if report.get("task") == "generate" else 0)
+        if report.get("task") == "generate":
+            self._show_generation(report)
+            return
         self.tables.show_report(report)
         if "confusion" in report:
             self.heatmap.set_matrix(report["confusion"], report["class_names"])
@@ -225,6 +235,18 @@ class EvaluatePanel(QWidget):
         summary = ", ".join(f"{k.replace('_', ' ')} {report[k]:.4f}" for k in ("accuracy", "macro_f1") if k in report)
         self.status.emit(
             f"Evaluated on {len(report['samples']):,} {report['split']} items" + (f": {summary}" if summary else "")
+        )
+        self.report_ready.emit(report)
+
+    def _show_generation(self, report: dict) -> None:
+        from mmstudio import engine
+
+        headers, rows = engine.comparison_rows(report)
+        self.generation.show_report(report, headers, rows)
+        self._update_buttons()
+        g = report["generation"]
+        self.status.emit(
+            f"Evaluated on {report['items']:,} {report['split']} items: CER {g['cer']:.3f}, BLEU {g['bleu']:.1f}"
         )
         self.report_ready.emit(report)
 
@@ -314,6 +336,8 @@ class EvaluatePanel(QWidget):
             "robustness.png": self.robustness_chart,
             "modality_weights.png": self.weights_chart,
         }
+        if self.report.get("task") == "generate":  # no plots: the numbers and examples are in report.json
+            plots = {}
         for name, plot in plots.items():
             if name == "modality_weights.png" and not self.report.get("modality_weights"):
                 continue

@@ -4,6 +4,8 @@ Pick a bundle (the last run's by default) and a collection (the Data panel's dat
 dataset dropped here). The collection is indexed once in a background lane, cached beside the
 bundle, and kept in memory; queries (typed text, debounced; an image; a sound) then rank it in
 milliseconds. Classify mode shows class probabilities; the map shows where the query falls.
+A generating model (the ``generate`` task) needs no collection: its Describe mode shows the text
+it writes for an image or a sound, with the beam search's alternatives.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from mmstudio.gui.jobs import Lane
 from mmstudio.gui.widgets.charts import BarChart
 from mmstudio.gui.widgets.embedding_map import EmbeddingMap
 from mmstudio.gui.widgets.gallery import SampleGallery
+from mmstudio.gui.widgets.generation_view import DescribeView
 from mmstudio.gui.widgets.query_inputs import QueryInputs
 
 DEBOUNCE_MS = 250
@@ -50,8 +53,10 @@ class _Asker:
             if progress:
                 progress(0.0, "Loading the model…")
             self.session, self.bundle = engine.QuerySession(bundle), bundle
-        self.session.index(dataset, progress=progress)
         model = self.session.bundle.model
+        if model.generates or dataset is None:  # describing needs no collection; searching waits for one
+            return {"bundle": bundle, "modalities": list(model.modalities), "describes": model.generates}
+        self.session.index(dataset, progress=progress)
         return {
             "bundle": bundle,
             "modalities": list(self.session.modalities),
@@ -64,6 +69,11 @@ class _Asker:
 
     def ask(self, question: dict, map_method: str | None) -> dict:
         inputs = question["inputs"]
+        if question["mode"] == "describe":
+            from mmstudio import engine
+
+            found = engine.describe_files(self.session.bundle, beam=question["beam"], **inputs)
+            return {"mode": "describe", **found}
         if question["mode"] == "classify":
             return {"mode": "classify", **self.session.classify(**inputs)}
         out = self.session.query(**inputs, target=question["target"], top=question["top"], map_method=map_method)
@@ -140,6 +150,8 @@ class QueryPanel(QWidget):
         self.results = QStackedWidget()
         self.results.addWidget(self.gallery)
         self.results.addWidget(self.probabilities)
+        self.describe_view = DescribeView()
+        self.results.addWidget(self.describe_view)
         middle = QWidget()
         m_layout = QVBoxLayout(middle)
         m_layout.setContentsMargins(0, 0, 0, 0)
@@ -165,6 +177,7 @@ class QueryPanel(QWidget):
         split.addWidget(self.inputs)
         split.addWidget(middle)
         split.addWidget(right)
+        self.map_side = right
         split.setSizes([320, 560, 410])
         split.setStretchFactor(1, 3)
         split.setStretchFactor(2, 2)
@@ -200,7 +213,7 @@ class QueryPanel(QWidget):
         a finished training run should not start indexing a collection nobody asked about)."""
         self.info = None
         self._stale = True
-        if not self.bundle_path or self.collection is None or not self.isVisible():
+        if not self.bundle_path or not self.isVisible():
             return
         self._stale = False
         self.message.hide()
@@ -232,6 +245,12 @@ class QueryPanel(QWidget):
             return  # another bundle was chosen meanwhile; its own job follows
         self.info = info
         self.progress.setVisible(False)
+        self.map_side.setVisible(not info.get("describes"))
+        if "targets" not in info:  # a generator (Describe), or a search model awaiting a collection
+            self.inputs.set_modalities(info["modalities"], [], False, describes=bool(info.get("describes")))
+            self.info = info if info.get("describes") else None
+            self.run_query()
+            return
         self.inputs.set_modalities(info["modalities"], info["targets"], info["classify"])
         self.status.emit(f"Indexed {info['items']:,} items: ask away")
         self.ready.emit(info)
@@ -273,7 +292,10 @@ class QueryPanel(QWidget):
             return
         question = self.inputs.question()
         classify = question["mode"] == "classify"
-        self.results.setCurrentIndex(1 if classify else 0)
+        self.results.setCurrentIndex({"search": 0, "classify": 1, "describe": 2}[question["mode"]])
+        if question["mode"] == "describe" and not question["inputs"]:
+            self.results_label.setText("Drop or choose an image or a sound to describe.")
+            return
         if not question["inputs"]:
             self.results_label.setText(
                 "Tick at least one input to classify." if classify else "Type, drop or choose something to search with."
@@ -287,7 +309,10 @@ class QueryPanel(QWidget):
     def _on_answer(self, answer: dict) -> None:
         self.message.hide()
         self.last = answer
-        if answer["mode"] == "classify":
+        if answer["mode"] == "describe":
+            self.describe_view.set_answer(answer)
+            self.results_label.setText(f"What the model writes for the {' + '.join(answer['used'])}")
+        elif answer["mode"] == "classify":
             probs = {row["label"]: row["probability"] for row in answer["top"]}
             self.probabilities.set_values(probs)
             self.probabilities.setTitle(f"Class probabilities from {', '.join(answer['used'])}: {answer['label']}")
