@@ -86,7 +86,7 @@ class MultimodalModel(nn.Module):
                 raise ValueError("the align task needs at least two modalities")
             self.projections = nn.ModuleDict({m: nn.Linear(spec.dim, spec.embed_dim) for m in self.modalities})
             self.logit_scale = nn.Parameter(torch.tensor(math.log(1.0 / spec.temperature)))
-        self.decoder: nn.Module | None = None
+        self.decoder: Any = None  # generate: an engine.decoders module (loss, memory, step)
         if self.generates:
             from mmstudio.engine.seqfeatures import build_decoder
 

@@ -9,6 +9,8 @@ else it contributes its pooled vector alone.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -27,7 +29,8 @@ def sequence_width(encoder: nn.Module, n_mels: int = 40) -> int:
     if isinstance(encoder, MelLSTM):
         return encoder.rnn.hidden_size * (2 if encoder.rnn.bidirectional else 1)
     if isinstance(encoder, TorchvisionBackbone) and hasattr(encoder.backbone, "layer4"):
-        return int(encoder.proj[1].in_features)  # the projection: dropout, linear, norm
+        linear: Any = encoder.proj[1]  # the projection: dropout, linear, norm
+        return int(linear.in_features)
     return int(getattr(encoder, "sequence_width", 0))
 
 
@@ -49,7 +52,8 @@ def sequence_features(encoder: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor
     if isinstance(encoder, TorchvisionBackbone) and hasattr(encoder.backbone, "layer4"):
         return _resnet(encoder, x)
     if hasattr(encoder, "sequence"):
-        return encoder(x), encoder.sequence(x)
+        plugin: Any = encoder
+        return encoder(x), plugin.sequence(x)
     return encoder(x), None
 
 

@@ -137,7 +137,7 @@ class GenerationReport(QWidget):
         shown = min(len(report["examples"]), MAX_ROWS)
         self.examples_label.setText(
             f"{shown:,} of {len(report['examples']):,} {report['split']} examples, worst first "
-            "(click a column to sort; error is the item's character error rate)"
+            "(click a column to sort; error: the item's character edits over its reference's length)"
         )
 
     def _fill_examples(self, examples: list[dict]) -> None:
@@ -152,6 +152,7 @@ class GenerationReport(QWidget):
             table.setItem(r, 4, _Number(ex["error"], f"{ex['error']:.3f}"))
         table.setSortingEnabled(True)
         table.sortItems(4, Qt.SortOrder.DescendingOrder)
+        table.setColumnHidden(3, not any(ex.get("alternatives") for ex in examples))  # greedy: none
 
 
 def _input_item(example: dict) -> QTableWidgetItem:
