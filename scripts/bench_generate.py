@@ -16,6 +16,7 @@ folders go to a temporary directory.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sys
@@ -54,9 +55,11 @@ def names_right_digit(examples: list[dict], labels: dict[str, str]) -> float:
     return sum(ok) / max(1, len(ok))
 
 
-def run_setting(name: str, root: Path, out: Path, epochs: int | None, beam: int) -> dict:
+def run_setting(name: str, root: Path, out: Path, epochs: int | None, beam: int, image_size: int = 0) -> dict:
     path, columns, model, default_epochs = SETTINGS[name]
     spec = ModelSpec(task="generate", text=TextSpec(level="word"), **model)
+    if image_size:
+        spec = spec.replace(image=dataclasses.replace(spec.image, size=image_size))
     run = RunConfig(
         DatasetSpec(str(root / path), columns=columns),
         spec,
@@ -89,12 +92,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=",".join(SETTINGS), help="comma-separated settings")
     parser.add_argument("--epochs", type=int, help="override every setting's epochs")
     parser.add_argument("--beam", type=int, default=1, help="beam width for the test decoding")
+    parser.add_argument("--image-size", type=int, default=0, help="image side (default: from the images)")
     parser.add_argument("--out", help="also write the rows as JSON here")
     args = parser.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in [s.strip() for s in args.only.split(",") if s.strip()]:
-            row = run_setting(name, Path(args.root), Path(tmp), args.epochs, args.beam)
+            row = run_setting(name, Path(args.root), Path(tmp), args.epochs, args.beam, args.image_size)
             print(json.dumps(row), flush=True)
             rows.append(row)
     if args.out:
