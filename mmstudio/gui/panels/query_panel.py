@@ -249,7 +249,10 @@ class QueryPanel(QWidget):
         if "targets" not in info:  # a generator (Describe), or a search model awaiting a collection
             self.inputs.set_modalities(info["modalities"], [], False, describes=bool(info.get("describes")))
             self.info = info if info.get("describes") else None
-            self.run_query()
+            if self.info is not None:
+                self.status.emit("A generating model: drop an image or a sound to describe")
+                self.ready.emit(info)
+                self.run_query()
             return
         self.inputs.set_modalities(info["modalities"], info["targets"], info["classify"])
         self.status.emit(f"Indexed {info['items']:,} items: ask away")
