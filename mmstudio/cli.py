@@ -16,8 +16,9 @@ from collections.abc import Callable
 from mmstudio import __version__
 from mmstudio.cli_progress import Progress, progress_for, wants_progress
 from mmstudio.cli_run import pair, print_generation, report_problems, resolved_run, run_config_from_args, task_for_data
+from mmstudio.cli_weights import add_train_flags, add_weights_parser, weights_command
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"weights": weights_command}
 
 
 def command(name: str):
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON document")
     _engine_parsers(sub)
     _predict_parser(sub)
+    add_weights_parser(sub)
     sub.add_parser("bench", add_help=False, help="training speed beside the bare-loop limit (mmstudio bench --help)")
     return parser
 
@@ -68,9 +70,7 @@ def _train_parser(sub) -> None:
         help="comma-separated modalities to use with their default encoders "
         "(e.g. image,text); default: every modality the dataset has",
     )
-    p.add_argument(
-        "--task", choices=list(TASKS), help="default: classify with labels, else align; generate: write text"
-    )
+    p.add_argument("--task", choices=list(TASKS), help="default: classify with labels, else align; or generate")
     p.add_argument("--decoder", help=f"generate: the text decoder: {', '.join(DECODERS.names())}")
     p.add_argument("--image-size", type=int, help="image side in pixels (default: from the images)")
     p.add_argument("--text-tokens", type=int, help="tokens kept per text (default: from the texts)")
@@ -98,6 +98,7 @@ def _train_parser(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last")
     p.add_argument("--out", required=True, help="run folder (the bundle is OUT/bundle)")
     p.add_argument("--json", action="store_true", help="events as JSON lines")
+    add_train_flags(p)
 
 
 def _engine_parsers(sub) -> None:
@@ -270,8 +271,7 @@ def _eval(args: argparse.Namespace) -> int:
         print(json.dumps(result, indent=2))
         return 0
     print(f"{result['split']}: {result['items']:,} items")
-    if "generation" in result:
-        print_generation(result)
+    print_generation(result)  # generate's scores (nothing for the other tasks)
     for note in result.get("input_warnings", []):
         print(f"  note: {note}")
     for key in ("accuracy", "macro_f1"):

@@ -18,6 +18,7 @@ def pair(text: str) -> tuple[str, str]:
 
 def run_config_from_args(args: argparse.Namespace):
     """A :class:`RunConfig` from ``--config`` (if any) with the command-line options on top."""
+    from mmstudio.cli_weights import pretrained_model_flags
     from mmstudio.config import DatasetSpec, ModelSpec, RunConfig, TrainSpec
 
     run = RunConfig.load(args.config) if args.config else None
@@ -40,6 +41,7 @@ def run_config_from_args(args: argparse.Namespace):
             m: getattr(model, m).__class__(**{**vars(getattr(model, m)), "encoder": getattr(args, m)}) for m in chosen
         }
         model = model.replace(modalities=tuple(chosen), **subs)
+    model = pretrained_model_flags(model, args)
     if args.fusion:
         model = model.replace(fusion=args.fusion)
     if args.task:
@@ -121,7 +123,8 @@ def resolved_run(args: argparse.Namespace, run, dataset):
     from mmstudio import engine
     from mmstudio.engine.devices import pick_device
 
-    run, chosen = engine.resolve_settings(run, dataset, pick_device(run.train.device).type)
+    device = pick_device(run.train.device).type
+    run, chosen = engine.resolve_settings(run, dataset, device, pick_encoder=not (args.image or args.config))
     if chosen and not args.json:  # --json streams events only; run.toml keeps the values
         print("chosen from the data (override with flags or --config):")
         for c in chosen:
@@ -133,6 +136,9 @@ FLAGS = {
     "dataset.path": "--data",
     "model.modalities": "--image/--text/--audio",
     "model.image.encoder": "--image",
+    "model.image.weights": "--pretrained/--weights",
+    "model.image.options": "--tune",
+    "model.text.options": "--text-vectors",
     "model.text.encoder": "--text",
     "model.audio.encoder": "--audio",
     "model.fusion": "--fusion",
@@ -157,7 +163,10 @@ def report_problems(problems: list) -> bool:
 
 
 def print_generation(result: dict) -> None:
-    """``eval``'s lines for a generating bundle: its scores, then each baseline's."""
+    """``eval``'s lines for a generating bundle: its scores, then each baseline's (none for
+    another task's result)."""
+    if "generation" not in result:
+        return
     keys = ("cer", "wer", "exact", "bleu", "bleu2", "cider_d")
 
     def line(scores: dict) -> str:

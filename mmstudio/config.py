@@ -77,14 +77,16 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 @dataclass(frozen=True)
 class ImageSpec:
-    """Image encoder and preprocessing. ``weights`` is an optional local .pth/.safetensors file."""
+    """Image encoder and preprocessing. ``weights``: published weights by name (found in the torch
+    hub cache, :mod:`mmstudio.engine.pretrained`) or a local .pth/.safetensors file; the encoder's
+    ``tune`` option says whether they stay frozen (the default) or are fine-tuned."""
 
-    encoder: str = "cnn"  # cnn, resnet18, resnet34, mobilenet_v3_small
+    encoder: str = "cnn"  # cnn, or a torchvision backbone: resnet18/34/50, mobilenet_v3_small/large, efficientnet_b0, convnext_tiny
     size: int = 0  # 0: chosen from the images (engine.autoconfig)
     #: 0 picks 1 (grey) when every training image is grey, else 3.
     channels: int = 0
     augment: bool = False  # random small shifts, turns and zooms of training images
-    weights: str = ""  # a local .pth/.safetensors file of backbone weights
+    weights: str = ""  # published weights (mmstudio weights list), or a local .pth/.safetensors file
     options: Mapping[str, Any] = field(default_factory=dict)  # encoder options (width, layers, ...)
 
 
@@ -110,7 +112,7 @@ class TextSpec:
 class AudioSpec:
     """Audio encoder and features: resampled to one rate, padded/cropped, log-mel or MFCC."""
 
-    encoder: str = "mel_cnn"  # mel_cnn, mel_lstm
+    encoder: str = "mel_cnn"  # mel_cnn, mel_lstm, or pretrained wav2vec2_base, hubert_base (16 kHz)
     sample_rate: int = 0  # 0: the clips' own rate, at most 16 kHz (engine.autoconfig)
     seconds: float = 0.0  # 0: the 95th percentile of the training clips' durations, capped
     features: str = "logmel"  # "logmel" or "mfcc"

@@ -231,6 +231,8 @@ BUNDLE = Map(
         "versions": Map(max_keys=100),
         "weights": WEIGHTS,
         "input_stats": INPUT_STATS,
+        # what each encoder started from: catalogue name (or file name) and SHA-256, never a path
+        "pretrained": Map(max_keys=3, values=Map({"name": Str(max_len=300), "sha256": Str(max_len=64)})),
     },
     required=("format", "bundle_version", "config", "shape", "preprocessing", "weights"),
 )

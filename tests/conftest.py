@@ -21,6 +21,9 @@ for var, sub in (
 ):
     os.environ[var] = str(_ISOLATED / sub)
 os.environ["MMSTUDIO_HOME"] = str(_ISOLATED / "home")
+# the torch hub cache (pretrained weights) under the isolated cache folder too: a user's own
+# weights must not change what the automatic settings choose in a test
+os.environ.pop("TORCH_HOME", None)
 os.environ.pop("MMSTUDIO_CACHE_BYTES", None)  # the settings tests set these; start from defaults
 os.environ.pop("MMSTUDIO_WORKERS", None)
 

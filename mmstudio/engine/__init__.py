@@ -41,6 +41,10 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
 - ``describe_files(bundle, image=, audio=, beam=)``: a generating bundle's texts for a file (best
   first, with alternatives); ``comparison_rows(report)``: its scores beside the baselines'.
 - ``PRESETS``, ``apply_preset(run, name, gpus)``: the Model panel's quick/accurate starting points.
+- ``weights_list()`` (no torch): the published weights encoders can start from (size, licence,
+  present); ``default_weights(encoder)``, ``weights_dir()``; ``download_weights(name,
+  on_progress, cancelled)`` (only when the user asks; ``WeightsError`` offline,
+  ``DownloadCancelled``); ``import_weights(file, name="", force=False)`` (checked copy).
 """
 
 from __future__ import annotations
@@ -120,6 +124,13 @@ _NAMES = {
     "components_markdown": "mmstudio.engine.components",
     "describe_files": "mmstudio.engine.generation",
     "comparison_rows": "mmstudio.engine.generation_report",
+    "weights_list": "mmstudio.engine.pretrained",
+    "default_weights": "mmstudio.engine.pretrained",
+    "weights_dir": "mmstudio.engine.pretrained",
+    "WeightsError": "mmstudio.engine.pretrained",
+    "download_weights": "mmstudio.engine.downloads",
+    "DownloadCancelled": "mmstudio.engine.downloads",
+    "import_weights": "mmstudio.engine.weights_check",
 }
 
 __all__ = list(sorted(_NAMES))

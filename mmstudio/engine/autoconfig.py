@@ -14,6 +14,8 @@ The rules, and where they come from:
 - text: pairs of words (TF-IDF-weighted bag of unigrams and bigrams) for the ``ngram`` and ``bag``
   encoders; the token budget is the 95th percentile of the training texts' lengths (capped at
   256); the vocabulary is every token and pair of the training texts, capped at 50,000;
+- pretrained encoders (:mod:`.autopretrained`): chosen for small image sets when their weights
+  are on this machine; their images kept at up to 224 px; word vectors set the embedding size;
 - audio: the 95th percentile of the training clips' durations (capped at 10 s), sampled at the
   clips' own rate up to 16 kHz.
 """
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mmstudio.config import RunConfig
+from mmstudio.engine.autopretrained import audio_rate, image_size_limit, pick_image_encoder, text_vectors
 
 #: Text encoders that read a bag of tokens (order-free): they get word pairs too.
 BAG_ENCODERS = ("ngram", "bag")
@@ -47,10 +50,14 @@ class AutoSetting:
         return {"field": self.field, "value": self.value, "reason": self.reason}
 
 
-def resolve(run: RunConfig, dataset: Any, device: str = "cpu") -> tuple[RunConfig, list[AutoSetting]]:
+def resolve(
+    run: RunConfig, dataset: Any, device: str = "cpu", pick_encoder: bool = True
+) -> tuple[RunConfig, list[AutoSetting]]:
     """``run`` with every automatic field chosen from ``dataset``'s training split, and why.
 
     ``device`` is the device type the run trains on ("cpu" or "cuda"): it bounds sizes.
+    ``pick_encoder``: an image encoder left at its default may become a pretrained one
+    (:mod:`.autopretrained`); False when the user named it.
     """
     from mmstudio.engine.data import choose_modalities
 
@@ -59,7 +66,10 @@ def resolve(run: RunConfig, dataset: Any, device: str = "cpu") -> tuple[RunConfi
     chosen: list[AutoSetting] = []
     model, tr = run.model, run.train
     if "image" in mods:
-        model = model.replace(image=_image(model.image, train, device, chosen))
+        image = model.image
+        if pick_encoder:
+            image = pick_image_encoder(image, sum(1 for it in train if it.image), device, chosen)
+        model = model.replace(image=_image(image, train, device, chosen))
     if model.task == "generate" and not model.text.ngrams:  # a decoder writes words, never word pairs
         model = model.replace(text=dataclasses.replace(model.text, ngrams=1))
     if "text" in mods:
@@ -107,9 +117,13 @@ def _image(spec, items: list, device: str, chosen: list[AutoSetting]):
         return spec
     sides = image_sides(items)
     side = sorted(sides)[len(sides) // 2] if sides else 64
-    limit = 128 if device == "cuda" else 64
+    pretrained_limit = image_size_limit(spec)
+    limit = pretrained_limit or (128 if device == "cuda" else 64)
     size = max(16, min(limit, side) // 4 * 4)
-    why = f"the images are about {side} px" + (f"; {limit} px keeps a {device.upper()} fast" if side > limit else "")
+    bound = (
+        f"{spec.encoder}'s weights see {limit} px" if pretrained_limit else f"{limit} px keeps a {device.upper()} fast"
+    )
+    why = f"the images are about {side} px" + (f"; {bound}" if side > limit else "")
     chosen.append(AutoSetting("model.image.size", size, why))
     return dataclasses.replace(spec, size=size)
 
@@ -117,6 +131,7 @@ def _image(spec, items: list, device: str, chosen: list[AutoSetting]):
 def _text(spec, items: list, chosen: list[AutoSetting]):
     from mmstudio.engine.tokenizer import Tokenizer
 
+    spec = text_vectors(spec, chosen)
     changes: dict[str, Any] = {}
     ngrams = spec.ngrams or (2 if spec.encoder in BAG_ENCODERS else 1)
     if not spec.ngrams:
@@ -178,7 +193,7 @@ def _audio(spec, items: list, chosen: list[AutoSetting]):
         )
     if not spec.sample_rate:
         rates = sorted(r for _, r in infos) or [16000]
-        rate = int(min(16000, rates[len(rates) // 2]))
+        rate = audio_rate(spec) or int(min(16000, rates[len(rates) // 2]))
         changes["sample_rate"] = rate
         chosen.append(
             AutoSetting(

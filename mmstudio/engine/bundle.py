@@ -23,6 +23,7 @@ import mmstudio
 from mmstudio.config import RunConfig
 from mmstudio.engine.model import ModelShape, MultimodalModel
 from mmstudio.engine.preprocess import Preprocessor
+from mmstudio.engine.pretrained import no_weight_files, pretrained_identity
 from mmstudio.engine.tokenizer import Tokenizer
 from mmstudio.errors import LoadError, SchemaError
 from mmstudio.file_schemas import BUNDLE
@@ -98,6 +99,7 @@ def write_bundle_files(
         "preprocessing": pre.to_dict(),
         "metrics": metrics or {},
         "versions": versions(),
+        "pretrained": pretrained_identity(run.model, shape.modalities),
         "weights": {
             "file": WEIGHTS,
             "sha256": sha256_file(weights),
@@ -227,7 +229,8 @@ def load_bundle(path: str, device: str = "cpu") -> Bundle:
         tok = Tokenizer.from_dict(prep["tokenizer"]) if prep.get("tokenizer") else None
         pre = Preprocessor.from_model_spec(run.model, shape.modalities, shape.channels, tok)
         _check_size(run, shape, weights, meta_path)
-        model = MultimodalModel(run.model, shape, dropout=run.train.dropout)
+        with no_weight_files():  # the trained weights are all in model.safetensors
+            model = MultimodalModel(run.model, shape, dropout=run.train.dropout)
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, BundleError):
             raise
@@ -242,7 +245,7 @@ def load_bundle(path: str, device: str = "cpu") -> Bundle:
 def _check_size(run: RunConfig, shape: ModelShape, weights: str, meta_path: str) -> None:
     """Refuse a description whose model is far larger than its weights file, before allocating:
     built on the meta device, a model costs nothing; the real one must fit in what is stored."""
-    with torch.device("meta"):
+    with torch.device("meta"), no_weight_files():
         ghost = MultimodalModel(run.model, shape, dropout=run.train.dropout)
     needed = sum(t.numel() * t.element_size() for t in ghost.state_dict().values())
     try:

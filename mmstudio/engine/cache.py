@@ -73,6 +73,9 @@ class Features:
     mask: dict[str, torch.Tensor]
     labels: torch.Tensor  # int64, -1 where unlabelled
     groups: dict[str, torch.Tensor] = field(default_factory=dict)
+    #: Frozen-feature mode (engine.features): a pretrained backbone's outputs per item, given to
+    #: the model instead of ``inputs[m]`` (which stay, for the input ranges a bundle records).
+    encoded: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -84,15 +87,16 @@ class Features:
             {m: x.to(device) for m, x in self.mask.items()},
             self.labels.to(device),
             {m: x.to(device) for m, x in self.groups.items()},
+            {m: x.to(device) for m, x in self.encoded.items()},
         )
 
     def nbytes(self) -> int:
-        tensors = [*self.inputs.values(), *self.mask.values(), self.labels]
+        tensors = [*self.inputs.values(), *self.mask.values(), *self.encoded.values(), self.labels]
         return sum(t.numel() * t.element_size() for t in tensors)
 
     def batch(self, index: torch.Tensor) -> tuple[dict, dict, torch.Tensor]:
         return (
-            {m: x[index] for m, x in self.inputs.items()},
+            {m: self.encoded.get(m, x)[index] for m, x in self.inputs.items()},
             {m: x[index] for m, x in self.mask.items()},
             self.labels[index],
         )

@@ -26,22 +26,30 @@ DECODERS: Registry[Any] = Registry("decoder")
 FUSION_TASKS = ("classify", "classify+align")
 
 
-_RECURRENT = {"embed": 64, "hidden": 128, "layers": 1, "bidirectional": False}
+#: ``vectors``: a GloVe/word2vec/fastText text file the embeddings start from (engine.vectors).
+_RECURRENT = {"embed": 64, "hidden": 128, "layers": 1, "bidirectional": False, "vectors": ""}
+#: Encoders that can start from published weights take ``tune`` (engine.pretrained.TUNE_MODES):
+#: auto (frozen with pretrained weights), frozen, finetune.
+_TUNE = {"tune": "auto"}
 
 #: The built-in encoders: (modality, name, options and their defaults, help). Each registers its
 #: factory in ``mmstudio.engine.encoders.<modality>``.
 BUILTIN_ENCODERS: tuple[tuple[str, str, dict[str, Any], str], ...] = (
     ("image", "cnn", {"width": 32}, "Small 3-block conv net; fast on CPU for small images (28-64 px)."),
-    ("image", "resnet18", {}, "ResNet-18 (torchvision, 11 M parameters)."),
-    ("image", "resnet34", {}, "ResNet-34 (torchvision, 21 M parameters)."),
-    ("image", "mobilenet_v3_small", {}, "MobileNetV3-Small (torchvision, 1.5 M parameters)."),
+    ("image", "resnet18", _TUNE, "ResNet-18 (torchvision, 11 M parameters; ImageNet weights)."),
+    ("image", "resnet34", _TUNE, "ResNet-34 (torchvision, 21 M parameters; ImageNet weights)."),
+    ("image", "resnet50", _TUNE, "ResNet-50 (torchvision, 25 M parameters; ImageNet weights)."),
+    ("image", "mobilenet_v3_small", _TUNE, "MobileNetV3-Small (torchvision, 1.5 M parameters; ImageNet weights)."),
+    ("image", "mobilenet_v3_large", _TUNE, "MobileNetV3-Large (torchvision, 5.5 M parameters; ImageNet weights)."),
+    ("image", "efficientnet_b0", _TUNE, "EfficientNet-B0 (torchvision, 5.3 M parameters; ImageNet weights)."),
+    ("image", "convnext_tiny", _TUNE, "ConvNeXt-Tiny (torchvision, 28 M parameters; ImageNet weights)."),
     (
         "text",
         "ngram",
-        {"embed": 128, "init": 0.01, "norm": False, "lr_scale": 3.0},
+        {"embed": 128, "init": 0.01, "norm": False, "lr_scale": 3.0, "vectors": ""},
         "TF-IDF-weighted words and word pairs (fast, strong default).",
     ),
-    ("text", "bag", {"embed": 64}, "Mean of word embeddings (order-free, fastest)."),
+    ("text", "bag", {"embed": 64, "vectors": ""}, "Mean of word embeddings (order-free, fastest)."),
     ("text", "gru", _RECURRENT, "GRU over embeddings, mean-pooled."),
     ("text", "lstm", _RECURRENT, "LSTM over embeddings (option bidirectional), mean-pooled."),
     (
@@ -56,6 +64,18 @@ BUILTIN_ENCODERS: tuple[tuple[str, str, dict[str, Any], str], ...] = (
         "mel_lstm",
         {"hidden": 128, "layers": 1, "bidirectional": True},
         "Bidirectional LSTM over log-mel frames.",
+    ),
+    (
+        "audio",
+        "wav2vec2_base",
+        _TUNE,
+        "wav2vec 2.0 base (torchaudio, 95 M parameters, pretrained on LibriSpeech); hears 16 kHz waveforms.",
+    ),
+    (
+        "audio",
+        "hubert_base",
+        _TUNE,
+        "HuBERT base (torchaudio, 95 M parameters, pretrained on LibriSpeech); hears 16 kHz waveforms.",
     ),
 )
 

@@ -42,6 +42,9 @@ def measures(modality: str, x: torch.Tensor) -> dict[str, torch.Tensor]:
     if modality == "image":
         flat = x.float().flatten(1)
         return {"brightness": flat.mean(1), "contrast": flat.std(1)}
+    if modality == "audio" and x.ndim == 3 and x.shape[1] == 1:  # samples (speech models): log power per 20 ms
+        w = x.float()[:, 0, : x.shape[2] // 320 * 320]
+        x = torch.log(w.reshape(w.shape[0], 1, -1, 320).pow(2).mean(-1) + 1e-6)
     if modality == "audio":
         frames = x.float().mean(1)  # (B, frames): energy per frame
         floor = frames.amin(1, keepdim=True)

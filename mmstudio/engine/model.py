@@ -96,7 +96,7 @@ class MultimodalModel(nn.Module):
         """Features ``(B, dim)`` for each modality given in ``inputs``."""
         out = {}
         for m, x in inputs.items():
-            if m == "image":
+            if m == "image" and not getattr(self.encoders[m], "raw_input", False):  # pretrained: its own
                 x = (x.float() - self.image_mean) / self.image_std
             out[m] = self.encoders[m](x)
         return out
@@ -120,7 +120,7 @@ class MultimodalModel(nn.Module):
         out = {}
         for m in self.modalities:
             x = inputs[m]
-            if m == "image":
+            if m == "image" and not getattr(self.encoders[m], "raw_input", False):  # as encode()
                 x = (x.float() - self.image_mean) / self.image_std
             out[m] = sequence_features(self.encoders[m], x)
         return out
@@ -166,11 +166,17 @@ def _head(in_dim: int, hidden: int, num_classes: int, dropout: float) -> nn.Modu
 
 def init_text_weights(model: MultimodalModel, tokenizer) -> None:
     """Give a text encoder that weights its tokens (``ngram``) the tokenizer's inverse
-    document frequencies; they are saved with the weights, so a bundle needs nothing else."""
+    document frequencies, and start its embeddings from word vectors when the run names a file
+    (option ``vectors``); both are saved with the weights, so a bundle needs nothing else."""
     encoder = getattr(model.encoders, "text", None)
     set_idf = getattr(encoder, "set_idf", None)
     if tokenizer is not None and tokenizer.idf is not None and set_idf is not None:
         set_idf(tokenizer.idf)
+    vectors = str(model.spec.text.options.get("vectors", "") or "") if encoder is not None else ""
+    if vectors and tokenizer is not None:  # pretrained word vectors: read once, saved with the weights
+        from mmstudio.engine.vector_init import init_from_vectors
+
+        init_from_vectors(model, tokenizer, vectors)
 
 
 def count_parameters(model: nn.Module) -> int:

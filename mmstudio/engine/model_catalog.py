@@ -12,6 +12,7 @@ from mmstudio.config import DatasetSpec, ModelSpec, RunConfig, TrainSpec
 from mmstudio.engine.autoconfig import resolve, with_placeholders
 from mmstudio.engine.model import ModelShape, MultimodalModel, count_parameters
 from mmstudio.engine.preprocess import Preprocessor
+from mmstudio.engine.pretrained import no_weight_files
 
 
 def parameter_count(
@@ -113,5 +114,5 @@ def _meta_model(
     spec = spec.replace(image=dataclasses.replace(spec.image, weights=""))
     n_mels, frames = Preprocessor.from_model_spec(spec, mods).audio_shape
     shape = ModelShape(mods, max(2, num_classes), channels, min(vocab_size, spec.text.vocab_size), n_mels, frames)
-    with torch.device("meta"):
+    with torch.device("meta"), no_weight_files():  # shapes only: no weights file is read
         return spec, shape, MultimodalModel(spec, shape)

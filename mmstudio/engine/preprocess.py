@@ -70,7 +70,16 @@ class Preprocessor:
         from mmstudio.data import read_audio
 
         wave, rate = read_audio(path)
+        if self.wave_input:  # speech models hear the samples themselves
+            return self.fit_wave(wave, rate)[None].to(torch.float16)
         return self.features(self.fit_wave(wave, rate)[None])[0]
+
+    @property
+    def wave_input(self) -> bool:
+        """Whether the audio encoder takes 16 kHz samples (wav2vec2, HuBERT) instead of a log-mel map."""
+        from mmstudio.engine.pretrained import AUDIO_WEIGHTS
+
+        return self.audio.encoder in AUDIO_WEIGHTS
 
     def fit_wave(self, wave: np.ndarray, rate: int) -> torch.Tensor:
         """Resample to the set rate, then crop (centre) or zero-pad (end) to the set duration."""
@@ -93,6 +102,8 @@ class Preprocessor:
 
     @property
     def audio_shape(self) -> tuple[int, int]:
+        if self.wave_input:
+            return (1, self.samples)
         return (self.audio.n_mels, self.samples // self.hop + 1)
 
     @property
@@ -139,6 +150,8 @@ class Preprocessor:
             return ("image", self.image.size, self.channels, "upright")
         if modality == "audio":
             a = self.audio
+            if self.wave_input:
+                return ("audio", a.sample_rate, a.seconds, "wave")
             return ("audio", a.sample_rate, a.seconds, a.features, a.n_mels, a.hop_ms)
         return ("text",)
 

@@ -17,6 +17,8 @@ from typing import Any
 
 from mmstudio.config import MODALITY_NAMES, TASKS, RunConfig
 from mmstudio.engine.components import DECODERS, ENCODERS, FUSIONS
+from mmstudio.engine.pretrained import is_name
+from mmstudio.engine.pretrained_rules import pretrained_rules
 from mmstudio.registry import Entry, Registry
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
@@ -263,8 +265,14 @@ def _describe_range(low: float, high: float | None, bounds: str) -> str:
 def _path_rules(run: RunConfig, facts: DatasetFacts | None, gpus: int | None) -> list[Problem]:
     weights = run.model.image.weights
     mods = modalities_of(run, facts) or MODALITY_NAMES
-    if weights and "image" in mods and not os.path.isfile(weights):
-        return [Problem("model.image.weights", f"the image weights file {weights} does not exist")]
+    if weights and "image" in mods and not is_name(weights) and not os.path.isfile(weights):
+        return [
+            Problem(
+                "model.image.weights",
+                f"the image weights file {weights} does not exist (and no published weights are "
+                "called so: mmstudio weights list)",
+            )
+        ]
     return []
 
 
@@ -333,6 +341,7 @@ RULES: tuple[Rule, ...] = (
     _device_rules,
     _split_rules,
     _generate_rules,
+    pretrained_rules,
 )
 
 __all__ = ["DatasetFacts", "Problem", "RunProblems", "TASKS", "check", "modalities_of", "require"]

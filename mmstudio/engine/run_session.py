@@ -35,6 +35,7 @@ class Prepared:
     val_feats: Any
     val_items: int
     last: str | None  # the checkpoint to resume from
+    encoded: tuple[str, ...] = ()  # modalities whose frozen backbone outputs are precomputed
 
 
 @dataclass

@@ -28,7 +28,7 @@ def sequence_width(encoder: nn.Module, n_mels: int = 40) -> int:
         return _last_conv(encoder.features).out_channels * (n_mels // 8)  # three 2x poolings
     if isinstance(encoder, MelLSTM):
         return encoder.rnn.hidden_size * (2 if encoder.rnn.bidirectional else 1)
-    if isinstance(encoder, TorchvisionBackbone) and hasattr(encoder.backbone, "layer4"):
+    if _resnet_grid(encoder):
         linear: Any = encoder.proj[1]  # the projection: dropout, linear, norm
         return int(linear.in_features)
     return int(getattr(encoder, "sequence_width", 0))
@@ -49,12 +49,23 @@ def sequence_features(encoder: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor
     if isinstance(encoder, MelLSTM):
         out, _ = encoder.rnn(encoder.norm(x.float()).transpose(1, 2))
         return encoder.proj(out.mean(1)), out
-    if isinstance(encoder, TorchvisionBackbone) and hasattr(encoder.backbone, "layer4"):
+    if _resnet_grid(encoder):
         return _resnet(encoder, x)
     if hasattr(encoder, "sequence"):
         plugin: Any = encoder
         return encoder(x), plugin.sequence(x)
     return encoder(x), None
+
+
+def _resnet_grid(encoder: nn.Module) -> bool:
+    """A ResNet trained from scratch on our normalisation: its last grid is read directly
+    (a pretrained one, with its own resizing, or fed cached features, gives its pooled vector)."""
+    return (
+        isinstance(encoder, TorchvisionBackbone)
+        and hasattr(encoder.backbone, "layer4")
+        and not getattr(encoder, "own_transform", False)
+        and not getattr(encoder, "from_features", False)
+    )
 
 
 def _resnet(encoder: TorchvisionBackbone, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

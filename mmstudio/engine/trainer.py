@@ -49,6 +49,7 @@ from mmstudio.engine.events import (
     RunResult,
     RunStarted,
 )
+from mmstudio.engine.features import encode_frozen, use_encoded
 from mmstudio.engine.model import ModelShape, MultimodalModel, count_parameters, init_text_weights
 from mmstudio.engine.optim import class_weights, make_optimizer, make_scheduler
 from mmstudio.engine.preprocess import Preprocessor
@@ -181,6 +182,8 @@ def _prepare(
     try:
         train_feats = yield from _stoppable(prepare(train_items, pre, index), control)
         val_feats = (yield from _stoppable(prepare(val_items, pre, index), control)) if val_items else None
+        splits = [(train_items, train_feats)] + ([(val_items, val_feats)] if val_feats is not None else [])
+        encoded = yield from _stoppable(encode_frozen(spec, pre, splits, device), control)  # frozen backbones
     except _Stopped:
         stopped = True
     if ddp.any_of(dist, stopped)[0]:
@@ -190,7 +193,7 @@ def _prepare(
     shape = ModelShape(
         modalities, len(class_names), channels, len(tokenizer) if tokenizer else 2, *pre.audio_shape, pre.mean, pre.std
     )
-    return Prepared(modalities, class_names, pre, shape, train_feats, val_feats, len(val_items), last)
+    return Prepared(modalities, class_names, pre, shape, train_feats, val_feats, len(val_items), last, tuple(encoded))
 
 
 def _build(
@@ -202,6 +205,7 @@ def _build(
     torch.manual_seed(tr.seed)
     model = MultimodalModel(spec, prep.shape, dropout=tr.dropout)
     init_text_weights(model, prep.pre.tokenizer)
+    use_encoded(model, prep.encoded)  # frozen backbones: their cached outputs go to the projection
     model = model.to(device)
     if device.type == "cuda" and "image" in prep.modalities:
         model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # not in the stubs

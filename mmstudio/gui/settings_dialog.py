@@ -1,4 +1,5 @@
-"""File > Settings: default device, cache folder and size limit, theme, data-loading workers."""
+"""File > Settings: default device, cache folder and size limit, theme, data-loading workers
+(General), and the pretrained weights on this machine (Models)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from mmstudio.gui.settings import DEVICES, THEMES, Settings, apply_settings, default_cache_dir
+from mmstudio.gui.weights_manager import WeightsManager
 
 DEVICE_TEXT = {"auto": "Automatic (GPU when present)", "cpu": "CPU", "cuda": "GPU (CUDA)"}
 THEME_TEXT = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
@@ -32,7 +35,7 @@ class SettingsDialog(QDialog):
     def __init__(self, parent: QWidget | None = None, settings: Settings | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
-        self.setMinimumWidth(640)
+        self.setMinimumWidth(900)
         s = settings or Settings.load()
         self.device = QComboBox()
         for name in DEVICES:
@@ -80,9 +83,21 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(note)
+        layout.addWidget(self._tabs(form, note))
         layout.addWidget(buttons)
+
+    def _tabs(self, form: QFormLayout, note: QLabel) -> QTabWidget:
+        """General (the form above) and Models (the pretrained weights manager)."""
+        general = QWidget()
+        page = QVBoxLayout(general)
+        page.addLayout(form)
+        page.addWidget(note)
+        page.addStretch(1)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(general, "General")
+        self.models = WeightsManager()
+        self.tabs.addTab(self.models, "Models")
+        return self.tabs
 
     def _cache_row(self, cache_dir: str) -> QHBoxLayout:
         """The cache folder's line with Browse… and Default."""
@@ -118,6 +133,10 @@ class SettingsDialog(QDialog):
         s.save()
         apply_settings(s)
         super().accept()
+
+    def done(self, result: int) -> None:
+        self.models.close_lane()  # a download in flight is cancelled with the dialog
+        super().done(result)
 
 
 def _gb_spin(value: float, low: float, high: float, tip: str) -> QDoubleSpinBox:

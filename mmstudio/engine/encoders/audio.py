@@ -78,3 +78,16 @@ def _mel_cnn(**kw) -> nn.Module:
 def _mel_lstm(**kw) -> nn.Module:
     """Bidirectional LSTM over log-mel frames."""
     return MelLSTM(**kw)
+
+
+def _speech(arch: str):
+    def factory(**kw) -> nn.Module:
+        from mmstudio.engine.encoders.pretrained_audio import SpeechEncoder
+
+        return SpeechEncoder(arch, **kw)
+
+    return factory
+
+
+for _arch in ("wav2vec2_base", "hubert_base"):
+    AUDIO_ENCODERS.register(_arch)(_speech(_arch))

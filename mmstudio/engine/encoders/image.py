@@ -1,5 +1,6 @@
-"""Image encoders: a small conv net for small images and torchvision backbones (random init, or
-weights from a local file the user picks; nothing is ever downloaded)."""
+"""Image encoders: a small conv net for small images and torchvision backbones (random init, a
+local weights file, or published weights found in the torch hub cache: see
+:mod:`.pretrained_image`; nothing is ever downloaded here)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from mmstudio.engine import pretrained
 from mmstudio.engine.encoders.base import IMAGE_ENCODERS, projection
+from mmstudio.engine.encoders.pretrained_image import TorchvisionBackbone
 
 
 class SmallCNN(nn.Module):
@@ -38,40 +41,11 @@ class SmallCNN(nn.Module):
         )
         self.proj = projection(4 * w, dim, dropout)
         self.out_dim = dim
-        if weights:
+        if weights and pretrained.reading_files():  # a bundle holds them: its file is not read
             load_backbone_weights(self, weights)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.proj(self.features(x))
-
-
-class TorchvisionBackbone(nn.Module):
-    """A torchvision classifier with its last layer removed; grey inputs are repeated to RGB."""
-
-    def __init__(
-        self, arch: str, dim: int = 128, in_channels: int = 3, dropout: float = 0.1, weights: str = ""
-    ) -> None:
-        super().__init__()
-        import torchvision.models as tvm
-
-        net = getattr(tvm, arch)(weights=None)
-        if weights:
-            load_backbone_weights(net, weights)
-        if arch.startswith("resnet"):
-            feat = net.fc.in_features
-            net.fc = nn.Identity()
-        else:  # mobilenet_v3: keep the pooled features before the classifier
-            feat = net.classifier[0].in_features
-            net.classifier = nn.Identity()
-        self.backbone = net
-        self.in_channels = in_channels
-        self.proj = projection(feat, dim, dropout)
-        self.out_dim = dim
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[1] == 1:
-            x = x.expand(-1, 3, -1, -1)
-        return self.proj(self.backbone(x))
 
 
 def load_backbone_weights(module: nn.Module, path: str) -> None:
@@ -109,19 +83,20 @@ def _cnn(**kw) -> nn.Module:
     return SmallCNN(**kw)
 
 
-@IMAGE_ENCODERS.register("resnet18")
-def _resnet18(**kw) -> nn.Module:
-    """ResNet-18 (torchvision, 11 M parameters)."""
-    return TorchvisionBackbone("resnet18", **kw)
+def _torchvision(arch: str):
+    def factory(**kw) -> nn.Module:
+        return TorchvisionBackbone(arch, **kw)
+
+    return factory
 
 
-@IMAGE_ENCODERS.register("resnet34")
-def _resnet34(**kw) -> nn.Module:
-    """ResNet-34 (torchvision, 21 M parameters)."""
-    return TorchvisionBackbone("resnet34", **kw)
-
-
-@IMAGE_ENCODERS.register("mobilenet_v3_small")
-def _mobilenet(**kw) -> nn.Module:
-    """MobileNetV3-Small (torchvision, 1.5 M parameters)."""
-    return TorchvisionBackbone("mobilenet_v3_small", **kw)
+for _arch in (
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "mobilenet_v3_small",
+    "mobilenet_v3_large",
+    "efficientnet_b0",
+    "convnext_tiny",
+):
+    IMAGE_ENCODERS.register(_arch)(_torchvision(_arch))

@@ -122,26 +122,30 @@ class TransformerTextEncoder(nn.Module):
         return self.proj(masked_mean(x, keep))
 
 
+# ``vectors``: a word-vectors file the embeddings start from, loaded once the vocabulary is known
+# (model.init_text_weights), so the factories take it and build the same network either way.
+
+
 @TEXT_ENCODERS.register("ngram")
-def _ngram(**kw) -> nn.Module:
+def _ngram(vectors: str = "", **kw) -> nn.Module:
     """TF-IDF-weighted words and word pairs (fast, strong default)."""
     return NgramEncoder(**kw)
 
 
 @TEXT_ENCODERS.register("bag")
-def _bag(**kw) -> nn.Module:
+def _bag(vectors: str = "", **kw) -> nn.Module:
     """Mean of word embeddings (order-free, fastest)."""
     return BagEncoder(**kw)
 
 
 @TEXT_ENCODERS.register("gru")
-def _gru(**kw) -> nn.Module:
+def _gru(vectors: str = "", **kw) -> nn.Module:
     """GRU over embeddings, mean-pooled."""
     return RecurrentEncoder("gru", **kw)
 
 
 @TEXT_ENCODERS.register("lstm")
-def _lstm(**kw) -> nn.Module:
+def _lstm(vectors: str = "", **kw) -> nn.Module:
     """LSTM over embeddings (option bidirectional), mean-pooled."""
     return RecurrentEncoder("lstm", **kw)
 

@@ -1,6 +1,6 @@
 """The Model panel's modality rows: include or not, the encoder and its options, per modality.
 
-Image: size and a local pretrained-weights file; text: tokens and layers; audio: duration,
+Image: size, published weights (frozen or fine-tuned; see pretrained_options) or a local file; text: tokens and layers; audio: duration,
 log-mel or MFCC, mel bands and layers. Edits the per-modality part of a :class:`ModelSpec`.
 """
 
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from mmstudio import engine
 from mmstudio.config import MODALITY_NAMES, ModelSpec
+from mmstudio.gui.panels.pretrained_options import PretrainedOptions
 from mmstudio.gui.panels.train_options import spin_box
 
 WEIGHTS_FILTER = "Weights (*.safetensors *.pt *.pth);;All files (*)"
@@ -41,6 +42,7 @@ class EncoderOptions(QWidget):
         "layers",
         "weights",
         "weights_button",
+        "pretrained",
         "features",
         "n_mels",
     )
@@ -85,6 +87,8 @@ class EncoderOptions(QWidget):
             w.valueChanged.connect(self.changed)
         self.features.currentIndexChanged.connect(self.changed)
         self.weights.textChanged.connect(self.changed)
+        self.pretrained.changed.connect(self.changed)
+        self.pretrained.weights_changed.connect(self.weights.setText)
 
     def _make_extras(self) -> dict[str, list[QWidget]]:
         """The per-modality options beside the size: weights file, layers, audio features."""
@@ -92,8 +96,10 @@ class EncoderOptions(QWidget):
         for w in self.layers.values():
             w.setToolTip("Depth of GRU/LSTM/Transformer encoders (not used by bag or conv nets)")
         self.weights = QLineEdit()
-        self.weights.setPlaceholderText("pretrained weights: none (a local file, never downloaded)")
-        self.weights.setToolTip("A local .safetensors (or weights-only .pt) file for the image backbone")
+        self.weights.setPlaceholderText("weights: none, published ones, or a local file (never downloaded)")
+        self.weights.setToolTip("Published weights (Pretrained), or a local .safetensors/.pt file for the backbone")
+        self.weights.setMinimumWidth(240)  # a weights name reads whole
+        self.pretrained = PretrainedOptions()
         self.weights_button = QPushButton("…")
         self.weights_button.setFixedWidth(32)
         self.weights_button.clicked.connect(self._on_weights_clicked)
@@ -102,7 +108,7 @@ class EncoderOptions(QWidget):
         self.n_mels = spin_box(8, 256, 40, 8)
         self.n_mels.setToolTip("Mel bands (MFCC coefficients come from these)")
         return {
-            "image": [self.weights, self.weights_button],
+            "image": [self.pretrained, self.weights, self.weights_button],
             "text": [QLabel("Layers"), self.layers["text"]],
             "audio": [
                 QLabel("Features"),
@@ -141,6 +147,8 @@ class EncoderOptions(QWidget):
         self.option["text"].setValue(ms.text.max_tokens)
         self.option["audio"].setValue(ms.audio.seconds)
         self.weights.setText(ms.image.weights)
+        self.pretrained.set_encoder(ms.image.encoder, ms.image.weights)
+        self.pretrained.set_tune(ms.image.options)
         self.features.setCurrentText(ms.audio.features)
         self.n_mels.setValue(ms.audio.n_mels)
         for m in ("text", "audio"):
@@ -162,6 +170,7 @@ class EncoderOptions(QWidget):
                 encoder=self.encoder["image"].currentText() or ms.image.encoder,
                 size=self.option["image"].value(),
                 weights=self.weights.text().strip(),
+                options=self.pretrained.options(ms.image.options, self.encoder["image"].currentText()),
             ),
             text=dataclasses.replace(
                 engine.with_text_encoder(ms.text, text_encoder),
@@ -190,17 +199,28 @@ class EncoderOptions(QWidget):
         image, audio = self.include["image"].isChecked(), self.include["audio"].isChecked()
         self.weights.setEnabled(image)
         self.weights_button.setEnabled(image)
+        self.pretrained.setEnabled(image)
         for w in (self.features, self.n_mels):
             w.setEnabled(audio)
 
     def _on_encoder_changed(self, modality: str) -> None:
-        """Another encoder: its own default depth (a transformer's is 2, a GRU's 1)."""
+        """Another encoder: its own default depth (a transformer's is 2, a GRU's 1); another
+        image backbone: its own published weights when Pretrained is on."""
+        if modality == "image":
+            self._on_image_encoder_changed()
         if modality in self.layers:
             spin = self.layers[modality]
             spin.blockSignals(True)
             spin.setValue(default_depth(modality, self.encoder[modality].currentText()) or 1)
             spin.blockSignals(False)
         self.changed.emit()
+
+    def _on_image_encoder_changed(self) -> None:
+        encoder, was = self.encoder["image"].currentText(), self.pretrained.use.isChecked()
+        name = engine.default_weights(encoder)
+        if was or self.weights.text() in [r["name"] for r in engine.weights_list()]:
+            self.weights.setText(name if was else "")
+        self.pretrained.set_encoder(encoder, self.weights.text())
 
     def _on_weights_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Pretrained Image Weights", "", WEIGHTS_FILTER)

@@ -303,7 +303,9 @@ class TrainPanel(QWidget):
         self._refresh_runs()
 
     def _on_data_prepared(self, e) -> None:
-        self.progress.setFormat(f"Decoding {e.modality}: {e.done}/{e.total}")
+        self.progress.setFormat(texts.prepared_progress(e))
+        for line in texts.prepared_log(e):  # a frozen backbone's outputs: computed once, cached
+            self._append_log(line)
 
     def _on_step_logged(self, e) -> None:
         self.plots.add_step(e.step, e.loss, e.lr)
@@ -390,7 +392,6 @@ class TrainPanel(QWidget):
         if self._runs_loaded:
             self.runs.refresh()
 
-    # ---------------------------------------------------------------- drawing
     def redraw(self) -> None:
         """Push the buffers to the curves (called by the ~10 Hz timer, only when something changed)."""
         self.plots.redraw()

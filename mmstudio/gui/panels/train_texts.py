@@ -42,3 +42,20 @@ def finished_line(e) -> str:
     """The progress bar's text once a run ends (from ``RunFinished``)."""
     reason = e.reason.replace("_", " ").capitalize()
     return f"{reason} · {e.epochs} epochs, {e.steps} steps in {clock(e.seconds)}"
+
+
+def prepared_progress(e) -> str:
+    """The progress bar while inputs are decoded, or a frozen backbone's outputs computed."""
+    if e.modality.endswith("features"):
+        return f"Computing {e.modality} once (frozen pretrained backbone): {e.done}/{e.total}"
+    return f"Decoding {e.modality}: {e.done}/{e.total}"
+
+
+def prepared_log(e) -> list[str]:
+    """A log line when a frozen backbone's outputs are ready (the epochs then train on them)."""
+    if e.modality.endswith("features") and e.total and e.done == e.total:
+        return [
+            f"computed {e.modality} of {e.total:,} files once in {e.seconds:.1f} s (frozen pretrained "
+            "backbone, cached for later runs); the epochs train the fusion and heads on them"
+        ]
+    return []
