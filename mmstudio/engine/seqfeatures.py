@@ -9,7 +9,7 @@ else it contributes its pooled vector alone.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -29,8 +29,8 @@ def sequence_width(encoder: nn.Module, n_mels: int = 40) -> int:
     if isinstance(encoder, MelLSTM):
         return encoder.rnn.hidden_size * (2 if encoder.rnn.bidirectional else 1)
     if _resnet_grid(encoder):
-        linear: Any = encoder.proj[1]  # the projection: dropout, linear, norm
-        return int(linear.in_features)
+        backbone: Any = encoder  # a TorchvisionBackbone: its projection is dropout, linear, norm
+        return int(backbone.proj[1].in_features)
     return int(getattr(encoder, "sequence_width", 0))
 
 
@@ -50,7 +50,7 @@ def sequence_features(encoder: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor
         out, _ = encoder.rnn(encoder.norm(x.float()).transpose(1, 2))
         return encoder.proj(out.mean(1)), out
     if _resnet_grid(encoder):
-        return _resnet(encoder, x)
+        return _resnet(cast(TorchvisionBackbone, encoder), x)
     if hasattr(encoder, "sequence"):
         plugin: Any = encoder
         return encoder(x), plugin.sequence(x)
