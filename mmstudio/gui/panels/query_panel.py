@@ -73,7 +73,7 @@ class _Asker:
             from mmstudio import engine
 
             found = engine.describe_files(self.session.bundle, beam=question["beam"], **inputs)
-            return {"mode": "describe", **found}
+            return {"mode": "describe", "asked": question, **found}
         if question["mode"] == "classify":
             return {"mode": "classify", **self.session.classify(**inputs)}
         out = self.session.query(**inputs, target=question["target"], top=question["top"], map_method=map_method)
@@ -311,6 +311,8 @@ class QueryPanel(QWidget):
 
     def _on_answer(self, answer: dict) -> None:
         self.message.hide()
+        if answer["mode"] == "describe" and answer["asked"] != self.inputs.question():
+            return  # a late answer to an earlier question (another file, another beam): dropped
         self.last = answer
         if answer["mode"] == "describe":
             self.describe_view.set_answer(answer)
