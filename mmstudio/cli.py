@@ -19,7 +19,7 @@ from mmstudio.cli_experiment import add_parser as _experiment_parser
 from mmstudio.cli_experiment import experiment_command
 from mmstudio.cli_inspect import inspect_command
 from mmstudio.cli_progress import Progress, progress_for, wants_progress
-from mmstudio.cli_run import report_problems, resolved_run, run_config_from_args, task_for_data
+from mmstudio.cli_run import print_generation, report_problems, resolved_run, run_config_from_args, task_for_data
 from mmstudio.cli_weights import add_train_flags, add_weights_parser, weights_command
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -63,8 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _train_parser(sub) -> None:
-    from mmstudio.config import REGRESS_LOSSES, TASKS
-    from mmstudio.engine.components import ENCODERS, FUSIONS  # the registries, without torch
+    from mmstudio.config import REGRESS_LOSSES
+    from mmstudio.engine.components import DECODERS, ENCODERS, FUSIONS, TASKS  # registries, without torch
 
     p = sub.add_parser("train", help="train a model; writes run.toml, checkpoints and a bundle")
     p.add_argument("--data", help="dataset folder or manifest (overrides the config's)")
@@ -80,8 +80,11 @@ def _train_parser(sub) -> None:
         help="comma-separated modalities to use with their default encoders "
         "(e.g. image,text); default: every modality the dataset has",
     )
-    p.add_argument("--task", choices=TASKS, help="default: classify when the data has labels, else align")
+    p.add_argument(
+        "--task", choices=list(TASKS), help="default: classify with labels, else align; or regress, generate"
+    )
     p.add_argument("--loss", choices=REGRESS_LOSSES, help="regress: the loss (default mse)")
+    p.add_argument("--decoder", help=f"generate: the text decoder: {', '.join(DECODERS.names())}")
     p.add_argument("--image-size", type=int, help="image side in pixels (default: from the images)")
     p.add_argument("--text-tokens", type=int, help="tokens kept per text (default: from the texts)")
     p.add_argument("--audio-seconds", type=float, help="clip duration (default: from the clips)")
@@ -117,7 +120,8 @@ def _engine_parsers(sub) -> None:
     p.add_argument("bundle")
     p.add_argument("--data", required=True)
     p.add_argument("--split", default="test", help="train, val, test or all")
-    p.add_argument("--no-ablation", action="store_true", help="skip the per-modality ablation")
+    p.add_argument("--no-ablation", action="store_true", help="skip the ablation (generate: the baselines)")
+    p.add_argument("--beam", type=int, default=1, help="generate: beam width (1: greedy)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser(
@@ -254,12 +258,13 @@ def _eval(args: argparse.Namespace) -> int:
 
     with progress_for(args) as progress:
         result = engine.evaluate(
-            args.bundle, args.data, split=args.split, ablation=not args.no_ablation, on_event=progress
+            args.bundle, args.data, split=args.split, ablation=not args.no_ablation, on_event=progress, beam=args.beam
         )
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
     print(f"{result['split']}: {result['items']:,} items")
+    print_generation(result)  # generate's scores (nothing for the other tasks)
     for note in result.get("input_warnings", []):
         print(f"  note: {note}")
     for key in ("accuracy", "macro_f1"):
@@ -347,6 +352,7 @@ def _predict_parser(sub) -> None:
     p.add_argument("--out", required=True, help="predictions file: .csv or .jsonl")
     p.add_argument("--split", default="all", help="train, val, test or all (default)")
     p.add_argument("--top", type=int, default=1, help="also list the top K classes (JSON lines)")
+    p.add_argument("--beam", type=int, default=1, help="generate: beam width; alternatives written beside the text")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
@@ -366,6 +372,7 @@ def _predict(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             device=args.device,
             on_event=progress,
+            beam=args.beam,
         )
     path = engine.write_predictions(result["rows"], args.out)
     summary = {

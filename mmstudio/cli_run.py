@@ -48,6 +48,8 @@ def run_config_from_args(args: argparse.Namespace):
         model = model.replace(task=args.task)
     if getattr(args, "loss", None):
         model = model.replace(regress_loss=args.loss)
+    if getattr(args, "decoder", None):
+        model = model.replace(decoder=args.decoder)
     train = run.train if run else TrainSpec()
     changes = {
         k: v
@@ -150,6 +152,7 @@ FLAGS = {
     "model.fusion": "--fusion",
     "model.task": "--task",
     "model.regress_loss": "--loss",
+    "model.decoder": "--decoder",
     "train.epochs": "--epochs",
     "train.batch_size": "--batch-size",
     "train.lr": "--lr",
@@ -166,3 +169,18 @@ def report_problems(problems: list) -> bool:
         flag = f" ({FLAGS[p.field]})" if p.field in FLAGS else ""
         print(f"mmstudio train: error: {p.field}{flag}: {p.message}", file=sys.stderr)
     return bool(problems)
+
+
+def print_generation(result: dict) -> None:
+    """``eval``'s lines for a generating bundle: its scores, then each baseline's (none for
+    another task's result)."""
+    if "generation" not in result:
+        return
+    keys = ("cer", "wer", "exact", "bleu", "bleu2", "cider_d")
+
+    def line(scores: dict) -> str:
+        return ", ".join(f"{k} {scores[k]:.4f}" for k in keys if k in scores)
+
+    print(f"  generated (beam {result.get('beam', 1)}): {line(result['generation'])}")
+    for name, scores in result.get("baselines", {}).items():
+        print(f"  baseline {name.replace('_', ' ')}: {line(scores)}")

@@ -71,7 +71,7 @@ class DatasetSpec:
 
 #: Modalities a model can take, in the order models and bundles list them.
 MODALITY_NAMES = ("image", "text", "audio")
-TASKS = ("classify", "align", "classify+align", "regress")
+TASKS = ("classify", "align", "classify+align", "regress", "generate")
 #: Losses of the ``regress`` task (on standardised targets).
 REGRESS_LOSSES = ("mse", "huber", "l1")
 OPTIMIZERS = ("adamw", "sgd")
@@ -146,7 +146,7 @@ class ModelSpec:
     fusion: str = "concat"  # early, concat, weighted_sum, product, gated, attention, tensor, late
     fusion_options: Mapping[str, Any] = field(default_factory=dict)
     dim: int = 128  # features each encoder outputs (the fusion's input)
-    task: str = "classify"  # classify, align (cross-modal retrieval), classify+align or regress
+    task: str = "classify"  # classify, align (retrieval), classify+align, regress (a number) or generate (text)
     embed_dim: int = 128  # the shared space of align
     head_hidden: int = 0  # 0: a linear head; >0: one hidden layer of that size
     label_smoothing: float = 0.0  # classify: share of the target spread over the other classes
@@ -154,6 +154,9 @@ class ModelSpec:
     align_weight: float = 1.0  # weight of the align loss in classify+align
     temperature: float = 0.07  # initial InfoNCE temperature (learned)
     regress_loss: str = "mse"  # regress: mse, huber or l1 (on standardised targets)
+    # generate: the text is the target; the other modalities are the inputs (engine.decoders)
+    decoder: str = "transformer"  # generate: transformer (cross-attention) or ctc (audio only)
+    decoder_options: Mapping[str, Any] = field(default_factory=dict)  # layers, heads, width, ...
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "modalities", tuple(self.modalities))
@@ -164,7 +167,7 @@ class ModelSpec:
             raise ValueError(f"unknown task {self.task!r}; tasks are {', '.join(TASKS)}")
         if self.regress_loss not in REGRESS_LOSSES:
             raise ValueError(f"unknown regress loss {self.regress_loss!r}; choose {', '.join(REGRESS_LOSSES)}")
-        for name in ("fusion_options",):
+        for name in ("fusion_options", "decoder_options"):
             object.__setattr__(self, name, dict(getattr(self, name)))
 
     def replace(self, **changes: Any) -> ModelSpec:

@@ -114,6 +114,8 @@ MODEL = Map(
         "align_weight": Num(0, 1e6),
         "temperature": Num(1e-6, 1e6),
         "regress_loss": Str(choices=REGRESS_LOSSES),
+        "decoder": NAME,
+        "decoder_options": OPTIONS,
     }
 )
 TRAIN = Map(

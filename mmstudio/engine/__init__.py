@@ -43,6 +43,8 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
   ``run_experiment(folder, control)`` (a generator of the runs' events and
   ``ExperimentProgress``; resumable), ``experiment_results(folder)`` (ranked table, gain with a
   paired bootstrap CI), ``list_experiments(root)``, ``export_table(table, path)`` (no torch).
+- ``describe_files(bundle, image=, audio=, beam=)``: a generating bundle's texts for a file (best
+  first, with alternatives); ``comparison_rows(report)``: its scores beside the baselines'.
 - ``PRESETS``, ``apply_preset(run, name, gpus)``: the Model panel's quick/accurate starting points.
 - ``weights_list()`` (no torch): the published weights encoders can start from (size, licence,
   present); ``default_weights(encoder)``, ``weights_dir()``; ``download_weights(name,
@@ -130,6 +132,8 @@ _NAMES = {
     "component": "mmstudio.engine.components",
     "fusion_level": "mmstudio.engine.components",
     "components_markdown": "mmstudio.engine.components",
+    "describe_files": "mmstudio.engine.generation",
+    "comparison_rows": "mmstudio.engine.generation_report",
     "weights_list": "mmstudio.engine.pretrained",
     "default_weights": "mmstudio.engine.pretrained",
     "weights_dir": "mmstudio.engine.pretrained",

@@ -80,6 +80,8 @@ def resolve(
         if pick_encoder:
             image = pick_image_encoder(image, sum(1 for it in train if it.image), device, chosen)
         model = model.replace(image=_image(image, train, device, chosen))
+    if model.task == "generate" and not model.text.ngrams:  # a decoder writes words, never word pairs
+        model = model.replace(text=dataclasses.replace(model.text, ngrams=1))
     if "text" in mods:
         model = model.replace(text=_text(model.text, fitted or train, chosen))
     if "audio" in mods:

@@ -19,6 +19,8 @@ TEXT_ENCODERS: Registry[Any] = Registry("text encoder")
 AUDIO_ENCODERS: Registry[Any] = Registry("audio encoder")
 ENCODERS: dict[str, Registry[Any]] = {"image": IMAGE_ENCODERS, "text": TEXT_ENCODERS, "audio": AUDIO_ENCODERS}
 FUSIONS: Registry[Any] = Registry("fusion")
+#: Text decoders of the ``generate`` task (the inputs' encoders feed them; text is the target).
+DECODERS: Registry[Any] = Registry("decoder")
 
 #: Fusions feed the classifier (or the regress task's one number); the align task compares
 #: the encoders' embeddings directly.
@@ -33,6 +35,10 @@ TASK_HELP: dict[str, str] = {
     "regress": (
         "Predict a number (a column with role 'target'): MSE, Huber or L1 loss on standardised targets; "
         "judged by MAE, RMSE and R² beside always predicting the training mean."
+    ),
+    "generate": (
+        "Write the text column from the other inputs (a decoder, teacher forcing with label smoothing; "
+        "greedy or beam search); judged by BLEU, CIDEr-D, CER/WER and exact match beside baselines."
     ),
 }
 
@@ -121,6 +127,17 @@ BUILTIN_FUSIONS: tuple[tuple[str, str, str, dict[str, Any], str], ...] = (
 )
 
 
+#: The built-in decoders of ``generate``: (name, options and their defaults, help).
+BUILTIN_DECODERS: tuple[tuple[str, dict[str, Any], str], ...] = (
+    (
+        "transformer",
+        {"width": 128, "heads": 4, "layers": 2},
+        "Transformer decoder with cross-attention to the encoders' feature sequences; greedy or beam search.",
+    ),
+    ("ctc", {}, "CTC over the audio encoder's frame sequence (audio only); greedy or prefix beam search."),
+)
+
+
 def _declare_builtins() -> None:
     for modality, name, options, help_text in BUILTIN_ENCODERS:
         ENCODERS[modality].declare(name, module=f"mmstudio.engine.encoders.{modality}", options=options, help=help_text)
@@ -133,17 +150,21 @@ def _declare_builtins() -> None:
             tasks=FUSION_TASKS,
             help=help_text,
         )
+    for name, options, help_text in BUILTIN_DECODERS:
+        DECODERS.declare(name, module="mmstudio.engine.decoders", options=options, tasks=("generate",), help=help_text)
 
 
 _declare_builtins()
 
 
 def registry(kind: str) -> Registry[Any]:
-    """The registry of ``kind``: "fusion", or a modality ("image", "text", "audio")."""
+    """The registry of ``kind``: "fusion", "decoder", or a modality ("image", "text", "audio")."""
     if kind == "fusion":
         return FUSIONS
+    if kind == "decoder":
+        return DECODERS
     if kind not in ENCODERS:
-        raise KeyError(f"unknown component kind {kind!r}; choose fusion, {', '.join(ENCODERS)}")
+        raise KeyError(f"unknown component kind {kind!r}; choose fusion, decoder, {', '.join(ENCODERS)}")
     return ENCODERS[kind]
 
 
@@ -178,21 +199,22 @@ def catalog() -> dict[str, Any]:
     return {
         "encoders": {m: dict(v) for m, v in encoder_names().items()},
         "fusions": dict(fusion_names()),
+        "decoders": {e.name: e.help for e in DECODERS.entries()},
         "tasks": {t: TASK_HELP.get(t, "") for t in TASKS},
     }
 
 
 def components_markdown() -> str:
-    """``docs/components.md``: every encoder and fusion with its help, options and level."""
+    """``docs/components.md``: every encoder, fusion and decoder with its help, options and level."""
     lines = [
-        "# Encoders and fusions",
+        "# Encoders, fusions and decoders",
         "",
         "Generated from the registries by `scripts/gen_components_doc.py`; do not edit.",
         "",
         "| kind | name | what it is | options (defaults) | level | tasks |",
         "|---|---|---|---|---|---|",
     ]
-    for kind in (*ENCODERS, "fusion"):
+    for kind in (*ENCODERS, "fusion", "decoder"):
         for e in registry(kind).entries():
             options = ", ".join(f"`{k}={v!r}`" for k, v in e.options.items()) or "–"
             lines.append(

@@ -41,7 +41,11 @@ def training_items(dataset, val_split: str, seed: int = 0, fraction: float = 0.1
 
 
 def choose_modalities(spec: ModelSpec, dataset) -> tuple[str, ...]:
+    """The modalities a run reads: ``spec.modalities`` (empty: all the dataset has). For
+    ``generate`` they are the inputs, and the text, the target, is always among them."""
     have = dataset.modalities
+    if spec.task == "generate":
+        return _generate_modalities(spec, have)
     if spec.modalities:
         missing = [m for m in spec.modalities if m not in have]
         if missing:
@@ -50,6 +54,18 @@ def choose_modalities(spec: ModelSpec, dataset) -> tuple[str, ...]:
     if not have:
         raise ValueError("the dataset has no usable image, text or audio")
     return tuple(have)
+
+
+def _generate_modalities(spec: ModelSpec, have) -> tuple[str, ...]:
+    if "text" not in have:
+        raise ValueError("generate learns to write the dataset's texts, and this dataset has no text column")
+    inputs = [m for m in (spec.modalities or have) if m != "text"]
+    missing = [m for m in inputs if m not in have]
+    if missing:
+        raise ValueError(f"the dataset has no {', '.join(missing)} (it has {', '.join(have)})")
+    if not inputs:
+        raise ValueError("generate needs an input besides the text: an image or audio column")
+    return tuple(m for m in ("image", "text", "audio") if m in inputs or m == "text")
 
 
 def choose_channels(spec: ModelSpec, items: list, probe: int = 32) -> int:

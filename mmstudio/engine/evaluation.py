@@ -55,7 +55,12 @@ def run_model(
 
 
 def quick_scores(model, feats: Features, device, batch_size: int, autocast=None) -> dict[str, float]:
-    """Validation figures for each epoch: accuracy (classify) and mean exact Recall@1 (align)."""
+    """Validation figures for each epoch: accuracy (classify) and mean exact Recall@1 (align);
+    generate: token accuracy, exact match and loss (:func:`.generation.validation_scores`)."""
+    if getattr(model, "generates", False):
+        from mmstudio.engine.generation import validation_scores
+
+        return validation_scores(model, feats, device, batch_size, autocast)
     out = run_model(model, feats, device, batch_size, autocast=autocast)
     scores: dict[str, float] = {}
     if "value" in out and feats.targets is not None:
@@ -135,10 +140,13 @@ def evaluate(
     ablation: bool = True,
     device: str = "cpu",
     on_event: Callable | None = None,
+    beam: int = 1,
 ) -> dict[str, Any]:
     """Metrics of a bundle (or its path) on one split of a dataset (or its path/spec).
 
     ``split="all"`` uses every item. ``on_event`` receives the decoding progress events.
+    A generating bundle decodes with beam search of width ``beam`` (1: greedy) and is compared
+    with baselines built from the training split unless ``ablation`` is False.
     """
     from mmstudio.engine.bundle import Bundle, load_bundle
     from mmstudio.engine.data import load_dataset
@@ -152,7 +160,13 @@ def evaluate(
     index = {name: i for i, name in enumerate(names)}
     gen = prepare(items, bundle.preprocessor, index)
     feats = drive(gen, on_event)
-    result = metrics_from_features(bundle.model, feats, bundle.class_names, device, batch_size, ablation)
+    if bundle.model.generates:
+        from mmstudio.engine.generation import evaluate_generation
+
+        train = dataset.subset("train") if ablation and split != "train" else None
+        result = evaluate_generation(bundle, items, feats, train, beam, device, batch_size, on_event)
+    else:
+        result = metrics_from_features(bundle.model, feats, bundle.class_names, device, batch_size, ablation)
     warnings = input_warnings(bundle.meta.get("input_stats"), feats.inputs, feats.mask)
     return {
         "split": split,

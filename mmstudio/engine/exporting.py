@@ -91,19 +91,14 @@ def export(
 
 
 def _export(bundle, format: str, out: str | None, check: bool, quantize: str | None = None) -> dict[str, Any]:
-    if format not in MODEL_FILES:
-        raise ValueError(f"unknown export format {format!r}; choose onnx or pt2")
-    if quantize not in (None, "int8") or (quantize and format != "onnx"):
-        raise ValueError(f"--quantize {quantize}: only int8, and only with the onnx format")
+    _check_request(format, quantize)
     bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
-    if bundle.meta.get("compression", {}).get("method", "prune") != "prune":
-        raise ValueError(f"{bundle.path} is an int8 bundle; export the original with --quantize int8 instead")
-    folder = out or os.path.join(bundle.path, f"export-{format}")
-    if os.path.splitext(folder)[1].lower() in (".onnx", ".pt2"):
-        raise ValueError(
-            f"{folder}: --out names the export package's folder (the model is {MODEL_FILES[format]} inside it)"
-        )
+    folder = _package_folder(bundle, format, out)
     os.makedirs(folder, exist_ok=True)
+    if bundle.model.generates:  # encoder and decoder step, the loop documented beside them
+        from mmstudio.engine.export_generate import export_generator
+
+        return export_generator(bundle, format, folder, check)
     wrapper = ExportWrapper(bundle.model.eval()).eval()
     args = example_inputs(bundle)
     path = os.path.join(folder, MODEL_FILES[format])
@@ -150,6 +145,25 @@ def _export(bundle, format: str, out: str | None, check: bool, quantize: str | N
         info.update(_check_onnx(path, wrapper, args, wrapper.input_names(), 0.25 if quantize else 1e-3))
     info["files"] = [MODEL_FILES[format], *write_package(folder, bundle, spec, info)]
     return info
+
+
+def _check_request(format: str, quantize: str | None) -> None:
+    if format not in MODEL_FILES:
+        raise ValueError(f"unknown export format {format!r}; choose onnx or pt2")
+    if quantize not in (None, "int8") or (quantize and format != "onnx"):
+        raise ValueError(f"--quantize {quantize}: only int8, and only with the onnx format")
+
+
+def _package_folder(bundle, format: str, out: str | None) -> str:
+    """Where the package goes (``out``, else beside the bundle); an int8 bundle is refused."""
+    if bundle.meta.get("compression", {}).get("method", "prune") != "prune":
+        raise ValueError(f"{bundle.path} is an int8 bundle; export the original with --quantize int8 instead")
+    folder = out or os.path.join(bundle.path, f"export-{format}")
+    if os.path.splitext(folder)[1].lower() in (".onnx", ".pt2"):
+        raise ValueError(
+            f"{folder}: --out names the export package's folder (the model is {MODEL_FILES[format]} inside it)"
+        )
+    return folder
 
 
 def _add_onnx_metadata(path: str, meta: dict[str, str]) -> None:

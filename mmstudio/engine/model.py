@@ -58,7 +58,8 @@ class MultimodalModel(nn.Module):
     def __init__(self, spec: ModelSpec, shape: ModelShape, dropout: float = 0.1) -> None:
         super().__init__()
         self.spec, self.shape = spec, shape
-        self.modalities = tuple(shape.modalities)
+        self.generates = spec.task == "generate"  # text is then the target: not an input
+        self.modalities = tuple(m for m in shape.modalities if not (self.generates and m == "text"))
         self.classify = spec.task in ("classify", "classify+align")
         self.align = spec.task in ("align", "classify+align")
         self.regress = spec.task == "regress"  # one output: the number, in the target's units
@@ -89,6 +90,11 @@ class MultimodalModel(nn.Module):
                 raise ValueError("the align task needs at least two modalities")
             self.projections = nn.ModuleDict({m: nn.Linear(spec.dim, spec.embed_dim) for m in self.modalities})
             self.logit_scale = nn.Parameter(torch.tensor(math.log(1.0 / spec.temperature)))
+        self.decoder: Any = None  # generate: an engine.decoders module (loss, memory, step)
+        if self.generates:
+            from mmstudio.engine.seqfeatures import build_decoder
+
+            self.decoder = build_decoder(spec, shape, self.modalities, self.encoders, dropout)
 
     def encode(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Features ``(B, dim)`` for each modality given in ``inputs``."""
@@ -111,7 +117,21 @@ class MultimodalModel(nn.Module):
         fused = self.fusion(feats, mask)
         return fused if self.head is None else self.head(fused)
 
+    def encode_sequences(self, inputs: dict[str, torch.Tensor]) -> dict[str, tuple]:
+        """generate: each input modality's pooled features and feature sequence (or None)."""
+        from mmstudio.engine.seqfeatures import sequence_features
+
+        out = {}
+        for m in self.modalities:
+            x = inputs[m]
+            if m == "image" and not getattr(self.encoders[m], "raw_input", False):  # as encode()
+                x = (x.float() - self.image_mean) / self.image_std
+            out[m] = sequence_features(self.encoders[m], x)
+        return out
+
     def forward(self, inputs: dict[str, torch.Tensor], mask: dict[str, torch.Tensor]) -> dict:
+        if self.decoder is not None:  # generate: the teacher-forced loss of the target text
+            return {"text_loss": self.decoder.loss(self.encode_sequences(inputs), mask, inputs["text"])}
         feats = self.encode(inputs)
         out: dict = {}
         if self.classify:

@@ -108,7 +108,9 @@ def _meta_model(
     read; the audio input shape is the preprocessor's."""
     spec = with_placeholders(RunConfig(DatasetSpec(""), spec)).model
     mods = tuple(modalities or spec.modalities or ("image", "text", "audio"))
-    if spec.task not in ("classify", "regress") and len(mods) < 2:
+    if spec.task == "generate":  # the text is the target: always there
+        mods = tuple(m for m in ("image", "text", "audio") if m in mods or m == "text")
+    elif spec.task not in ("classify", "regress") and len(mods) < 2:
         spec = spec.replace(task="classify")
     spec = spec.replace(image=dataclasses.replace(spec.image, weights=""))
     n_mels, frames = Preprocessor.from_model_spec(spec, mods).audio_shape

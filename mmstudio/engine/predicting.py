@@ -29,6 +29,8 @@ from mmstudio.fileio import atomic_write_text
 COLUMNS = ("id", "split", "label", "predicted", "probability", "modalities", "image", "audio", "text")
 #: The regress task's columns: the predicted number beside the item's own (``target``).
 REGRESS_COLUMNS = ("id", "split", "target", "predicted", "error", "modalities", "image", "audio", "text")
+#: A generating bundle's columns (JSON lines add ``alternatives`` with ``--beam``).
+GENERATED_COLUMNS = ("id", "split", "generated", "score", "reference", "modalities", "image", "audio", "alternatives")
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
@@ -40,21 +42,26 @@ def predict_dataset(
     top: int = 1,
     device: str = "cpu",
     on_event: Callable | None = None,
+    beam: int = 1,
 ) -> dict[str, Any]:
     """Predict every item of ``data`` (one split or ``all``) with a classifying bundle.
 
     Returns ``{"rows": [...], "items": n, "labelled": k, "accuracy": a}`` (accuracy over the
-    items whose label is one of the bundle's classes; absent when there are none).
+    items whose label is one of the bundle's classes; absent when there are none). A generating
+    bundle writes each item's text instead (:func:`generated_rows`; ``beam`` > 1: beam search,
+    its other hypotheses in ``alternatives``).
     """
     from mmstudio.engine.bundle import Bundle, load_bundle
     from mmstudio.engine.data import load_dataset
 
     if not isinstance(bundle, Bundle):
         bundle = load_bundle(bundle, device=device)
-    if not (bundle.model.classify or bundle.model.regress):
-        raise ValueError(f"{bundle.path} was trained for align only; it has no classes to predict")
     dataset = load_dataset(same_spec(bundle, data))
     items = split_items(dataset, split)
+    if bundle.model.generates:
+        return generated_rows(bundle, items, beam, batch_size, device, on_event)
+    if not (bundle.model.classify or bundle.model.regress):
+        raise ValueError(f"{bundle.path} was trained for align only; it has no classes to predict")
     names = list(bundle.class_names)
     feats = drive(prepare(items, bundle.preprocessor, {n: i for i, n in enumerate(names)}), on_event)
     if bundle.model.regress:
@@ -88,6 +95,38 @@ def predict_dataset(
     return result
 
 
+def generated_rows(bundle, items: list, beam: int, batch_size: int, device: str, on_event) -> dict[str, Any]:
+    """``predict`` for a generating bundle: one row per item with the text it wrote."""
+    from mmstudio.engine.generation import decode_features, detokenize
+
+    feats = drive(prepare(items, bundle.preprocessor, {}), on_event)
+    hyps = decode_features(bundle.model, feats, beam, device, min(batch_size, 128))
+    tok = bundle.preprocessor.tokenizer
+    rows = []
+    for it, hs, i in zip(items, hyps, range(len(items))):
+        row = {
+            "id": it.id,
+            "split": it.split or "",
+            "generated": detokenize(tok, hs[0][0]) if hs else "",
+            "score": round(hs[0][1], 6) if hs else 0.0,
+            "reference": it.text or "",
+            "modalities": "+".join(m for m in bundle.model.modalities if bool(feats.mask[m][i])),
+            "image": it.image or "",
+            "audio": it.audio or "",
+        }
+        if beam > 1:
+            row["alternatives"] = [{"text": detokenize(tok, ids), "score": s} for ids, s in hs[1:]]
+        rows.append(row)
+    return {"rows": rows, "items": len(rows), "labelled": 0}
+
+
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    """A CSV row: beam alternatives as one cell, separated by `` | ``."""
+    if "alternatives" not in row:
+        return row
+    return {**row, "alternatives": " | ".join(a["text"] for a in row["alternatives"])}
+
+
 def prediction_format(path: str) -> str:
     """``csv`` or ``jsonl`` from the file name; a clear error for anything else."""
     fmt = FORMATS.get(os.path.splitext(path)[1].lower())
@@ -103,10 +142,16 @@ def write_predictions(rows: list[dict[str, Any]], path: str) -> str:
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     else:
         buf = io.StringIO()
-        columns = REGRESS_COLUMNS if rows and "error" in rows[0] else COLUMNS
+        columns = (
+            GENERATED_COLUMNS
+            if rows and "generated" in rows[0]
+            else REGRESS_COLUMNS
+            if rows and "error" in rows[0]
+            else COLUMNS
+        )
         writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(_flat(r) for r in rows)
         text = buf.getvalue()
     atomic_write_text(path, text)
     return os.path.abspath(path)

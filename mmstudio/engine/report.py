@@ -46,6 +46,10 @@ def evaluation_report(
     items = split_items(dataset, split)
     names = bundle.class_names or dataset.class_names
     feats = _decode(items, bundle, {n: i for i, n in enumerate(names)}, say)
+    if bundle.model.generates:  # texts, scores, examples and baselines instead of classes
+        from mmstudio.engine.generation_report import generation_report
+
+        return generation_report(bundle, dataset, split, items, feats, say)
     model = bundle.model.eval()
     mods = list(model.modalities)
     report = _header(bundle, dataset, split, items, model)

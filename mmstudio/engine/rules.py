@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mmstudio.config import MODALITY_NAMES, TASKS, RunConfig
-from mmstudio.engine.components import ENCODERS, FUSIONS
+from mmstudio.engine.components import DECODERS, ENCODERS, FUSIONS
 from mmstudio.engine.pretrained import is_name
 from mmstudio.engine.pretrained_rules import pretrained_rules
 from mmstudio.registry import Entry, Registry
@@ -156,7 +156,7 @@ def _component_rules(run: RunConfig, facts: DatasetFacts | None, gpus: int | Non
     spec, out = run.model, []
     mods = modalities_of(run, facts) or MODALITY_NAMES
     for m in mods:
-        if m in ENCODERS:
+        if m in ENCODERS and not (spec.task == "generate" and m == "text"):  # generate writes text
             sub = getattr(spec, m)
             out += _name_and_options(ENCODERS[m], f"model.{m}", sub.encoder, sub.options, spec.task, "encoder")
     if "classify" in spec.task or spec.task == "regress":
@@ -181,7 +181,7 @@ def _name_and_options(
                 entry.tasks,
             )
         )
-    options_field = f"{prefix}.{'options' if key == 'encoder' else 'fusion_options'}"
+    options_field = f"{prefix}.{'options' if key == 'encoder' else key + '_options'}"
     for option, value in options.items():
         problem = _option_problem(entry, registry.kind, option, value)
         if problem:
@@ -330,6 +330,23 @@ def _split_rules(run: RunConfig, facts: DatasetFacts | None, gpus: int | None) -
     return []
 
 
+def _generate_rules(run: RunConfig, facts: DatasetFacts | None, gpus: int | None) -> list[Problem]:
+    """generate: a text to learn to write, an input to read, a known decoder that fits them."""
+    spec = run.model
+    if spec.task != "generate":
+        return []
+    out = _name_and_options(DECODERS, "model", spec.decoder, spec.decoder_options, spec.task, "decoder")
+    if facts is not None and "text" not in facts.modalities:
+        out.append(Problem("model.task", "generate learns to write texts and this dataset has none", ("classify",)))
+    mods = modalities_of(run, facts)
+    inputs = None if mods is None else tuple(m for m in mods if m != "text")
+    if inputs is not None and not inputs:
+        out.append(Problem("model.modalities", "generate needs an input besides the text", ("image", "audio")))
+    if spec.decoder == "ctc" and inputs is not None and inputs != ("audio",):
+        out.append(Problem("model.decoder", "ctc reads audio frames: use audio alone as the input", ("transformer",)))
+    return out
+
+
 RULES: tuple[Rule, ...] = (
     _dataset_rules,
     _modality_rules,
@@ -338,6 +355,7 @@ RULES: tuple[Rule, ...] = (
     _path_rules,
     _device_rules,
     _split_rules,
+    _generate_rules,
     pretrained_rules,
 )
 

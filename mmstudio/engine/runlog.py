@@ -46,7 +46,7 @@ COMPLETED_REASONS = ("completed", "early_stopping", "max_steps")
 STATUS = "status.json"
 EVENTS = "events.jsonl"
 #: Keys tried, in order, for a run's headline metric (higher is better for all but loss).
-HEADLINE = ("accuracy", "recall@1", "macro_f1", "r2")
+HEADLINE = ("accuracy", "recall@1", "macro_f1", "r2", "token_accuracy")
 #: characters of one event line; the longest real ones (an epoch's metrics) are a few kilobytes
 MAX_EVENT_CHARS = 1 << 20
 
@@ -158,7 +158,7 @@ def _record_epoch(status: dict[str, Any], event: EpochDone) -> None:
 
 def headline(metrics: dict[str, Any]) -> tuple[str, float | None]:
     """The metric a run is judged by, higher is better: accuracy, else Recall@1, else macro F1,
-    else R² (regress; ``("", None)`` when there is none). The trainer picks the best epoch by it, the runs list
+    else R² (regress), else a generator's token accuracy (``("", None)`` when there is none). The trainer picks the best epoch by it, the runs list
     ranks runs by it and the Train panel plots it."""
     for key in HEADLINE:
         value = metrics.get(key)

@@ -169,6 +169,8 @@ def batch_loss(ctx: StepContext, idx: torch.Tensor) -> torch.Tensor:
     with ctx.autocast() if ctx.autocast else contextlib.nullcontext():
         out = ctx.step_model(inputs, mask)
         loss = torch.zeros((), device=device)
+        if "text_loss" in out:  # generate: the decoder's teacher-forced loss
+            loss = loss + out["text_loss"]
         if "logits" in out:
             loss = loss + classify_loss(out["logits"], labels, ctx.class_weight, ctx.spec.label_smoothing)
         if "value" in out:  # regress: targets beside the labels in the cache

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from mmstudio.gui.jobs import Lane, ViewKey
 from mmstudio.gui.panels.compress_tab import CompressTab
 from mmstudio.gui.panels.eval_results import EvalResults
+from mmstudio.gui.widgets.generation_view import GenerationReport
 from mmstudio.gui.widgets.progress import ProgressStrip
 
 TRAINING_QUESTION = (
@@ -65,6 +66,8 @@ class EvaluatePanel(QWidget):
         self.pages.addWidget(self._build_idle_page())
         self.results = EvalResults()
         self.pages.addWidget(self.results)
+        self.generation = GenerationReport()  # a generating model's texts instead of classes
+        self.pages.addWidget(self.generation)
         r = self.results  # its parts, by the names the tests and the screenshots use
         self.tables, self.heatmap, self.gallery, self.plots = r.tables, r.heatmap, r.gallery, r.plots
         self.ablation_chart, self.robustness_chart, self.weights_chart = (
@@ -245,6 +248,9 @@ class EvaluatePanel(QWidget):
     def _on_report(self, report: dict) -> None:
         self.report = report
         self.progress.finish()
+        if report.get("task") == "generate":
+            self._show_generation(report)
+            return
         self.pages.setCurrentIndex(1)
         self.results.show_report(report)
         self._update_buttons()
@@ -261,6 +267,19 @@ class EvaluatePanel(QWidget):
         )
         self.report_ready.emit(report)
 
+    def _show_generation(self, report: dict) -> None:
+        from mmstudio import engine
+
+        self.pages.setCurrentIndex(2)
+        headers, rows = engine.comparison_rows(report)
+        self.generation.show_report(report, headers, rows)
+        self._update_buttons()
+        g = report["generation"]
+        self.status.emit(
+            f"Evaluated on {report['items']:,} {report['split']} items: CER {g['cer']:.3f}, BLEU {g['bleu']:.1f}"
+        )
+        self.report_ready.emit(report)
+
     # ---------------------------------------------------------------- export
     def _choose_export_folder(self) -> None:
         start = os.path.dirname(self.bundle_path) if self.bundle_path else os.path.expanduser("~")
@@ -274,7 +293,8 @@ class EvaluatePanel(QWidget):
             return []
         from mmstudio import engine
 
-        written = engine.save_report(self.report, folder) + self.results.export_plots(folder)
+        plots = [] if self.report.get("task") == "generate" else self.results.export_plots(folder)  # no plots
+        written = engine.save_report(self.report, folder) + plots
         self.status.emit(f"Report written to {folder} ({len(written)} files)")
         return written
 

@@ -135,18 +135,24 @@ class ModelPanel(QWidget):
         self.task = QComboBox()
         self.task.addItems(TASKS)
         self.task.setToolTip("\n".join(f"{t}: {text}" for t, text in engine.TASK_HELP.items()))
+        self.decoder = QComboBox()  # generate's text decoder; the names come from the engine's registry
+        for name, doc in engine.catalog()["decoders"].items():
+            self.decoder.addItem(name, doc)
+            self.decoder.setItemData(self.decoder.count() - 1, doc, Qt.ItemDataRole.ToolTipRole)
         form.addRow("Embedding size", self.dim)
         form.addRow("Fusion", self.fusion)
         form.addRow("", self.fusion_doc)
         self.diagram = FusionDiagram()
         form.addRow("", self.diagram)
         form.addRow("Task", self.task)
+        form.addRow("Decoder", self.decoder)
         grid.addLayout(form, 1, 0, 1, 4)
         grid.addItem(QSpacerItem(0, 0, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Expanding), 2, 0)
         for w in (self.dim,):
             w.valueChanged.connect(self._on_changed)
         self.fusion.currentIndexChanged.connect(self._on_changed)
         self.task.currentIndexChanged.connect(self._on_changed)
+        self.decoder.currentIndexChanged.connect(self._on_changed)
         return box
 
     def _build_train_box(self) -> QWidget:
@@ -256,7 +262,7 @@ class ModelPanel(QWidget):
             splits = [s for s in self.dataset.splits() if s != "train"] if self.dataset is not None else []
             self.train_options.set_train(tr, splits)
             self.dim.setValue(ms.dim)
-            for combo, text in ((self.fusion, ms.fusion), (self.task, ms.task)):
+            for combo, text in ((self.fusion, ms.fusion), (self.task, ms.task), (self.decoder, ms.decoder)):
                 i = combo.findText(text)
                 if i >= 0:
                     combo.setCurrentIndex(i)
@@ -275,6 +281,7 @@ class ModelPanel(QWidget):
             embed_dim=self.dim.value(),
             fusion=self.fusion.currentText() or ms.fusion,
             task=self.task.currentText(),
+            decoder=self.decoder.currentText() or ms.decoder,
         )
         train = self.train_options.train(tr)
         return self._base.replace(model=model, train=train)
@@ -302,6 +309,7 @@ class ModelPanel(QWidget):
 
     def _refresh(self) -> None:
         self.encoders.refresh()
+        self.decoder.setEnabled(self.task.currentText() == "generate")
         self.diagram.set_model(self.encoders.included(), self.fusion.currentText(), self.task.currentText())
         one = len(self.encoders.included()) <= 1  # nothing to fuse: the choice is not offered
         self.fusion.setEnabled(not one)

@@ -69,6 +69,7 @@ class QueryPanel(QWidget):
             self.middle.probabilities,
         )
         self.results = self.middle.stack
+        self.describe_view = self.middle.describe_view
         self.gallery.sample_clicked.connect(self._on_sample_clicked)
         self.gallery.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.gallery.customContextMenuRequested.connect(self._on_gallery_menu)
@@ -185,11 +186,11 @@ class QueryPanel(QWidget):
         """Load the model and index the collection, once the panel is on screen (not before:
         a finished training run should not start indexing a collection nobody asked about)."""
         self._stale = True
-        if not self.key().complete or not self.isVisible():
+        if not self.bundle_path or not self.isVisible():  # a generator describes without a collection
             return
         self._stale = False
         self.resume_button.hide()
-        self.progress.start(f"Preparing {os.path.basename(self.key().dataset)}…")
+        self.progress.start(f"Preparing {os.path.basename(self.key().dataset) or 'the model'}…")
         self.lane.submit(
             self._asker.prepare,
             self.bundle_path,
@@ -219,6 +220,15 @@ class QueryPanel(QWidget):
         self.info = info
         self.progress.finish()
         self.message.hide()
+        self.right.setVisible(not info.get("describes"))
+        if "targets" not in info:  # a generator (Describe), or a search model awaiting a collection
+            self.inputs.set_modalities(info["modalities"], [], False, describes=bool(info.get("describes")))
+            self.info = info if info.get("describes") else None
+            if self.info is not None:
+                self.status.emit("A generating model: drop an image or a sound to describe")
+                self.ready.emit(info)
+                self.run_query()
+            return
         self.inputs.set_modalities(info["modalities"], info["targets"], info["classify"], info["align"])
         self.inputs.set_examples(info["examples"])
         self.results_label.setText("Type, drop or choose something to search with.")
@@ -264,7 +274,10 @@ class QueryPanel(QWidget):
             return
         question = self.inputs.question()
         classify = question["mode"] == "classify"
-        self.results.setCurrentIndex(1 if classify else 0)
+        self.results.setCurrentIndex({"search": 0, "classify": 1, "describe": 2}[question["mode"]])
+        if question["mode"] == "describe" and not question["inputs"]:
+            self.results_label.setText("Drop or choose an image or a sound to describe.")
+            return
         if not question["inputs"]:
             self._clear_results(
                 "Tick at least one input to classify." if classify else "Type, drop or choose something to search with."
@@ -284,9 +297,14 @@ class QueryPanel(QWidget):
 
     def _on_answer(self, answer: dict) -> None:
         self.message.hide()
+        if answer["mode"] == "describe" and answer["asked"] != self.inputs.question():
+            return  # a late answer to an earlier question (another file, another beam): dropped
         self.last = answer
-        self.results.setCurrentIndex(1 if answer["mode"] == "classify" else 0)  # answers come in order
-        if answer["mode"] == "classify" and "value" in answer:  # regress: the predicted number
+        self.results.setCurrentIndex({"classify": 1, "describe": 2}.get(answer["mode"], 0))  # answers come in order
+        if answer["mode"] == "describe":
+            self.describe_view.set_answer(answer)
+            self.results_label.setText(f"What the model writes for the {' + '.join(answer['used'])}")
+        elif answer["mode"] == "classify" and "value" in answer:  # regress: the predicted number
             self.probabilities.set_values({})
             self.probabilities.setTitle(f"Predicted from {', '.join(answer['used'])}: {answer['value']:.4g}")
             self.results_label.setText(f"Predicted <b>{answer['value']:.4g}</b> from {' + '.join(answer['used'])}")

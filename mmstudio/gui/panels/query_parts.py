@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QStac
 from mmstudio.gui.widgets.charts import BarChart
 from mmstudio.gui.widgets.embedding_map import EmbeddingMap
 from mmstudio.gui.widgets.gallery import SampleGallery
+from mmstudio.gui.widgets.generation_view import DescribeView
 
 
 class Asker:
@@ -28,8 +29,10 @@ class Asker:
             if progress:
                 progress(0.0, "Loading the model…")
             self.session, self.bundle = engine.QuerySession(bundle), bundle
-        self.session.index(dataset, progress=progress)
         model = self.session.bundle.model
+        if model.generates or dataset is None:  # describing needs no collection; searching waits for one
+            return {"bundle": bundle, "modalities": list(model.modalities), "describes": model.generates}
+        self.session.index(dataset, progress=progress)
         return {
             "bundle": bundle,
             "modalities": list(self.session.modalities),
@@ -43,6 +46,11 @@ class Asker:
 
     def ask(self, question: dict, map_method: str | None) -> dict:
         inputs = question["inputs"]
+        if question["mode"] == "describe":
+            from mmstudio import engine
+
+            found = engine.describe_files(self.session.bundle, beam=question["beam"], **inputs)
+            return {"mode": "describe", "asked": question, **found}
         if question["mode"] == "classify":
             return {"mode": "classify", **self.session.classify(**inputs)}
         out = self.session.query(**inputs, target=question["target"], top=question["top"], map_method=map_method)
@@ -96,6 +104,8 @@ class ResultsColumn(QWidget):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.gallery)
         self.stack.addWidget(self.probabilities)
+        self.describe_view = DescribeView()  # a generating model's texts (Describe mode)
+        self.stack.addWidget(self.describe_view)
         head = QHBoxLayout()
         head.addWidget(self.label, 1)
         head.addWidget(self.more_button)

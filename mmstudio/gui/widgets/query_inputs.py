@@ -78,10 +78,15 @@ class QueryInputs(QWidget):
         self.search_mode.setChecked(True)
         self.search_mode.setToolTip("Rank the collection's items against the query")
         self.classify_mode.setToolTip("Class probabilities from the ticked inputs (any subset)")
+        self.describe_mode = QRadioButton("Describe")
+        self.describe_mode.setToolTip("Text the model writes for an image or a sound (a generating model)")
+        self.describe_mode.setVisible(False)
         modes = QButtonGroup(self)
         modes.addButton(self.search_mode)
         modes.addButton(self.classify_mode)
+        modes.addButton(self.describe_mode)
         self.search_mode.toggled.connect(self._on_mode)
+        self.describe_mode.toggled.connect(self._on_mode)
         self.use = {m: QCheckBox() for m in MODALITIES}
         self.ask = {m: QRadioButton() for m in MODALITIES}
         ask_group = QButtonGroup(self)
@@ -96,6 +101,7 @@ class QueryInputs(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.search_mode)
         row.addWidget(self.classify_mode)
+        row.addWidget(self.describe_mode)
         row.addStretch(1)
         return row
 
@@ -142,9 +148,15 @@ class QueryInputs(QWidget):
         self.top.setRange(1, 100)
         self.top.setValue(10)
         self.top.valueChanged.connect(lambda _v: self.changed.emit())
+        self.beam = QSpinBox()
+        self.beam.setRange(1, 10)
+        self.beam.setValue(3)
+        self.beam.setToolTip("Beam width: how many texts to keep at each step (1: greedy); all are shown")
+        self.beam.valueChanged.connect(lambda _v: self.changed.emit())
         form = QFormLayout()
         form.addRow("Find", self.target)
         form.addRow("Top K", self.top)
+        form.addRow("Beam", self.beam)
         return form
 
     def _row(self, modality: str, widget: QWidget) -> QWidget:
@@ -157,10 +169,16 @@ class QueryInputs(QWidget):
         return row
 
     # ---------------------------------------------------------------- state
-    def set_modalities(self, modalities, targets, can_classify: bool, align: bool = True) -> None:
+    def set_modalities(
+        self, modalities, targets, can_classify: bool, align: bool = True, describes: bool = False
+    ) -> None:
         """Show the inputs the model has (no audio controls for a model without audio); offer
-        the collection's modalities as targets."""
+        the collection's modalities as targets. A generating model (``describes``) offers the
+        Describe mode alone."""
         self.align = align
+        self.describe_mode.setVisible(describes)
+        self.search_mode.setEnabled(not describes)
+        (self.describe_mode if describes else self.search_mode).setChecked(True)
         for m in MODALITIES:
             self.rows[m].setVisible(m in modalities)
             for w in (self.ask[m], self.use[m]):
@@ -204,6 +222,9 @@ class QueryInputs(QWidget):
     def question(self) -> dict:
         """What to ask now: ``{"mode", "inputs": {modality: value}, "target", "top"}``."""
         values = {"text": self.text_edit.text().strip() or None, "image": self.image_path, "audio": self.audio_path}
+        if self.describe_mode.isChecked():
+            inputs = {m: v for m, v in values.items() if v and self.use[m].isChecked() and self.use[m].isEnabled()}
+            return {"mode": "describe", "inputs": inputs, "beam": self.beam.value()}
         if self.classify_mode.isChecked():
             inputs = {m: v for m, v in values.items() if v and self.use[m].isChecked() and self.use[m].isEnabled()}
             return {"mode": "classify", "inputs": inputs}
@@ -215,15 +236,19 @@ class QueryInputs(QWidget):
             "top": self.top.value(),
         }
 
-    def _on_mode(self, search: bool) -> None:
+    def _on_mode(self, _on: bool = True) -> None:
+        search, describe = self.search_mode.isChecked(), self.describe_mode.isChecked()
         for m in MODALITIES:
             self.ask[m].setVisible(search)
             self.use[m].setVisible(not search)
         self.target.setEnabled(search)
         self.top.setEnabled(search)
+        self.beam.setEnabled(describe)
         self.hint.setText(
             "Results update as you type. Drop an image or a sound anywhere on this panel to ask with it."
             if search
+            else "Drop or choose an image or a sound (or record one): the model writes what it hears or sees."
+            if describe
             else "Tick the inputs to combine; the others count as missing."
         )
         self.changed.emit()
@@ -235,7 +260,7 @@ class QueryInputs(QWidget):
 
     @Slot(bool)
     def _on_use_toggled(self, _on: bool) -> None:
-        if self.classify_mode.isChecked():
+        if not self.search_mode.isChecked():
             self.changed.emit()
 
     @Slot(str)
