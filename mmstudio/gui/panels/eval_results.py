@@ -76,8 +76,7 @@ class EvalResults(QWidget):
         if "confusion" in report:
             self.heatmap.set_matrix(report["confusion"], report["class_names"])
         else:
-            self.heatmap.set_matrix([], [])
-            self.heatmap.setTitle("No confusion matrix: this model does not classify")
+            self.heatmap.set_matrix([], [], empty=no_confusion_reason(report))
         self._show_ablation(report)
         self.plots.setTabEnabled(1, "robustness" in report)
         if "robustness" in report:
@@ -194,6 +193,14 @@ def _save_png(plot, path: str) -> bool:
     from mmstudio.gui import theme
 
     return theme.export_png(plot, path, width=900)
+
+
+def no_confusion_reason(report: dict) -> str:
+    """Why a report has no confusion matrix, in the words of what is wrong."""
+    if report.get("task") in ("classify", "classify+align") and report.get("class_names"):
+        known = ", ".join(report["class_names"][:6]) + ("…" if len(report["class_names"]) > 6 else "")
+        return f"No confusion matrix: no item of this split has a label the model knows ({known})"
+    return "No confusion matrix: this model does not classify"
 
 
 def _with_note(chart: QWidget) -> tuple[QWidget, QLabel]:

@@ -293,8 +293,9 @@ class EvaluatePanel(QWidget):
             return []
         from mmstudio import engine
 
-        plots = [] if self.report.get("task") == "generate" else self.results.export_plots(folder)  # no plots
-        written = engine.save_report(self.report, folder) + plots
+        written = engine.save_report(self.report, folder)  # makes the folder
+        if self.report.get("task") != "generate":  # a generator's numbers and examples are in report.json
+            written += self.results.export_plots(folder)
         self.status.emit(f"Report written to {folder} ({len(written)} files)")
         return written
 
