@@ -50,7 +50,7 @@ mmstudio.engine`` is cheap and torch is imported only when a name is first used.
   present); ``default_weights(encoder)``, ``weights_dir()``; ``download_weights(name,
   on_progress, cancelled)`` (only when the user asks; ``WeightsError`` offline,
   ``DownloadCancelled``); ``import_weights(file, name="", force=False)`` (checked copy).
-- ``compress(bundle, "dynamic_int8"|"static_int8"|"prune", out, sparsity=, finetune=)``: a smaller
+- ``compress_bundle(bundle, "dynamic_int8"|"static_int8"|"prune", out, sparsity=, finetune=)``: a smaller
   bundle (int8 weights in safetensors, or pruned); ``compare_variants(bundle, data, split, out_root)``:
   each variant's size on disk, CPU latency and metric; ``keep_variant(row, folder)``,
   ``variants_folder(bundle)``. ``TASK_HELP``: what each task trains (``regress``: a number).
@@ -142,7 +142,7 @@ _NAMES = {
     "DownloadCancelled": "mmstudio.engine.downloads",
     "import_weights": "mmstudio.engine.weights_check",
     "TASK_HELP": "mmstudio.engine.components",
-    "compress": "mmstudio.engine.compress",
+    "compress_bundle": "mmstudio.engine.compress",
     "compare_variants": "mmstudio.engine.compress_measure",
     "keep_variant": "mmstudio.engine.compress_measure",
     "variants_folder": "mmstudio.engine.compress_measure",

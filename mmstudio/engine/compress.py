@@ -245,3 +245,7 @@ def bundle_bytes(folder: str) -> int:
     """What a model takes on disk: its weights and ``bundle.json`` (an index beside them is not
     part of the model)."""
     return sum(os.path.getsize(os.path.join(folder, name)) for name in (WEIGHTS, META))
+
+
+#: The facade's name for :func:`compress` (``engine.compress`` is this module).
+compress_bundle = compress

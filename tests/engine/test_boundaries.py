@@ -23,9 +23,18 @@ def test_facade_names_and_catalog():
 
     assert callable(engine.train) and callable(engine.evaluate)
     cat = engine.catalog()
-    assert set(cat["encoders"]["image"]) == {"cnn", "resnet18", "resnet34", "mobilenet_v3_small"}
+    assert set(cat["encoders"]["image"]) == {
+        "cnn",
+        "resnet18",
+        "resnet34",
+        "resnet50",
+        "mobilenet_v3_small",
+        "mobilenet_v3_large",
+        "efficientnet_b0",
+        "convnext_tiny",
+    }
     assert set(cat["encoders"]["text"]) == {"ngram", "bag", "gru", "lstm", "transformer"}
-    assert set(cat["encoders"]["audio"]) == {"mel_cnn", "mel_lstm"}
+    assert set(cat["encoders"]["audio"]) == {"mel_cnn", "mel_lstm", "wav2vec2_base", "hubert_base"}
     assert set(cat["fusions"]) == {"early", "concat", "weighted_sum", "product", "gated", "attention", "tensor", "late"}
     assert all(len(doc) > 10 for doc in cat["fusions"].values())
 

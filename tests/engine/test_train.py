@@ -232,7 +232,7 @@ def test_bad_configs_are_clear_errors(synth_manifest, tmp_path):
         drain(engine.train(tiny_run(synth_manifest, modalities=("image",), task="align"), str(tmp_path / "x")))
     assert not (tmp_path / "x").exists()  # found before any folder was made
     with pytest.raises(ValueError, match="unknown task"):
-        tiny_run(synth_manifest, task="regress")
+        tiny_run(synth_manifest, task="summarise")
 
 
 def test_stop_while_decoding_ends_cleanly(synth_manifest, tmp_path):
