@@ -39,7 +39,37 @@ def create_application(argv: list[str] | None = None):
     from mmstudio.gui.settings import Settings, apply_settings
 
     apply_settings(Settings.load(), app)  # theme and style sheet, the engine's limits
+    collect_garbage_on_gui_thread(app)
     return app
+
+
+def collect_garbage_on_gui_thread(app) -> None:
+    """Run Python's cyclic garbage collector only on the GUI thread, from a timer. Left to run
+    anywhere, a collection triggered in a worker thread (a lane in torch code) may free a
+    widget from an old reference cycle there; Qt then blocks on the GUI thread while the worker
+    holds the GIL, and both wait for ever (seen as a hang in an ONNX export). pyqtgraph's
+    GarbageCollector does the same for the same reason. Installed once per application."""
+    import gc
+
+    from PySide6.QtCore import QTimer
+
+    if app.property("mmstudio_gc"):
+        return
+    app.setProperty("mmstudio_gc", True)
+    gc.disable()
+    thresholds = gc.get_threshold()
+
+    def collect() -> None:
+        counts = gc.get_count()
+        for generation in (2, 1, 0):  # the oldest generation due, which includes the younger
+            if counts[generation] > thresholds[generation]:
+                gc.collect(generation)
+                return
+
+    timer = QTimer(app)
+    timer.setInterval(500)
+    timer.timeout.connect(collect)
+    timer.start()
 
 
 def run(argv: list[str]) -> int:
