@@ -62,7 +62,7 @@ class EvaluatePanel(QWidget):
 
     # ---------------------------------------------------------------- layout
     def _build(self) -> None:
-        self.pages = QStackedWidget()
+        self.pages = self.views = QStackedWidget()  # idle, results, a generator's texts
         self.pages.addWidget(self._build_idle_page())
         self.results = EvalResults()
         self.pages.addWidget(self.results)

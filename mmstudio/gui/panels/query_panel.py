@@ -74,7 +74,7 @@ class QueryPanel(QWidget):
         self.gallery.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.gallery.customContextMenuRequested.connect(self._on_gallery_menu)
         self.middle.more_button.clicked.connect(lambda: self.more_like(self.selected))
-        self.right = MapColumn()
+        self.right = self.map_side = MapColumn()  # hidden for a generator (nothing to map)
         self.map, self.map_method = self.right.map, self.right.method
         self.map_method.currentTextChanged.connect(lambda _t: self.draw_map())
         split = QSplitter(Qt.Orientation.Horizontal)

@@ -183,6 +183,7 @@ class QueryInputs(QWidget):
             self.rows[m].setVisible(m in modalities)
             for w in (self.ask[m], self.use[m]):
                 w.setEnabled(m in modalities)
+        self.text_edit.setEnabled("text" in modalities)  # a generator's text is its output, not an input
         if self.ask_modality() not in modalities and modalities:
             self.ask[next(m for m in MODALITIES if m in modalities)].setChecked(True)
         current = self.target.currentText()
