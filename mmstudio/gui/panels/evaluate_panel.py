@@ -282,7 +282,7 @@ class EvaluatePanel(QWidget):
 
     # ---------------------------------------------------------------- export
     def _choose_export_folder(self) -> None:
-        start = os.path.dirname(self.bundle_path) if self.bundle_path else os.path.expanduser("~")
+        start = export_start(self.bundle_path)
         folder = QFileDialog.getExistingDirectory(self, "Export the report into a folder", start)
         if folder:
             self.export_report(folder)
@@ -310,3 +310,13 @@ class EvaluatePanel(QWidget):
 
     def show_misclassified(self) -> None:
         self.results.show_misclassified()
+
+
+def export_start(bundle_path: str) -> str:
+    """Where "Export report…" starts: beside the bundle when that is the user's and writable,
+    else the home folder (never the installation, e.g. the bundled demo model)."""
+    from mmstudio.gui.paths import RESOURCES
+
+    folder = os.path.dirname(bundle_path) if bundle_path else ""
+    inside = bool(folder) and os.path.realpath(folder).startswith(os.path.realpath(str(RESOURCES)) + os.sep)
+    return folder if folder and not inside and os.access(folder, os.W_OK) else os.path.expanduser("~")

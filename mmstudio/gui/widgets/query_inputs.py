@@ -157,6 +157,8 @@ class QueryInputs(QWidget):
         form.addRow("Find", self.target)
         form.addRow("Top K", self.top)
         form.addRow("Beam", self.beam)
+        form.setRowVisible(self.beam, False)  # shown for a generating model only
+        self._form = form
         return form
 
     def _row(self, modality: str, widget: QWidget) -> QWidget:
@@ -177,6 +179,7 @@ class QueryInputs(QWidget):
         Describe mode alone."""
         self.align = align
         self.describe_mode.setVisible(describes)
+        self._form.setRowVisible(self.beam, describes)
         self.search_mode.setEnabled(not describes)
         (self.describe_mode if describes else self.search_mode).setChecked(True)
         for m in MODALITIES:
