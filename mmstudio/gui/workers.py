@@ -48,3 +48,19 @@ def run_in_thread(
     worker.returned.connect(deliver)
     worker.start()
     return worker
+
+
+def stop_and_wait(worker, stop: Callable[[], None], running: Callable[[], bool], timeout_ms: int) -> bool:
+    """Call ``stop``, then keep the GUI's events flowing until ``worker`` (anything with a
+    ``finished`` signal; None when there is none) has ended or ``timeout_ms`` has passed.
+    True when nothing is running any more (a window or the app may close)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    if worker is None:
+        return True
+    loop = QEventLoop()
+    worker.finished.connect(lambda *_: loop.quit())
+    QTimer.singleShot(timeout_ms, loop.quit)
+    stop()
+    loop.exec()
+    return not running()

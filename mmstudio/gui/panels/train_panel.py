@@ -10,7 +10,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEventLoop, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QThreadPool, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
@@ -28,6 +28,7 @@ from mmstudio.gui.panels.train_layout import build_train_panel
 from mmstudio.gui.panels.train_run import Failed, LiveRun, PanelState, advice, run_events, runs_dir
 from mmstudio.gui.widgets.runs_view import RunsView
 from mmstudio.gui.widgets.train_plots import TrainPlots
+from mmstudio.gui.workers import stop_and_wait
 
 if TYPE_CHECKING:
     from mmstudio.gui.process_run import ProcessRun
@@ -227,14 +228,7 @@ class TrainPanel(QWidget):
 
     def stop_and_wait(self, timeout_ms: int = 30000) -> bool:
         """Stop the run and wait (keeping the GUI alive) until its worker has ended."""
-        if self.worker is None:
-            return True
-        loop = QEventLoop()
-        self.worker.finished.connect(lambda *_: loop.quit())
-        QTimer.singleShot(timeout_ms, loop.quit)
-        self.stop()
-        loop.exec()
-        return not self.running
+        return stop_and_wait(self.worker, self.stop, lambda: self.running, timeout_ms)
 
     # ---------------------------------------------------------------- events
     @Slot(object)

@@ -13,7 +13,7 @@ import os
 from collections.abc import Generator
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QThreadPool, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import QCoreApplication, Qt, QThreadPool, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -34,6 +34,7 @@ from superqt.utils import GeneratorWorker, thread_worker
 from mmstudio import engine
 from mmstudio.gui.panels.train_run import Failed
 from mmstudio.gui.widgets.experiment_chart import ExperimentChart
+from mmstudio.gui.workers import stop_and_wait
 
 
 def experiment_events(folder: str, control) -> Generator[Any, None, Any]:
@@ -191,14 +192,7 @@ class ExperimentView(QWidget):
     @Slot()
     def stop_and_wait(self, timeout_ms: int = 60000) -> bool:
         """Stop and wait, keeping events flowing, until the worker has ended (window or app closing)."""
-        if self.worker is None:
-            return True
-        loop = QEventLoop()
-        self.worker.finished.connect(lambda *_: loop.quit())
-        QTimer.singleShot(timeout_ms, loop.quit)
-        self.stop()
-        loop.exec()
-        return not self.running
+        return stop_and_wait(self.worker, self.stop, lambda: self.running, timeout_ms)
 
     @Slot()
     def use_selected(self) -> None:
