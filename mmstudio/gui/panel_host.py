@@ -160,16 +160,17 @@ class PanelHost:
         panel.open_bundle_requested.connect(self._on_open_bundle_requested)
 
     def _wire_evaluate(self, panel) -> None:
+        # Evaluate asks before competing with a training run
+        panel.is_training = lambda: bool(getattr(self.built_panel("Train"), "running", False))
+        self._wire_query(panel)
+
+    def _wire_query(self, panel) -> None:
+        """What Evaluate and Query share: status, and the current dataset and bundle."""
         panel.status.connect(self.show_status)
-        if hasattr(panel, "is_training"):  # Evaluate asks before competing with a training run
-            panel.is_training = lambda: bool(getattr(self.built_panel("Train"), "running", False))
         if self.dataset is not None:
             panel.set_dataset(self.dataset)
         if self.current_bundle:
             panel.set_bundle(self.current_bundle)
-
-    def _wire_query(self, panel) -> None:
-        self._wire_evaluate(panel)
 
     def _on_dataset_changing(self, _path: str) -> None:
         """Another dataset is being read: the views of the previous one clear at once."""
