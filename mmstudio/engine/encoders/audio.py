@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mmstudio.engine.encoders.base import AUDIO_ENCODERS, projection
+from mmstudio.engine.encoders.base import AUDIO_ENCODERS, projection, recurrent
 
 
 class MelCNN(nn.Module):
@@ -52,15 +52,7 @@ class MelLSTM(nn.Module):
     ) -> None:
         super().__init__()
         self.norm = nn.BatchNorm1d(n_mels)
-        self.rnn = nn.LSTM(
-            n_mels,
-            hidden,
-            num_layers=layers,
-            batch_first=True,
-            bidirectional=bidirectional,
-            dropout=dropout if layers > 1 else 0.0,
-        )
-        self.proj = projection(hidden * (2 if bidirectional else 1), dim, dropout)
+        self.rnn, self.proj = recurrent("lstm", n_mels, hidden, layers, bidirectional, dropout, dim)
         self.out_dim = dim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

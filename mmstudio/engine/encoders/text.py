@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mmstudio.engine.encoders.base import TEXT_ENCODERS, masked_mean, projection
+from mmstudio.engine.encoders.base import TEXT_ENCODERS, masked_mean, projection, recurrent
 
 
 class BagEncoder(nn.Module):
@@ -78,16 +78,7 @@ class RecurrentEncoder(nn.Module):
     ) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab_size, embed, padding_idx=0)
-        rnn = nn.GRU if cell == "gru" else nn.LSTM
-        self.rnn = rnn(
-            embed,
-            hidden,
-            num_layers=layers,
-            batch_first=True,
-            bidirectional=bidirectional,
-            dropout=dropout if layers > 1 else 0.0,
-        )
-        self.proj = projection(hidden * (2 if bidirectional else 1), dim, dropout)
+        self.rnn, self.proj = recurrent(cell, embed, hidden, layers, bidirectional, dropout, dim)
         self.out_dim = dim
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
