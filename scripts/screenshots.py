@@ -36,18 +36,37 @@ def open_and_wait(app, window, path: str, seconds: float = 60):
     return loaded[0] if loaded else None
 
 
-def main() -> int:
-    out = Path(sys.argv[1])
+def start_app(out: Path):
+    """Make ``out``, a throwaway MMSTUDIO_HOME (unless one is set) and the QApplication.
+
+    Qt is set up before anything imports torch (importing torch before PySide6 breaks
+    pyqtgraph's import), so scripts that train a bundle call this first.
+    """
+    import tempfile
+
     out.mkdir(parents=True, exist_ok=True)
-    targets = sys.argv[2:] or [str(SHARED / d) for d in DEFAULTS]
+    os.environ.setdefault("MMSTUDIO_HOME", tempfile.mkdtemp(prefix="mmstudio-shots-"))
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from mmstudio.gui.app import create_application
+
+    return create_application()
+
+
+def show_window(app):
+    """The studio's main window, shown and given a second to settle."""
     from mmstudio.gui.main_window import MainWindow
 
-    app = create_application()
     window = MainWindow()
     window.show()
     wait(app, 1.0)
+    return window
+
+
+def main() -> int:
+    targets = sys.argv[2:] or [str(SHARED / d) for d in DEFAULTS]
+    out = Path(sys.argv[1])
+    app = start_app(out)
+    window = show_window(app)
     for target in targets:
         open_and_wait(app, window, target)
         panel = window.data_panel

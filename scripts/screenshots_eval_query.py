@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from bench_query import DIGITS, ensure_bundle  # scripts/ is on sys.path when run as a script
-from screenshots import open_and_wait, wait
+from screenshots import open_and_wait, show_window, start_app, wait
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,18 +39,10 @@ def image_audio_bundle(run_dir: str = str(ROOT / "runs" / "digits-image-audio"))
 
 def main() -> int:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs"
-    out.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("MMSTUDIO_HOME", tempfile.mkdtemp(prefix="mmstudio-shots-"))
-    sys.path.insert(0, str(ROOT))
-    from mmstudio.gui.app import create_application  # Qt before torch: see below
-    from mmstudio.gui.main_window import MainWindow
-
-    app = create_application()
+    app = start_app(out)
     # Trained once under runs/ (importing torch before PySide6 breaks pyqtgraph's import).
     eval_bundle, query_bundle = image_audio_bundle(), ensure_bundle()
-    window = MainWindow()
-    window.show()
-    wait(app, 1.0)
+    window = show_window(app)
     dataset = open_and_wait(app, window, DIGITS, 120)
 
     evaluate = window.evaluate_panel

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
-from screenshots import open_and_wait, wait  # scripts/ is on sys.path when run as a script
+from screenshots import open_and_wait, show_window, start_app, wait  # scripts/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "resources" / "demo" / "digits" / "manifest.csv"
@@ -39,18 +38,10 @@ def generator_bundle(run_dir: str = str(ROOT / "runs" / "demo-generate")) -> str
 
 def main() -> int:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs"
-    out.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("MMSTUDIO_HOME", tempfile.mkdtemp(prefix="mmstudio-shots-"))
-    sys.path.insert(0, str(ROOT))
-    from mmstudio.gui.app import create_application  # Qt before torch
-    from mmstudio.gui.main_window import MainWindow
-
-    app = create_application()
+    app = start_app(out)  # Qt before torch
     bundle = generator_bundle()
-    window = MainWindow()
+    window = show_window(app)
     window.resize(1440, 900)
-    window.show()
-    wait(app, 1.0)
     dataset = open_and_wait(app, window, str(DEMO), 120)
 
     query = window.query_panel

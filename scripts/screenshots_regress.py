@@ -11,12 +11,10 @@ docs/screenshot-evaluate-regress.png and docs/screenshot-compress.png.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
-from screenshots import wait  # scripts/ is on sys.path when run as a script
+from screenshots import show_window, start_app, wait  # scripts/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,16 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> int:
     bundle, manifest, column = sys.argv[1:4]
     out = Path(sys.argv[4]) if len(sys.argv) > 4 else ROOT / "docs"
-    out.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("MMSTUDIO_HOME", tempfile.mkdtemp(prefix="mmstudio-shots-"))
-    sys.path.insert(0, str(ROOT))
-    from mmstudio.gui.app import create_application  # Qt before torch
-    from mmstudio.gui.main_window import MainWindow
-
-    app = create_application()
-    window = MainWindow()
-    window.show()
-    wait(app, 1.0)
+    app = start_app(out)
+    window = show_window(app)
     from mmstudio.config import DatasetSpec
     from mmstudio.data import open_dataset
 

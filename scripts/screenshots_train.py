@@ -10,12 +10,10 @@ selected in the runs list, their curves overlaid.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
-from screenshots import open_and_wait, wait  # scripts/ is on sys.path when run as a script
+from screenshots import open_and_wait, show_window, start_app, wait  # scripts/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "resources" / "demo" / "digits" / "manifest.csv"
@@ -23,17 +21,9 @@ DEMO = ROOT / "resources" / "demo" / "digits" / "manifest.csv"
 
 def main() -> int:
     out = Path(sys.argv[1])
-    out.mkdir(parents=True, exist_ok=True)
     target = sys.argv[2] if len(sys.argv) > 2 else str(DEMO)
-    os.environ.setdefault("MMSTUDIO_HOME", tempfile.mkdtemp(prefix="mmstudio-shots-"))
-    sys.path.insert(0, str(ROOT))
-    from mmstudio.gui.app import create_application
-    from mmstudio.gui.main_window import MainWindow
-
-    app = create_application()
-    window = MainWindow()
-    window.show()
-    wait(app, 1.0)
+    app = start_app(out)
+    window = show_window(app)
     open_and_wait(app, window, target)
     window.show_panel(1)
     model = window.model_panel

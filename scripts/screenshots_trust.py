@@ -16,25 +16,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-from screenshots import open_and_wait, wait  # scripts/ is on sys.path when run as a script
+from screenshots import open_and_wait, show_window, start_app, wait  # scripts/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> int:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs"
-    out.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("MMSTUDIO_HOME", tempfile.mkdtemp(prefix="mmstudio-shots-"))
     os.environ.setdefault("XDG_CACHE_HOME", tempfile.mkdtemp(prefix="mmstudio-shots-cache-"))
-    sys.path.insert(0, str(ROOT))
-    from mmstudio.gui.app import create_application
-    from mmstudio.gui.main_window import MainWindow
+    app = start_app(out)
     from mmstudio.gui.paths import CLIPART_DATASET, DEMO_BUNDLE, DEMO_DATASET
 
-    app = create_application()
-    window = MainWindow()
-    window.show()
-    wait(app, 1.0)
+    window = show_window(app)
     open_and_wait(app, window, str(DEMO_DATASET), 120)
     shot = lambda name: window.grab().save(str(out / f"screenshot-trust-{name}.png"))  # noqa: E731
 
