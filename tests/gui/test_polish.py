@@ -172,3 +172,16 @@ def test_a_dataset_read_behind_the_welcome_page_builds_no_panel_until_one_is_sho
     assert win.built_panel("Data") is None, "nothing built while the welcome page shows"
     assert win.data_panel.model.rowCount() == 8, "the Data panel shows it when first built"
     assert win.data_panel.dataset is win.dataset
+
+
+def test_item_rows_are_thumbnail_tall_only_for_data_with_images(window, qtbot, tmp_path):
+    from tests.synth import make_triplet_dataset
+
+    panel = window.data_panel
+    with qtbot.waitSignal(panel.dataset_loaded, timeout=30000):
+        panel.open_path(_text_manifest(tmp_path / "texts.csv", [f"s{n}" for n in range(12)]))
+    compact = panel.table.verticalHeader().defaultSectionSize()
+    assert compact < 44, "text rows need no room for a thumbnail"
+    with qtbot.waitSignal(panel.dataset_loaded, timeout=60000):
+        panel.open_path(str(make_triplet_dataset(tmp_path / "triplets")))
+    assert panel.table.verticalHeader().defaultSectionSize() == 44, "image rows fit their thumbnail"

@@ -82,7 +82,10 @@ def fit_item_columns(table: QTableView, items: list) -> None:
         return max(low, min(high, widest + 24))
 
     sample = items[:2000]  # enough to size the columns; 10,000 ids take no longer to show
-    table.setColumnWidth(0, width((it.id for it in sample), 70, 260) + 44)  # + the thumbnail
+    thumbnails = any(it.image for it in sample)
+    # Rows are as tall as a thumbnail only where there are images; text and audio rows stay compact.
+    table.verticalHeader().setDefaultSectionSize(44 if thumbnails else metrics.height() + 10)
+    table.setColumnWidth(0, width((it.id for it in sample), 70, 260) + (44 if thumbnails else 0))
     table.setColumnWidth(1, width((it.label or "" for it in sample), 56, 160))
     table.setColumnWidth(2, width((it.split or "" for it in sample), 50, 90))
     table.setColumnWidth(3, width((it.text or "" for it in sample), 120, 260))  # texts before file names
