@@ -20,6 +20,8 @@ COLOURS = {"image": QColor(25, 118, 210), "text": QColor(46, 125, 50), "audio": 
 JOIN = QColor(106, 27, 154)
 #: WCAG's contrast for text, asked of every node, edge and label of the drawing.
 MIN_CONTRAST = 4.5
+#: What the colours aim at: a margin over the minimum for antialiased small text.
+TARGET_CONTRAST = 5.5
 
 
 def fusion_level(fusion: str) -> str:
@@ -100,7 +102,7 @@ class FusionDiagram(QWidget):
                 Qt.AlignmentFlag.AlignLeft,
                 p.fontMetrics().elidedText(note, Qt.TextElideMode.ElideRight, int(row.width())),
             )
-            self.nodes.append({"label": note, "rect": row, "ink": muted, "fill": self.canvas, "border": self.canvas})
+            self.nodes.append({"label": note, "rect": row, "ink": muted, "fill": self.canvas, "border": muted})
         p.end()
 
     def _draw_model(self, p: QPainter) -> None:
@@ -182,7 +184,7 @@ class FusionDiagram(QWidget):
         p.drawPolygon(head)
 
 
-def readable(colour: QColor, towards: QColor, against: QColor, ratio: float = MIN_CONTRAST) -> QColor:
+def readable(colour: QColor, towards: QColor, against: QColor, ratio: float = TARGET_CONTRAST) -> QColor:
     """``colour`` mixed with ``towards`` (the theme's text colour) in small steps until it reads
     on ``against`` at ``ratio`` or more: the same hue where it can be, darker on a light canvas,
     lighter on a dark one."""
