@@ -78,8 +78,9 @@ class SettingsDialog(QDialog):
         form.addRow("Theme:", self.theme)
         form.addRow("Data-loading workers:", self.workers)
         note = QLabel(
-            "Settings are kept per user and apply at once (the memory budget from the next "
-            "session). The default device is what new runs start with in the Model panel."
+            "Settings are kept per user. A theme shows as soon as it is chosen (Cancel puts the old "
+            "one back); the rest applies on OK (the memory budget from the next session). The default "
+            "device is what new runs start with in the Model panel."
         )
         note.setObjectName("muted")
         note.setWordWrap(True)

@@ -123,9 +123,9 @@ class FusionDiagram(QWidget):
             if level == "late":
                 c = self._box(p, 2, y, "head", colour)
                 self._arrow(p, b, c)
-                self._arrow(p, c, QPointF(self._x[3], mid_y), curve=True)
+                self._arrow(p, c, QRectF(self._x[3], mid_y, 0, 0), curve=True)
             else:
-                self._arrow(p, b, QPointF(self._x[2], mid_y), curve=True)  # the join, the head or the decoder
+                self._arrow(p, b, QRectF(self._x[2], mid_y, 0, 0), curve=True)  # the join, the head or the decoder
         self._draw_end(p, level, bw)
 
     def _draw_end(self, p: QPainter, level: str, bw: float) -> None:
@@ -133,7 +133,7 @@ class FusionDiagram(QWidget):
         y = self._mid
         if level == "generate":
             d = self._box(p, 2, y, f"{self.decoder} decoder", COLOURS["text"])
-            self._arrow(p, d, self._box(p, 3, y, "text", COLOURS["text"], filled=True))
+            self._arrow(p, d, self._box(p, 4, y, "text", COLOURS["text"], filled=True, width=bw * 0.8))
         elif level == "single":
             self._box(p, 2, y, "head", JOIN)
         elif level == "early":
@@ -150,11 +150,12 @@ class FusionDiagram(QWidget):
 
     def _box(
         self, p: QPainter, col: int, y: float, text: str, colour: QColor, filled: bool = False, width: float = 0.0
-    ) -> QPointF:
+    ) -> QRectF:
         """A node in column ``col``: filled ones (inputs, joins, outputs) in the hue with text of
         the canvas colour, outlined ones in the canvas with text and border in the hue; each
-        hue made readable on its fill first."""
-        rect = QRectF(self._x[col], y - self._bh / 2, width or self._bw, self._bh)
+        hue made readable on its fill first; a box is wide enough for its label."""
+        width = max(width or self._bw, p.fontMetrics().horizontalAdvance(text) + 12.0)
+        rect = QRectF(self._x[col], y - self._bh / 2, width, self._bh)
         hue = readable(colour, self.ink, self.canvas)
         if filled:
             fill, ink = hue, self.canvas
@@ -166,10 +167,11 @@ class FusionDiagram(QWidget):
         p.setPen(QPen(ink))
         p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
         self.nodes.append({"label": text, "rect": rect, "ink": ink, "fill": fill, "border": hue})
-        return QPointF(rect.left() + rect.width(), y)
+        return rect
 
-    def _arrow(self, p: QPainter, start: QPointF, end: QPointF, curve: bool = False) -> None:
-        """From ``start`` (a box's right edge, as :meth:`_box` returns it) to ``end``."""
+    def _arrow(self, p: QPainter, a: QRectF, b: QRectF, curve: bool = False) -> None:
+        """From the middle of box ``a``'s right edge to the middle of box ``b``'s left edge."""
+        start, end = QPointF(a.right(), a.center().y()), QPointF(b.left(), b.center().y())
         p.setPen(QPen(self.edge_colour, 1.3))
         p.setBrush(Qt.BrushStyle.NoBrush)
         path = QPainterPath(start)
