@@ -168,8 +168,9 @@ class WeightsManager(QWidget):
             self.progress.setValue(min(int(done), int(total)))
             self.progress.setFormat(f"{done:,.1f} of {total:,.1f} MB (%p%)")
             row = next((i for i, r in enumerate(self._rows) if r["name"] == self._downloading), -1)
-            if row >= 0 and total > 0:
-                self.table.item(row, 4).setText(f"downloading {min(100, round(100 * done / total))}%")
+            cell = self.table.item(row, 4) if row >= 0 else None
+            if cell is not None and total > 0:
+                cell.setText(f"downloading {min(100, round(100 * done / total))}%")
 
     @Slot()
     def _on_import_clicked(self) -> None:

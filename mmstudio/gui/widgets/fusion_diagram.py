@@ -193,7 +193,9 @@ def readable(colour: QColor, towards: QColor, against: QColor, ratio: float = TA
     for step in range(21):
         t = step / 20
         mixed = QColor(
-            *(round(a + (b - a) * t) for a, b in zip(colour.getRgb()[:3], towards.getRgb()[:3]))  # type: ignore[arg-type]
+            round(colour.red() + (towards.red() - colour.red()) * t),
+            round(colour.green() + (towards.green() - colour.green()) * t),
+            round(colour.blue() + (towards.blue() - colour.blue()) * t),
         )
         if theme.contrast_ratio(mixed, against) >= ratio:
             return mixed
