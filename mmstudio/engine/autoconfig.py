@@ -312,9 +312,20 @@ def with_placeholders(run: RunConfig) -> RunConfig:
 resolve_settings = resolve
 
 
+#: The most decoding threads the automatic setting uses (beyond it the disk, not the CPU, waits).
+DECODE_THREADS_MAX = 8
+
+
 def decode_threads(setting: int | None = None) -> int:
     """Threads that decode image and audio files before training: the ``MMSTUDIO_WORKERS``
-    setting (Settings ▸ Data-loading workers) when set, else twice the CPUs, at most 8 (decoders
-    release the GIL and wait on disk). ``setting`` 0 asks for the automatic number."""
+    setting (Settings ▸ Data-loading workers) when set, else one per CPU, at most
+    :data:`DECODE_THREADS_MAX` (more threads than CPUs only queue for them). ``setting`` 0 asks
+    for the automatic number."""
     chosen = int(os.environ.get("MMSTUDIO_WORKERS") or 0) if setting is None else setting
-    return chosen or min(8, (os.cpu_count() or 2) * 2)
+    return chosen or min(DECODE_THREADS_MAX, os.cpu_count() or 1)
+
+
+def decode_threads_text() -> str:
+    """The automatic number said plainly, for the settings ("2: one per CPU")."""
+    n, cpus = decode_threads(0), os.cpu_count() or 1
+    return f"{n}: one per CPU" if n == cpus else f"{n}: one per CPU, at most {DECODE_THREADS_MAX}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 from mmstudio.config import RunConfig
 from mmstudio.engine.autoconfig import with_text_encoder
@@ -17,11 +18,14 @@ from mmstudio.engine.autoconfig import with_text_encoder
 class Preset:
     label: str
     help: str
+    needs_gpu: bool = False  # written for CUDA: offered only where there is a GPU
 
 
 PRESETS = {
     "quick": Preset("Quick (CPU)", "Small encoders at small sizes, fp32 on the CPU: minutes, not hours"),
-    "accurate": Preset("Accurate (GPU)", "Pretrained-size encoders, larger inputs and batches, on CUDA"),
+    "accurate": Preset(
+        "Accurate (GPU)", "Pretrained-size encoders, larger inputs and batches, on CUDA", needs_gpu=True
+    ),
 }
 
 
@@ -57,3 +61,25 @@ def apply_preset(run: RunConfig, name: str, gpus: int = 0) -> RunConfig:
             auto_batch=bool(gpus),
         )
     return run.replace(model=model, train=train)
+
+
+def preset_changes(before: RunConfig, after: RunConfig) -> list[dict[str, Any]]:
+    """What a preset changed: one ``{"field", "old", "new"}`` per run.toml field (``model.dim``),
+    in the order of the run's fields; the dataset and the name are never a preset's."""
+    old, new = _flat(before.to_dict()), _flat(after.to_dict())
+    return [
+        {"field": k, "old": old.get(k), "new": v}
+        for k, v in new.items()
+        if k.startswith(("model.", "train.")) and old.get(k) != v
+    ]
+
+
+def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"model": {"image": {"size": 32}}}`` as ``{"model.image.size": 32}`` (options stay whole)."""
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        if isinstance(v, dict) and not k.endswith("options"):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out

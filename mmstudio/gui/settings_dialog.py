@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-import os
-
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -24,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from mmstudio import engine
 from mmstudio.gui import theme
-from mmstudio.gui.settings import DEVICES, THEMES, Settings, apply_settings, default_cache_dir
+from mmstudio.gui.settings import DEVICES, THEMES, Settings, apply_settings, apply_theme, default_cache_dir
 from mmstudio.gui.weights_manager import WeightsManager
 
 DEVICE_TEXT = {"auto": "Automatic (GPU when present)", "cpu": "CPU", "cuda": "GPU (CUDA)"}
@@ -63,10 +62,12 @@ class SettingsDialog(QDialog):
         for name in THEMES:
             self.theme.addItem(THEME_TEXT[name], name)
         self.theme.setCurrentIndex(THEMES.index(s.theme))
+        self._theme_at_open = s.theme  # put back on Cancel: a theme chosen here shows at once
+        self.theme.currentIndexChanged.connect(self._preview_theme)
         self.workers = QSpinBox()
         self.workers.setRange(0, 64)
         # the engine's own rule (no torch): what decoding will use on this machine
-        self.workers.setSpecialValueText(f"Automatic ({engine.decode_threads(0)} on {os.cpu_count()} CPUs)")
+        self.workers.setSpecialValueText(f"Automatic ({engine.decode_threads_text()})")
         self.workers.setValue(s.workers)
         self.workers.setToolTip("Threads that decode image and audio files before training.")
         form = QFormLayout()
@@ -77,8 +78,9 @@ class SettingsDialog(QDialog):
         form.addRow("Theme:", self.theme)
         form.addRow("Data-loading workers:", self.workers)
         note = QLabel(
-            "Settings are kept per user and apply at once (the memory budget from the next "
-            "session). The default device is what new runs start with in the Model panel."
+            "Settings are kept per user. A theme shows as soon as it is chosen (Cancel puts the old "
+            "one back); the rest applies on OK (the memory budget from the next session). The default "
+            "device is what new runs start with in the Model panel."
         )
         note.setObjectName("muted")
         note.setWordWrap(True)
@@ -132,6 +134,17 @@ class SettingsDialog(QDialog):
         path = QFileDialog.getExistingDirectory(self, "Cache Folder", self.cache_dir.text())
         if path:
             self.cache_dir.setText(path)
+
+    def _preview_theme(self) -> None:
+        """The chosen theme on the whole application now (a tenth of a second; see theme.py)."""
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, self.theme.currentData())
+
+    def reject(self) -> None:
+        if self.theme.currentData() != self._theme_at_open:
+            self.theme.setCurrentIndex(THEMES.index(self._theme_at_open))  # previews it back
+        super().reject()
 
     def accept(self) -> None:
         s = self.settings()

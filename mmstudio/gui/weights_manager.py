@@ -55,7 +55,11 @@ class WeightsManager(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        self.table.setWordWrap(True)
+        # one line a row from the first paint (a long licence is elided, whole in its tooltip):
+        # wrapped at the stretch column's width before the first layout, rows were far too tall
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.download_button = QPushButton("Download")
         self.download_button.setToolTip("Fetch the selected weights from download.pytorch.org (needs a network)")
@@ -66,9 +70,14 @@ class WeightsManager(QWidget):
         self.cancel_button.clicked.connect(self._cancel.set)
         self.import_button.clicked.connect(self._on_import_clicked)
         self.progress = QProgressBar()
+        policy = self.progress.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # shown in its place: nothing else moves
+        self.progress.setSizePolicy(policy)
         self.progress.hide()
+        self._downloading = ""  # the row whose cell shows the percentage
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        self.status.setMinimumHeight(self.status.fontMetrics().lineSpacing() * 2)  # a message moves nothing
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._progressed.connect(self._on_progressed)
         self.lane.busy_changed.connect(lambda _busy: self._update_buttons())
@@ -111,7 +120,6 @@ class WeightsManager(QWidget):
                 item = QTableWidgetItem(text)
                 item.setToolTip(r["file"] if j == 4 else r["source"] if j == 0 else text)
                 self.table.setItem(i, j, item)
-        self.table.resizeRowsToContents()
         if selected:
             self.select(selected)
         self._update_buttons()
@@ -139,6 +147,7 @@ class WeightsManager(QWidget):
         if not name:
             return
         self._cancel.clear()
+        self._downloading = name
         self.progress.setRange(0, 0)
         self.progress.show()
         self.status.setText(f"Downloading {name}…")
@@ -157,7 +166,11 @@ class WeightsManager(QWidget):
         if done > 0:
             self.progress.setRange(0, max(1, int(total)))
             self.progress.setValue(min(int(done), int(total)))
-            self.progress.setFormat(f"{done:,.1f} of {total:,.1f} MB")
+            self.progress.setFormat(f"{done:,.1f} of {total:,.1f} MB (%p%)")
+            row = next((i for i, r in enumerate(self._rows) if r["name"] == self._downloading), -1)
+            cell = self.table.item(row, 4) if row >= 0 else None
+            if cell is not None and total > 0:
+                cell.setText(f"downloading {min(100, round(100 * done / total))}%")
 
     @Slot()
     def _on_import_clicked(self) -> None:
@@ -193,12 +206,14 @@ class WeightsManager(QWidget):
         self._failed(exc)
 
     def _finished(self, message: str) -> None:
+        self._downloading = ""
         self.progress.hide()
         self.status.setText(message)
         self.refresh()
         self.changed.emit()
 
     def _failed(self, exc: BaseException) -> None:
+        self._downloading = ""
         self.progress.hide()
         self.status.setText(str(exc))
         self.refresh()

@@ -28,6 +28,8 @@ from mmstudio.gui.panels.pretrained_options import PretrainedOptions
 from mmstudio.gui.panels.train_options import spin_box
 
 WEIGHTS_FILTER = "Weights (*.safetensors *.pt *.pth);;All files (*)"
+#: Why generate's text is no input (under the text row, and the box's tooltip).
+TEXT_IS_OUTPUT = "generate writes the text: it is the output (the decoder below), not an input"
 
 
 class EncoderOptions(QWidget):
@@ -52,6 +54,9 @@ class EncoderOptions(QWidget):
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         self.include: dict[str, QCheckBox] = {}
+        self._have: tuple[str, ...] = MODALITY_NAMES
+        self._generates = False  # the task writes the text: its box is unticked and disabled
+        self._text_was = False  # ticked before generate took it: ticked again after
         self.encoder: dict[str, QComboBox] = {}
         self.encoder_doc: dict[str, QLabel] = {}
         options = {
@@ -132,12 +137,31 @@ class EncoderOptions(QWidget):
             combo.blockSignals(False)
 
     def set_available(self, have: tuple[str, ...]) -> None:
+        self._have = tuple(have)
         for m in MODALITY_NAMES:
-            self.include[m].setEnabled(m in have)
+            self.include[m].setEnabled(m in have and not (m == "text" and self._generates))
             self.include[m].setToolTip("" if m in have else f"The dataset has no {m}")
+        if self._generates:
+            self.include["text"].setToolTip(TEXT_IS_OUTPUT)
+
+    def set_task(self, task: str) -> None:
+        """generate: the text box unticked and disabled, saying why (ticked again, as it was,
+        for another task). No ``changed``: the caller is redrawing the whole run."""
+        generates, box = task == "generate", self.include["text"]
+        box.blockSignals(True)
+        if generates and box.isChecked():
+            self._text_was = True
+            box.setChecked(False)
+        elif not generates and self._generates and self._text_was:
+            box.setChecked("text" in self._have)
+            self._text_was = False
+        box.blockSignals(False)
+        self._generates = generates
+        self.set_available(self._have)
 
     def set_model(self, ms: ModelSpec, mods: tuple[str, ...], have: tuple[str, ...]) -> None:
-        """Show ``ms`` (the caller blocks signals while it sets a whole run)."""
+        """Show ``ms`` (the caller blocks signals while it sets a whole run; :meth:`set_task` follows)."""
+        self._text_was = False
         for m in MODALITY_NAMES:
             self.include[m].setChecked(m in mods and m in have)
             i = self.encoder[m].findText(getattr(ms, m).encoder)
@@ -193,9 +217,11 @@ class EncoderOptions(QWidget):
             self.encoder_doc[m].setText(combo.currentData() or "")
             on = self.include[m].isChecked()
             combo.setEnabled(on)
-            self.option[m].setEnabled(on)
+            self.option[m].setEnabled(on or (m == "text" and self._generates))  # the length it writes
             if m in self.layers:
                 self.layers[m].setEnabled(on and default_depth(m, combo.currentText()) is not None)
+        if self._generates:
+            self.encoder_doc["text"].setText(TEXT_IS_OUTPUT)
         image, audio = self.include["image"].isChecked(), self.include["audio"].isChecked()
         self.weights.setEnabled(image)
         self.weights_button.setEnabled(image)

@@ -28,7 +28,8 @@ from mmstudio.data import Dataset
 from mmstudio.gui.jobs import Lane
 from mmstudio.gui.panels import model_files
 from mmstudio.gui.panels.encoder_options import EncoderOptions
-from mmstudio.gui.panels.model_texts import auto_settings_html, estimate_text, fusion_doc_html, suggest_run
+from mmstudio.gui.panels.model_texts import estimate_text, fusion_doc_html, suggest_run
+from mmstudio.gui.panels.preset_bar import PresetBar
 from mmstudio.gui.panels.train_options import TrainOptions, spin_box
 from mmstudio.gui.widgets.fusion_diagram import FusionDiagram
 
@@ -41,6 +42,7 @@ class ModelPanel(QWidget):
     start_requested = Signal(object, object)
     status = Signal(str)
     suggested = Signal()  # a first run for a newly loaded dataset is shown (projects restore theirs)
+    estimated = Signal(dict)  # the engine's size estimate of the run shown (engine.memory_estimate)
 
     def __init__(self) -> None:
         super().__init__()
@@ -70,26 +72,17 @@ class ModelPanel(QWidget):
         self.hint = QLabel("Open a dataset in the Data panel first.")
         self.hint.setWordWrap(True)
         outer.addWidget(self.hint)
-        self.auto_label = QLabel("")  # the settings chosen from the data, and why
-        self.auto_label.setObjectName("autoSettings")
-        self.auto_label.setWordWrap(True)
-        self.auto_label.setTextFormat(Qt.TextFormat.RichText)
-        outer.addWidget(self.auto_label)
-        top = QHBoxLayout()
-        self.quick_button = QPushButton(engine.PRESETS["quick"].label)
-        self.quick_button.setToolTip(engine.PRESETS["quick"].help)
-        self.accurate_button = QPushButton(engine.PRESETS["accurate"].label)
-        self.accurate_button.setToolTip(engine.PRESETS["accurate"].help)
-        self.load_button = QPushButton("Load run.toml…")
-        self.save_button = QPushButton("Save run.toml…")
-        self.quick_button.clicked.connect(lambda: self.apply_preset("quick"))
-        self.accurate_button.clicked.connect(lambda: self.apply_preset("accurate"))
-        self.load_button.clicked.connect(lambda: model_files.load_dialog(self))
-        self.save_button.clicked.connect(lambda: model_files.save_dialog(self))
-        for b in (self.quick_button, self.accurate_button, self.load_button, self.save_button):
-            top.addWidget(b)
-        top.addStretch(1)
-        outer.addLayout(top)
+        self.presets = PresetBar()
+        self.presets.preset_chosen.connect(self.apply_preset)
+        self.presets.load.connect(lambda: model_files.load_dialog(self))
+        self.presets.save.connect(lambda: model_files.save_dialog(self))
+        self.auto_label, self.load_button, self.save_button = (
+            self.presets.auto_label,
+            self.presets.load_button,
+            self.presets.save_button,
+        )
+        self.quick_button, self.accurate_button = self.presets.buttons["quick"], self.presets.buttons["accurate"]
+        outer.addWidget(self.presets)
 
         body = QWidget()
         cols = QHBoxLayout(body)
@@ -173,8 +166,7 @@ class ModelPanel(QWidget):
     def _set_enabled(self, on: bool) -> None:
         for w in self.findChildren(QGroupBox):
             w.setEnabled(on)
-        for b in (self.quick_button, self.accurate_button, self.save_button, self.load_button):
-            b.setEnabled(on)
+        self.presets.set_enabled(on)
         self.start_button.setEnabled(on and not self.problems())
 
     # ---------------------------------------------------------------- dataset and engine names
@@ -211,7 +203,7 @@ class ModelPanel(QWidget):
         if dataset is None:
             return
         self.chosen = catalog.get("chosen", [])
-        self.auto_label.setText(auto_settings_html(self.chosen))
+        self.presets.show_chosen(self.chosen)
         self._catalog = catalog
         self.encoders.set_catalog(catalog["encoders"])
         self.fusion.blockSignals(True)
@@ -227,6 +219,7 @@ class ModelPanel(QWidget):
         self.encoders.set_available(have)
         self.train_options.set_gpus(catalog.get("gpus", []))
         self._gpus = len(catalog.get("gpus", []))
+        self.presets.set_gpus(self._gpus)
         self.set_config(run)
         self._set_enabled(True)
         self._count_timer.stop()  # the count at once, not after the first edit
@@ -308,13 +301,16 @@ class ModelPanel(QWidget):
         self._refresh()
 
     def _refresh(self) -> None:
+        task = self.task.currentText()
+        self.encoders.set_task(task)  # generate writes the text: not an input
         self.encoders.refresh()
-        self.decoder.setEnabled(self.task.currentText() == "generate")
-        self.diagram.set_model(self.encoders.included(), self.fusion.currentText(), self.task.currentText())
+        generates = task == "generate"
+        self.decoder.setEnabled(generates)
+        self.diagram.set_model(self.encoders.included(), self.fusion.currentText(), task, self.decoder.currentText())
         one = len(self.encoders.included()) <= 1  # nothing to fuse: the choice is not offered
-        self.fusion.setEnabled(not one)
+        self.fusion.setEnabled(not one and not generates)
         level = engine.fusion_level(self.fusion.currentText())
-        self.fusion_doc.setText(fusion_doc_html(self.fusion.currentData() or "", level, one))
+        self.fusion_doc.setText(fusion_doc_html(self.fusion.currentData() or "", level, one, generates))
         problems = self.problems()
         self.problem_label.setText(" · ".join(self._loaded_notes + problems))
         self.start_button.setEnabled(self._base is not None and not problems)
@@ -350,13 +346,16 @@ class ModelPanel(QWidget):
         self.count_label.setText(text)
         self.count_label.setToolTip(tip)
         self.parameters = est["parameters"]
+        self.estimated.emit(est)
 
     def apply_preset(self, name: str) -> None:
         """One of the engine's presets (``engine.PRESETS``) on top of the current run."""
         run = self.config()
         if run is None:
             return
-        self.set_config(engine.apply_preset(run, name, gpus=len(self.gpu_list)))
+        after = engine.apply_preset(run, name, gpus=len(self.gpu_list))
+        self.set_config(after)
+        self.presets.show_preset(name, engine.preset_changes(run, after), self.chosen)
         self.status.emit(f"Model: preset {engine.PRESETS[name].label}")
 
     def save_config(self, path: str) -> None:

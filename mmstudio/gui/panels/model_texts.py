@@ -49,8 +49,41 @@ def estimate_text(est: dict) -> tuple[str, str]:
     return text, tip
 
 
-def fusion_doc_html(doc: str, level: str, one_modality: bool) -> str:
-    """The line under the fusion choice (none is offered for a single modality)."""
+def fusion_doc_html(doc: str, level: str, one_modality: bool, generates: bool = False) -> str:
+    """The line under the fusion choice (none is offered for a single modality, nor for generate)."""
+    if generates:
+        return "<i>generate: the text decoder reads every input's features itself; no fusion layer.</i>"
     if one_modality:
         return "<i>One modality: nothing to fuse; its encoder feeds the head directly.</i>"
     return f"{doc}<br><i>Where modalities meet — {level}</i>" if doc else ""
+
+
+def preset_html(preset, changes: list[dict], chosen: list[dict]) -> str:
+    """What a preset changed, field by field (the new value in bold, the old one after), then
+    the settings chosen from the data that it kept."""
+    if changes:
+        said = "; ".join(
+            f"{html.escape(_field_name(c['field']))} <b>{html.escape(_value(c['new']))}</b> "
+            f"(was {html.escape(_value(c['old']))})"
+            for c in changes
+        )
+    else:
+        said = "nothing: the run already had its settings"
+    text = f"<small>Preset <b>{html.escape(preset.label)}</b> ({html.escape(preset.help)}) changed: {said}."
+    changed = {c["field"] for c in changes}
+    kept = [c for c in chosen if c["field"] not in changed]
+    return text + ("</small>" if not kept else "<br>" + auto_settings_html(kept)[len("<small>") :])
+
+
+def _field_name(field: str) -> str:
+    """``model.image.encoder`` as "image encoder", ``train.batch_size`` as "batch size"."""
+    parts = field.split(".")[1:]
+    return " ".join(parts).replace("_", " ")
+
+
+def _value(value) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value == 0 or value == "":  # run.toml's "chosen from the data"
+        return "automatic"
+    return "–" if value is None else str(value)
