@@ -34,7 +34,10 @@ def shoot(app, widget, out: Path, name: str) -> None:
 def audio_and_text_cards(evaluate) -> None:
     """Cards of audio-only and text-only items, as Evaluate lays them out (ids long on purpose)."""
     audio = sorted((SHARED / "digits" / "audio").glob("*.wav"))[:4]
-    lines = (SHARED / "prompts" / "transcripts.csv").read_text(encoding="utf-8").splitlines()[1:5]
+    import csv
+
+    with open(SHARED / "prompts" / "transcripts.csv", encoding="utf-8") as fh:
+        lines = [row["text"] for row in csv.DictReader(fh)][:5]
     samples = [
         {
             "id": f"digits/audio/{p.name}",
@@ -47,7 +50,7 @@ def audio_and_text_cards(evaluate) -> None:
     texts = [
         {
             "id": f"prompts/{i:04d}-a-rather-long-identifier",
-            "text": line.split(",", 1)[1],
+            "text": line,
             "caption": f"<b>prompts/{i:04d}-a-rather-long-identifier</b><br>true <b>x</b><br>pred <b>y</b> 0.51",
         }
         for i, line in enumerate(lines)
@@ -83,6 +86,18 @@ def main() -> int:
     wait(app, 600, until=lambda: bool(reports))
     wait(app, 1.5)
     shoot(app, window, out, "evaluate")
+    evaluate.heatmap.select_cell(7, 7)  # a cell's items: image, audio and text cards
+    wait(app, 2.0)
+    shoot(app, window, out, "evaluate-cell")
+    window.resize(1100, 640)
+    wait(app, 1.0)
+    shoot(app, window, out, "evaluate-small")
+    window.resize(1440, 860)
+    names = [str(i) for i in range(10)]
+    matrix = [[40 - 3 * i if r == c else (i + r) % 4 for c, i in enumerate(range(10))] for r in range(10)]
+    evaluate.heatmap.set_matrix(matrix, names)  # low counts in every shade (not this model's)
+    wait(app, 0.5)
+    shoot(app, evaluate.heatmap, out, "heatmap-low-counts")
     samples, texts = audio_and_text_cards(evaluate)
     wait(app, 2.0)
     shoot(app, window, out, "evaluate-audio-cards")

@@ -98,8 +98,11 @@ class SampleCard(QFrame):
         top.setContentsMargins(0, 0, 0, 0)
         if self.thumb is not None:
             top.addWidget(self.thumb, 0, Qt.AlignmentFlag.AlignTop)
+        # No text: the caption goes under the picture, across the card (ids need the width)
+        below = self.text is None and self.thumb is not None
         side = QVBoxLayout()
-        side.addWidget(self.caption)
+        if not below:
+            side.addWidget(self.caption)
         if self.play is not None:  # under the caption, never over it; none without audio
             side.addWidget(self.play, 0, Qt.AlignmentFlag.AlignLeft)
         side.addStretch(1)
@@ -109,6 +112,8 @@ class SampleCard(QFrame):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(4)
         layout.addLayout(top)
+        if below:
+            layout.addWidget(self.caption)
         if self.text is not None:
             layout.addWidget(self.text, 1)
         else:
