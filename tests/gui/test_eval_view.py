@@ -166,3 +166,18 @@ def test_the_validation_legend_covers_no_point(qtbot, app):
                     assert not legend_rect.contains(point), f"{name}: the legend covers ({x}, {y})"
     finally:
         apply_theme(app, "system")
+
+
+def test_cards_filled_while_hidden_are_elided_when_shown(qtbot, app):
+    from mmstudio.gui.widgets.gallery import SampleGallery
+
+    gallery = SampleGallery()
+    qtbot.addWidget(gallery)
+    gallery.resize(900, 400)
+    gallery.set_samples([{"id": LONG_ID, "caption": CAPTION}])
+    caption = gallery.cards[0].caption
+    assert caption.text() == CAPTION, "hidden: the whole caption (nothing is laid out yet)"
+    with qtbot.waitExposed(gallery):
+        gallery.show()
+    QApplication.processEvents()
+    assert caption.elided and caption.full_text == CAPTION

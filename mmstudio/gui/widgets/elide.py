@@ -108,10 +108,14 @@ class ElidedLabel(QLabel):
         super().resizeEvent(event)
         self._elide()
 
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self._elide()  # resized while hidden: elided now that it shows
+
     def _elide(self) -> None:
         rect = self.contentsRect()
         width = rect.width() - 2 * self.margin() - 2  # the label's own inner spacing
-        if width <= 0:
+        if width <= 0 or not self.isVisible():  # not laid out yet: elided when shown (resized)
             shown = self._full
         elif self._wrap:
             shown = elide_wrapped(self._full, self.font(), width, rect.height())

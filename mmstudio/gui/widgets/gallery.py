@@ -33,7 +33,7 @@ from mmstudio.gui.widgets.wave_thumbs import WaveformCache
 if TYPE_CHECKING:  # QtMultimedia loads on first use (it starts FFmpeg)
     from PySide6.QtMultimedia import QMediaPlayer
 
-CARD = QSize(216, 160)
+CARD = QSize(216, 172)
 THUMB = 76
 MODALITIES = ("image", "audio", "text")
 
@@ -103,7 +103,7 @@ class SampleCard(QFrame):
         side = QVBoxLayout()
         if not below:
             side.addWidget(self.caption)
-        if self.play is not None:  # under the caption, never over it; none without audio
+        if self.play is not None and not below:  # under the caption, never over it; none without audio
             side.addWidget(self.play, 0, Qt.AlignmentFlag.AlignLeft)
         side.addStretch(1)
         top.addLayout(side, 1)
@@ -114,6 +114,8 @@ class SampleCard(QFrame):
         layout.addLayout(top)
         if below:
             layout.addWidget(self.caption)
+            if self.play is not None:
+                layout.addWidget(self.play, 0, Qt.AlignmentFlag.AlignLeft)
         if self.text is not None:
             layout.addWidget(self.text, 1)
         else:
