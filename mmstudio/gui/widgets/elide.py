@@ -115,7 +115,8 @@ class ElidedLabel(QLabel):
     def _elide(self) -> None:
         rect = self.contentsRect()
         width = rect.width() - 2 * self.margin() - 2  # the label's own inner spacing
-        if width <= 0 or not self.isVisible():  # not laid out yet: elided when shown (resized)
+        laid_out = self.isVisible() and self.testAttribute(Qt.WidgetAttribute.WA_Resized)
+        if width <= 0 or not laid_out:  # not laid out yet: elided when shown and given its size
             shown = self._full
         elif self._wrap:
             shown = elide_wrapped(self._full, self.font(), width, rect.height())

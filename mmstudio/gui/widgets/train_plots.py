@@ -67,9 +67,9 @@ class TrainPlots(QWidget):
         self.metric_plot = _plot("Validation", "epoch", whole=True)
         self.lr_plot = _plot("Learning rate", "step")
         self.weights_plot = _plot("Learned modality weights", "epoch", whole=True)
-        for p in (self.loss_plot, self.weights_plot):
-            p.addLegend(offset=(-10, 10))
-        legend_below(self.metric_plot)  # epoch curves end at the right edge: the legend never covers them
+        self.loss_plot.addLegend(offset=(-10, 10))  # the loss falls: the top right stays free
+        for p in (self.metric_plot, self.weights_plot):  # epoch curves end anywhere at the right edge
+            legend_below(p)
         self.loss_raw = self.loss_plot.plot(pen=pg.mkPen((120, 150, 200), width=1), name="per step")
         self.loss_smooth = self.loss_plot.plot(pen=pg.mkPen((25, 80, 180), width=2), name="smoothed")
         # The epoch curves join the legend with their first point (no "val loss" without its line)
