@@ -224,7 +224,7 @@ class SampleGallery(QListWidget):
             card = SampleCard(sample, has)
             card.play_requested.connect(self._on_play)
             card.resize(CARD)  # laid out now, at its size in the grid: captions elided to fit at once
-            card.layout().activate()
+            cast(QVBoxLayout, card.layout()).activate()
             self.setItemWidget(item, card)
             card.setBackgroundRole(QPalette.ColorRole.Window)  # the view made it Base, as behind it
             self.cards.append(card)
