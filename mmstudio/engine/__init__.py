@@ -148,6 +148,7 @@ _NAMES = {
     "compare_variants": "mmstudio.engine.compress_measure",
     "keep_variant": "mmstudio.engine.compress_measure",
     "variants_folder": "mmstudio.engine.compress_measure",
+    "VARIANTS": "mmstudio.engine.compress_measure",
     # experiments: a fusion grid or an Optuna search, a folder of runs (issue 20)
     "run_experiment": "mmstudio.engine.experiments",
     "ExperimentProgress": "mmstudio.engine.experiment_plan",

@@ -279,6 +279,9 @@ def export_png(plot, path: str, width: int = 900) -> bool:
     return os.path.isfile(path)
 
 
+MIN_TEXT_CONTRAST = 4.5  # WCAG AA for normal text
+
+
 def contrast_ratio(a: QColor, b: QColor) -> float:
     """WCAG 2 contrast ratio of two colours (1 to 21; text wants 4.5 or more)."""
 

@@ -83,3 +83,27 @@ def test_make_it_smaller_measures_and_keeps_a_variant(qtbot, panel, tmp_path):
     with open(tmp_path / "kept" / "bundle.json", encoding="utf-8") as fh:
         assert json.load(fh)["compression"]["method"] == "dynamic_int8"
     assert sorted(os.listdir(tmp_path / "kept")) == ["bundle.json", "model.safetensors"]
+
+
+def test_cancelling_make_it_smaller_leaves_no_file_and_says_cancelled(qtbot, panel):
+    import glob
+    import shutil
+
+    from mmstudio import engine
+
+    tab = panel.compress_tab
+    folder = engine.variants_folder(engine.load_bundle(tab.bundle_path))
+    shutil.rmtree(folder, ignore_errors=True)  # an earlier measurement of this bundle
+    making = os.path.join(os.path.dirname(folder), ".making-*")
+    third = lambda _f, message: message.startswith("Variant 3 of")  # noqa: E731
+    with qtbot.waitSignal(tab.lane.progress, timeout=300000, check_params_cb=third):
+        tab.measure()
+    assert tab.progress.isVisibleTo(tab) and tab.progress.cancel_button.isVisibleTo(tab)
+    assert tab.progress.label.text().startswith("Variant 3 of") and tab.progress.percent > 0
+    assert glob.glob(os.path.join(making, "dynamic_int8")), "a variant was half-way written when cancelled"
+    with qtbot.waitSignal(tab.lane.busy_changed, timeout=300000, check_params_cb=lambda busy: not busy):
+        tab.progress.cancel_button.click()
+    assert not os.path.exists(folder) and not glob.glob(making), "nothing of the cancelled run is on disk"
+    assert tab.note.text().startswith("Cancelled") and not tab.progress.isVisibleTo(tab)
+    assert tab.result is None and tab.table.rowCount() == 0
+    assert tab.measure_button.isEnabled()

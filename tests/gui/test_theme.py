@@ -215,3 +215,38 @@ def test_the_window_knows_the_project_suffix_without_loading_the_format():
     from mmstudio.gui import projects
 
     assert projects.SUFFIX == project.SUFFIX
+
+
+@pytest.mark.parametrize("name", ["light", "dark"])
+def test_every_confusion_cell_count_reads_on_its_own_cell(qtbot, name):
+    """Each count's colour against the pixels its cell is painted with (grabbed), 4.5:1 or more,
+    for row fractions from a few percent to all of the row."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtWidgets import QApplication
+
+    from mmstudio.gui.app import create_application
+    from mmstudio.gui.widgets.eval_charts import ConfusionHeatmap
+
+    create_application()
+    apply_theme(QApplication.instance(), name)
+    heatmap = ConfusionHeatmap()
+    qtbot.addWidget(heatmap)
+    heatmap.resize(700, 700)
+    heatmap.show()
+    qtbot.waitExposed(heatmap)
+    rows = [[20, 0, 0, 0, 0, 0], [1, 19, 0, 0, 0, 0], [3, 4, 13, 0, 0, 0], [5, 5, 5, 5, 0, 0]]
+    rows += [[2, 7, 9, 1, 1, 0], [0, 0, 0, 0, 4, 16]]  # 0.8: where white and black contrast least
+    heatmap.set_matrix(rows, ["a", "b", "c", "d", "e", "f"])
+    QApplication.processEvents()
+    image = heatmap.grab().toImage()
+    ratio = heatmap.devicePixelRatioF()
+    vb = heatmap.plotItem.vb
+    assert len(heatmap._texts) == 17  # one per non-empty cell
+    for text in heatmap._texts:
+        x, y = text.pos().x(), text.pos().y()
+        corner = heatmap.mapFromScene(vb.mapViewToScene(QPointF(x - 0.4, y - 0.4)))  # inside the cell, off the digits
+        cell = image.pixelColor(int(corner.x() * ratio), int(corner.y() * ratio))
+        fg = text.textItem.defaultTextColor()
+        assert theme.contrast_ratio(fg, cell) >= MIN_CONTRAST, (
+            f"{name}: count {text.textItem.toPlainText()} {fg.name()} on {cell.name()}"
+        )

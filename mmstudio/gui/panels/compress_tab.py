@@ -1,12 +1,17 @@
 """The Evaluate panel's "Make it smaller" tab: int8 and pruned variants of the model, each with
 its size on disk, CPU latency per item and metric on the chosen split beside the original; the
-user keeps the one they want as a new bundle (or export package). The work runs in a lane."""
+user keeps the one they want as a new bundle (or export package). The work runs in a lane, with
+the shared progress strip (variant n of m, percent) and Cancel: a cancelled run leaves nothing on
+disk (the variants are made in a temporary folder that is renamed into place only when all are
+measured)."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDoubleSpinBox,
@@ -14,7 +19,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -24,7 +28,12 @@ from PySide6.QtWidgets import (
 )
 
 from mmstudio.gui.jobs import Lane
+from mmstudio.gui.widgets.progress import ProgressStrip
 
+NOTE = (
+    "Each variant is written to disk and measured as loaded back: size is what you keep, latency the "
+    "median of many single-item calls on one CPU thread."
+)
 HEADERS = ["variant", "size on disk", "smaller by", "latency / item", "metric", "change", "note"]
 
 
@@ -37,8 +46,8 @@ class CompressTab(QWidget):
         super().__init__(parent)
         self.bundle_path, self.dataset, self.split = "", None, "test"
         self.result: dict | None = None
-        self.lane = Lane(self)
-        self.lane.progress.connect(self._on_progress)
+        self.lane = Lane(self, name="mmstudio-compress")
+        self.lane.busy_changed.connect(lambda _busy: self._update_buttons())
         self.sparsity = QDoubleSpinBox(decimals=2, minimum=0.05, maximum=0.95, singleStep=0.1, value=0.5)
         self.sparsity.setToolTip("Share of the Linear and convolution weights pruning sets to zero")
         self.finetune = QSpinBox(minimum=0, maximum=10_000, singleStep=50, value=0)
@@ -47,10 +56,9 @@ class CompressTab(QWidget):
         self.measure_button.clicked.connect(self.measure)
         self.keep_button = QPushButton("Keep selected…")
         self.keep_button.clicked.connect(self._choose_keep)
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(320)
-        self.progress.setVisible(False)
-        self.progress.setRange(0, 1000)
+        self.progress = ProgressStrip("Cancel")  # its own row: the message never squeezes
+        self.progress.cancelled.connect(self.cancel)
+        self.lane.progress.connect(self.progress.set_progress)
         bar = QHBoxLayout()
         left: tuple[QWidget, ...] = (
             QLabel("Pruning sparsity"),
@@ -61,9 +69,8 @@ class CompressTab(QWidget):
         for widget in left:
             bar.addWidget(widget)
         bar.addStretch(1)
-        right: tuple[QWidget, ...] = (self.progress, self.measure_button, self.keep_button)
-        for widget in right:
-            bar.addWidget(widget)
+        bar.addWidget(self.measure_button)
+        bar.addWidget(self.keep_button)
         self.table = QTableWidget(0, len(HEADERS))
         self.table.setHorizontalHeaderLabels(HEADERS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -71,13 +78,11 @@ class CompressTab(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(len(HEADERS) - 1, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._update_buttons)
-        self.note = QLabel(
-            "Each variant is written to disk and measured as loaded back: size is what you keep, latency the "
-            "median of many single-item calls on one CPU thread."
-        )
+        self.note = QLabel(NOTE)
         self.note.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
+        layout.addWidget(self.progress)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.note)
         self._update_buttons()
@@ -103,7 +108,8 @@ class CompressTab(QWidget):
     def measure(self) -> None:
         if not self.bundle_path or self.dataset is None or self.lane.busy:
             return
-        self.progress.setVisible(True)
+        self.progress.start("Making smaller variants: starting…")
+        self.note.setText(NOTE)
         self.lane.submit(
             _measure,
             self.bundle_path,
@@ -118,19 +124,22 @@ class CompressTab(QWidget):
         self._update_buttons()
         self.status.emit("Making smaller variants…")
 
-    @Slot(float, str)
-    def _on_progress(self, fraction: float, message: str) -> None:
-        self.progress.setValue(int(fraction * 1000))
-        self.progress.setFormat(message)
+    def cancel(self) -> None:
+        """Stop making variants (at the next one): nothing is kept on disk, nothing shown."""
+        self.lane.cancel()
+        self.progress.finish()
+        self.note.setText("Cancelled: no variant was kept.")
+        self._update_buttons()
+        self.status.emit("Cancelled")
 
     def _on_failed(self, exc: BaseException) -> None:
-        self.progress.setVisible(False)
+        self.progress.finish()
         self.note.setText(f"Could not make the variants: {exc}")
         self._update_buttons()
 
     def _on_result(self, result: dict) -> None:
         self.result = result
-        self.progress.setVisible(False)
+        self.progress.finish()
         rows = result["rows"]
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
@@ -164,15 +173,45 @@ class CompressTab(QWidget):
         self.lane.close(timeout=0.5)
 
 
-def _measure(bundle: str, dataset, split: str, sparsity: float, finetune: int, progress=None) -> dict:
-    """In the lane: every variant made under the user cache and measured."""
+def _measure(bundle: str, dataset, split: str, sparsity: float, finetune: int, progress) -> dict:
+    """In the lane: every variant made in a temporary folder under the user cache, measured, and
+    the folder renamed into place; cancelled or failed, the folder is removed (nothing half made)."""
     from mmstudio import engine
 
     loaded = engine.load_bundle(bundle)
     folder = engine.variants_folder(loaded)
-    return engine.compare_variants(
-        loaded, dataset, split, folder, sparsity=sparsity, finetune=finetune, progress=progress
-    )
+    os.makedirs(os.path.dirname(folder), exist_ok=True)
+    work = tempfile.mkdtemp(prefix=".making-", dir=os.path.dirname(folder))
+    try:
+        result = engine.compare_variants(
+            loaded, dataset, split, work, sparsity=sparsity, finetune=finetune, progress=_counted(progress)
+        )
+        progress(1.0, "Keeping the measured variants")  # the last chance to cancel
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    shutil.rmtree(folder, ignore_errors=True)  # the previous measurement of this bundle
+    os.replace(work, folder)
+    for row in result["rows"]:
+        if row["path"].startswith(work + os.sep) or row["path"] == work:
+            row["path"] = folder + row["path"][len(work) :]
+    return result
+
+
+def _counted(progress):
+    """The engine's progress with the variant's count: "Variant 2 of 5: dynamic int8"."""
+    from mmstudio import engine
+
+    total, seen = len(engine.VARIANTS), [0]
+
+    def say(fraction: float, message: str) -> None:
+        head, _, name = message.partition(": ")
+        if name and head.startswith("Making and measuring"):
+            seen[0] += 1
+            message = f"Variant {seen[0]} of {total}: {name}"
+        progress(fraction, message)
+
+    return say
 
 
 def _cells(row: dict, base: dict, metric: str) -> list[str]:

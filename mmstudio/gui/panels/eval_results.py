@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QTabW
 
 from mmstudio.gui.widgets.charts import BarChart
 from mmstudio.gui.widgets.eval_charts import AblationChart, ConfusionHeatmap, RobustnessChart
-from mmstudio.gui.widgets.gallery import SampleGallery
+from mmstudio.gui.widgets.gallery import SampleGallery, data_modalities
 from mmstudio.gui.widgets.regress_view import RegressView, worst_caption
 from mmstudio.gui.widgets.report_tables import MetricTables
 
@@ -22,6 +22,8 @@ class EvalResults(QWidget):
         super().__init__(parent)
         self.report: dict | None = None
         self.shown_rows: list[int] = []
+        self.misclassified_count = 0  # of the report shown: "Show all misclassified" needs one
+        self._modalities: set[str] = set()
         self.tables = MetricTables()
         self.heatmap = ConfusionHeatmap()
         self.heatmap.cell_clicked.connect(self._on_cell_clicked)
@@ -57,6 +59,7 @@ class EvalResults(QWidget):
         self.gallery_label = QLabel("Misclassified samples appear here after an evaluation.")
         self.gallery_label.setObjectName("headline")
         self.show_mistakes = QPushButton("Show all misclassified")
+        self.show_mistakes.setEnabled(False)
         self.show_mistakes.clicked.connect(self.show_misclassified)
         self.gallery = SampleGallery()
         head = QHBoxLayout()
@@ -72,6 +75,7 @@ class EvalResults(QWidget):
     def show_report(self, report: dict) -> None:
         """Lay ``report`` out in every table, plot and the gallery (parts it lacks are disabled)."""
         self.report = report
+        self._modalities = data_modalities(report.get("samples", []))
         self.tables.show_report(report)
         if "confusion" in report:
             self.heatmap.set_matrix(report["confusion"], report["class_names"])
@@ -88,6 +92,8 @@ class EvalResults(QWidget):
     def clear(self) -> None:
         self.report = None
         self.shown_rows = []
+        self.misclassified_count = 0
+        self.show_mistakes.setEnabled(False)
         self.gallery.set_samples([])
         self.gallery_label.setText("Misclassified samples appear here after an evaluation.")
 
@@ -117,7 +123,7 @@ class EvalResults(QWidget):
             self.regress_view.set_report(report)
             samples = [dict(report["samples"][i], caption=worst_caption(report, i)) for i in report["worst"]]
             self.gallery_label.setText(f"Worst predicted: {len(samples)} items with the largest errors, largest first")
-            self.gallery.set_samples(samples)
+            self.gallery.set_samples(samples, modalities=self._modalities)
 
     def _show_weights(self, report: dict) -> None:
         weights = report.get("modality_weights")
@@ -134,10 +140,15 @@ class EvalResults(QWidget):
         from mmstudio import engine
 
         wrong = engine.misclassified(self.report)
-        total = len(self.report["samples"])
-        self.gallery_label.setText(
-            f"Misclassified: {len(wrong):,} of {total:,} {self.report['split']} samples, most confident mistakes first"
-        )
+        total, split = len(self.report["samples"]), self.report["split"]
+        self.misclassified_count = len(wrong)
+        self.show_mistakes.setEnabled(bool(wrong))
+        self.show_mistakes.setToolTip("" if wrong else "No misclassified items")
+        if wrong:
+            text = f"Misclassified: {len(wrong):,} of {total:,} {split} samples, most confident mistakes first"
+        else:
+            text = f"No misclassified items: all {total:,} {split} samples are predicted right"
+        self.gallery_label.setText(text)
         self._show_samples(wrong)
 
     @Slot(int, int)
@@ -167,7 +178,7 @@ class EvalResults(QWidget):
             )
             samples.append(s)
         self.shown_rows = rows
-        self.gallery.set_samples(samples)
+        self.gallery.set_samples(samples, modalities=self._modalities)
 
     def export_plots(self, folder: str) -> list[str]:
         """The plots as PNG files in ``folder``; returns the files written."""

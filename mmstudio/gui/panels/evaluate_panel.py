@@ -133,7 +133,8 @@ class EvaluatePanel(QWidget):
         ready = bool(self.bundle_path and self.dataset is not None and self.split_combo.currentText())
         self.evaluate_button.setEnabled(ready and not self.lane.working)
         self.export_button.setEnabled(self.report is not None and not self.lane.working)
-        self.show_mistakes.setEnabled(self.report is not None and "predictions" in self.report)
+        shown = self.report is not None and "predictions" in self.report
+        self.show_mistakes.setEnabled(shown and self.results.misclassified_count > 0)
         self.compress_tab.set_inputs(self.bundle_path, self.dataset, self.split_combo.currentText())
 
     # ---------------------------------------------------------------- the key: what is shown

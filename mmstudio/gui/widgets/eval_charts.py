@@ -89,12 +89,16 @@ class ConfusionHeatmap(MessagePlot):
                     count = int(self.matrix[r, c])
                     if count == 0 and r != c:
                         continue
-                    color = "w" if frac[r, c] > 0.55 else self._colors.fg
+                    color = count_color(self.cell_color(float(frac[r, c])), self._colors)
                     text = pg.TextItem(str(count), color=color, anchor=(0.5, 0.5))
                     text.setPos(c + 0.5, r + 0.5)
                     self.addItem(text)
                     self._texts.append(text)
         self.setRange(QRectF(0, 0, n, n), padding=0.02)
+
+    def cell_color(self, fraction: float) -> QColor:
+        """The colour a cell of this row fraction is painted in (the image's colour map)."""
+        return _heat_map(self._colors).map(np.array([fraction]), mode="qcolor")[0]
 
     def cell_center(self, true: int, pred: int) -> QPoint:
         """The cell's centre in this widget's coordinates (for tests and tooltips)."""
@@ -222,6 +226,15 @@ def _heat_map(colors: theme.Colors):
     """From the plot's background (no samples) to a blue that white counts read well on."""
     low = pg.mkColor(colors.heat_low)
     return pg.ColorMap([0.0, 1.0], [low.getRgb()[:3], (31, 84, 170)])
+
+
+def count_color(cell: QColor, colors: theme.Colors) -> QColor:
+    """The text colour for a count on ``cell``: the theme's text colour where it reads well
+    (contrast 4.5:1 or more), else white or black, whichever contrasts more with the cell."""
+    candidates = [QColor(colors.fg), QColor("#ffffff"), QColor("#000000")]
+    if theme.contrast_ratio(candidates[0], cell) >= theme.MIN_TEXT_CONTRAST + 0.5:  # margin: the painted LUT
+        return candidates[0]
+    return max(candidates[1:], key=lambda c: theme.contrast_ratio(c, cell))
 
 
 def _abbreviate(name: str) -> str:

@@ -67,8 +67,9 @@ class TrainPlots(QWidget):
         self.metric_plot = _plot("Validation", "epoch", whole=True)
         self.lr_plot = _plot("Learning rate", "step")
         self.weights_plot = _plot("Learned modality weights", "epoch", whole=True)
-        for p in (self.loss_plot, self.metric_plot, self.weights_plot):
-            p.addLegend(offset=(-10, 10))
+        self.loss_plot.addLegend(offset=(-10, 10))  # the loss falls: the top right stays free
+        for p in (self.metric_plot, self.weights_plot):  # epoch curves end anywhere at the right edge
+            legend_below(p)
         self.loss_raw = self.loss_plot.plot(pen=pg.mkPen((120, 150, 200), width=1), name="per step")
         self.loss_smooth = self.loss_plot.plot(pen=pg.mkPen((25, 80, 180), width=2), name="smoothed")
         # The epoch curves join the legend with their first point (no "val loss" without its line)
@@ -219,6 +220,40 @@ class TrainPlots(QWidget):
                     pen=pg.mkPen(MODALITY_PENS.get(m, (90, 90, 90)), width=2), symbol="o", symbolSize=5, name=m
                 )
             curve.setData(buf.column(0), buf.column(1))
+
+
+class BelowLegend(pg.LegendItem):
+    """A legend in its own row under the plot's axis, sized by the plot's layout: it can never
+    cover a curve (a corner legend hid the last epochs' points, where the news is)."""
+
+    def updateSize(self) -> None:  # noqa: N802 - pyqtgraph's name
+        columns = max(1, min(3, len(self.items)))
+        if columns != self.columnCount:
+            self.setColumnCount(columns)  # calls back here
+            return
+        width = height = 0.0
+        for row in range(self.layout.rowCount()):
+            cells = [self.layout.itemAt(row, col) for col in range(self.layout.columnCount())]
+            cells = [c for c in cells if c is not None]
+            width = max(width, sum(c.preferredWidth() + 3 for c in cells))
+            height += max((c.preferredHeight() for c in cells), default=0.0)
+        left, top, right, bottom = self.layout.getContentsMargins()
+        width, height = width + left + right, (height + top + bottom) if self.items else 0.0
+        self.setMinimumSize(width, height)
+        self.setMaximumSize(width, height)
+        self.updateGeometry()
+
+
+def legend_below(plot: pg.PlotWidget) -> BelowLegend:
+    """Give ``plot`` a legend under its bottom axis (the plot's ``legend``: named curves join it)."""
+    item = plot.getPlotItem()
+    legend = BelowLegend(offset=None, colCount=1, brush=None, frame=False)
+    legend.layout.setContentsMargins(2, 0, 2, 2)
+    item.layout.addItem(legend, 4, 1)
+    item.layout.setAlignment(legend, Qt.AlignmentFlag.AlignHCenter)
+    item.layout.setRowStretchFactor(4, 0)
+    item.legend = legend
+    return legend
 
 
 class WholeAxis(pg.AxisItem):
