@@ -10,9 +10,12 @@ Usage (from the repository root):
    with MMSTUDIO_STARTUP_PROBE=<file> and MMSTUDIO_STARTUP_PROBE_QUIT=1; when the main window is
    first shown the app writes "<unix time> <1 if torch was imported else 0>" to the file and
    quits. Start-up = probe time - the time just before Popen. One warm-up run (which fills the OS
-   file caches) is not counted. The yardstick is a bare PySide6 window (a QApplication and an
-   empty QMainWindow of the same size, shown, writing the same probe the same way), launched
-   alternately with the studio in the same run, so a busy machine slows both alike.
+   file caches, and a temporary bytecode cache: an installed package ships its modules compiled,
+   while a checkout run with PYTHONDONTWRITEBYTECODE=1 compiles ~2,000 lines at every launch;
+   --no-bytecode-cache measures that) is not counted. The yardstick is a bare PySide6 window (a
+   QApplication and an empty QMainWindow of the same size, shown, writing the same probe the
+   same way), launched alternately with the studio in the same run, so a busy machine slows
+   both alike.
    Goals (issue 15): median ≤ 1.5 s, and ≤ 2× the bare window's median; torch not imported.
 2. Inspect: ``mmstudio inspect PATH --json`` as a subprocess on shared/datasets/digits/pairs.csv
    (10,000 items) if present, else on a generated 10,000-item dataset; plus in-process timing of
@@ -101,15 +104,24 @@ def launch_once(env: dict[str, str], timeout: float, bare: bool = False) -> tupl
         return float(shown) - t0, int(torch)
 
 
-def bench_window(runs: int, timeout: float) -> None:
-    env = dict(os.environ)
+def bench_window(runs: int, timeout: float, bytecode_cache: bool = True) -> None:
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ)
+        if bytecode_cache:  # both launches alike; nothing is written into the repository
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = cache
+        compiled = "compiled once, by the warm-up" if bytecode_cache else "compiled at every launch"
+        _bench_window(env, runs, timeout, compiled)
+
+
+def _bench_window(env: dict[str, str], runs: int, timeout: float, compiled: str) -> None:
     if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
         platform = f"real X server (DISPLAY={env.get('DISPLAY') or env.get('WAYLAND_DISPLAY')})"
         env.pop("QT_QPA_PLATFORM", None)
     else:
         platform = "QT_QPA_PLATFORM=offscreen (no DISPLAY)"
         env["QT_QPA_PLATFORM"] = "offscreen"
-    print(f"== Window on screen: python -m mmstudio vs a bare PySide6 window, {platform}")
+    print(f"== Window on screen: python -m mmstudio vs a bare PySide6 window, {platform}; modules {compiled}")
     warm, _ = launch_once(env, timeout)
     launch_once(env, timeout, bare=True)
     print(f"   warm-up runs (not counted, fill OS file caches): studio {warm:.2f} s")
@@ -214,10 +226,16 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3, help="inspect measurements (default 3)")
     ap.add_argument("--skip-window", action="store_true")
     ap.add_argument("--skip-inspect", action="store_true")
+    ap.add_argument(
+        "--no-bytecode-cache",
+        action="store_true",
+        help="compile the modules at every launch (as a checkout run"
+        " with PYTHONDONTWRITEBYTECODE=1 does; an installed package ships them compiled)",
+    )
     args = ap.parse_args()
     print(f"MMStudio start-up benchmark  (python {sys.version.split()[0]}, {os.cpu_count()} CPUs)")
     if not args.skip_window:
-        bench_window(args.runs, args.timeout)
+        bench_window(args.runs, args.timeout, bytecode_cache=not args.no_bytecode_cache)
     if not args.skip_inspect:
         with tempfile.TemporaryDirectory() as tmp:
             bench_inspect(Path(tmp), args.repeats)
