@@ -188,9 +188,10 @@ _POLLS: list = []
 
 
 def _write_probe(path: str, app) -> None:
-    """For scripts/bench_startup.py: when the window is first shown, and whether torch was loaded."""
+    """For scripts/bench_startup.py: when the window is first shown, whether torch was loaded, and
+    the CPU time used so far."""
     app.processEvents()
-    Path(path).write_text(f"{time.time()} {int('torch' in sys.modules)}\n")
+    Path(path).write_text(f"{time.time()} {int('torch' in sys.modules)} {time.process_time()}\n")
     if os.environ.get("MMSTUDIO_STARTUP_PROBE_QUIT"):
         from PySide6.QtCore import QTimer
 
