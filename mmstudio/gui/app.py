@@ -2,6 +2,9 @@
 
 Only Qt and the studio's window are imported before the window shows: pyqtgraph and the data
 layer load with the first panel, torch when a model is built, so the window is on screen fast.
+Nothing before the first paint touches ``PySide6.QtCore.Qt`` either: PySide builds its ~90 enum
+classes on first use, a tenth of the start-up (see ``events.py``, ``welcome.py``;
+tests/gui/test_startup.py holds both rules, scripts/bench_startup.py measures the result).
 """
 
 from __future__ import annotations
