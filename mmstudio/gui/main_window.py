@@ -57,7 +57,7 @@ class MainWindow(PanelHost, QMainWindow):
         self._build_central()
         self._build_menus()
         self._connect_projects()
-        theme.polish(self)  # the welcome page has no widget that takes drops: nothing to watch yet
+        theme.polish(self, by_class=False)  # no progress bar yet; nothing takes drops: nothing to watch
         theme.watch(self)
         self._shown_once = False
 

@@ -122,3 +122,24 @@ def test_the_welcome_page_fills_in_after_its_first_paint(qtbot, tmp_path):
     page.set_recent([])  # painted: at once, with the placeholder that cannot be chosen
     assert page.recent_list.count() == 1
     assert page.recent_list.item(0).flags() == Qt.ItemFlag.NoItemFlags
+
+
+def test_the_window_is_polished_by_name_before_its_panels_exist(qtbot):
+    """The window's first polish finds its themed widgets by name (no wrapper for the others);
+    a full polish, as each panel gets when built, also styles widgets by class."""
+    from PySide6.QtWidgets import QFrame, QProgressBar, QPushButton, QWidget
+
+    from mmstudio.gui import theme
+    from mmstudio.gui.app import create_application
+
+    create_application()
+    root = QWidget()
+    qtbot.addWidget(root)
+    card, button, bar = QFrame(root), QPushButton("Go", root), QProgressBar(root)
+    card.setObjectName("card")
+    button.setObjectName("primary")
+    theme.polish(root, by_class=False)
+    assert card.autoFillBackground() and "#primary" in button.styleSheet()
+    assert bar.styleSheet() == "", "classes are left to a full polish"
+    theme.polish(root)
+    assert "QProgressBar" in bar.styleSheet()
