@@ -126,7 +126,7 @@ def _bench_window(env: dict[str, str], runs: int, timeout: float, compiled: str)
     print(f"== Window on screen: python -m mmstudio vs a bare PySide6 window, {platform}; modules {compiled}")
     warm = launch_once(env, timeout)[0]
     launch_once(env, timeout, bare=True)
-    print(f"   warm-up runs (not counted, fill OS file caches): studio {warm:.2f} s")
+    print(f"   warm-up runs (not counted; fill the OS file caches and any bytecode cache): studio {warm:.2f} s")
     results, bare = [], []
     for _ in range(runs):  # alternated, so load on the machine weighs on both alike
         results.append(launch_once(env, timeout))
