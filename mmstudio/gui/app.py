@@ -2,6 +2,9 @@
 
 Only Qt and the studio's window are imported before the window shows: pyqtgraph and the data
 layer load with the first panel, torch when a model is built, so the window is on screen fast.
+Nothing before the first paint touches ``PySide6.QtCore.Qt`` either: PySide builds its ~90 enum
+classes on first use, a tenth of the start-up (see ``events.py``, ``welcome.py``;
+tests/gui/test_startup.py holds both rules, scripts/bench_startup.py measures the result).
 """
 
 from __future__ import annotations
@@ -188,9 +191,10 @@ _POLLS: list = []
 
 
 def _write_probe(path: str, app) -> None:
-    """For scripts/bench_startup.py: when the window is first shown, and whether torch was loaded."""
+    """For scripts/bench_startup.py: when the window is first shown, whether torch was loaded, and
+    the CPU time used so far."""
     app.processEvents()
-    Path(path).write_text(f"{time.time()} {int('torch' in sys.modules)}\n")
+    Path(path).write_text(f"{time.time()} {int('torch' in sys.modules)} {time.process_time()}\n")
     if os.environ.get("MMSTUDIO_STARTUP_PROBE_QUIT"):
         from PySide6.QtCore import QTimer
 

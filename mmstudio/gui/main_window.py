@@ -6,7 +6,7 @@ import functools
 import os
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Signal, Slot  # Qt: after the first paint (see events.py)
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
 
 from mmstudio import __version__
 from mmstudio.gui import theme
+from mmstudio.gui.events import key_sequences
+from mmstudio.gui.events import local_paths as _local_paths
 from mmstudio.gui.panel_host import PANELS, PanelHost, Panels
 from mmstudio.gui.projects import SUFFIX, ProjectController
 from mmstudio.gui.welcome import DEMOS, WelcomePage
@@ -55,7 +57,7 @@ class MainWindow(PanelHost, QMainWindow):
         self._build_central()
         self._build_menus()
         self._connect_projects()
-        theme.polish(self)  # the welcome page has no widget that takes drops: nothing to watch yet
+        theme.polish(self, by_class=False)  # no progress bar yet; nothing takes drops: nothing to watch
         theme.watch(self)
         self._shown_once = False
 
@@ -112,7 +114,7 @@ class MainWindow(PanelHost, QMainWindow):
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcuts(key_sequences(shortcut))
         action.triggered.connect(slot)
         menu.addAction(action)
         return action
@@ -353,6 +355,8 @@ class MainWindow(PanelHost, QMainWindow):
             self.open_paths(paths)
 
     def keyPressEvent(self, event) -> None:
+        from PySide6.QtCore import Qt
+
         data = self.built_panel("Data")
         if event.key() == Qt.Key.Key_Space and data is not None and self.stack.currentWidget() is data:
             self.data_panel.audio_view.toggle_play()
@@ -389,10 +393,3 @@ class MainWindow(PanelHost, QMainWindow):
         self.shutdown_panels()
         self.projects.end_session()
         super().closeEvent(event)
-
-
-def _local_paths(event) -> list[str]:
-    mime = event.mimeData()
-    if not mime.hasUrls():
-        return []
-    return [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]

@@ -13,8 +13,6 @@ is offered to restore it.
 
 from __future__ import annotations
 
-import glob
-import json
 import os
 import time
 from typing import TYPE_CHECKING
@@ -26,7 +24,8 @@ if TYPE_CHECKING:
     from mmstudio.config import RunConfig
     from mmstudio.project import Project
 
-# The project format (and the config it holds) loads on first use, after the window is up.
+# The project format (and the config it holds) loads on first use, after the window is up; so do
+# json and glob (the window's first paint needs neither: issue 15).
 SUFFIX = ".mmstudio"  # checked against mmstudio.project.SUFFIX by the tests
 PROJECT_FILTER = f"MMStudio projects (*{SUFFIX});;All files (*)"
 RECENT_KEY, RECENT_MAX = "projects/recent", 8
@@ -125,6 +124,8 @@ class ProjectController(QObject):
             panel.set_config(run.replace(train=run.train.replace(device=device)))
 
     def _json(self, project: Project | None = None) -> str:
+        import json
+
         project = project or self.capture()
         base = os.path.dirname(self.path) if self.path else os.getcwd()
         return json.dumps(project.to_dict(base), sort_keys=True)
@@ -280,6 +281,8 @@ class ProjectController(QObject):
 
     def crashed_sessions(self) -> list[str]:
         """Recovery files left by sessions that did not exit cleanly, newest first."""
+        import glob
+
         found = []
         for path in glob.glob(os.path.join(sessions_dir(), f"*{SUFFIX}")):
             if path == self.recovery_path:
@@ -293,6 +296,8 @@ class ProjectController(QObject):
 
     def offer_recovery(self) -> bool:
         """Ask to restore the newest crashed session's autosave; True when restored."""
+        import json
+
         sessions = self.crashed_sessions()
         if not sessions:
             return False

@@ -2,13 +2,17 @@
 
 It offers the two bundled demos (a trained model that answers at once, no training and no
 network), a new or existing project, a dataset, and the recent projects.
+
+The page is what the window first paints, so it is built without Qt's ``Qt`` namespace: PySide
+makes all of its ~90 enum classes at once on first use (25-55 ms, a tenth of the start-up; issue
+15). What needs it (the focus policy, the recent projects' list) waits for the first paint.
 """
 
 from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QFrame,
@@ -53,8 +57,9 @@ class WelcomePage(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("welcome")
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.demo_buttons: dict[str, QPushButton] = {}
+        self._painted = False
+        self._recent: list[str] = []  # shown in the list once the page has been painted
         demos = QGridLayout()
         demos.setHorizontalSpacing(16)
         for col, key in enumerate(DEMOS):
@@ -76,7 +81,6 @@ class WelcomePage(QWidget):
         outer.addStretch(1)
         outer.addWidget(inner, 8)
         outer.addStretch(1)
-        self.set_recent([])
 
     def _head(self) -> QHBoxLayout:
         logo = QLabel()
@@ -111,9 +115,12 @@ class WelcomePage(QWidget):
             button.setToolTip(f"The demo model is missing ({bundle}); run scripts/make_demo.py")
         button.clicked.connect(lambda _checked=False, k=key: self.demo_requested.emit(k))
         self.demo_buttons[key] = button
+        row = QHBoxLayout()  # the button at its own width, on the left (no Qt.AlignmentFlag yet)
+        row.addWidget(button)
+        row.addStretch(1)
         box.addWidget(heading)
         box.addWidget(body, 1)
-        box.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
+        box.addLayout(row)
         return card
 
     def _start_column(self) -> QVBoxLayout:
@@ -140,13 +147,34 @@ class WelcomePage(QWidget):
         recent.addWidget(QLabel("<h3 style='margin:0'>Recent projects</h3>"))
         self.recent_list = QListWidget()
         self.recent_list.setMaximumHeight(180)
-        self.recent_list.itemActivated.connect(
-            lambda item: self.recent_requested.emit(item.data(Qt.ItemDataRole.UserRole))
-        )
+        self.recent_list.itemActivated.connect(self._on_recent_activated)
         recent.addWidget(self.recent_list)
         return recent
 
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if not self._painted:  # the rest of the page, right after its first paint
+            self._painted = True
+            QTimer.singleShot(0, self, self._after_first_paint)
+
+    def _after_first_paint(self) -> None:
+        from PySide6.QtCore import Qt
+
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a click beside the buttons takes the focus
+        self.set_recent(self._recent)
+
+    def _on_recent_activated(self, item: QListWidgetItem) -> None:
+        from PySide6.QtCore import Qt
+
+        self.recent_requested.emit(item.data(Qt.ItemDataRole.UserRole))
+
     def set_recent(self, paths: list[str]) -> None:
+        """List these project files (the newest first); before the first paint, only kept."""
+        self._recent = list(paths)
+        if not self._painted:
+            return
+        from PySide6.QtCore import Qt
+
         self.recent_list.clear()
         for path in paths:
             item = QListWidgetItem(f"{os.path.basename(path)}  —  {os.path.dirname(path)}")
