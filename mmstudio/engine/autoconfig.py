@@ -43,6 +43,10 @@ VOCAB_CAP = 50_000
 #: Subword pieces: enough for a small corpus's words and their common parts.
 SUBWORD_CAP = 8000
 TARGET_STEPS = 1000
+#: A text-only ``ngram`` classifier's L2 penalty is this over the number of training texts
+#: (scikit-learn's logistic regression at C = 10: 1 / (C n)); its table learns at 1.5x the rate.
+L2_PER_ITEM = 0.1
+LINEAR_LR_SCALE = 1.5
 STEPS_PER_EPOCH = 50
 
 
@@ -84,6 +88,8 @@ def resolve(
         model = model.replace(text=dataclasses.replace(model.text, ngrams=1))
     if "text" in mods:
         model = model.replace(text=_text(model.text, fitted or train, chosen))
+        if model.task == "classify" and tuple(mods) == ("text",):
+            model = model.replace(text=_linear_text(model.text, len(fitted or train), chosen))
     if "audio" in mods:
         model = model.replace(audio=_audio(model.audio, train, chosen))
     tr = _training(tr, len(train), device, chosen)
@@ -184,6 +190,33 @@ def _text(spec, items: list, chosen: list[AutoSetting]):
             AutoSetting("model.text.vocab_size", len(tok), _vocab_reason(len(tok), len(texts), level, ngrams))
         )
     return dataclasses.replace(spec, **changes)
+
+
+def _linear_text(spec, n: int, chosen: list[AutoSetting]):
+    """A classifier of text alone reading ``ngram`` (its own table, no word vectors): the model
+    TF-IDF + logistic regression is, a linear map of the L2-normalised sublinear TF-IDF vector
+    with an L2 penalty. On small text sets it beats the two-layer map, which overfits before the
+    validation score settles. An option the user set is kept (then nothing here is chosen)."""
+    if spec.encoder != "ngram" or spec.options.get("vectors") or "linear" in spec.options:
+        return spec
+    l2 = float(f"{L2_PER_ITEM / max(1, n):.3g}")
+    options = {**spec.options, "linear": True, "sublinear": True, "l2": l2, "lr_scale": LINEAR_LR_SCALE}
+    chosen.append(
+        AutoSetting(
+            "model.text.options.linear",
+            True,
+            "text alone: a linear map of the sublinear TF-IDF vector (the model TF-IDF + logistic regression "
+            f"is), its word table learning at {LINEAR_LR_SCALE:g}x the rate",
+        )
+    )
+    chosen.append(
+        AutoSetting(
+            "model.text.options.l2",
+            l2,
+            f"L2 penalty {L2_PER_ITEM:g} / {n:,} training texts on the word table: logistic regression's at C = 10",
+        )
+    )
+    return dataclasses.replace(spec, options=options)
 
 
 def _token_budget(counts: list[int], order_free: bool) -> tuple[int, str]:
