@@ -47,6 +47,7 @@ TARGET_STEPS = 1000
 #: (scikit-learn's logistic regression at C = 10: 1 / (C n)); its table learns at 1.5x the rate.
 L2_PER_ITEM = 0.1
 LINEAR_LR_SCALE = 1.5
+LINEAR_OPTIONS = ("linear", "sublinear", "l2", "lr_scale")
 STEPS_PER_EPOCH = 50
 
 
@@ -317,11 +318,13 @@ def clip_infos(items: list, probe: int = 200) -> list[tuple[float, int]]:
 def with_text_encoder(spec, encoder: str):
     """``spec`` (a TextSpec) reading text with ``encoder``: another encoder reads it differently
     (subword pieces or words, word pairs or not), so the tokenisation, pairs and vocabulary chosen
-    for the old one are chosen again (a tokenisation other than the old encoder's own is kept)."""
+    for the old one are chosen again (a tokenisation other than the old encoder's own is kept), and
+    the ``ngram`` options :func:`_linear_text` sets are dropped (chosen again if it comes back)."""
     if encoder == spec.encoder:
         return spec
     level = "auto" if spec.level == text_level(dataclasses.replace(spec, level="auto")) else spec.level
-    return dataclasses.replace(spec, encoder=encoder, level=level, ngrams=0, vocab_size=0)
+    options = {k: v for k, v in spec.options.items() if k not in LINEAR_OPTIONS}  # ngram's own
+    return dataclasses.replace(spec, encoder=encoder, level=level, ngrams=0, vocab_size=0, options=options)
 
 
 def with_placeholders(run: RunConfig) -> RunConfig:

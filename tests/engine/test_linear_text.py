@@ -73,3 +73,15 @@ def test_other_tasks_and_the_users_own_options_keep_the_two_layer_encoder():
     assert "linear" not in gru.model.text.options
     regress, _ = resolve(RunConfig(DatasetSpec("x"), ModelSpec(modalities=("text",), task="regress")), data)
     assert "linear" not in regress.model.text.options
+
+
+def test_another_text_encoder_drops_the_linear_options():
+    from mmstudio.engine.autoconfig import with_text_encoder
+
+    data = _Data(_items(400, text=_texts), ["text"])
+    run, _ = resolve(RunConfig(DatasetSpec("x"), ModelSpec(modalities=("text",))), data)
+    gru = with_text_encoder(run.model.text, "gru")
+    assert not {"linear", "sublinear", "l2", "lr_scale"} & set(gru.options)
+    back = with_text_encoder(gru, "ngram")  # chosen again from the data when ngram comes back
+    again, _ = resolve(run.replace(model=run.model.replace(text=back)), data)
+    assert again.model.text.options == run.model.text.options
