@@ -201,7 +201,13 @@ def _linear_text(spec, n: int, chosen: list[AutoSetting]):
     if spec.encoder != "ngram" or spec.options.get("vectors") or "linear" in spec.options:
         return spec
     l2 = float(f"{L2_PER_ITEM / max(1, n):.3g}")
-    options = {**spec.options, "linear": True, "sublinear": True, "l2": l2, "lr_scale": LINEAR_LR_SCALE}
+    options = {
+        "linear": True,
+        "sublinear": True,
+        "l2": l2,
+        "lr_scale": LINEAR_LR_SCALE,
+        **spec.options,
+    }  # the user's win
     chosen.append(
         AutoSetting(
             "model.text.options.linear",
@@ -210,13 +216,9 @@ def _linear_text(spec, n: int, chosen: list[AutoSetting]):
             f"is), its word table learning at {LINEAR_LR_SCALE:g}x the rate",
         )
     )
-    chosen.append(
-        AutoSetting(
-            "model.text.options.l2",
-            l2,
-            f"L2 penalty {L2_PER_ITEM:g} / {n:,} training texts on the word table: logistic regression's at C = 10",
-        )
-    )
+    if "l2" not in spec.options:
+        why = f"L2 penalty {L2_PER_ITEM:g} / {n:,} training texts on the word table: logistic regression's at C = 10"
+        chosen.append(AutoSetting("model.text.options.l2", l2, why))
     return dataclasses.replace(spec, options=options)
 
 

@@ -85,3 +85,15 @@ def test_another_text_encoder_drops_the_linear_options():
     back = with_text_encoder(gru, "ngram")  # chosen again from the data when ngram comes back
     again, _ = resolve(run.replace(model=run.model.replace(text=back)), data)
     assert again.model.text.options == run.model.text.options
+
+
+def test_options_the_user_gave_the_ngram_encoder_are_kept():
+    data = _Data(_items(400, text=_texts), ["text"])
+    own = RunConfig(
+        DatasetSpec("x"),
+        ModelSpec(modalities=("text",), text=TextSpec(encoder="ngram", options={"l2": 0.01, "lr_scale": 2.0})),
+    )
+    run, chosen = resolve(own, data)
+    assert run.model.text.options["l2"] == 0.01 and run.model.text.options["lr_scale"] == 2.0
+    assert run.model.text.options["linear"] is True  # the rest is still chosen
+    assert "model.text.options.l2" not in {c.field for c in chosen}
