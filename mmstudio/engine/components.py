@@ -63,7 +63,16 @@ BUILTIN_ENCODERS: tuple[tuple[str, str, dict[str, Any], str], ...] = (
     (
         "text",
         "ngram",
-        {"embed": 128, "init": 0.01, "norm": False, "lr_scale": 3.0, "vectors": ""},
+        {
+            "embed": 128,
+            "init": 0.01,
+            "norm": False,
+            "lr_scale": 3.0,
+            "vectors": "",
+            "linear": False,
+            "l2": 0.0,
+            "sublinear": False,
+        },
         "TF-IDF-weighted words and word pairs (fast, strong default).",
     ),
     ("text", "bag", {"embed": 64, "vectors": ""}, "Mean of word embeddings (order-free, fastest)."),

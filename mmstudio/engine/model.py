@@ -142,6 +142,12 @@ class MultimodalModel(nn.Module):
             out["embeddings"] = self.embed(feats)
         return out
 
+    def penalty(self) -> torch.Tensor | None:
+        """Regularisation terms the encoders add to the training loss (the ``ngram`` encoder's
+        L2 penalty on its table), or None when none asks for one."""
+        terms = [term() for term in (getattr(e, "penalty", None) for e in self.encoders.values()) if term]
+        return torch.stack(terms).sum() if terms else None
+
     def value(self, feats: dict[str, torch.Tensor], mask: dict[str, torch.Tensor]) -> torch.Tensor:
         """The regress task's ``(B,)`` numbers in the target's units (the head predicts them
         standardised; ``shape`` holds the training targets' mean and std)."""

@@ -180,7 +180,8 @@ def batch_loss(ctx: StepContext, idx: torch.Tensor) -> torch.Tensor:
             weight = ctx.spec.align_weight if "logits" in out else 1.0
             groups = {m: g.to(ctx.device, non_blocking=True) for m, g in ctx.feats.group_batch(idx).items()}
             loss = loss + weight * info_nce(out["embeddings"], mask, ctx.model.logit_scale, groups)
-    return loss
+    penalty = ctx.model.penalty()  # outside autocast: a sum of squares in full precision
+    return loss if penalty is None else loss + penalty
 
 
 def _pinned(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -27,6 +27,11 @@ class NgramEncoder(nn.Module):
     TF-IDF vector (what a TF-IDF + logistic-regression baseline computes), then a projection.
 
     ``idf`` is a buffer saved with the weights; :func:`set_idf` fills it from the tokenizer.
+    ``linear``: no projection (the table's rows are the features, so with a linear head the
+    model is a linear map of the TF-IDF vector, as logistic regression is) and no token dropout;
+    ``l2``: an L2 penalty on the table added to the loss (:meth:`penalty`), logistic
+    regression's regulariser; ``sublinear``: a token seen ``n`` times in a text weighs
+    ``1 + log n`` rather than ``n`` (scikit-learn's ``sublinear_tf``).
     """
 
     def __init__(
@@ -38,15 +43,24 @@ class NgramEncoder(nn.Module):
         init: float = 0.01,
         norm: bool = False,
         lr_scale: float = 3.0,
+        linear: bool = False,
+        l2: float = 0.0,
+        sublinear: bool = False,
     ) -> None:
         super().__init__()
+        embed = dim if linear else embed
         self.embed = nn.Embedding(vocab_size, embed, padding_idx=0)
         nn.init.normal_(self.embed.weight, std=float(init))
         self.embed.weight.lr_scale = float(lr_scale)  # type: ignore[attr-defined]  # read by make_optimizer
         self.register_buffer("idf", torch.ones(vocab_size))
-        self.token_dropout = dropout
-        self.proj = (
-            projection(embed, dim, dropout) if norm else nn.Sequential(nn.Dropout(dropout), nn.Linear(embed, dim))
+        self.token_dropout = 0.0 if linear else dropout
+        self.l2, self.sublinear = float(l2), bool(sublinear)
+        self.proj: nn.Module = (
+            nn.Identity()
+            if linear
+            else projection(embed, dim, dropout)
+            if norm
+            else nn.Sequential(nn.Dropout(dropout), nn.Linear(embed, dim))
         )
         self.out_dim = dim
 
@@ -56,11 +70,29 @@ class NgramEncoder(nn.Module):
         with torch.no_grad():
             self.idf.copy_(torch.tensor(idf[: self.idf.numel()], dtype=torch.float32))
 
+    def penalty(self) -> torch.Tensor:
+        """The L2 penalty ``l2 / 2 * |table|^2`` the training loss adds (0 without ``l2``)."""
+        if not self.l2:
+            return self.idf.new_zeros(())
+        return 0.5 * self.l2 * self.embed.weight.float().pow(2).sum()
+
+    def _sublinear_weights(self, ids: torch.Tensor) -> torch.Tensor:
+        """Each position's weight, so that the weighted sum is the L2-normalised vector of
+        ``idf * (1 + log n)`` over the text's known tokens (unknown ones are left out, as a
+        TF-IDF vectoriser leaves out words it has not seen)."""
+        count = (ids.unsqueeze(2) == ids.unsqueeze(1)).sum(-1).clamp_min(1).float()
+        weight = self.idf[ids] * (ids > 1) * (1 + count.log()) / count
+        norm = (weight.pow(2) * count).sum(1, keepdim=True).sqrt()  # each token's n positions
+        return weight / norm.clamp_min(1e-6)
+
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        weight = self.idf[ids] * (ids != 0)
-        if self.training and self.token_dropout:  # drop whole tokens: a cheap text augmentation
-            weight = weight * (torch.rand_like(weight) >= self.token_dropout)
-        weight = weight / weight.norm(dim=1, keepdim=True).clamp_min(1e-6)
+        if self.sublinear:
+            weight = self._sublinear_weights(ids)
+        else:
+            weight = self.idf[ids] * (ids != 0)
+            if self.training and self.token_dropout:  # drop whole tokens: a cheap text augmentation
+                weight = weight * (torch.rand_like(weight) >= self.token_dropout)
+            weight = weight / weight.norm(dim=1, keepdim=True).clamp_min(1e-6)
         return self.proj((self.embed(ids) * weight.unsqueeze(-1).to(self.embed.weight.dtype)).sum(1))
 
 

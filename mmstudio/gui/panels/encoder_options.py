@@ -186,6 +186,7 @@ class EncoderOptions(QWidget):
     def model(self, ms: ModelSpec) -> ModelSpec:
         """``ms`` with the included modalities and each modality's encoder and options."""
         text_encoder = self.encoder["text"].currentText() or ms.text.encoder
+        text = engine.with_text_encoder(ms.text, text_encoder)
         audio_encoder = self.encoder["audio"].currentText() or ms.audio.encoder
         return ms.replace(
             modalities=self.included(),
@@ -197,9 +198,9 @@ class EncoderOptions(QWidget):
                 options=self.pretrained.options(ms.image.options, self.encoder["image"].currentText()),
             ),
             text=dataclasses.replace(
-                engine.with_text_encoder(ms.text, text_encoder),
+                text,
                 max_tokens=self.option["text"].value(),
-                options=_layers(ms.text.options, "text", text_encoder, self.layers["text"].value()),
+                options=_layers(text.options, "text", text_encoder, self.layers["text"].value()),
             ),
             audio=dataclasses.replace(
                 ms.audio,
