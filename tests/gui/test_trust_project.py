@@ -61,7 +61,7 @@ def _nothing_of_it_on_screen(window) -> None:
     assert inputs.audio_label.text() == AUDIO_PROMPT and not inputs.play_button.isEnabled()
     assert query.gallery.cards == [] and query.map.map is None and query.info is None and query.last is None
     assert not query.message.isVisible() or "Cleared" not in query.message.text()
-    assert "data" not in query.key_label.text()  # the old dataset is not named
+    assert "no model" in query.key_label.text() and "no dataset" in query.key_label.text()  # nothing old named
     assert train.plots.loss.size == 0 and train.plots.overlaid == 0 and train.log.toPlainText() == ""
     assert train.progress.format() == "No run yet" and train.device_label.text() == "Device: –"
     assert train.next_bar.isHidden() and train.error_label.isHidden() and train.runs.selected() == []
@@ -78,7 +78,7 @@ def test_new_project_leaves_nothing_of_the_old_one_on_screen(qtbot, window, tmp_
     for row in (0, 2, 4):  # and on each panel, once shown again
         window.show_panel(row)
         _nothing_of_it_on_screen(window)
-    assert not window.query_panel.lane.busy  # no model: nothing is prepared
+    assert not window.query_panel.lane.working  # no model: nothing is prepared (old work cancelled)
     assert window.windowTitle() == "Untitled — MMStudio"
 
 
