@@ -88,9 +88,10 @@ def test_opening_another_project_clears_the_last_ones_inputs_and_run(qtbot, wind
     _work_in_it(qtbot, window, tmp_path)
     other = make_triplet_dataset(tmp_path / "other", classes=2, per_class=3)
     path = tmp_path / "other.mmstudio"
-    from mmstudio.config import DatasetSpec
+    from mmstudio.data import open_dataset
 
-    save_project(Project(datasets=[DatasetSpec(str(other))], current_panel="Query"), str(path))
+    project = Project(datasets=[open_dataset(str(other)).spec], current_panel="Query", name="other")
+    save_project(project, str(path))
     with qtbot.waitSignal(window.data_panel.dataset_loaded, timeout=30000):
         assert window.projects.open(str(path))
     query = window.query_panel
@@ -99,6 +100,7 @@ def test_opening_another_project_clears_the_last_ones_inputs_and_run(qtbot, wind
     assert str(other) in str(query.collection.spec.path) and window.windowTitle() == "other.mmstudio — MMStudio"
     train = window.train_panel
     assert train.plots.loss.size == 0 and train.runs.selected() == [] and train.log.toPlainText() == ""
+    assert not window.projects.is_dirty()  # as opened: closing asks nothing
 
 
 def test_the_title_names_the_dataset_only_while_a_panel_shows_it(qtbot, window, tmp_path):
