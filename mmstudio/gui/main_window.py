@@ -128,10 +128,14 @@ class MainWindow(PanelHost, QMainWindow):
 
     def show_welcome(self) -> None:
         self.welcome.set_recent(self.projects.recent())
+        # The sidebar's signals stay blocked during the switch: focus leaving the old page lands
+        # on the sidebar, which then selects "Data" (it has no current row), and its signal
+        # switched the stack again inside this switch, leaving the Data panel shown (painted)
+        # under the welcome page and every page after it.
         self.nav.blockSignals(True)
+        self.stack.setCurrentWidget(self.welcome)
         self.nav.setCurrentRow(-1)
         self.nav.blockSignals(False)
-        self.stack.setCurrentWidget(self.welcome)
         self._update_title()
         # Focus on the demo button: a focused sidebar with no current row would select "Data".
         button = self.welcome.demo_buttons["digits"]

@@ -119,3 +119,27 @@ def test_the_title_names_the_dataset_only_while_a_panel_shows_it(qtbot, window, 
     assert window.windowTitle() == "MMStudio"
     window.show_panel(1)
     assert window.windowTitle() == "Untitled — MMStudio"
+
+
+def _pages_shown(window) -> list[str]:
+    """The pages of the panel stack that are on screen (one, the current, when all is well)."""
+    stack = window.stack
+    return [type(stack.widget(i)).__name__ for i in range(stack.count()) if stack.widget(i).isVisible()]
+
+
+def test_a_second_try_the_demo_shows_query_alone(qtbot, window):
+    """The Data panel was seen painted under the welcome page and Query after the demo, twice:
+    focus leaving Query landed on the sidebar, which selected "Data" in the middle of the switch."""
+    query = window.query_panel
+    for round_ in range(2):
+        window.show_welcome()
+        assert _pages_shown(window) == ["WelcomePage"] and window.windowTitle() == "MMStudio"
+        assert window.nav.currentRow() == -1  # no panel selected in the sidebar
+        if round_ == 0:
+            with qtbot.waitSignal(query.ready, timeout=120000):
+                window.welcome.demo_buttons["digits"].click()
+        else:
+            window.welcome.demo_buttons["digits"].click()  # the same model and data: nothing to redo
+        assert _pages_shown(window) == ["QueryPanel"] and window.stack.currentWidget() is query
+        assert not window.data_panel.isVisible() and window.windowTitle() == "manifest.csv — MMStudio"
+        assert query.info is not None
