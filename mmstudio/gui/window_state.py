@@ -24,6 +24,7 @@ def window_title(window: Any) -> str:
 def clear_project(window: Any) -> None:
     """Clear every built panel of the project's dataset, model, runs and inputs (panels not yet
     built start empty anyway). A run still training keeps its curves: it is live, not stale."""
+    window.show_status("New project: open a dataset, or try a demo from the welcome page")
     window.current_bundle = ""
     window.dataset = None
     window.restore_project_runs([])

@@ -74,6 +74,7 @@ def test_new_project_leaves_nothing_of_the_old_one_on_screen(qtbot, window, tmp_
     _work_in_it(qtbot, window, tmp_path)
     window.projects.new()
     assert window.current_panel_name() == "Welcome" and window.windowTitle() == "MMStudio"
+    assert window.status_label.text().startswith("New project")  # no status line of the old one
     _nothing_of_it_on_screen(window)
     for row in (0, 2, 4):  # and on each panel, once shown again
         window.show_panel(row)

@@ -137,7 +137,11 @@ class QueryPanel(QWidget):
             return
         had = self.info is not None or self.last is not None
         self.info, self.last, self.selected, self._stopped = None, None, None, False
-        self._clear_results("Results appear here once the collection is indexed.")
+        self._clear_results(
+            "Results appear here once the collection is indexed."
+            if key.complete
+            else "Choose a model and a dataset to search (or a generating model to describe)."
+        )
         self.map.clear()
         self.progress.finish()
         self.banner.show_text(
