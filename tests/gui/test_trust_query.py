@@ -152,3 +152,16 @@ def test_the_resume_offer_goes_when_the_model_or_dataset_changes_or_on_new_proje
     else:
         qtbot.waitUntil(lambda: query.info is not None, timeout=10000)  # the new key indexes
         assert not query.banner.incomplete
+
+
+def test_a_model_that_fails_to_load_offers_no_controls_and_says_why(qtbot, query):
+    _ready(qtbot, query, TRIPLE, query.datasets[0])
+
+    def broken(bundle, dataset, progress=None):
+        raise ValueError(f"{bundle}/bundle.json: not a bundle")
+
+    query._asker.load = broken
+    query.set_bundle("models/broken")
+    qtbot.waitUntil(lambda: "not a bundle" in query.message.text(), timeout=10000)
+    assert query.message.isVisible() and _offered(query)["rows"] == []
+    assert "could not be loaded" in query.inputs.hint.text() and not query.inputs.search_mode.isEnabled()

@@ -32,6 +32,7 @@ from mmstudio.gui.widgets.progress import ProgressStrip
 from mmstudio.gui.widgets.query_inputs import QueryInputs
 
 DEBOUNCE_MS = 250
+LOADING = "Loading the model…"
 MANIFESTS = "Datasets (*.csv *.tsv *.jsonl *.ndjson *.txt);;All files (*)"
 
 
@@ -149,7 +150,7 @@ class QueryPanel(QWidget):
             STALE_STYLE,
         )
         if old is None or old.model != key.model:  # the old model's controls go at once
-            self.inputs.clear_model("Loading the model…" if key.model else "Choose a model (or train one).")
+            self.inputs.clear_model(LOADING if key.model else "Choose a model (or train one).")
         self.inputs.start_dir = os.path.dirname(key.dataset) if key.dataset else ""
         if key.complete:
             self.status.emit(f"Query: preparing {os.path.basename(key.dataset)} for {os.path.basename(key.model)}")
@@ -274,6 +275,8 @@ class QueryPanel(QWidget):
         self.progress.finish()
         self._clear_results("No results: see the message above.")
         self.banner.show_text(str(exc))
+        if self.inputs.hint.text() == LOADING:  # the model did not load: it offers no controls
+            self.inputs.hint.setText("This model could not be loaded: see the message above.")
         self.status.emit(f"Query: {exc}")
 
     def _choose_bundle(self) -> None:
