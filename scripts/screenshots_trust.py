@@ -1,12 +1,12 @@
-"""Screenshots of the "display you can trust" states: run under a real X server (xvfb-run).
+"""Query and Train as a user sees them when the key changes (issue 15), in both themes: run
+under a real X server (xvfb-run).
 
-    xvfb-run -a -s "-screen 0 1440x900x24" .venv/bin/python scripts/screenshots_trust.py [OUTDIR]
+    xvfb-run -a -s "-screen 0 1440x900x24" .venv/bin/python scripts/screenshots_trust.py OUTDIR
 
-With the offline digits demo (no shared data, no training): Evaluate idle with its Evaluate
-button (screenshot-trust-evaluate-idle.png), evaluating with its progress and Cancel
-(-evaluate-running), and done (-evaluate-done); Query with results for "seven"
-(-query-results), and right after another collection was chosen: the old results cleared
-under a stale banner while the new one is indexed (-query-stale).
+The digits demo answers "seven" with a dropped image as well; then the clip-art model is opened
+over the shared 10,000-item digits set: OUTDIR/query-indexing-<theme>.png while it indexes,
+query-stopped-<theme>.png after Stop; then File ▸ New: new-welcome-<theme>.png, and
+new-query-<theme>.png, new-train-<theme>.png with those panels shown again.
 """
 
 from __future__ import annotations
@@ -16,57 +16,60 @@ import sys
 import tempfile
 from pathlib import Path
 
-from screenshots import open_and_wait, show_window, start_app, wait  # scripts/ is on sys.path when run as a script
+from screenshots import open_and_wait, wait  # scripts/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
+DIGITS = ROOT.parent / "shared" / "datasets" / "digits" / "pairs.csv"
+
+
+def shoot(app, window, out: Path, name: str) -> None:
+    from mmstudio.gui.settings import apply_theme
+
+    for theme in ("light", "dark"):
+        apply_theme(app, theme)
+        wait(app, 0.4)
+        window.grab().save(str(out / f"{name}-{theme}.png"))
+        print(out / f"{name}-{theme}.png", window.windowTitle(), flush=True)
+    apply_theme(app, "light")
 
 
 def main() -> int:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs"
-    os.environ.setdefault("XDG_CACHE_HOME", tempfile.mkdtemp(prefix="mmstudio-shots-cache-"))
-    app = start_app(out)
-    from mmstudio.gui.paths import CLIPART_DATASET, DEMO_BUNDLE, DEMO_DATASET
+    out = Path(sys.argv[1])
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("MMSTUDIO_HOME", tempfile.mkdtemp(prefix="mmstudio-shots-"))
+    os.environ.setdefault("MMSTUDIO_CACHE_DIR", tempfile.mkdtemp(prefix="mmstudio-shots-cache-"))
+    sys.path.insert(0, str(ROOT))
+    from mmstudio.gui.app import create_application
+    from mmstudio.gui.main_window import MainWindow
+    from mmstudio.gui.paths import CLIPART_BUNDLE, DEMO_DATASET
 
-    window = show_window(app)
-    open_and_wait(app, window, str(DEMO_DATASET), 120)
-    shot = lambda name: window.grab().save(str(out / f"screenshot-trust-{name}.png"))  # noqa: E731
-
-    evaluate = window.evaluate_panel
-    evaluate.set_bundle(str(DEMO_BUNDLE))
-    window.show_panel(3)
-    wait(app, 1.5)
-    shot("evaluate-idle")
-    running, reports = [], []
-    evaluate.report_ready.connect(reports.append)
-
-    def on_progress(fraction: float, _message: str) -> None:
-        if fraction >= 0.15 and not running:
-            running.append(True)
-            shot("evaluate-running")
-
-    evaluate.lane.progress.connect(on_progress)
-    evaluate.evaluate()
-    wait(app, 600, until=lambda: bool(reports))
-    wait(app, 2.0)
-    shot("evaluate-done")
-
-    query = window.query_panel
-    ready, answers = [], []
-    query.ready.connect(ready.append)
-    query.results_ready.connect(answers.append)
-    query.set_bundle(str(DEMO_BUNDLE))
-    window.show_panel(4)
-    wait(app, 600, until=lambda: bool(ready))
-    query.inputs.set_text("seven")
-    wait(app, 60, until=lambda: bool(answers))
-    wait(app, 3.0)
-    shot("query-results")
-    query.open_collection(str(CLIPART_DATASET))  # another collection: the digits results go
-    wait(app, 120, until=lambda: "Cleared" in query.message.text())
+    app = create_application()
+    window = MainWindow()
+    window.show_welcome()
+    window.show()
     wait(app, 0.5)
-    shot("query-stale")
-    print("\n".join(str(p) for p in sorted(out.glob("screenshot-trust-*.png"))))
-    wait(app, 300, until=lambda: len(ready) > 1)  # let the clip art indexing end before quitting
+    window.open_demo("digits")
+    query = window.query_panel
+    wait(app, 60, until=lambda: query.last is not None)
+    query.inputs.set_file(str(DEMO_DATASET.parent / window.dataset.items[3].image))
+    wait(app, 2.0)
+    window.show_panel(2)  # the Train panel, seen once (its runs list read)
+    wait(app, 0.5)
+    open_and_wait(app, window, str(DIGITS), 120)
+    window.open_bundle(str(CLIPART_BUNDLE))
+    wait(app, 60, until=lambda: "mbedded" in query.progress.label.text())
+    wait(app, 1.0)
+    shoot(app, window, out, "query-indexing")
+    query.stop()
+    wait(app, 10, until=lambda: not query.lane.busy)
+    shoot(app, window, out, "query-stopped")
+    window.projects.new()
+    wait(app, 0.5)
+    shoot(app, window, out, "new-welcome")
+    for row, name in ((4, "new-query"), (2, "new-train")):
+        window.show_panel(row)
+        wait(app, 0.5)
+        shoot(app, window, out, name)
     window.close()
     return 0
 

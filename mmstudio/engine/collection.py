@@ -48,6 +48,18 @@ def collection_folder(bundle_sha: str, dataset_path: str, split: str = "all") ->
     return os.path.join(cache_root(), (bundle_sha or "bundle")[:16], key)
 
 
+def discard(folder: str) -> bool:
+    """Delete a collection kept in the cache, to index it again from nothing (the Query panel's
+    Rebuild). Only a folder of the cache is deleted; True when one was."""
+    import shutil
+
+    root, folder = os.path.abspath(cache_root()), os.path.abspath(folder)
+    if folder == root or os.path.commonpath([root, folder]) != root or not os.path.isdir(folder):
+        return False
+    shutil.rmtree(folder)
+    return True
+
+
 def remember(folder: str, bundle_sha: str) -> None:
     """Note ``folder`` as the model's last indexed collection (``mmstudio query`` without --data)."""
     root = os.path.abspath(cache_root())

@@ -61,10 +61,17 @@ class QuerySession:
         return [m for m in self.modalities if self.search and m in self.search.targets]
 
     def index(
-        self, dataset, split: str = "all", progress: Callable[[float, str], None] | None = None, control=None
+        self,
+        dataset,
+        split: str = "all",
+        progress: Callable[[float, str], None] | None = None,
+        control=None,
+        rebuild: bool = False,
     ) -> str:
         """Make ``dataset`` the collection searched, embedding what its store lacks; returns the
-        store's path. ``control`` (an ``engine.Control``) stops indexing between batches."""
+        store's path. ``control`` (an ``engine.Control``) stops indexing between batches;
+        ``rebuild`` deletes the cached store first and embeds every item again."""
+        from mmstudio.engine.collection import collection_folder, discard
         from mmstudio.engine.data import load_dataset
         from mmstudio.engine.events import drive
         from mmstudio.engine.indexing import index_collection
@@ -72,9 +79,13 @@ class QuerySession:
 
         dataset = load_dataset(dataset)
         key = collection_key(dataset, split)
+        if rebuild:
+            sha = self.bundle.meta.get("weights", {}).get("sha256", "")
+            discard(collection_folder(sha, dataset.spec.path, split))
+            self.key, self.search, self.items = "", None, []
         if key == self.key and self.search is not None:
             return self.path
-        search = self._shipped(dataset, split)
+        search = None if rebuild else self._shipped(dataset, split)
         if search is None:
 
             def on_event(e) -> None:

@@ -145,11 +145,13 @@ class Lane(QObject):
                     self._cancel(job)
         return True
 
-    def cancel(self) -> None:
-        """Cancel every queued and running job: none of them delivers anything."""
+    def cancel(self, slot: str | None = None) -> None:
+        """Cancel every queued and running job (of ``slot`` only, when given): none of them
+        delivers anything."""
         with self._cond:
             for job in list(self._jobs.values()):
-                self._cancel(job)
+                if slot is None or job.slot == slot:
+                    self._cancel(job)
         if not self._jobs:
             self.busy_changed.emit(False)
 

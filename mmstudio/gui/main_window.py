@@ -21,8 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mmstudio import __version__
-from mmstudio.gui import theme
+from mmstudio.gui import theme, window_state
 from mmstudio.gui.events import key_sequences
 from mmstudio.gui.events import local_paths as _local_paths
 from mmstudio.gui.panel_host import PANELS, PanelHost, Panels
@@ -131,10 +130,15 @@ class MainWindow(PanelHost, QMainWindow):
 
     def show_welcome(self) -> None:
         self.welcome.set_recent(self.projects.recent())
+        # The sidebar's signals stay blocked during the switch: focus leaving the old page lands
+        # on the sidebar, which then selects "Data" (it has no current row), and its signal
+        # switched the stack again inside this switch, leaving the Data panel shown (painted)
+        # under the welcome page and every page after it.
         self.nav.blockSignals(True)
+        self.stack.setCurrentWidget(self.welcome)
         self.nav.setCurrentRow(-1)
         self.nav.blockSignals(False)
-        self.stack.setCurrentWidget(self.welcome)
+        self._update_title()
         # Focus on the demo button: a focused sidebar with no current row would select "Data".
         button = self.welcome.demo_buttons["digits"]
         (button if button.isEnabled() else self.welcome).setFocus()
@@ -143,6 +147,7 @@ class MainWindow(PanelHost, QMainWindow):
         if row >= 0:
             self.panel(list(PANELS)[row])
             self.stack.setCurrentIndex(row)
+            self._update_title()
 
     def current_panel_name(self) -> str:
         row = self.stack.currentIndex()
@@ -177,12 +182,13 @@ class MainWindow(PanelHost, QMainWindow):
         if switch:
             self.show_panel(list(self.panels).index("Query"))
 
-    def reset_project(self) -> None:
-        """File > New: an empty studio on the welcome page."""
-        self.current_bundle = ""
-        self.restore_project_runs([])
-        self.setWindowTitle("MMStudio")
-        self.show_welcome()
+    def reset_project(self, welcome: bool = True) -> None:
+        """File > New (on the welcome page), and before another project opens: nothing of the
+        previous project stays on screen."""
+        window_state.clear_project(self)
+        if welcome:
+            self.show_welcome()
+        self._update_title()
 
     def project_runs(self) -> list[str]:
         """Run folders the project lists: those started or resumed while it was open."""
@@ -204,8 +210,7 @@ class MainWindow(PanelHost, QMainWindow):
             self.recent_menu.addAction("No recent projects").setEnabled(False)
 
     def _update_title(self) -> None:
-        if self.projects.path:
-            self.setWindowTitle(f"{os.path.basename(self.projects.path)} — MMStudio")
+        self.setWindowTitle(window_state.window_title(self))
 
     def show_settings(self) -> None:
         from mmstudio.gui.settings_dialog import SettingsDialog
@@ -253,7 +258,7 @@ class MainWindow(PanelHost, QMainWindow):
     def _on_dataset_loaded(self, ds) -> None:
         """Title, and the dataset to the panels built so far (the others get it when built)."""
         self.dataset = ds
-        self.setWindowTitle(f"{os.path.basename(ds.spec.path.rstrip(os.sep))} — MMStudio")
+        self._update_title()
         for name in ("Model", "Evaluate", "Query"):
             panel = self.built_panel(name)
             if panel is not None:
@@ -295,26 +300,10 @@ class MainWindow(PanelHost, QMainWindow):
                 panel.set_bundle(path)  # type: ignore[attr-defined]
 
     def show_shortcuts(self) -> None:
-        rows = [
-            ("Ctrl+O", "Open a dataset manifest"),
-            ("Ctrl+Shift+O", "Open a dataset folder"),
-            ("F5", "Re-scan the dataset"),
-            ("Ctrl+1 … Ctrl+5", "Data, Model, Train, Evaluate, Query"),
-            ("Space", "Play the selected item's audio (in the item table)"),
-            ("F1", "This list"),
-            ("Ctrl+Q", "Quit"),
-        ]
-        html = "<table>" + "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in rows)
-        QMessageBox.information(self, "Keyboard Shortcuts", html + "</table>")
+        window_state.show_shortcuts(self)
 
     def show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About MMStudio",
-            f"<h3>MMStudio {__version__}</h3><p>A desktop studio for multimodal deep learning: "
-            "image, text and audio datasets, encoders, fusions, training and cross-modal "
-            "queries. Works offline.</p>",
-        )
+        window_state.show_about(self)
 
     # ---------------------------------------------------------------- drop anywhere
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

@@ -100,6 +100,7 @@ class ProjectController(QObject):
     def apply(self, project: Project) -> None:
         """Show ``project`` in the window (datasets load in the background)."""
         w = self.window
+        w.reset_project(welcome=False)  # nothing of the project shown before stays
         self._pending_run = project.run_configs[0] if project.run_configs else None
         if project.datasets:
             w.data_panel.open_spec(project.datasets[0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import torch
@@ -86,3 +87,24 @@ def test_query_session_caches_the_index_per_collection(trained, tmp_path):
     assert len(located["position"]) == 2
     probs = session.classify(image=dataset.items[0].image)
     assert len(probs["top"]) == 3 and abs(sum(r["probability"] for r in probs["top"]) - 1) < 1e-4
+
+
+def test_rebuild_deletes_the_cached_index_and_embeds_every_item_again(trained, monkeypatch):
+    """The Query panel's Rebuild: the store of a stopped (or doubtful) indexing is thrown away."""
+    from mmstudio.data import open_dataset
+    from mmstudio.engine import collection
+
+    bundle = trained["result"].bundle
+    dataset = open_dataset(str(trained["manifest"]))
+    session = engine.QuerySession(bundle)
+    path = session.index(dataset)
+    marker = os.path.join(os.path.dirname(path), "stale-marker")
+    open(marker, "w").close()  # noqa: SIM115 - an empty file the rebuild must take away
+    discarded = []
+    real = collection.discard
+    monkeypatch.setattr(collection, "discard", lambda folder: discarded.append(real(folder)) or discarded[-1])
+    messages = []
+    assert session.index(dataset, progress=lambda _f, m: messages.append(m), rebuild=True) == path
+    assert discarded == [True] and not os.path.exists(marker)
+    assert any(str(len(dataset.items)) in m for m in messages)  # every item embedded again
+    assert not collection.discard(os.path.dirname(collection.cache_root()))  # nothing outside the cache

@@ -86,13 +86,13 @@ def test_the_demo_after_another_dataset_indexes_only_the_demo_and_writes_no_reso
     drop_and_wait(qtbot, window, window.data_panel, [manifest])
     panel = window.query_panel
     prepared = []
-    real_prepare = panel._asker.prepare
+    real_index = panel._asker.index
 
-    def spy_prepare(bundle, dataset, progress=None):
-        prepared.append((bundle, str(dataset.spec.path)))
-        return real_prepare(bundle, dataset, progress=progress)
+    def spy_index(dataset, rebuild=False, progress=None):
+        prepared.append((panel._asker.bundle, str(dataset.spec.path)))
+        return real_index(dataset, rebuild, progress=progress)
 
-    panel._asker.prepare = spy_prepare
+    panel._asker.index = spy_index
     window.show_panel(4)
     with qtbot.waitSignal(panel.results_ready, timeout=120000) as blocker:
         window.open_demo("digits")

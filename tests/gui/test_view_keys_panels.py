@@ -148,24 +148,41 @@ class FakeAsker:
         self.gates: dict[str, Gate] = {}
         self.current = ("", "")
         self.fail_next = False
+        self.bundle = ""
+        self.modalities: dict[str, list[str]] = {}  # per bundle (default: text and image)
+        self.describes: set[str] = set()  # bundles of generating models
+        self.indexed: list[tuple[str, str, bool]] = []  # (bundle, collection, rebuild) per indexing
 
     def _maybe_wait(self, name: str) -> None:
         gate = self.gates.get(name)
         if gate is not None:
             gate.wait()
 
-    def prepare(self, bundle, dataset, progress=None):
+    def load(self, bundle, dataset, progress=None):
         progress(0.0, "Loading the model…")
-        self._maybe_wait("prepare")
-        for i in range(1, 4):
-            progress(i / 4, f"Indexing: embedded {i * 4}/12")
-        self.current = (bundle, str(dataset.spec.path))
+        self._maybe_wait("load")
+        self.bundle = bundle
+        modalities = self.modalities.get(bundle, ["text", "image"])
         return {
             "bundle": bundle,
-            "modalities": ["text", "image"],
-            "targets": ["text", "image"],
+            "modalities": modalities,
+            "describes": bundle in self.describes,
             "classify": False,
             "align": True,
+            "targets": [] if bundle in self.describes or dataset is None else modalities,
+        }
+
+    def index(self, dataset, rebuild=False, progress=None):
+        self.indexed.append((self.bundle, str(dataset.spec.path), rebuild))
+        progress(0.1, "Indexing: embedded 0/12")
+        self._maybe_wait("prepare")  # indexing in flight
+        for i in range(1, 4):
+            progress(i / 4, f"Indexing: embedded {i * 4}/12")
+        self.current = (self.bundle, str(dataset.spec.path))
+        return {
+            "bundle": self.bundle,
+            "modalities": self.modalities.get(self.bundle, ["text", "image"]),
+            "targets": self.modalities.get(self.bundle, ["text", "image"]),
             "items": 12,
             "collection": str(dataset.spec.path),
             "examples": ["two", "one"],
@@ -241,7 +258,7 @@ def test_query_switching_model_while_indexing_drops_the_old_index(qtbot, query, 
     asker.gates["prepare"] = Gate()
     query.set_dataset(dataset)
     query.set_bundle(bundle)
-    assert asker.gates["prepare"].entered.wait(30)
+    qtbot.waitUntil(asker.gates["prepare"].entered.is_set, timeout=30000)  # indexing (after the model loaded)
     assert query.progress.isVisible() and query.progress.cancel_button.text() == "Stop"
     readies = []
     query.ready.connect(readies.append)
@@ -305,7 +322,7 @@ def test_query_stop_keeps_the_panel_usable_and_resume_indexes_again(qtbot, query
     asker.gates["prepare"] = Gate()
     query.set_dataset(dataset)
     query.set_bundle(bundle)
-    assert asker.gates["prepare"].entered.wait(30)
+    qtbot.waitUntil(asker.gates["prepare"].entered.is_set, timeout=30000)  # indexing (after the model loaded)
     query.progress.cancel_button.click()
     asker.gates.pop("prepare").open()
     qtbot.waitUntil(lambda: not query.lane.busy, timeout=10000)

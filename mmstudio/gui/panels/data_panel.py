@@ -51,6 +51,10 @@ from mmstudio.gui.widgets.progress import ProgressStrip
 from mmstudio.gui.widgets.thumbnails import ThumbnailCache, show_picture
 from mmstudio.gui.workers import run_in_thread
 
+OPEN_HINT = (
+    "Drop a dataset folder or a CSV/TSV/JSONL manifest anywhere on the window, or use File ▸ Open Dataset (Ctrl+O)."
+)
+
 
 class _ScanProgress(QObject):
     """Carries progress from the scanning thread to the GUI thread (queued signal)."""
@@ -94,10 +98,7 @@ class DataPanel(QWidget):
         layout.addWidget(upper, 1)
 
     def _build_head(self) -> QHBoxLayout:
-        self.source_label = QLabel(
-            "Drop a dataset folder or a CSV/TSV/JSONL manifest anywhere on the window, "
-            "or use File ▸ Open Dataset (Ctrl+O)."
-        )
+        self.source_label = QLabel(OPEN_HINT)
         self.source_label.setObjectName("headline")
         self.source_label.setWordWrap(True)
         # Ignored: a long path or summary wraps; it never widens the window
@@ -300,6 +301,16 @@ class DataPanel(QWidget):
         self.counts_table.setRowCount(0)
         self.problems_table.setRowCount(0)
         self.columns_table.setRowCount(0)
+
+    def clear(self) -> None:
+        """File ▸ New: no dataset shown; a scan in flight is dropped when it ends."""
+        self._scan += 1
+        self._progress_sink.scan = self._scan
+        self._worker, self._spec = None, None
+        self.progress.finish()
+        self._clear_shown()
+        self.apply_button.setEnabled(False)
+        self.source_label.setText(OPEN_HINT)
 
     def cancel_scan(self) -> None:
         """Stop waiting for the scan in flight: its result, when it comes, is dropped."""

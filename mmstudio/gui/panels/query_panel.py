@@ -8,26 +8,32 @@ Classify mode shows class probabilities; the map shows where the query falls.
 
 The panel shows results only for the (model, collection) named above them (``jobs.ViewKey``):
 when either changes, results, error and map are cleared at once, work in flight for the old
-pair is cancelled, and its late answers are dropped.
+pair is cancelled, and its late answers are dropped. The controls belong to the model named:
+another model's are cleared at once and the new one's shown as soon as it has loaded, before
+its collection is indexed (a model loads in one job, the collection indexes in the next).
 """
 
 from __future__ import annotations
 
-import html
 import os
 
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMenu, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from mmstudio.gui.jobs import Lane, ViewKey
-from mmstudio.gui.panels.query_parts import Asker, MapColumn, ResultsColumn, result_caption
+from mmstudio.gui.panels.query_parts import (
+    STALE_STYLE,
+    Asker,
+    Banner,
+    MapColumn,
+    ResultsColumn,
+)
 from mmstudio.gui.widgets.progress import ProgressStrip
 from mmstudio.gui.widgets.query_inputs import QueryInputs
 
 DEBOUNCE_MS = 250
+LOADING = "Loading the model…"
 MANIFESTS = "Datasets (*.csv *.tsv *.jsonl *.ndjson *.txt);;All files (*)"
-ERROR_STYLE = "background: #fdecea; color: #b3261e; padding: 6px;"
-STALE_STYLE = "background: #fff4d6; color: #6b4e00; padding: 6px;"
 
 
 class QueryPanel(QWidget):
@@ -45,7 +51,9 @@ class QueryPanel(QWidget):
         self.info: dict | None = None
         self.last: dict | None = None
         self.selected: dict | None = None  # the result card last clicked ("More like this")
-        self._stale = False
+        self._stale = False  # preparing waits until the panel is shown
+        self._stopped = False  # the user stopped indexing: nothing indexes until Resume/Rebuild
+        self._rebuild = False
         self._asker = Asker()
         self.lane = Lane(self, name="mmstudio-query")
         self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
@@ -85,7 +93,11 @@ class QueryPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_bar())
         layout.addWidget(self.progress)
-        layout.addLayout(self._build_banner())
+        self.banner = Banner()
+        self.message, self.resume_button = self.banner.message, self.banner.resume_button
+        self.banner.resume_requested.connect(self._prepare)
+        self.banner.rebuild_requested.connect(lambda: self._prepare(rebuild=True))
+        layout.addWidget(self.banner)
         layout.addWidget(split, 1)
 
     def _build_bar(self) -> QHBoxLayout:
@@ -107,24 +119,6 @@ class QueryPanel(QWidget):
         bar.addWidget(choose_collection)
         return bar
 
-    def _build_banner(self) -> QHBoxLayout:
-        """One line above the results: an error, or why they were cleared (stale)."""
-        self.message = QLabel("")
-        self.message.setWordWrap(True)
-        self.message.hide()
-        self.resume_button = QPushButton("Resume indexing")
-        self.resume_button.clicked.connect(self._prepare)
-        self.resume_button.hide()
-        row = QHBoxLayout()
-        row.addWidget(self.message, 1)
-        row.addWidget(self.resume_button)
-        return row
-
-    def _banner(self, text: str, style: str = ERROR_STYLE) -> None:
-        self.message.setText(text)
-        self.message.setStyleSheet(style)
-        self.message.setVisible(bool(text))
-
     # ---------------------------------------------------------------- the key: what is shown
     def key(self) -> ViewKey:
         """The (model, collection) this panel shows results for."""
@@ -139,19 +133,24 @@ class QueryPanel(QWidget):
         self.key_label.setText(key.describe())
         self.key_label.setToolTip(f"{key.model}\n{key.dataset}")
         if not self.lane.set_view(key):  # the same key: retry only what is missing
-            if self.info is None and not self.lane.working:
+            if self.info is None and not self.lane.working and not self._stopped:
                 self._prepare()
             return
         had = self.info is not None or self.last is not None
-        self.info, self.last, self.selected = None, None, None
-        self._clear_results("Results appear here once the collection is indexed.")
+        self.info, self.last, self.selected, self._stopped = None, None, None, False
+        self._clear_results(
+            "Results appear here once the collection is indexed."
+            if key.complete
+            else "Choose a model and a dataset to search (or a generating model to describe)."
+        )
         self.map.clear()
         self.progress.finish()
-        self.resume_button.hide()
-        self._banner(
+        self.banner.show_text(
             f"Cleared the results of {old.describe()}: they do not belong to the new choice." if had and old else "",
             STALE_STYLE,
         )
+        if old is None or old.model != key.model:  # the old model's controls go at once
+            self.inputs.clear_model(LOADING if key.model else "Choose a model (or train one).")
         self.inputs.start_dir = os.path.dirname(key.dataset) if key.dataset else ""
         if key.complete:
             self.status.emit(f"Query: preparing {os.path.basename(key.dataset)} for {os.path.basename(key.model)}")
@@ -165,6 +164,13 @@ class QueryPanel(QWidget):
         self.map.set_query_position(None)
 
     # ---------------------------------------------------------------- model and collection
+    def reset(self) -> None:
+        """New Project: no model, no collection, no inputs, results or banner of the last one."""
+        self.inputs.reset()
+        self.bundle_path, self.collection = "", None
+        self._on_key_changed()
+        self.banner.clear()
+
     def set_bundle(self, path: str) -> None:
         self.bundle_path = path
         self._on_key_changed()
@@ -182,54 +188,82 @@ class QueryPanel(QWidget):
         self.progress.start(f"Reading {os.path.basename(path.rstrip(os.sep))}…", cancellable=False)
         self.lane.submit(open_dataset, path, view=self.key(), on_done=self.set_dataset, on_error=self._on_failed)
 
-    def _prepare(self) -> None:
-        """Load the model and index the collection, once the panel is on screen (not before:
+    def _prepare(self, rebuild: bool = False) -> None:
+        """Load the model, then index the collection, once the panel is on screen (not before:
         a finished training run should not start indexing a collection nobody asked about)."""
         self._stale = True
         if not self.bundle_path or not self.isVisible():  # a generator describes without a collection
             return
-        self._stale = False
-        self.resume_button.hide()
+        self._stale, self._stopped, self._rebuild = False, False, rebuild
+        if self.banner.incomplete:  # resuming or rebuilding: the offer goes
+            self.banner.clear()
         self.progress.start(f"Preparing {os.path.basename(self.key().dataset) or 'the model'}…")
         self.lane.submit(
-            self._asker.prepare,
+            self._asker.load,
             self.bundle_path,
             self.collection,
             slot="prepare",
             view=self.key(),
             with_progress=True,
-            on_done=self._on_ready,
+            on_done=self._on_loaded,
             on_error=self._on_failed,
         )
 
+    def _on_loaded(self, info: dict) -> None:
+        """The model is loaded: its controls now, then its collection is indexed."""
+        describes = bool(info["describes"])
+        self.right.setVisible(not describes)
+        can_classify = info["classify"] and not describes
+        self.inputs.set_modalities(info["modalities"], info["targets"], can_classify, info["align"], describes)
+        if describes:  # a generator: nothing to index
+            self.info = info
+            self.progress.finish()
+            self.status.emit("A generating model: drop an image or a sound to describe")
+            self.ready.emit(info)
+            self.run_query()
+        elif self.collection is None:
+            self.progress.finish()
+            self.results_label.setText("Open a dataset (Data panel) or search another one to ask this model.")
+        elif self._stopped:  # Stop was pressed while the model loaded
+            self._show_incomplete()
+        else:
+            self.lane.submit(
+                self._asker.index,
+                self.collection,
+                self._rebuild,
+                slot="index",
+                view=self.key(),
+                with_progress=True,
+                on_done=self._on_ready,
+                on_error=self._on_failed,
+            )
+
     def stop(self) -> None:
         """Stop indexing (between batches): the embedded items are kept; Resume continues."""
-        self.lane.cancel()
+        self._stopped = True
+        self.lane.cancel("index")
         self.progress.finish()
-        self._stale = True
-        self._banner("Indexing stopped. What was embedded is kept: Resume continues from there.", STALE_STYLE)
-        self.resume_button.show()
+        self._show_incomplete()
         self.status.emit("Query: indexing stopped")
+
+    def _show_incomplete(self) -> None:
+        self.results_label.setText("The index is incomplete: results appear once it is finished.")
+        self.banner.show_incomplete(
+            "The index is incomplete: indexing was stopped. Resume indexing continues from what was "
+            "embedded; Rebuild index starts over."
+        )
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if self._stale and not self.resume_button.isVisible():
+        if self._stale and not self._stopped:
             self._prepare()
 
     def _on_ready(self, info: dict) -> None:
+        """The collection is indexed: ask away."""
         self.info = info
         self.progress.finish()
-        self.message.hide()
-        self.right.setVisible(not info.get("describes"))
-        if "targets" not in info:  # a generator (Describe), or a search model awaiting a collection
-            self.inputs.set_modalities(info["modalities"], [], False, describes=bool(info.get("describes")))
-            self.info = info if info.get("describes") else None
-            if self.info is not None:
-                self.status.emit("A generating model: drop an image or a sound to describe")
-                self.ready.emit(info)
-                self.run_query()
-            return
-        self.inputs.set_modalities(info["modalities"], info["targets"], info["classify"], info["align"])
+        self.banner.clear()
+        self.inputs.set_targets(info["targets"])
         self.inputs.set_examples(info["examples"])
         self.results_label.setText("Type, drop or choose something to search with.")
         self.status.emit(f"Indexed {info['items']:,} items: ask away")
@@ -240,7 +274,9 @@ class QueryPanel(QWidget):
     def _on_failed(self, exc: BaseException) -> None:
         self.progress.finish()
         self._clear_results("No results: see the message above.")
-        self._banner(str(exc))
+        self.banner.show_text(str(exc))
+        if self.inputs.hint.text() == LOADING:  # the model did not load: it offers no controls
+            self.inputs.hint.setText("This model could not be loaded: see the message above.")
         self.status.emit(f"Query: {exc}")
 
     def _choose_bundle(self) -> None:
@@ -296,44 +332,15 @@ class QueryPanel(QWidget):
         self.lane.submit(fn, *args, slot="query", view=self.key(), on_done=self._on_answer, on_error=self._on_failed)
 
     def _on_answer(self, answer: dict) -> None:
-        self.message.hide()
+        self.banner.clear()
         if answer["mode"] == "describe" and answer["asked"] != self.inputs.question():
             return  # a late answer to an earlier question (another file, another beam): dropped
         self.last = answer
-        self.results.setCurrentIndex({"classify": 1, "describe": 2}.get(answer["mode"], 0))  # answers come in order
-        if answer["mode"] == "describe":
-            self.describe_view.set_answer(answer)
-            self.results_label.setText(f"What the model writes for the {' + '.join(answer['used'])}")
-        elif answer["mode"] == "classify" and "value" in answer:  # regress: the predicted number
-            self.probabilities.set_values({})
-            self.probabilities.setTitle(f"Predicted from {', '.join(answer['used'])}: {answer['value']:.4g}")
-            self.results_label.setText(f"Predicted <b>{answer['value']:.4g}</b> from {' + '.join(answer['used'])}")
-        elif answer["mode"] == "classify":
-            probs = {row["label"]: row["probability"] for row in answer["top"]}
-            self.probabilities.set_values(probs)
-            self.probabilities.setTitle(f"Class probabilities from {', '.join(answer['used'])}: {answer['label']}")
-            self.results_label.setText(f"Classified as <b>{answer['label']}</b> from {' + '.join(answer['used'])}")
-        else:
-            self._show_results(answer)
+        self.middle.show_answer(answer)
+        if answer["mode"] in ("search", "like"):
+            self.selected = None
+            self.map.set_query_position(answer.get("position"))
         self.results_ready.emit(answer)
-
-    def _show_results(self, answer: dict) -> None:
-        samples = [dict(r, caption=result_caption(r)) for r in answer["results"]]
-        self.gallery.set_samples(samples)
-        self.selected = None
-        self.middle.more_button.setEnabled(False)
-        self.middle.more_button.setText("More like this")
-        value = answer["value"]
-        shown = f"“{value}”" if answer["query"] == "text" and answer["mode"] == "search" else os.path.basename(value)
-        asked = f"items like {shown}" if answer["mode"] == "like" else f"the {answer['query']} {shown}"
-        labels = [r.get("label") for r in answer["results"]]
-        common = max(set(labels), key=labels.count) if labels else None
-        self.results_label.setText(
-            f"Top {len(samples)} {answer['target']} items for {asked}"
-            + (f" — {labels.count(common)} labelled {common}" if common is not None else "")
-            + (f"<br><span style='color:#b26a00'>⚠ {html.escape(answer['note'])}</span>" if answer.get("note") else "")
-        )
-        self.map.set_query_position(answer.get("position"))
 
     @Slot(dict)
     def _on_sample_clicked(self, sample: dict) -> None:

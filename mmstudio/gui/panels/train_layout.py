@@ -1,5 +1,5 @@
 """The Train panel's widgets: the command bar, progress, error banner, curves, the runs list and
-the log, and the next step offered once a run has finished."""
+the log, and the next step offered once a run has finished; and how they look with no run."""
 
 from __future__ import annotations
 
@@ -42,13 +42,10 @@ def build_train_panel(panel) -> None:
     outer.addLayout(bar)
     panel.progress = QProgressBar()
     panel.progress.setTextVisible(True)
-    panel.progress.setFormat("No run yet")
-    panel.progress.setValue(0)
     outer.addWidget(panel.progress)
     panel.error_label = QLabel("")
     panel.error_label.setWordWrap(True)
     panel.error_label.setStyleSheet("background: #fdecea; color: #b3261e; padding: 6px;")
-    panel.error_label.hide()
     outer.addWidget(panel.error_label)
     outer.addWidget(_next_step_bar(panel))
 
@@ -68,6 +65,24 @@ def build_train_panel(panel) -> None:
     split.addWidget(panel.tabs)
     split.setSizes([520, 220])
     outer.addWidget(split, 1)
+    show_no_run(panel)
+
+
+def show_no_run(panel) -> None:
+    """No run shown (a new panel, or File ▸ New): no curves, overlays, log, status lines or
+    selected runs of an earlier one."""
+    panel.plots.clear()
+    panel.plots.overlay([])
+    panel.plots.redraw()
+    panel.log.clear()
+    panel.progress.setRange(0, 100)
+    panel.progress.setValue(0)
+    panel.progress.setFormat("No run yet")
+    panel.device_label.setText("Device: –")
+    panel.error_label.hide()
+    panel.next_bar.hide()
+    panel.runs.table.clearSelection()
+    panel.tabs.setCurrentIndex(0)
 
 
 def _next_step_bar(panel) -> QWidget:

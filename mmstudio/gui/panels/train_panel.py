@@ -24,7 +24,7 @@ from superqt.utils import GeneratorWorker, thread_worker
 from mmstudio import engine
 from mmstudio.config import RunConfig
 from mmstudio.gui.panels import train_texts as texts
-from mmstudio.gui.panels.train_layout import build_train_panel
+from mmstudio.gui.panels.train_layout import build_train_panel, show_no_run
 from mmstudio.gui.panels.train_run import Failed, LiveRun, PanelState, advice, run_events, runs_dir
 from mmstudio.gui.widgets.runs_view import RunsView
 from mmstudio.gui.widgets.train_plots import TrainPlots
@@ -123,6 +123,18 @@ class TrainPanel(QWidget):
         """The run the Start button trains (the Model panel hands it over)."""
         self.run, self.dataset = run, dataset
         self._update_buttons()
+
+    def reset(self) -> bool:
+        """File ▸ New: nothing of the last run stays on screen. A run still training stays (it
+        is live, not stale): False then."""
+        if self.running:
+            return False
+        self.run, self.dataset, self.out_dir, self.bundle, self.reason = None, None, "", "", ""
+        self.events.clear()
+        self._state = PanelState.IDLE
+        show_no_run(self)
+        self._update_buttons()
+        return True
 
     # ---------------------------------------------------------------- commands
     def start(

@@ -30,6 +30,7 @@ from mmstudio.gui.widgets.gallery import ClipPlayer
 from mmstudio.gui.widgets.microphone import Recorder
 
 MODALITIES = ("text", "image", "audio")
+IMAGE_PROMPT, AUDIO_PROMPT = "Drop an image here\nor choose one", "Drop a sound here or choose one"
 
 
 class QueryInputs(QWidget):
@@ -113,7 +114,7 @@ class QueryInputs(QWidget):
         return self.text_edit
 
     def _build_image(self) -> QWidget:
-        self.image_label = QLabel("Drop an image here\nor choose one")
+        self.image_label = QLabel(IMAGE_PROMPT)
         self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image_label.setFixedHeight(96)
         self.image_label.setStyleSheet("border: 2px dashed #afb8c1; color: #6a737d; border-radius: 6px;")
@@ -122,7 +123,7 @@ class QueryInputs(QWidget):
         return _stacked(self.image_label, [choose])
 
     def _build_audio(self) -> QWidget:
-        self.audio_label = QLabel("Drop a sound here or choose one")
+        self.audio_label = QLabel(AUDIO_PROMPT)
         self.audio_label.setWordWrap(True)
         self.audio_label.setStyleSheet("border: 2px dashed #afb8c1; color: #6a737d; border-radius: 6px; padding: 6px;")
         choose = QPushButton("Choose audio…")
@@ -189,6 +190,24 @@ class QueryInputs(QWidget):
         self.text_edit.setEnabled("text" in modalities)  # a generator's text is its output, not an input
         if self.ask_modality() not in modalities and modalities:
             self.ask[next(m for m in MODALITIES if m in modalities)].setChecked(True)
+        self.set_targets(targets)
+        self.classify_mode.setEnabled(can_classify)
+        self.classify_mode.setToolTip(
+            "Class probabilities from the ticked inputs"
+            if can_classify
+            else "This model was trained to align only: it has no classes"
+        )
+        self._show_mode()
+
+    def clear_model(self, hint: str) -> None:
+        """No model's controls (another one is loading, or none is chosen): nothing of the
+        previous model stays offered; ``hint`` says why."""
+        self.set_modalities([], [], False)
+        self.search_mode.setEnabled(False)
+        self.hint.setText(hint)
+
+    def set_targets(self, targets) -> None:
+        """The collection's modalities the model can rank ("Find"); the current one is kept."""
         current = self.target.currentText()
         self.target.blockSignals(True)
         self.target.clear()
@@ -198,12 +217,19 @@ class QueryInputs(QWidget):
             self.target.setCurrentText(preferred)
         self.target.blockSignals(False)
         self._fit_target()
-        self.classify_mode.setEnabled(can_classify)
-        self.classify_mode.setToolTip(
-            "Class probabilities from the ticked inputs"
-            if can_classify
-            else "This model was trained to align only: it has no classes"
-        )
+
+    def reset(self) -> None:
+        """New Project: no typed text, dropped image or sound of the last one."""
+        self.player.stop()
+        self.text_edit.clear()
+        self.text_edit.setPlaceholderText("Type to search")
+        self.image_path = self.audio_path = None
+        self.image_label.setPixmap(QPixmap())
+        self.image_label.setText(IMAGE_PROMPT)
+        self.audio_label.setText(AUDIO_PROMPT)
+        for label in (self.image_label, self.audio_label):
+            label.setToolTip("")
+        self.play_button.setEnabled(False)
 
     def set_examples(self, words: list[str]) -> None:
         """The placeholder's examples: words this model knows (its classes, or the data's)."""
@@ -241,6 +267,11 @@ class QueryInputs(QWidget):
         }
 
     def _on_mode(self, _on: bool = True) -> None:
+        self._show_mode()
+        self.changed.emit()
+
+    def _show_mode(self) -> None:
+        """The controls of the mode chosen (search, classify or describe) and its hint."""
         search, describe = self.search_mode.isChecked(), self.describe_mode.isChecked()
         for m in MODALITIES:
             self.ask[m].setVisible(search)
@@ -255,7 +286,6 @@ class QueryInputs(QWidget):
             if describe
             else "Tick the inputs to combine; the others count as missing."
         )
-        self.changed.emit()
 
     @Slot(bool)
     def _on_ask_toggled(self, on: bool) -> None:
