@@ -31,6 +31,9 @@ def clear_project(window: Any) -> None:
     data = window.built_panel("Data")
     if data is not None:
         data.clear()
+    model = window.built_panel("Model")
+    if model is not None:
+        model.set_dataset(None)
     evaluate = window.built_panel("Evaluate")
     if evaluate is not None:
         evaluate.set_dataset(None)

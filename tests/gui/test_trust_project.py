@@ -31,6 +31,8 @@ def _work_in_it(qtbot, window, tmp_path):
     Query with typed text, a dropped image and a dropped sound, answered."""
     manifest = make_triplet_dataset(tmp_path / "data", classes=2, per_class=4)
     dataset = drop_and_wait(qtbot, window, window.data_panel, [manifest])
+    with qtbot.waitSignal(window.model_panel.suggested, timeout=120000):
+        window.show_panel(1)  # the Model panel, holding the old dataset's suggestion
     window.show_panel(2)
     train = window.train_panel
     with qtbot.waitSignal(train.run_finished, timeout=180000):
@@ -68,6 +70,10 @@ def _nothing_of_it_on_screen(window) -> None:
     assert not train.start_button.isEnabled()  # no run of the old project to start again
     assert data.dataset is None and data.model.rowCount() == 0 and window.dataset is None
     assert window.evaluate_panel.report is None and window.evaluate_panel.bundle_path == ""
+    model = window.built_panel("Model")
+    if model is not None:  # no model of the old dataset offered to train
+        assert model.dataset is None and not model.start_button.isEnabled()
+        assert model.count_label.text() == "Parameters: –" and "first" in model.hint.text()
 
 
 def test_new_project_leaves_nothing_of_the_old_one_on_screen(qtbot, window, tmp_path):
@@ -76,7 +82,7 @@ def test_new_project_leaves_nothing_of_the_old_one_on_screen(qtbot, window, tmp_
     assert window.current_panel_name() == "Welcome" and window.windowTitle() == "MMStudio"
     assert window.status_label.text().startswith("New project")  # no status line of the old one
     _nothing_of_it_on_screen(window)
-    for row in (0, 2, 4):  # and on each panel, once shown again
+    for row in (0, 1, 2, 4):  # and on each panel, once shown again
         window.show_panel(row)
         _nothing_of_it_on_screen(window)
     assert not window.query_panel.lane.working  # no model: nothing is prepared (old work cancelled)

@@ -172,7 +172,16 @@ class ModelPanel(QWidget):
     # ---------------------------------------------------------------- dataset and engine names
     @Slot(object)
     def set_dataset(self, dataset) -> None:
-        """A dataset was loaded: suggest a first run for it (in a worker: this imports torch)."""
+        """A dataset was loaded: suggest a first run for it (in a worker: this imports torch).
+        ``None`` (a new project): nothing of the last dataset's model stays offered."""
+        if dataset is None:
+            self.lane.cancel()  # a suggestion in flight for the old dataset delivers nothing
+            self.dataset, self._facts, self._pending, self._loading = None, None, False, False
+            self._set_enabled(False)
+            self.hint.setText("Open a dataset in the Data panel first.")
+            self.presets.show_chosen([])
+            self.count_label.setText("Parameters: –")
+            return
         self.dataset = dataset
         self._facts = engine.DatasetFacts.of(dataset)
         self._pending = True
