@@ -37,7 +37,7 @@ def open_and_wait(app, window, path: str, seconds: float = 60):
 
 
 def start_app(out: Path):
-    """Make ``out``, a throwaway MMSTUDIO_HOME (unless one is set) and the QApplication.
+    """Make ``out``, a throwaway home and cache (unless set) and the QApplication, light.
 
     Qt is set up before anything imports torch (importing torch before PySide6 breaks
     pyqtgraph's import), so scripts that train a bundle call this first.
@@ -46,10 +46,14 @@ def start_app(out: Path):
 
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("MMSTUDIO_HOME", tempfile.mkdtemp(prefix="mmstudio-shots-"))
+    os.environ.setdefault("MMSTUDIO_CACHE_DIR", tempfile.mkdtemp(prefix="mmstudio-shots-cache-"))
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from mmstudio.gui.app import create_application
+    from mmstudio.gui.settings import apply_theme
 
-    return create_application()
+    app = create_application()
+    apply_theme(app, "light")  # every set starts light, whatever the desktop says
+    return app
 
 
 def show_window(app):

@@ -12,13 +12,11 @@ shot in light, then switched to dark in place (the theme switch is timed: it mus
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from screenshots import open_and_wait, wait  # scripts/ is on sys.path when run as a script
+from screenshots import open_and_wait, start_app, wait  # scripts/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets"
@@ -48,17 +46,10 @@ def shoot(app, widget, out: Path, name: str, before=None) -> None:
 def main() -> int:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     out = Path(args[0]) if args else ROOT / "docs" / "screenshots"
-    out.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("MMSTUDIO_HOME", tempfile.mkdtemp(prefix="mmstudio-shots-"))
-    os.environ.setdefault("MMSTUDIO_CACHE_DIR", tempfile.mkdtemp(prefix="mmstudio-shots-cache-"))
-    sys.path.insert(0, str(ROOT))
-    from mmstudio.gui.app import create_application
+    app = start_app(out)
     from mmstudio.gui.main_window import MainWindow
     from mmstudio.gui.paths import DEMO_BUNDLE
-    from mmstudio.gui.settings import apply_theme
 
-    app = create_application()
-    apply_theme(app, "light")
     window = MainWindow()
     window.show_welcome()
     window.show()

@@ -8,12 +8,10 @@ Uses the bundled demo model on the shared 500-item demo set (about a minute on t
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
-from screenshots import open_and_wait, wait  # scripts/ is on sys.path when run as a script
+from screenshots import open_and_wait, start_app, wait  # scripts/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets"
@@ -61,17 +59,10 @@ def audio_and_text_cards(evaluate) -> None:
 
 def main() -> int:
     out = Path(sys.argv[1])
-    out.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("MMSTUDIO_HOME", tempfile.mkdtemp(prefix="mmstudio-shots-"))
-    os.environ.setdefault("MMSTUDIO_CACHE_DIR", tempfile.mkdtemp(prefix="mmstudio-shots-cache-"))
-    sys.path.insert(0, str(ROOT))
-    from mmstudio.gui.app import create_application
+    app = start_app(out)
     from mmstudio.gui.main_window import MainWindow
     from mmstudio.gui.paths import DEMO_BUNDLE
-    from mmstudio.gui.settings import apply_theme
 
-    app = create_application()
-    apply_theme(app, "light")
     window = MainWindow()
     window.resize(1440, 860)
     window.show()

@@ -12,30 +12,23 @@ the theme preview from the Settings dialog is timed on the full window.
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from screenshots import open_and_wait, wait  # scripts/ is on sys.path when run as a script
-from screenshots_all import DEMO, ROOT, shoot
+from screenshots import open_and_wait, start_app, wait  # scripts/ is on sys.path when run as a script
+from screenshots_all import DEMO, shoot
 
 
 def main() -> int:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     out = Path(args[0]) if args else Path(tempfile.gettempdir()) / "mmstudio-model-view"
-    out.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("MMSTUDIO_HOME", tempfile.mkdtemp(prefix="mmstudio-shots-"))
-    os.environ.setdefault("MMSTUDIO_CACHE_DIR", tempfile.mkdtemp(prefix="mmstudio-shots-cache-"))
-    sys.path.insert(0, str(ROOT))
-    from mmstudio.gui.app import create_application
+    app = start_app(out)
     from mmstudio.gui.main_window import MainWindow
-    from mmstudio.gui.settings import THEMES, apply_theme
+    from mmstudio.gui.settings import THEMES
     from mmstudio.gui.settings_dialog import SettingsDialog
 
-    app = create_application()
-    apply_theme(app, "light")
     window = MainWindow()
     window.show()
     wait(app, 1.0)

@@ -11,12 +11,10 @@ new-query-<theme>.png, new-train-<theme>.png with those panels shown again.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
-from screenshots import open_and_wait, wait  # scripts/ is on sys.path when run as a script
+from screenshots import open_and_wait, start_app, wait  # scripts/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGITS = ROOT.parent / "shared" / "datasets" / "digits" / "pairs.csv"
@@ -35,15 +33,10 @@ def shoot(app, window, out: Path, name: str) -> None:
 
 def main() -> int:
     out = Path(sys.argv[1])
-    out.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("MMSTUDIO_HOME", tempfile.mkdtemp(prefix="mmstudio-shots-"))
-    os.environ.setdefault("MMSTUDIO_CACHE_DIR", tempfile.mkdtemp(prefix="mmstudio-shots-cache-"))
-    sys.path.insert(0, str(ROOT))
-    from mmstudio.gui.app import create_application
+    app = start_app(out)
     from mmstudio.gui.main_window import MainWindow
     from mmstudio.gui.paths import CLIPART_BUNDLE, DEMO_DATASET
 
-    app = create_application()
     window = MainWindow()
     window.show_welcome()
     window.show()
