@@ -28,6 +28,8 @@ from mmstudio.gui.panel_host import PANELS, PanelHost, Panels
 from mmstudio.gui.projects import SUFFIX, ProjectController
 from mmstudio.gui.welcome import DEMOS, WelcomePage
 
+NAV_INK = "#e6e8eb"  # the sidebar's text colour (resources/style.qss, #nav): dark in both themes
+
 if TYPE_CHECKING:
     from mmstudio.gui.panels.evaluate_panel import EvaluatePanel
     from mmstudio.gui.panels.train_panel import TrainPanel
@@ -73,7 +75,10 @@ class MainWindow(PanelHost, QMainWindow):
         ]
         self.stack = QStackedWidget()
         for name, icon in zip(PANELS, icons):
-            QListWidgetItem(self.style().standardIcon(icon), name, self.nav)
+            shown = self.style().standardIcon(icon)
+            if icon == QStyle.StandardPixmap.SP_MediaPlay:  # black: the sidebar's own ink instead
+                shown = theme.tinted(shown, NAV_INK)
+            QListWidgetItem(shown, name, self.nav)
             self.stack.addWidget(QWidget())  # a placeholder until the panel is first shown
         self.stack.addWidget(self.welcome)
         self.nav.setCurrentRow(0)  # Data, built when the window shows it (showEvent)

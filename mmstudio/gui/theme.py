@@ -303,3 +303,18 @@ def contrast_ratio(a: QColor, b: QColor) -> float:
 
     hi, lo = sorted((lum(a), lum(b)), reverse=True)
     return (hi + 0.05) / (lo + 0.05)
+
+
+def tinted(icon, color: str, size: int = 32):
+    """``icon`` in one flat ``color`` (its shape kept): a black standard icon on the always-dark
+    sidebar would be invisible in either theme."""
+    from PySide6.QtGui import QIcon, QPainter, QPixmap
+
+    pixmap = icon.pixmap(size, size)
+    ink = QPixmap(pixmap.size())
+    ink.fill(QColor(color))
+    painter = QPainter(pixmap)
+    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+    painter.drawPixmap(0, 0, ink)  # not fillRect: its overloads build Qt's Qt namespace (start-up)
+    painter.end()
+    return QIcon(pixmap)

@@ -185,3 +185,33 @@ def test_item_rows_are_thumbnail_tall_only_for_data_with_images(window, qtbot, t
     with qtbot.waitSignal(panel.dataset_loaded, timeout=60000):
         panel.open_path(str(make_triplet_dataset(tmp_path / "triplets")))
     assert panel.table.verticalHeader().defaultSectionSize() == 44, "image rows fit their thumbnail"
+
+
+def test_the_map_shows_no_raw_tooltip_and_no_empty_legend_for_many_labels(app, qtbot):
+    from mmstudio.gui.widgets.embedding_map import EmbeddingMap
+
+    view = EmbeddingMap()
+    qtbot.addWidget(view)
+    n = 30  # one item per label: more labels than a legend can help with
+    items = [{"id": f"r{i}", "label": f"class {i}", "image": f"/data/{i}.png"} for i in range(n)]
+    data = {"method": "pca", "target": "image", "xy": np.random.rand(n, 2), "indices": list(range(n))}
+    data["labels"] = [it["label"] for it in items]
+    view.set_map(data, items)
+    assert not view.legend.isVisible() and not view.legend.items
+    assert view.scatter.opts["tip"] is None, "the hover card previews a point; no 'x: … data=…' text"
+    few = {**data, "xy": data["xy"][:3], "indices": [0, 1, 2], "labels": data["labels"][:3]}
+    view.set_map(few, items[:3])
+    assert view.legend.isVisible() and len(view.legend.items) == 3
+
+
+def test_every_sidebar_icon_stands_out_from_the_dark_sidebar(window):
+    from PySide6.QtGui import QColor
+
+    from mmstudio.gui.theme import contrast_ratio
+
+    background = QColor("#24292f")  # resources/style.qss, #nav
+    for row in range(window.nav.count()):
+        image = window.nav.item(row).icon().pixmap(32, 32).toImage()
+        inks = [image.pixelColor(x, y) for x in range(32) for y in range(32) if image.pixelColor(x, y).alpha() > 200]
+        best = max((contrast_ratio(c, background) for c in inks), default=0.0)
+        assert best >= 3.0, f"{window.nav.item(row).text()}: icon ink {best:.1f}:1 on the sidebar"

@@ -29,8 +29,8 @@ class EmbeddingMap(QWidget):
         self.plot.hideAxis("bottom")
         self.legend = self.plot.addLegend(offset=(5, 5), labelTextSize="8pt", colCount=2)
         self.scatter = pg.ScatterPlotItem(
-            size=6, pen=None, hoverable=True, hoverPen=pg.mkPen("k", width=1.5), hoverSize=10
-        )
+            size=6, pen=None, hoverable=True, hoverPen=pg.mkPen("k", width=1.5), hoverSize=10, tip=None
+        )  # no raw "x: … data=…" tooltip: the hover preview card says what the point is
         self.scatter.sigHovered.connect(self._on_hovered)
         self.plot.addItem(self.scatter)
         self.star = pg.ScatterPlotItem(
@@ -84,6 +84,7 @@ class EmbeddingMap(QWidget):
         ]
         self.scatter.setData(spots)
         self.legend.clear()
+        self.legend.setVisible(len(names) <= 20)  # past 20 labels a legend is no help: no empty box
         if len(names) <= 20:
             for n in names:
                 self.legend.addItem(pg.ScatterPlotItem(size=8, pen=None, brush=pg.mkBrush(color[n])), n)
