@@ -118,6 +118,9 @@ def test_show_all_misclassified_is_disabled_when_nothing_is_misclassified(qtbot,
     assert results.show_mistakes.isEnabled() and results.gallery.count() == 1
     results.clear()
     assert not results.show_mistakes.isEnabled()
+    results.report = {"samples": samples, "split": "test", "retrieval": {}}  # an aligner: no classes
+    results.show_misclassified()
+    assert "does not classify" in results.gallery_label.text() and not results.show_mistakes.isEnabled()
 
 
 def test_cards_scroll_inside_the_panel_above_the_status_bar(qtbot, window):

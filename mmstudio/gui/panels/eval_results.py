@@ -135,6 +135,9 @@ class EvalResults(QWidget):
             self.weights_note.setText("This fusion learns no per-modality weights.")
 
     def show_misclassified(self) -> None:
+        if self.report and "predictions" not in self.report:  # no classes: nothing can be misclassified
+            self.gallery_label.setText("No misclassified samples: this model does not classify (its metrics are above)")
+            self.show_mistakes.setEnabled(False)
         if not self.report or "predictions" not in self.report:
             return
         from mmstudio import engine
