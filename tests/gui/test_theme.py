@@ -250,3 +250,28 @@ def test_every_confusion_cell_count_reads_on_its_own_cell(qtbot, name):
         assert theme.contrast_ratio(fg, cell) >= MIN_CONTRAST, (
             f"{name}: count {text.textItem.toPlainText()} {fg.name()} on {cell.name()}"
         )
+
+
+def test_run_statuses_read_on_the_runs_table_in_both_themes_and_follow_a_switch(qtbot):
+    from PySide6.QtWidgets import QApplication, QTableWidgetItem
+
+    from mmstudio.gui.app import create_application
+    from mmstudio.gui.widgets.runs_view import STATUS_COLOURS, RunsView, status_colour
+
+    create_application()
+    app = QApplication.instance()
+    view = RunsView()
+    qtbot.addWidget(view)
+    theme.watch(view)
+    view.show()
+    qtbot.waitExposed(view)
+    view.table.setRowCount(1)
+    view.table.setItem(0, 1, QTableWidgetItem("stopped · resumable"))
+    for name in ("light", "dark", "light", "dark"):
+        apply_theme(app, name)
+        QApplication.processEvents()  # the palette reaches the table by a posted event
+        base = view.table.palette().color(QPalette.ColorRole.Base)
+        for status in STATUS_COLOURS:
+            assert theme.contrast_ratio(status_colour(status), base) >= MIN_CONTRAST, f"{name}: {status}"
+        shown = view.table.item(0, 1).foreground().color()
+        assert shown == status_colour("stopped"), f"{name}: the cell follows the theme switch"
