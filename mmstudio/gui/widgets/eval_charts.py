@@ -77,7 +77,8 @@ class ConfusionHeatmap(MessagePlot):
             return
         rows = self.matrix.sum(1, keepdims=True).clip(min=1)
         frac = self.matrix / rows
-        self.image.setImage(frac.T, levels=(0.0, 1.0))  # ImageItem's first axis is x (predicted)
+        # shaded by the square root: a few confusions in a row (2 %) show as a tint, not background
+        self.image.setImage(np.sqrt(frac.T), levels=(0.0, 1.0))  # the first axis is x (predicted)
         self.image.setRect(QRectF(0, 0, n, n))
         ticks = [(i + 0.5, _short(name)) for i, name in enumerate(names)]
         step = max(1, -(-n // 20))
@@ -98,7 +99,7 @@ class ConfusionHeatmap(MessagePlot):
 
     def cell_color(self, fraction: float) -> QColor:
         """The colour a cell of this row fraction is painted in (the image's colour map)."""
-        return _heat_map(self._colors).map(np.array([fraction]), mode="qcolor")[0]
+        return _heat_map(self._colors).map(np.sqrt(np.array([fraction])), mode="qcolor")[0]
 
     def cell_center(self, true: int, pred: int) -> QPoint:
         """The cell's centre in this widget's coordinates (for tests and tooltips)."""
