@@ -181,11 +181,11 @@ class QuerySession:
         modality, x = self.model_input(text, image, audio)
         q = embed_input(self.bundle, modality, x)
         target = self._target(modality, target)
-        # Several items may share one target input (an image with five captions): ask for more
-        # and list each input once, at its best rank.
-        hits = self.search.search(q.numpy(), target, top * DUPLICATE_ROOM, label=label, split=split, has=has, knob=knob)
-        results = self._results(hits, target)[:top]
-        out: dict[str, Any] = {"query": modality, "target": target, "results": results}
+        vector = q.numpy()
+        results, short = self._distinct(
+            lambda k: self.search.search(vector, target, k, label=label, split=split, has=has, knob=knob), target, top
+        )
+        out: dict[str, Any] = {"query": modality, "target": target, "results": results, "exhausted": short}
         notes = input_warnings(self.bundle.meta.get("input_stats"), {modality: x})
         if notes:
             out["note"] = notes[0]
@@ -206,8 +206,25 @@ class QuerySession:
         source = target if target in have else have[0]
         if source != target and not self.bundle.model.align:
             raise ValueError(f"this model was not trained to align {source} with {target}")
-        hits = self.search.more_like(index, target, top, modality=source, **filters)
-        return {"query": source, "target": target, "like": index, "results": self._results(hits, target)}
+        results, short = self._distinct(
+            lambda k: self.search.more_like(index, target, k, modality=source, **filters), target, top
+        )
+        return {"query": source, "target": target, "like": index, "results": results, "exhausted": short}
+
+    def _distinct(self, fetch: Callable[[int], list], target: str, top: int) -> tuple[list[dict[str, Any]], bool]:
+        """Up to ``top`` result rows, each distinct ``target`` input once, and whether the
+        collection (as filtered) ran out of distinct inputs before ``top``.
+
+        Several items may share one target input (an image with five captions), so ``fetch(k)``
+        (the ``k`` nearest hits) is asked for more hits, four times as many each round, until
+        ``top`` distinct inputs are found or it returns fewer than asked (nothing left)."""
+        asked = top * DUPLICATE_ROOM
+        while True:
+            hits = fetch(asked)
+            results = self._results(hits, target)
+            if len(results) >= top or len(hits) < asked:
+                return results[:top], len(results) < top
+            asked *= 4
 
     def _target(self, modality: str, target: str | None) -> str:
         if target is None:

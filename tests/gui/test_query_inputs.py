@@ -56,3 +56,20 @@ def test_file_dialogs_start_in_the_collections_folder_else_home(inputs, tmp_path
     assert inputs.start_folder() == os.path.expanduser("~")
     inputs.start_dir = str(tmp_path)
     assert inputs.start_folder() == str(tmp_path)
+
+
+def test_play_says_why_when_there_is_no_audio_device(inputs, qtbot, monkeypatch, tmp_path):
+    """Like every other Play button: no device, and the user is told so, not left guessing."""
+    from PySide6.QtCore import Qt
+
+    from mmstudio.gui.widgets import gallery as gallery_module
+
+    monkeypatch.setattr(gallery_module, "playback_problem", lambda: "No audio output device was found")
+    clip = tmp_path / "query.wav"
+    clip.write_bytes(b"RIFF")  # never decoded: playing stops at the missing device
+    inputs.set_modalities(["image", "audio"], ["image", "audio"], can_classify=True)
+    inputs.set_audio(str(clip))
+    assert inputs.play_button.isEnabled()
+    qtbot.mouseClick(inputs.play_button, Qt.MouseButton.LeftButton)
+    assert "No audio output device" in inputs.hint.text() and inputs.hint.isVisible()
+    assert inputs.audio_label.text() == "♪ query.wav"  # the chosen sound stays named

@@ -88,6 +88,23 @@ def test_dropping_a_sound_asks_with_it(qtbot, window, trained):
     assert window.data_panel.dataset is None  # the drop went to the query, not the Data panel
 
 
+def test_fewer_distinct_items_than_top_k_are_explained(qtbot, window, trained):
+    """48 items share 3 captions: Top K 10 texts can only be 3, and the heading says why."""
+    bundle, dataset = trained
+    panel = _ready(qtbot, window, bundle, dataset)
+    panel.inputs.target.setCurrentText("text")
+    item = next(it for it in dataset.items if it.label == "two")
+    with qtbot.waitSignal(panel.results_ready, timeout=60000, check_params_cb=lambda a: a["target"] == "text"):
+        panel.inputs.set_image(item.image)
+    answer = panel.last
+    assert answer["query"] == "image" and answer["exhausted"]
+    assert sorted(r["text"] for r in answer["results"]) == ["the number one", "the number two", "the number zero"]
+    assert "Top 3 text items (only 3 distinct in this collection)" in panel.results_label.text()
+    panel.inputs.top.setValue(2)  # as many as asked for: no note
+    qtbot.waitUntil(lambda: len(panel.last["results"]) == 2, timeout=60000)
+    assert not panel.last["exhausted"] and "only" not in panel.results_label.text()
+
+
 def test_classify_any_subset_shows_probabilities(qtbot, window, trained):
     bundle, dataset = trained
     panel = _ready(qtbot, window, bundle, dataset)

@@ -275,3 +275,39 @@ def test_run_statuses_read_on_the_runs_table_in_both_themes_and_follow_a_switch(
             assert theme.contrast_ratio(status_colour(status), base) >= MIN_CONTRAST, f"{name}: {status}"
         shown = view.table.item(0, 1).foreground().color()
         assert shown == status_colour("stopped"), f"{name}: the cell follows the theme switch"
+
+
+@pytest.mark.parametrize("name", ["light", "dark"])
+def test_a_described_text_reads_as_normal_text_on_the_base_colour(qtbot, name):
+    """Query ▸ Describe's answer (issue 15: faint grey on white, a white bar in dark): drawn on the
+    theme's card colour, its letters in the theme's text colour, 4.5:1 or more, from a grab;
+    and it follows a switch to the other theme."""
+    from PySide6.QtWidgets import QApplication
+
+    from mmstudio.gui.app import create_application
+    from mmstudio.gui.widgets.generation_view import DescribeView
+
+    create_application()
+    app = QApplication.instance()
+    other = "dark" if name == "light" else "light"
+    apply_theme(app, other)
+    view = DescribeView()
+    qtbot.addWidget(view)
+    theme.polish(view)
+    theme.watch(view)
+    view.resize(700, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_answer({"texts": [{"text": "a handwritten digit seven", "score": -1.7}], "used": ["image"]})
+    apply_theme(app, name)  # switched while on screen
+    QApplication.processEvents()
+    colors = theme.DARK if name == "dark" else theme.LIGHT
+    label = view.text
+    image = label.grab().toImage()
+    ratio = label.devicePixelRatioF()
+    bg = image.pixelColor(int(6 * ratio), int(label.height() / 2 * ratio))  # padding, off the letters
+    assert bg.name() == QColor(colors.card_bg).name(), f"{name}: answer box {bg.name()}"
+    pixels = [image.pixelColor(x, y) for y in range(image.height()) for x in range(0, image.width(), 2)]
+    ink = max(pixels, key=lambda c: theme.contrast_ratio(c, bg))  # the letters' strokes
+    assert theme.contrast_ratio(ink, bg) >= MIN_CONTRAST
+    assert abs(ink.lightness() - QColor(colors.fg).lightness()) < 40, f"{name}: letters {ink.name()}"

@@ -208,8 +208,10 @@ def results_headline(answer: dict) -> str:
     asked = f"items like {shown}" if answer["mode"] == "like" else f"the {answer['query']} {shown}"
     labels = [r.get("label") for r in answer["results"]]
     common = max(set(labels), key=labels.count) if labels else None
+    n = len(answer["results"])
+    only = f" (only {n} distinct in this collection)" if answer.get("exhausted") else ""  # fewer than Top K
     return (
-        f"Top {len(answer['results'])} {answer['target']} items for {asked}"
+        f"Top {n} {answer['target']} items{only} for {asked}"
         + (f" — {labels.count(common)} labelled {common}" if common is not None else "")
         + (f"<br><span style='color:#b26a00'>⚠ {html.escape(answer['note'])}</span>" if answer.get("note") else "")
     )

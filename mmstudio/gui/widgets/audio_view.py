@@ -7,7 +7,7 @@ import os
 
 import pyqtgraph as pg
 from PySide6.QtCore import QUrl, Slot
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStyle, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QStyle, QVBoxLayout, QWidget
 
 from mmstudio.data.preview import audio_preview
 from mmstudio.gui import theme
@@ -29,6 +29,9 @@ class AudioView(QWidget):
         self.play_button.clicked.connect(self.toggle_play)
         self.caption = QLabel("No audio")
         self.caption.setObjectName("muted")
+        # Long captions (a file name, why the clip cannot play) wrap in the column, never widen it
+        self.caption.setWordWrap(True)
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.wave_plot = pg.PlotWidget()
         self.wave_plot.setMenuEnabled(False)
         self.wave_plot.setMouseEnabled(x=True, y=False)

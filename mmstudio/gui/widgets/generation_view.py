@@ -54,7 +54,7 @@ class DescribeView(QWidget):
         super().__init__(parent)
         self.text = QLabel("Drop or choose an image or a sound: the model describes it here.")
         self.text.setWordWrap(True)
-        self.text.setStyleSheet("font-size: 22px; padding: 12px; background: #f6f8fa; border-radius: 6px;")
+        self.text.setObjectName("answer")  # normal text on the theme's base colour (style.qss, theme.py)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.note = QLabel("")
         self.note.setObjectName("muted")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QCursor, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QRadioButton,
     QSpinBox,
     QStyle,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
@@ -131,7 +132,7 @@ class QueryInputs(QWidget):
         self.play_button = QPushButton(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "")
         self.play_button.setToolTip("Play the query sound")
         self.play_button.setEnabled(False)
-        self.play_button.clicked.connect(lambda: self.audio_path and self.player.toggle(self.audio_path))
+        self.play_button.clicked.connect(self._play)
         self.record_button = QPushButton("Record 3 s")
         if self.recorder.available:
             self.record_button.setToolTip("Record three seconds from the microphone as the query")
@@ -298,6 +299,13 @@ class QueryInputs(QWidget):
             self.changed.emit()
 
     @Slot(str)
+    def _play(self) -> None:
+        """Play (or stop) the query sound; when this machine cannot, say why (as every Play does)."""
+        problem = self.player.toggle(self.audio_path) if self.audio_path else ""
+        if problem:
+            self.hint.setText(problem)
+            QToolTip.showText(QCursor.pos(), problem, self.play_button)
+
     def _on_record_failed(self, message: str) -> None:
         self.audio_label.setText(f"Recording failed: {message}")
 
