@@ -97,21 +97,3 @@ def build_tokenizer(spec: ModelSpec, items: list) -> Any:
         spec.text.vocab_size or (SUBWORD_CAP if level == "subword" else VOCAB_CAP),
         ngrams=(spec.text.ngrams or 1) if level != "subword" else 1,
     )
-
-
-def model_shape(spec: ModelSpec, modalities: tuple[str, ...], class_names: list, train_items: list, tokenizer=None):
-    """(the preprocessor, the :class:`~mmstudio.engine.model.ModelShape`) a run's model is built
-    with, from its training items: the tokenizer built from their texts (``tokenizer``: one a
-    checkpoint kept), their image channels, the audio input shape, the regression targets'
-    scale. Training and the size estimate both call this, so they build the same model."""
-    from mmstudio.engine.model import ModelShape
-    from mmstudio.engine.preprocess import Preprocessor
-    from mmstudio.engine.regression import fit_targets
-
-    if "text" in modalities and tokenizer is None:
-        tokenizer = build_tokenizer(spec, train_items)
-    channels = choose_channels(spec, train_items) if "image" in modalities else 1
-    pre = Preprocessor.from_model_spec(spec, modalities, channels, tokenizer)
-    vocab = len(tokenizer) if tokenizer else 2
-    shape = ModelShape(modalities, len(class_names), channels, vocab, *pre.audio_shape, pre.mean, pre.std)
-    return pre, fit_targets(shape, spec, train_items)

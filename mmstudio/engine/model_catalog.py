@@ -131,11 +131,28 @@ def _meta_model(
         return spec, shape, MultimodalModel(spec, shape)
 
 
+def model_shape(spec: ModelSpec, modalities: tuple[str, ...], class_names: list, train_items: list, tokenizer=None):
+    """(the preprocessor, the :class:`~mmstudio.engine.model.ModelShape`) a run's model is built
+    with, from its training items: the tokenizer built from their texts (``tokenizer``: one a
+    checkpoint kept), their image channels, the audio input shape, the regression targets'
+    scale. Training and the size estimate both call this, so they build the same model."""
+    from mmstudio.engine.data import build_tokenizer, choose_channels
+    from mmstudio.engine.regression import fit_targets
+
+    if "text" in modalities and tokenizer is None:
+        tokenizer = build_tokenizer(spec, train_items)
+    channels = choose_channels(spec, train_items) if "image" in modalities else 1
+    pre = Preprocessor.from_model_spec(spec, modalities, channels, tokenizer)
+    vocab = len(tokenizer) if tokenizer else 2
+    shape = ModelShape(modalities, len(class_names), channels, vocab, *pre.audio_shape, pre.mean, pre.std)
+    return pre, fit_targets(shape, spec, train_items)
+
+
 def _data_model(run: RunConfig, dataset: Any) -> tuple[RunConfig, ModelShape, MultimodalModel]:
     """(the run as ``train`` resolves it, its shape, its model on the meta device): the same
-    steps as the trainer's preparation (:func:`mmstudio.engine.data.model_shape`), no file decoded
+    steps as the trainer's preparation (:func:`model_shape`), no file decoded
     beyond the probes the automatic settings and the channel choice read."""
-    from mmstudio.engine.data import choose_modalities, load_dataset, model_shape, training_items
+    from mmstudio.engine.data import choose_modalities, load_dataset, training_items
 
     dataset = load_dataset(dataset)
     run, _ = resolve(run, dataset, _device_type(run.train.device))
