@@ -289,6 +289,7 @@ CHECKPOINT_STATE = Map(
         "best": OneOf((Null(), Num(finite=False))),
         "best_epoch": Int(0, 10**9),
         "history": List(Map(max_keys=1000), max_len=10**6),
+        "seconds": Num(0, 1e11),
     },
     required=("epoch", "step", "history"),
 )

@@ -35,6 +35,7 @@ class RunStarted(Event):
     start_epoch: int = 0
     batch_size: int = 0  # the batch actually used (the probe's result with auto batch size)
     start_step: int = 0  # global steps already done (a resumed run; mid-epoch stops included)
+    seconds: float = 0.0  # the run's training seconds so far (earlier sessions too; no pauses)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class StepLogged(Event):
     lr: float
     samples_per_s: float
     gpu_memory_mb: float = 0.0  # peak CUDA memory allocated since the last log (0 on CPU)
+    seconds: float = 0.0  # the run's training seconds so far (earlier sessions too; no pauses)
 
 
 @dataclass(frozen=True)

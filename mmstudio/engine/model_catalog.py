@@ -5,6 +5,7 @@ memory), and a first run for a dataset. The names and help of encoders and fusio
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import torch
 
@@ -52,19 +53,30 @@ def suggest_settings(dataset, device: str = "auto") -> tuple[RunConfig, list]:
     return resolve(run, dataset, kind)
 
 
-def memory_estimate(run: RunConfig, num_classes: int = 10, vocab_size: int = 5000, channels: int = 1) -> dict[str, int]:
+def memory_estimate(
+    run: RunConfig, num_classes: int = 10, vocab_size: int = 5000, channels: int = 1, dataset: Any = None
+) -> dict[str, int]:
     """Bytes a training step needs, estimated on the meta device (no memory, no time):
     weights, gradients and AdamW's two moments (16 bytes per fp32 parameter), plus activations:
     every module output of one forward pass at the run's batch size, which backward keeps.
     Mixed precision on CUDA halves the activations. A guide, not a promise: allocator slack and
-    cuDNN workspaces come on top."""
-    run = with_placeholders(run)
+    cuDNN workspaces come on top.
+
+    With ``dataset`` the model is the one ``train(run)`` builds from it (automatic fields chosen
+    from the data, the tokenizer built from the training texts, the image channels, the classes):
+    ``num_classes``, ``vocab_size`` and ``channels`` are then ignored. Without it they and typical
+    values stand in for what the data would decide."""
+    if dataset is not None:
+        run, shape, model = _data_model(run, dataset)
+        spec = run.model
+    else:
+        run = with_placeholders(run)
+        spec, shape, model = _meta_model(run.model, (), num_classes, vocab_size, channels)
     tr = run.train
-    spec, shape, model = _meta_model(run.model, (), num_classes, vocab_size, channels)
     mods, b = shape.modalities, tr.batch_size
     with torch.device("meta"):
         inputs = {
-            "image": torch.zeros(b, channels, spec.image.size, spec.image.size, dtype=torch.uint8),
+            "image": torch.zeros(b, shape.channels, spec.image.size, spec.image.size, dtype=torch.uint8),
             "text": torch.ones(b, spec.text.max_tokens, dtype=torch.int64),
             "audio": torch.zeros(b, shape.n_mels, shape.frames, dtype=torch.float16),
         }
@@ -117,3 +129,49 @@ def _meta_model(
     shape = ModelShape(mods, max(2, num_classes), channels, min(vocab_size, spec.text.vocab_size), n_mels, frames)
     with torch.device("meta"), no_weight_files():  # shapes only: no weights file is read
         return spec, shape, MultimodalModel(spec, shape)
+
+
+def model_shape(spec: ModelSpec, modalities: tuple[str, ...], class_names: list, train_items: list, tokenizer=None):
+    """(the preprocessor, the :class:`~mmstudio.engine.model.ModelShape`) a run's model is built
+    with, from its training items: the tokenizer built from their texts (``tokenizer``: one a
+    checkpoint kept), their image channels, the audio input shape, the regression targets'
+    scale. Training and the size estimate both call this, so they build the same model."""
+    from mmstudio.engine.data import build_tokenizer, choose_channels
+    from mmstudio.engine.regression import fit_targets
+
+    if "text" in modalities and tokenizer is None:
+        tokenizer = build_tokenizer(spec, train_items)
+    channels = choose_channels(spec, train_items) if "image" in modalities else 1
+    pre = Preprocessor.from_model_spec(spec, modalities, channels, tokenizer)
+    vocab = len(tokenizer) if tokenizer else 2
+    shape = ModelShape(modalities, len(class_names), channels, vocab, *pre.audio_shape, pre.mean, pre.std)
+    return pre, fit_targets(shape, spec, train_items)
+
+
+def _data_model(run: RunConfig, dataset: Any) -> tuple[RunConfig, ModelShape, MultimodalModel]:
+    """(the run as ``train`` resolves it, its shape, its model on the meta device): the same
+    steps as the trainer's preparation (:func:`model_shape`), no file decoded
+    beyond the probes the automatic settings and the channel choice read."""
+    from mmstudio.engine.data import choose_modalities, load_dataset, training_items
+
+    dataset = load_dataset(dataset)
+    run, _ = resolve(run, dataset, _device_type(run.train.device))
+    spec = run.model
+    mods = choose_modalities(spec, dataset)
+    train_items, _ = training_items(dataset, run.train.val_split, run.train.seed)
+    class_names = dataset.class_names if "classify" in spec.task else []
+    _, shape = model_shape(spec, mods, class_names, train_items)
+    meta = spec.replace(image=dataclasses.replace(spec.image, weights=""))
+    with torch.device("meta"), no_weight_files():  # shapes only: no weights file is read
+        return run, shape, MultimodalModel(meta, shape, dropout=run.train.dropout)
+
+
+def _device_type(name: str) -> str:
+    """The device type a run trains on ("cuda" when it names a GPU this machine lacks: the
+    estimate is for the machine it was written for)."""
+    from mmstudio.engine.devices import pick_device
+
+    try:
+        return pick_device(name).type
+    except ValueError:
+        return "cuda"

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from mmstudio.engine.inputstats import compute as input_ranges
 from mmstudio.engine.model import ModelShape
 from mmstudio.engine.preprocess import Preprocessor
 from mmstudio.engine.steps import LoopState, StepContext
+from mmstudio.engine.trainclock import TrainClock
 
 
 @dataclass
@@ -52,10 +52,11 @@ class Session:
     batch: int
     steps_per_epoch: int
     state: LoopState
-    t_start: float
+    clock: TrainClock  # the run's training seconds (pauses left out, earlier sessions in)
 
     def save(self, kind: str) -> str:
         """Write checkpoint ``kind`` ("last" or "best") with the loop state as it is now."""
+        self.state.seconds = self.clock.seconds
         p = self.prep
         return ckpt.save_checkpoint(
             os.path.join(self.out_dir, "checkpoints", kind),
@@ -76,7 +77,7 @@ class Session:
             reason,
             self.state.epoch,
             self.state.step,
-            round(time.monotonic() - self.t_start, 3),
+            self.clock.seconds,
             metrics,
             self.state.history,
         )
@@ -111,7 +112,7 @@ def run_metrics(s: Session, reason: str) -> dict[str, Any]:
         "best_epoch": state.best_epoch,
         "epochs": state.epoch,
         "steps": state.step,
-        "train_seconds": round(time.monotonic() - s.t_start, 3),
+        "train_seconds": s.clock.seconds,
         "reason": reason,
         "history": state.history,
     }

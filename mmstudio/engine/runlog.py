@@ -19,7 +19,8 @@ from collections.abc import Generator
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from mmstudio.engine.events import EpochDone, Event, RunFinished, RunStarted
+from mmstudio.engine.events import EpochDone, Event, Paused, Resumed, RunFinished, RunStarted
+from mmstudio.engine.trainclock import TrainClock
 from mmstudio.errors import LoadError, SchemaError
 from mmstudio.file_schemas import EPOCH_EVENT, STEP_EVENT
 from mmstudio.file_schemas import STATUS as STATUS_SCHEMA
@@ -81,8 +82,7 @@ def _recorded(events: Generator[Any, None, T], out_dir: str, sink: Any = None) -
         resumed=time.time(),
         error="",
     )
-    previous = float(status.get("seconds", 0.0))
-    t0 = time.monotonic()
+    clock = TrainClock(float(status.get("seconds", 0.0)))  # the trainer's own figure from RunStarted on
     _write_status(out_dir, status)
     log = open(os.path.join(out_dir, EVENTS), "a", encoding="utf-8")  # noqa: SIM115 - open for the
     # generator's whole life (a with-block cannot span its yields); closed in the finally below
@@ -96,8 +96,9 @@ def _recorded(events: Generator[Any, None, T], out_dir: str, sink: Any = None) -
             _append(log, json.dumps(event.as_dict()) + "\n")
             scalars.add(event)
             _update(status, event)
+            clock = _follow(clock, event)
             if isinstance(event, (RunStarted, EpochDone, RunFinished)):
-                status["seconds"] = round(previous + time.monotonic() - t0, 3)
+                status["seconds"] = clock.seconds
                 _write_status(out_dir, status)
             yield event
     except GeneratorExit:
@@ -109,7 +110,7 @@ def _recorded(events: Generator[Any, None, T], out_dir: str, sink: Any = None) -
     finally:
         log.close()
         scalars.close()
-        status["seconds"] = round(previous + time.monotonic() - t0, 3)
+        status["seconds"] = clock.seconds
         if status["status"] == RunStatus.RUNNING:  # the generator ended without RunFinished
             status["status"] = RunStatus.STOPPED.value
         try:
@@ -118,6 +119,23 @@ def _recorded(events: Generator[Any, None, T], out_dir: str, sink: Any = None) -
             if status["status"] != RunStatus.FAILED:
                 raise
             # a full disk: the error already on its way (naming the file) says more than this one
+
+
+def _follow(clock: TrainClock, event: Event) -> TrainClock:
+    """The run's training seconds after ``event``: the trainer's figure at its start and end (a
+    resumed run's earlier sessions included), pauses left out, so the runs list and the Train
+    panel show one duration."""
+    match event:
+        case Paused():
+            clock.pause()
+        case Resumed():
+            clock.resume()
+        case RunStarted():
+            return TrainClock(event.seconds)
+        case RunFinished():
+            clock = TrainClock(event.seconds)
+            clock.pause()  # done: the bundle is written, nothing more counts
+    return clock
 
 
 def _update(status: dict[str, Any], event: Event) -> None:

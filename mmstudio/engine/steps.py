@@ -36,6 +36,7 @@ class LoopState:
     bad: int = 0  # epochs since the best one (early stopping's count)
     history: list[dict[str, Any]] = field(default_factory=list)
     batches_done: int = 0
+    seconds: float = 0.0  # training seconds of the run so far, every session's (trainclock.py)
     #: The random generators saved with a mid-epoch checkpoint (trainer.pt, not state.json).
     rng: dict[str, Any] = field(default_factory=dict)
 
@@ -49,6 +50,7 @@ class LoopState:
             "bad": self.bad,
             "history": self.history,
             "batch": self.batches_done,
+            "seconds": self.seconds,
         }
 
     @classmethod
@@ -61,6 +63,7 @@ class LoopState:
             int(data.get("bad", 0)),
             list(data.get("history", [])),
             int(data.get("batch", 0)),
+            float(data.get("seconds", 0.0)),
             dict(data.get("rng", {})),
         )
 
@@ -111,8 +114,14 @@ class EpochMeter:
         self.loss_sum += loss.detach()
         self.count += 1
 
-    def logged(self, epoch: int, step: int, loss: torch.Tensor, optimizer, device) -> StepLogged:
-        """The StepLogged event now (the one ``.item()`` of the logging interval)."""
+    def skip(self, gap: float) -> None:
+        """Leave ``gap`` seconds (a pause) out of the epoch's time and throughput."""
+        self.t_start += gap
+        self.t_log += gap
+
+    def logged(self, epoch: int, step: int, loss: torch.Tensor, optimizer, device, seconds: float) -> StepLogged:
+        """The StepLogged event now (the one ``.item()`` of the logging interval); ``seconds``:
+        the run's training seconds so far."""
         now = time.monotonic()
         event = StepLogged(
             epoch,
@@ -121,6 +130,7 @@ class EpochMeter:
             optimizer.param_groups[0]["lr"],
             round((self.seen - self.logged_seen) / max(now - self.t_log, 1e-9), 1),
             gpu_memory_mb(device),
+            seconds,
         )
         self.t_log, self.logged_seen = now, self.seen
         return event

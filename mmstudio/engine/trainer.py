@@ -23,13 +23,7 @@ from mmstudio.engine import distributed as ddp
 from mmstudio.engine.autobatch import probe_batch_size
 from mmstudio.engine.autoconfig import resolve as resolve_auto
 from mmstudio.engine.cache import prepare
-from mmstudio.engine.data import (
-    build_tokenizer,
-    choose_channels,
-    choose_modalities,
-    load_dataset,
-    training_items,
-)
+from mmstudio.engine.data import choose_modalities, load_dataset, training_items
 from mmstudio.engine.devices import (
     autocast_factory,
     cpu_threads,
@@ -50,15 +44,15 @@ from mmstudio.engine.events import (
     RunStarted,
 )
 from mmstudio.engine.features import encode_frozen, use_encoded
-from mmstudio.engine.model import ModelShape, MultimodalModel, count_parameters, init_text_weights
+from mmstudio.engine.model import MultimodalModel, count_parameters, init_text_weights
+from mmstudio.engine.model_catalog import model_shape
 from mmstudio.engine.optim import class_weights, make_optimizer, make_scheduler
-from mmstudio.engine.preprocess import Preprocessor
-from mmstudio.engine.regression import fit_targets
 from mmstudio.engine.rules import require
 from mmstudio.engine.run_session import Prepared, Session, finish
 from mmstudio.engine.runlog import headline, recorded
 from mmstudio.engine.scalars import ScalarLog
 from mmstudio.engine.steps import EpochMeter, LoopState, StepContext, batch_loss, train_step
+from mmstudio.engine.trainclock import TrainClock
 
 #: Decoded training inputs smaller than this are kept on the GPU for the whole run.
 GPU_CACHE_BYTES = 4 << 30
@@ -113,13 +107,12 @@ def _train(
 ) -> Generator[Event, None, RunResult]:
     """The phases in order: prepare, build, then epochs (steps, validate, checkpoint), finish."""
     control = control or Control()
-    t_start = time.monotonic()
+    clock = TrainClock()  # decoding counts; pauses do not; a resumed run adds its earlier seconds
     prep = yield from _prepare(run, out_dir, control, resume, dataset, dist, device)
     if prep is None:  # stopped while decoding: every rank stops here together
-        seconds = round(time.monotonic() - t_start, 3)
-        yield RunFinished("", "stopped", 0, 0, seconds)
-        return RunResult("", os.path.abspath(out_dir), "stopped", 0, 0, seconds, {}, [])
-    session = _build(run, out_dir, prep, dist, device, t_start)
+        yield RunFinished("", "stopped", 0, 0, clock.seconds)
+        return RunResult("", os.path.abspath(out_dir), "stopped", 0, 0, clock.seconds, {}, [])
+    session = _build(run, out_dir, prep, dist, device, clock)
     state = session.state
     yield RunStarted(
         os.path.abspath(out_dir),
@@ -135,6 +128,7 @@ def _train(
         state.epoch,
         session.batch,
         state.step,
+        clock.seconds,
     )
     reason = "completed"
     for epoch in range(state.epoch + 1, run.train.epochs + 1):
@@ -173,11 +167,8 @@ def _prepare(
         last is not None,
         f"{out_dir}: only some ranks found a checkpoint to resume from; put --out on storage every node shares",
     )
-    tokenizer = None
-    if "text" in modalities:
-        tokenizer = ckpt.checkpoint_tokenizer(last) or build_tokenizer(spec, train_items)
-    channels = choose_channels(spec, train_items) if "image" in modalities else 1
-    pre = Preprocessor.from_model_spec(spec, modalities, channels, tokenizer)
+    kept = ckpt.checkpoint_tokenizer(last) if "text" in modalities else None  # a resumed run's own
+    pre, shape = model_shape(spec, modalities, class_names, train_items, kept)
     index = {name: i for i, name in enumerate(class_names)}
     stopped = False
     try:
@@ -191,15 +182,11 @@ def _prepare(
         return None
     if device.type == "cuda" and train_feats.nbytes() < GPU_CACHE_BYTES:
         train_feats = train_feats.to(device)  # decoded inputs live on the GPU: no copies per step
-    shape = ModelShape(
-        modalities, len(class_names), channels, len(tokenizer) if tokenizer else 2, *pre.audio_shape, pre.mean, pre.std
-    )
-    shape = fit_targets(shape, spec, train_items)  # regress: the targets' mean and std
     return Prepared(modalities, class_names, pre, shape, train_feats, val_feats, len(val_items), last, tuple(encoded))
 
 
 def _build(
-    run: RunConfig, out_dir: str, prep: Prepared, dist: ddp.Context, device: torch.device, t_start: float
+    run: RunConfig, out_dir: str, prep: Prepared, dist: ddp.Context, device: torch.device, clock: TrainClock
 ) -> Session:
     """The model, its optimiser and schedule, the batch size; the loop state (resumed or new)."""
     tr, spec = run.train, run.model
@@ -232,7 +219,8 @@ def _build(
     state = (
         LoopState.from_dict(ckpt.load_checkpoint(prep.last, model, optimizer, scheduler)) if prep.last else LoopState()
     )
-    return Session(run, out_dir, dist, prep, ctx, optimizer, scheduler, scaler, batch, steps_per_epoch, state, t_start)
+    clock.before = state.seconds  # a resumed run: its earlier sessions' training seconds
+    return Session(run, out_dir, dist, prep, ctx, optimizer, scheduler, scaler, batch, steps_per_epoch, state, clock)
 
 
 def _epoch(s: Session, epoch: int, control: Control) -> Generator[Event, None, tuple[str, EpochMeter]]:
@@ -252,10 +240,7 @@ def _epoch(s: Session, epoch: int, control: Control) -> Generator[Event, None, t
     reason = "completed"
     for b in range(first_batch, s.steps_per_epoch):
         if control.paused:
-            yield Paused(state.step)
-            while not control.wait_while_paused(0.5):
-                pass
-            yield Resumed(state.step)
+            yield from _pause(s, control, meter)
         stop, log_due = ddp.any_of(dist, control.stopped, time.monotonic() - meter.t_log >= tr.log_every_s)
         if stop:
             reason = "stopped"
@@ -266,7 +251,7 @@ def _epoch(s: Session, epoch: int, control: Control) -> Generator[Event, None, t
         state.step += 1
         meter.add(loss, idx.numel() * dist.world)
         if log_due or b == s.steps_per_epoch - 1:
-            yield meter.logged(epoch, state.step, ddp.mean(dist, loss), s.optimizer, s.ctx.device)
+            yield meter.logged(epoch, state.step, ddp.mean(dist, loss), s.optimizer, s.ctx.device, s.clock.seconds)
         if tr.max_steps and state.step >= tr.max_steps:
             reason = "max_steps"
             break
@@ -274,6 +259,18 @@ def _epoch(s: Session, epoch: int, control: Control) -> Generator[Event, None, t
         state.batches_done = first_batch + meter.count
         yield CheckpointSaved(s.save("last"), "last", state.epoch)
     return reason, meter
+
+
+def _pause(s: Session, control: Control, meter: EpochMeter) -> Generator[Event, None, None]:
+    """Wait while paused; the pause counts neither in the run's seconds nor the epoch's."""
+    s.clock.pause()
+    paused_at = time.monotonic()  # the meter's own clock (its pace is samples per second)
+    yield Paused(s.state.step)
+    while not control.wait_while_paused(0.5):
+        pass
+    s.clock.resume()
+    meter.skip(time.monotonic() - paused_at)
+    yield Resumed(s.state.step)
 
 
 def _validate(s: Session, epoch: int, meter: EpochMeter) -> Generator[Event, None, None]:

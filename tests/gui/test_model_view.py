@@ -50,7 +50,7 @@ def test_generate_takes_text_as_the_output_draws_the_decoder_and_counts_it(qtbot
     assert run.model.task == "generate" and run.model.modalities == ("image", "audio")
     assert panel.problems() == []
     # the engine's figure for this run, decoder included: not the classifier's
-    assert generate["parameters"] == engine.memory_estimate(run, num_classes=3)["parameters"]
+    assert generate["parameters"] == engine.memory_estimate(run, dataset=panel.dataset)["parameters"]
     assert generate["parameters"] != classify["parameters"] and generate["activation_bytes"] > 0
     assert panel.parameters == generate["parameters"]
     assert f"{generate['parameters'] / 1e6:.2f} M" in panel.count_label.text()

@@ -89,6 +89,10 @@ def test_a_stopped_run_is_resumable_after_a_restart(window, qtbot, tmp_path):
     steps = list(resumed.loss.column(0))
     assert steps == sorted(set(steps)), "no step drawn twice after the resume"
     assert {r["path"]: r for r in runs.runs}[stopped]["status"] == "completed"
+    # one duration in both views: the progress bar's "in m:ss" is the runs list's (every
+    # session's training seconds, pauses left out)
+    row = [r["path"] for r in runs.runs].index(stopped)
+    qtbot.waitUntil(lambda: resumed.progress.format().endswith(" in " + runs.table.item(row, 3).text()), timeout=5000)
     resumed.stop_and_wait()
 
 

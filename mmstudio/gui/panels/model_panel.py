@@ -334,11 +334,10 @@ class ModelPanel(QWidget):
         if run is None or self.dataset is None or not run.model.modalities:
             self.count_label.setText("Parameters: –")
             return
-        classes = max(2, len(self.dataset.class_names))
         self.lane.submit(
             engine.memory_estimate,
             run,
-            num_classes=classes,
+            dataset=self.dataset,  # the vocabulary, channels and classes training builds from it
             slot="estimate",
             on_done=self._on_estimated,
             on_error=self._on_estimate_failed,

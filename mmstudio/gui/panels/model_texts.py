@@ -12,7 +12,7 @@ def suggest_run(dataset):
 
     run, chosen = engine.suggest_settings(dataset)
     try:  # the size of the suggested model, shown with it (not after the first edit)
-        estimate = engine.memory_estimate(run, num_classes=max(2, len(dataset.class_names)))
+        estimate = engine.memory_estimate(run, dataset=dataset)
     except Exception:  # noqa: BLE001 - the panel estimates again, and says why, on its own
         estimate = None
     return run, {
@@ -44,7 +44,7 @@ def estimate_text(est: dict) -> tuple[str, str]:
         f"Weights, gradients and AdamW moments: {est['weights_bytes'] / mib:,.0f} MiB\n"
         f"Activations kept for backward at batch {est['batch_size']}: "
         f"{est['activation_bytes'] / mib:,.0f} MiB\n(an estimate from one forward pass on the "
-        "meta device; the vocabulary is assumed at its limit)"
+        "meta device; the model is the one training builds from this dataset)"
     )
     return text, tip
 

@@ -25,7 +25,7 @@ from mmstudio import engine
 from mmstudio.config import RunConfig
 from mmstudio.gui.panels import train_texts as texts
 from mmstudio.gui.panels.train_layout import build_train_panel, show_no_run
-from mmstudio.gui.panels.train_run import Failed, LiveRun, PanelState, advice, run_events, runs_dir
+from mmstudio.gui.panels.train_run import Failed, LiveRun, PanelState, advice, run_events, runs_dir, seconds_left
 from mmstudio.gui.widgets.runs_view import RunsView
 from mmstudio.gui.widgets.train_plots import TrainPlots
 from mmstudio.gui.workers import stop_and_wait
@@ -275,7 +275,9 @@ class TrainPanel(QWidget):
         base = max(e.start_step, e.start_epoch * e.steps_per_epoch)
         self.progress.setValue(base)
         self._progress_base = base
-        self._run_t0 = time.monotonic()
+        self._seconds_base = e.seconds  # the engine's training seconds: pauses never count
+        if self._live is not None:  # the runs list's duration: the same figure as the engine's
+            self._live.seconds = e.seconds
         self._device_text = texts.device_line(e)
         self.device_label.setText(self._device_text)
         self._append_log(texts.started_log(e))
@@ -292,9 +294,7 @@ class TrainPanel(QWidget):
         if e.gpu_memory_mb:
             self.device_label.setText(f"{self._device_text} · GPU memory {e.gpu_memory_mb:,.0f} MiB peak")
         self.progress.setValue(e.step)
-        done = e.step - self._progress_base
-        elapsed = time.monotonic() - self._run_t0
-        left = (self._total_steps - e.step) * elapsed / max(1, done)
+        left = seconds_left(self._total_steps, e.step, self._progress_base, e.seconds - self._seconds_base)
         self.progress.setFormat(texts.step_progress(e, self._epochs_total, self._total_steps, left))
 
     def _on_epoch_done(self, e) -> None:

@@ -65,6 +65,12 @@ def advice(error: BaseException) -> str:
     return "The last checkpoint is kept; change the settings and resume, or start again."
 
 
+def seconds_left(total_steps: int, step: int, base_step: int, seconds: float) -> float:
+    """The ETA: the steps left at the pace of the ``step - base_step`` steps trained in this
+    session's ``seconds`` (the engine's training seconds, so a pause does not slow the pace)."""
+    return max(0, total_steps - step) * max(0.0, seconds) / max(1, step - base_step)
+
+
 def clock(seconds: float) -> str:
     """``m:ss``, or ``h:mm:ss`` from an hour on."""
     seconds = int(max(0, seconds))
