@@ -90,9 +90,8 @@ class ProjectController(QObject):
         ds = data.dataset if data is not None else None
         spec = ds.spec if ds is not None else (data.spec if data is not None else None)
         pending = self._pending_run  # the saved run, while it waits for its own dataset's suggestion
-        if pending is not None and (spec is None or same_dataset(pending, spec.path)):
-            run = pending
-        else:
+        run: RunConfig | None = pending
+        if pending is None or (spec is not None and not same_dataset(pending, spec.path)):
             run = model.config() if model is not None else None
         name = os.path.splitext(os.path.basename(self.path))[0] if self.path else ""
         from mmstudio.project import Project
