@@ -93,6 +93,8 @@ class ProjectController(QObject):
         run: RunConfig | None = pending
         if pending is None or (spec is not None and not same_dataset(pending, spec.path)):
             run = model.config() if model is not None else None
+            if run is not None and spec is not None and not same_dataset(run, spec.path):
+                run = None  # the last dataset's run, until the panel suggests one for this dataset
         name = os.path.splitext(os.path.basename(self.path))[0] if self.path else ""
         from mmstudio.project import Project
 
