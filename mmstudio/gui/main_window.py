@@ -205,7 +205,7 @@ class MainWindow(PanelHost, QMainWindow):
         self._project_runs = list(paths)
         train = cast("TrainPanel | None", self.built_panel("Train"))
         if train is not None:
-            train.runs.set_extra(paths)
+            train.set_project_runs(paths)
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()

@@ -155,7 +155,7 @@ class PanelHost:
             panel.set_dataset(self.dataset)
 
     def _wire_train(self, panel) -> None:
-        panel.runs.set_extra(getattr(self, "_project_runs", []))
+        panel.set_project_runs(getattr(self, "_project_runs", []))
         panel.status.connect(self.show_status)
         panel.run_finished.connect(self._on_training_finished)
         panel.open_bundle_requested.connect(self._on_open_bundle_requested)

@@ -59,6 +59,11 @@ def autosave_ms() -> int:
     return int(os.environ.get("MMSTUDIO_AUTOSAVE_MS") or 30_000)
 
 
+def same_dataset(run: RunConfig, path: str) -> bool:
+    """Whether ``run`` was saved for the dataset at ``path`` (a project's settings fit only it)."""
+    return os.path.realpath(run.dataset.path) == os.path.realpath(path)
+
+
 class ProjectController(QObject):
     """Owns the current project file and the session's autosave; the window shows the content."""
 
@@ -84,7 +89,12 @@ class ProjectController(QObject):
         data, model = w.built_panel("Data"), w.built_panel("Model")  # a panel never built holds nothing
         ds = data.dataset if data is not None else None
         spec = ds.spec if ds is not None else (data.spec if data is not None else None)
-        run = model.config() if self._pending_run is None and model is not None else self._pending_run
+        pending = self._pending_run  # the saved run, while it waits for its own dataset's suggestion
+        run: RunConfig | None = pending
+        if pending is None or (spec is not None and not same_dataset(pending, spec.path)):
+            run = model.config() if model is not None else None
+            if run is not None and spec is not None and not same_dataset(run, spec.path):
+                run = None  # the last dataset's run, until the panel suggests one for this dataset
         name = os.path.splitext(os.path.basename(self.path))[0] if self.path else ""
         from mmstudio.project import Project
 
@@ -110,13 +120,14 @@ class ProjectController(QObject):
         w.show_panel_named(project.current_panel)
 
     def on_run_suggested(self) -> None:
-        """The Model panel has just suggested a run for the loaded dataset: put the project's saved
-        run back (the panel checks it with the engine's rules and names what cannot be shown), or
-        else start from the default device chosen in Settings."""
+        """The Model panel has just suggested a run for the loaded dataset. When that dataset is
+        the one the project's run was saved with, the saved run goes back (the panel checks it
+        with the engine's rules and names what cannot be shown); any other dataset (one opened
+        since) keeps its fresh suggestion, from the default device chosen in Settings."""
         panel = self.window.model_panel
-        if self._pending_run is not None:
-            run, self._pending_run = self._pending_run, None
-            panel.set_config(run)
+        run, self._pending_run = self._pending_run, None
+        if run is not None and panel.dataset is not None and same_dataset(run, panel.dataset.spec.path):
+            panel.restore_saved(run)
             return
         from mmstudio.gui.settings import Settings
 

@@ -296,7 +296,7 @@ class DataPanel(QWidget):
         self.image_label.setPixmap(QPixmap())
         self.image_label.setText("")
         self.text_view.clear()
-        self.audio_view.show_clip(None)
+        self.audio_view.clear()
         self.class_chart.set_values({})
         self.counts_table.setRowCount(0)
         self.problems_table.setRowCount(0)

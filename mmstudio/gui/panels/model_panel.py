@@ -273,6 +273,12 @@ class ModelPanel(QWidget):
                 w.blockSignals(False)
         self._refresh()
 
+    def restore_saved(self, run: RunConfig, what: str = "the project's saved model settings") -> None:
+        """Show a run saved earlier; the explanation says whose settings they are (not the data's)."""
+        self.chosen = []
+        self.set_config(run)
+        self.presets.show_saved(what)
+
     def config(self) -> RunConfig | None:
         """The run the widgets describe, or None before a dataset is loaded."""
         if self._base is None:
@@ -375,7 +381,7 @@ class ModelPanel(QWidget):
 
     def load_config(self, path: str) -> None:
         run = RunConfig.load(path)
-        self.set_config(run.replace(dataset=self._base.dataset) if self._base else run)
+        self.restore_saved(run.replace(dataset=self._base.dataset) if self._base else run, f"the settings of {path}")
         self.status.emit(f"Loaded {path}")
 
     def _on_start_clicked(self) -> None:

@@ -36,6 +36,14 @@ def auto_settings_html(chosen: list[dict]) -> str:
     return f"<small>Chosen from your data (each can be changed below or in run.toml): {rows}.</small>"
 
 
+def saved_settings_html(what: str) -> str:
+    """The explanation over settings restored from a file rather than chosen from the data."""
+    return (
+        f"<small>Showing {html.escape(what, quote=False)} (each can be changed below or in run.toml); "
+        "a preset or a newly opened dataset starts from the data again.</small>"
+    )
+
+
 def estimate_text(est: dict) -> tuple[str, str]:
     """The parameter count line and its tooltip, from ``engine.memory_estimate``."""
     mib = 2**20

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from mmstudio import engine
-from mmstudio.gui.panels.model_texts import auto_settings_html, preset_html
+from mmstudio.gui.panels.model_texts import auto_settings_html, preset_html, saved_settings_html
 
 
 class PresetBar(QWidget):
@@ -77,3 +77,7 @@ class PresetBar(QWidget):
         """What preset ``name`` changed (``engine.preset_changes``), then the choices from the
         data it left as they were."""
         self.auto_label.setText(preset_html(engine.PRESETS[name], changes, chosen))
+
+    def show_saved(self, what: str) -> None:
+        """Settings restored from a file (the project's, a run.toml): none was chosen from the data."""
+        self.auto_label.setText(saved_settings_html(what))

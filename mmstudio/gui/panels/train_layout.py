@@ -3,6 +3,8 @@ the log, and the next step offered once a run has finished; and how they look wi
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -74,15 +76,25 @@ def show_no_run(panel) -> None:
     panel.plots.clear()
     panel.plots.overlay([])
     panel.plots.redraw()
+    panel.plots.reset_ranges()
     panel.log.clear()
     panel.progress.setRange(0, 100)
     panel.progress.setValue(0)
-    panel.progress.setFormat("No run yet")
+    panel.progress.setFormat(no_run_text(panel))
     panel.device_label.setText("Device: –")
     panel.error_label.hide()
     panel.next_bar.hide()
     panel.runs.table.clearSelection()
     panel.tabs.setCurrentIndex(0)
+
+
+def no_run_text(panel) -> str:
+    """What the progress bar says with no run shown: the open project's runs, when it has some
+    (they are in the runs list: "No run yet" beside them read as if they were lost)."""
+    n = sum(os.path.isfile(os.path.join(p, "run.toml")) for p in panel.runs.extra)
+    if not n:
+        return "No run yet"
+    return f"{n} run{'s' if n != 1 else ''} in this project: select one in the list to see its curves"
 
 
 def _next_step_bar(panel) -> QWidget:

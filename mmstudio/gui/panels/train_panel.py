@@ -136,6 +136,12 @@ class TrainPanel(QWidget):
         self._update_buttons()
         return True
 
+    def set_project_runs(self, paths: list[str]) -> None:
+        """The open project's runs join the list; with no run shown, the panel points at them."""
+        self.runs.set_extra(paths)
+        if self.run is None and not self.running:
+            show_no_run(self)
+
     # ---------------------------------------------------------------- commands
     def start(
         self,

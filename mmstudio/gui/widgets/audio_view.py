@@ -40,7 +40,8 @@ class AudioView(QWidget):
         self.wave_plot.hideAxis("left")
         self._hi = self.wave_plot.plot(pen=pg.mkPen("#3d7bd9"))
         self._lo = self.wave_plot.plot(pen=pg.mkPen("#3d7bd9"))
-        self.wave_plot.addItem(pg.FillBetweenItem(self._lo, self._hi, brush=pg.mkBrush(61, 123, 217, 120)))
+        self._fill = pg.FillBetweenItem(self._lo, self._hi, brush=pg.mkBrush(61, 123, 217, 120))
+        self.wave_plot.addItem(self._fill)
         self.spec_plot = pg.PlotWidget()
         self.spec_plot.setMenuEnabled(False)
         self.spec_plot.setLabel("left", "frequency", units="Hz")
@@ -68,15 +69,32 @@ class AudioView(QWidget):
         self._path = path
         self.play_button.setEnabled(bool(path))
         if not path:
-            self.caption.setText("No audio for this item")
-            self._hi.setData([], [])
-            self._lo.setData([], [])
-            self._image.clear()
+            self.clear("No audio for this item")
             return
         self.caption.setText(os.path.basename(path) + " — loading…")
         self._worker = run_in_thread(
             audio_preview, path, on_done=self._on_preview, on_error=functools.partial(self._on_error, path)
         )
+
+    def clear(self, caption: str = "No audio") -> None:
+        """Show nothing: no waveform, fill or spectrogram, and the axes back to where an empty
+        view starts (the fill keeps its last outline when its curves empty: it is hidden)."""
+        self.stop()
+        self._path = None
+        self.play_button.setEnabled(False)
+        self.caption.setText(caption)
+        self._hi.setData([], [])
+        self._lo.setData([], [])
+        self._fill.hide()
+        self._image.clear()
+        for plot in (self.wave_plot, self.spec_plot):
+            plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+        self.wave_plot.enableAutoRange()  # the next clip's waveform fits (its spectrogram is fitted on arrival)
+
+    def is_empty(self) -> bool:
+        """Whether nothing of a clip is drawn (no curve points, no fill, no spectrogram)."""
+        points = len(self._hi.getData()[0] if self._hi.getData()[0] is not None else [])
+        return not points and not self._fill.isVisible() and self._image.image is None
 
     @Slot(object)
     def _on_preview(self, p: dict) -> None:
@@ -85,6 +103,7 @@ class AudioView(QWidget):
         self.caption.setText(f"{os.path.basename(p['path'])}   {p['seconds']:.2f} s at {p['rate']:,} Hz")
         self._hi.setData(p["times"], p["hi"])
         self._lo.setData(p["times"], p["lo"])
+        self._fill.show()
         spec = p["spectrogram"]
         self._image.setImage(spec, autoLevels=True)
         self._image.setRect(0, 0, spec.shape[0] * p["frame_seconds"], spec.shape[1] * p["bin_hz"])

@@ -98,6 +98,13 @@ class TrainPlots(QWidget):
         self.metric_name = ""
         self.dirty = {"steps", "epochs"}
 
+    def reset_ranges(self) -> None:
+        """Axes as an empty plot starts (not the last run's steps, rates and epochs), fitting the
+        next run's points as they come."""
+        for plot in (self.loss_plot, self.metric_plot, self.lr_plot, self.weights_plot):
+            plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+            plot.enableAutoRange()
+
     def load(self, curves: dict) -> None:
         """Fill the buffers from a recorded run (``engine.read_curves``), e.g. before resuming."""
         self.clear()
