@@ -131,16 +131,34 @@ class ProjectController(QObject):
             return
         from mmstudio.gui.settings import Settings
 
+        untouched = self._untouched_but_for_the_run()
         device, run = Settings.load().device, panel.config()
         if run is not None and device != "auto" and run.train.device != device:
             panel.set_config(run.replace(train=run.train.replace(device=device)))
+        if untouched:  # a suggestion is not the user's change: closing asks nothing
+            self._saved = self._json()
+
+    def _untouched_but_for_the_run(self) -> bool:
+        """A saved project without model settings, otherwise as it was opened or saved."""
+        if not self.path or self._saved is None:
+            return False
+        import json
+
+        saved, now = json.loads(self._saved), json.loads(self._json())
+        saved.pop("run_configs", None)
+        now.pop("run_configs", None)
+        return saved == now
 
     def _json(self, project: Project | None = None) -> str:
+        """The project's content as compared for unsaved changes: the panel in view is saved
+        with it but is not a change worth a "Save changes?" question."""
         import json
 
         project = project or self.capture()
         base = os.path.dirname(self.path) if self.path else os.getcwd()
-        return json.dumps(project.to_dict(base), sort_keys=True)
+        content = project.to_dict(base)
+        content.pop("current_panel", None)
+        return json.dumps(content, sort_keys=True)
 
     def is_dirty(self) -> bool:
         return bool(self.path) and self._saved != self._json()

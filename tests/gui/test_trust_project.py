@@ -108,6 +108,10 @@ def test_opening_another_project_clears_the_last_ones_inputs_and_run(qtbot, wind
     train = window.train_panel
     assert train.plots.loss.size == 0 and train.runs.selected() == [] and train.log.toPlainText() == ""
     assert not window.projects.is_dirty()  # as opened: closing asks nothing
+    with qtbot.waitSignal(window.model_panel.suggested, timeout=120000):
+        window.show_panel(1)  # the Model panel suggests a run for the opened dataset
+    assert window.model_panel.dataset is not None and str(other) in window.model_panel.dataset.spec.path
+    assert not window.projects.is_dirty(), "a suggestion is not a change of the user's to save"
 
 
 def test_the_title_names_the_dataset_only_while_a_panel_shows_it(qtbot, window, tmp_path):
