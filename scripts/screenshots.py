@@ -47,6 +47,8 @@ def start_app(out: Path):
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("MMSTUDIO_HOME", tempfile.mkdtemp(prefix="mmstudio-shots-"))
     os.environ.setdefault("MMSTUDIO_CACHE_DIR", tempfile.mkdtemp(prefix="mmstudio-shots-cache-"))
+    # settings and recent projects (QSettings) of a new user, not this machine's
+    os.environ.setdefault("XDG_CONFIG_HOME", tempfile.mkdtemp(prefix="mmstudio-shots-config-"))
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from mmstudio.gui.app import create_application
     from mmstudio.gui.settings import apply_theme

@@ -20,15 +20,6 @@ from mmstudio.project import Project, save_project
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-@pytest.fixture(autouse=True)
-def _discard_on_close(monkeypatch):
-    """Closing a window with unsaved changes (at the end, or after a failure) discards them: a
-    real question box would wait for a click that never comes."""
-    monkeypatch.setattr(
-        projects_module.QMessageBox, "question", lambda *a, **k: projects_module.QMessageBox.StandardButton.Discard
-    )
-
-
 def _dataset(root: Path, keep: tuple[str, ...]) -> Path:
     """A small labelled dataset with only the ``keep`` modalities (its manifest's other columns dropped)."""
     manifest = make_triplet_dataset(root, classes=2, per_class=6)
