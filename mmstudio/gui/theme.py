@@ -305,6 +305,22 @@ def contrast_ratio(a: QColor, b: QColor) -> float:
     return (hi + 0.05) / (lo + 0.05)
 
 
+def readable(colour: QColor, towards: QColor, against: QColor, ratio: float = MIN_TEXT_CONTRAST) -> QColor:
+    """``colour`` mixed with ``towards`` (the theme's text colour) in small steps until it reads
+    on ``against`` at ``ratio`` or more: the same hue where it can be, darker on a light canvas,
+    lighter on a dark one."""
+    for step in range(21):
+        t = step / 20
+        mixed = QColor(
+            round(colour.red() + (towards.red() - colour.red()) * t),
+            round(colour.green() + (towards.green() - colour.green()) * t),
+            round(colour.blue() + (towards.blue() - colour.blue()) * t),
+        )
+        if contrast_ratio(mixed, against) >= ratio:
+            return mixed
+    return QColor(towards)
+
+
 def tinted(icon, color: str, size: int = 32):
     """``icon`` in one flat ``color`` (its shape kept): a black standard icon on the always-dark
     sidebar would be invisible in either theme."""

@@ -83,7 +83,7 @@ class FusionDiagram(QWidget):
         self.ink = self.palette().color(QPalette.ColorRole.Text)
         p.fillRect(self.rect(), self.canvas)
         self.nodes = []
-        self.edge_colour = readable(QColor(110, 110, 110), self.ink, self.canvas)
+        self.edge_colour = theme.readable(QColor(110, 110, 110), self.ink, self.canvas, TARGET_CONTRAST)
         if not self.modalities:
             p.setPen(QPen(self.ink))
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Include a modality to see the model")
@@ -93,7 +93,9 @@ class FusionDiagram(QWidget):
         p.setFont(font)
         self._draw_model(p)
         if "align" in self.task:  # the whole width of its own row below the boxes: never clipped
-            muted = readable(self.palette().color(QPalette.ColorRole.PlaceholderText), self.ink, self.canvas)
+            muted = theme.readable(
+                self.palette().color(QPalette.ColorRole.PlaceholderText), self.ink, self.canvas, TARGET_CONTRAST
+            )
             p.setPen(QPen(muted))
             note = "align: encoder outputs are also projected to one shared embedding space"
             row = QRectF(4, self.height() - 18, self.width() - 8, 16)
@@ -156,7 +158,7 @@ class FusionDiagram(QWidget):
         hue made readable on its fill first; a box is wide enough for its label."""
         width = max(width or self._bw, p.fontMetrics().horizontalAdvance(text) + 12.0)
         rect = QRectF(self._x[col], y - self._bh / 2, width, self._bh)
-        hue = readable(colour, self.ink, self.canvas)
+        hue = theme.readable(colour, self.ink, self.canvas, TARGET_CONTRAST)
         if filled:
             fill, ink = hue, self.canvas
         else:
@@ -184,19 +186,3 @@ class FusionDiagram(QWidget):
         p.setBrush(self.edge_colour)
         head = QPolygonF([end, QPointF(end.x() - 6, end.y() - 3.5), QPointF(end.x() - 6, end.y() + 3.5)])
         p.drawPolygon(head)
-
-
-def readable(colour: QColor, towards: QColor, against: QColor, ratio: float = TARGET_CONTRAST) -> QColor:
-    """``colour`` mixed with ``towards`` (the theme's text colour) in small steps until it reads
-    on ``against`` at ``ratio`` or more: the same hue where it can be, darker on a light canvas,
-    lighter on a dark one."""
-    for step in range(21):
-        t = step / 20
-        mixed = QColor(
-            round(colour.red() + (towards.red() - colour.red()) * t),
-            round(colour.green() + (towards.green() - colour.green()) * t),
-            round(colour.blue() + (towards.blue() - colour.blue()) * t),
-        )
-        if theme.contrast_ratio(mixed, against) >= ratio:
-            return mixed
-    return QColor(towards)
