@@ -145,7 +145,8 @@ class ProjectController(QObject):
         import json
 
         saved, now = json.loads(self._saved), json.loads(self._json())
-        saved.pop("run_configs", None)
+        if saved.pop("run_configs", None):  # it has settings of its own: a new run is a change
+            return False
         now.pop("run_configs", None)
         return saved == now
 
